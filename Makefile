@@ -1,0 +1,64 @@
+# One set of commands for humans, CI and hooks. See README.md.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e bench schemas openapi clean
+
+## venv: the virtual environment with every package pinned by constraints.txt
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt constraints.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+	bash scripts/venv.sh
+
+## system-deps: PostGIS (and, for make up, PostgreSQL/Redis) from the distribution
+system-deps:
+	bash scripts/system-deps.sh
+
+deps: venv system-deps
+
+## up: the whole stack with demo data on http://127.0.0.1:8080 (Ctrl-C stops the services)
+up: deps
+	bash scripts/up.sh
+
+## down: stop the servers make up started in the background
+down:
+	bash scripts/down.sh
+
+migrate: venv
+	$(BIN)/python -m wildside_common.migrate
+
+er-diagram: venv
+	bash scripts/er-diagram.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/common/src services/*/src
+	$(BIN)/lint-imports
+
+unit: venv
+	$(PYTEST) -m unit -n 2 libs services tests
+
+contract: deps
+	$(PYTEST) -m contract libs services tests
+
+e2e: deps
+	$(PYTEST) -m e2e tests/e2e
+
+## test: lint, then the unit, contract and end-to-end suites as separate steps
+test: deps
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) contract
+	$(MAKE) e2e
+
+bench: deps
+	bash bench/run.sh
+
+openapi: venv
+	$(BIN)/python -m wildside_gateway.openapi > schemas/openapi.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""NATS JetStream helpers: connection, topology, publishing, pull workers, dead letters."""

@@ -1,0 +1,121 @@
+"""Streams, subjects and durable consumers, provisioned idempotently.
+
+    WILDSIDE_ROUTE_JOBS       wildside.jobs.route.>          (limits, 24 h, dedup window)
+    WILDSIDE_ENRICHMENT_JOBS  wildside.jobs.enrichment.>     (limits, 24 h, dedup window)
+    WILDSIDE_ROUTE_STATUS     wildside.events.route.status.<request_id>   (last 20 per id)
+    WILDSIDE_DEAD_LETTER      wildside.dlq.<stream>.<consumer>            (14 days)
+    WILDSIDE_ADVISORIES       $JS.EVENT.ADVISORY.CONSUMER.{MAX_DELIVERIES,MSG_TERMINATED}.>
+
+Job streams use limits retention (not work-queue) so a terminated or exhausted message
+is still in the stream when the dead-letter forwarder copies it, payload and headers.
+Advisories are captured in a stream, so none is lost while no forwarder runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+
+DAY = 24 * 3600.0
+
+ROUTE_JOBS_STREAM = "WILDSIDE_ROUTE_JOBS"
+ROUTE_JOB_SUBJECT = "wildside.jobs.route.generate"
+ENRICHMENT_JOBS_STREAM = "WILDSIDE_ENRICHMENT_JOBS"
+ENRICHMENT_JOB_SUBJECT = "wildside.jobs.enrichment.requested"
+ROUTE_STATUS_STREAM = "WILDSIDE_ROUTE_STATUS"
+ROUTE_STATUS_PREFIX = "wildside.events.route.status"
+DEAD_LETTER_STREAM = "WILDSIDE_DEAD_LETTER"
+DEAD_LETTER_PREFIX = "wildside.dlq"
+ADVISORIES_STREAM = "WILDSIDE_ADVISORIES"
+MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+TERMINATED_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED"
+
+ROUTER_CONSUMER = "router"
+ENRICHER_CONSUMER = "enricher"
+DEAD_LETTER_CONSUMER = "dead-letter-forwarder"
+
+
+def status_subject(request_id: str) -> str:
+    return f"{ROUTE_STATUS_PREFIX}.{request_id}"
+
+
+def dead_letter_subject(stream: str, consumer: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}.{stream}.{consumer}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerPolicy:
+    """Delivery policy of a job consumer."""
+
+    ack_wait: float = 30.0
+    max_deliver: int = 5
+    max_ack_pending: int = 64
+
+
+def streams() -> list[StreamConfig]:
+    common = {"storage": StorageType.FILE, "retention": RetentionPolicy.LIMITS}
+    return [
+        StreamConfig(name=ROUTE_JOBS_STREAM, subjects=["wildside.jobs.route.>"], max_age=DAY,
+                     duplicate_window=600.0, **common),
+        StreamConfig(name=ENRICHMENT_JOBS_STREAM, subjects=["wildside.jobs.enrichment.>"],
+                     max_age=DAY, duplicate_window=600.0, **common),
+        StreamConfig(name=ROUTE_STATUS_STREAM, subjects=[f"{ROUTE_STATUS_PREFIX}.>"],
+                     max_age=DAY, max_msgs_per_subject=20, duplicate_window=120.0, **common),
+        StreamConfig(name=DEAD_LETTER_STREAM, subjects=[f"{DEAD_LETTER_PREFIX}.>"],
+                     max_age=14 * DAY, duplicate_window=3600.0, **common),
+        StreamConfig(name=ADVISORIES_STREAM,
+                     subjects=[f"{MAX_DELIVERIES_ADVISORY}.>", f"{TERMINATED_ADVISORY}.>"],
+                     max_age=7 * DAY, **common),
+    ]
+
+
+def job_consumer(durable: str, subject: str, policy: WorkerPolicy) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=policy.ack_wait,
+        max_deliver=policy.max_deliver,
+        max_ack_pending=policy.max_ack_pending,
+        filter_subject=subject,
+    )
+
+
+def dead_letter_consumer() -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=DEAD_LETTER_CONSUMER,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=30.0,
+        max_deliver=10,
+    )
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create every stream, or update it to this configuration. Safe to run again."""
+    for config in streams():
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config=config)
+            log.info("stream created", extra={"stream": config.name})
+        else:
+            await js.update_stream(config=config)
+
+
+async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
+    """Create the durable consumer, or update it in place. Safe to run again."""
+    await js.add_consumer(stream, config=config)

@@ -1,0 +1,1 @@
+"""Database schema: plain SQL migrations applied by yoyo-migrations."""

@@ -1,0 +1,78 @@
+"""The one error tree every service raises, with a stable `code` per kind.
+
+    DomainError                 code
+     +-- InvalidInput           invalid_request   (bad input; never retried)
+     +-- Unauthorized           unauthorized
+     +-- Forbidden              forbidden
+     +-- NotFound               not_found
+     +-- Conflict               conflict
+     +-- RateLimited            rate_limited      (retry_after seconds)
+     +-- Unavailable            service_unavailable (a dependency is down; try later)
+     +-- Timeout                timeout
+
+Each inbound transport maps this tree in exactly one place:
+`wildside_common.transport.http`, `.ws` and `.jetstream`. Outbound adapters translate
+library errors into this tree (`raise Unavailable(...) from exc`), so use cases never
+catch a library's exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Root of the tree; `code` is stable and part of the public contract."""
+
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class InvalidInput(DomainError):
+    code = "invalid_request"
+
+    @classmethod
+    def field(cls, field: str, problem: str, **extra: Any) -> InvalidInput:
+        return cls(f"{field}: {problem}", {"field": field, **extra})
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, details: Mapping[str, Any] | None = None):
+        super().__init__(message, details)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(DomainError):
+    code = "service_unavailable"
+
+    def __init__(self, message: str, retry_after: float = 5.0,
+                 details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
+class Timeout(DomainError):
+    code = "timeout"

