@@ -8,6 +8,7 @@ Models validate on construction, so a malformed payload fails at the edge with
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from typing import Any, ClassVar
 from wildside_common.errors import InvalidInput
 
 THEME_SLUG_MAX = 40
+# The same rule as the interest_themes.id CHECK and the schemas' ThemeId.
+THEME_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def utc_now() -> datetime:
@@ -58,9 +62,20 @@ def _themes(value: Any, name: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple):
         raise InvalidInput.field(name, "must be a list of theme ids")
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not item or len(item) > THEME_SLUG_MAX:
+        if not isinstance(item, str) or not THEME_ID.fullmatch(item):
             raise InvalidInput.field(f"{name}[{index}]", "must be a theme id")
     return tuple(value)
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput.field(name, "must be a string")
+    return value
+
+
+def _normalise_uuid(instance: object, name: str) -> None:
+    # Frozen dataclass: normalise in place so equal ids compare (and re-encode) equal.
+    object.__setattr__(instance, name, _uuid(getattr(instance, name), name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +127,21 @@ class BoundingBox:
     @classmethod
     def from_wire(cls, data: Any) -> BoundingBox:
         body = _mapping(data, "bbox")
-        try:
-            return cls(*(float(body[key]) for key in ("min_lat", "min_lng", "max_lat", "max_lng")))
-        except (KeyError, TypeError, ValueError):
-            raise InvalidInput.field("bbox", "needs numeric min_lat, min_lng, max_lat, max_lng") from None
+        values: list[float] = []
+        for key in ("min_lat", "min_lng", "max_lat", "max_lng"):
+            value = body.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInput.field("bbox", "needs numeric min_lat, min_lng, max_lat, max_lng")
+            values.append(value)
+        return cls(*values)
 
     def to_wire(self) -> dict[str, float]:
-        return {"min_lat": self.min_lat, "min_lng": self.min_lng,
-                "max_lat": self.max_lat, "max_lng": self.max_lng}
+        return {
+            "min_lat": self.min_lat,
+            "min_lng": self.min_lng,
+            "max_lat": self.max_lat,
+            "max_lng": self.max_lng,
+        }
 
 
 class RouteStatus(StrEnum):
@@ -137,8 +159,12 @@ class RouteStatus(StrEnum):
 # repeat (progress events while running). A request may also fail straight from queued
 # when it can never run (a job rejected before it starts).
 _ALLOWED = {
-    RouteStatus.QUEUED: {RouteStatus.QUEUED, RouteStatus.RUNNING, RouteStatus.FAILED,
-                         RouteStatus.SUCCEEDED},
+    RouteStatus.QUEUED: {
+        RouteStatus.QUEUED,
+        RouteStatus.RUNNING,
+        RouteStatus.FAILED,
+        RouteStatus.SUCCEEDED,
+    },
     RouteStatus.RUNNING: {RouteStatus.RUNNING, RouteStatus.SUCCEEDED, RouteStatus.FAILED},
     RouteStatus.SUCCEEDED: set(),
     RouteStatus.FAILED: set(),
@@ -183,14 +209,21 @@ class GenerateRouteJob(Message):
     cache_key: str | None = None
 
     def __post_init__(self) -> None:
-        _uuid(self.request_id, "request_id")
-        _uuid(self.user_id, "user_id")
+        _normalise_uuid(self, "request_id")
+        _normalise_uuid(self, "user_id")
+        _themes(self.themes, "themes")
+        _timestamp(self.submitted_at, "submitted_at")
+        _optional_text(self.idempotency_key, "idempotency_key")
+        _optional_text(self.cache_key, "cache_key")
         if isinstance(self.duration_minutes, bool) or not isinstance(self.duration_minutes, int):
             raise InvalidInput.field("duration_minutes", "must be an integer")
         if not 1 <= self.duration_minutes <= 1440:
             raise InvalidInput.field("duration_minutes", "must be between 1 and 1440")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
-            raise InvalidInput.field("seed", "must be an integer")
+        if self.seed is not None:
+            if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+                raise InvalidInput.field("seed", "must be an integer")
+            if not INT64_MIN <= self.seed <= INT64_MAX:
+                raise InvalidInput.field("seed", "must fit in 64 bits")
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -239,7 +272,14 @@ class RouteGenerationStatus(Message):
     error: str | None = None
 
     def __post_init__(self) -> None:
-        _uuid(self.request_id, "request_id")
+        _normalise_uuid(self, "request_id")
+        try:
+            object.__setattr__(self, "status", RouteStatus(self.status))
+        except ValueError:
+            problem = "must be queued, running, succeeded or failed"
+            raise InvalidInput.field("status", problem) from None
+        _timestamp(self.timestamp, "timestamp")
+        _optional_text(self.error, "error")
         if isinstance(self.progress, bool) or not isinstance(self.progress, int):
             raise InvalidInput.field("progress", "must be an integer")
         if not 0 <= self.progress <= 100:
@@ -265,9 +305,10 @@ class RouteGenerationStatus(Message):
         if body.get("type") != "route_generation_status":
             raise InvalidInput.field("type", "must be route_generation_status")
         try:
-            status = RouteStatus(body.get("status"))
+            status = RouteStatus(str(body.get("status")))
         except ValueError:
-            raise InvalidInput.field("status", "must be queued, running, succeeded or failed") from None
+            problem = "must be queued, running, succeeded or failed"
+            raise InvalidInput.field("status", problem) from None
         return cls(
             request_id=_uuid(body.get("request_id"), "request_id"),
             status=status,
@@ -290,9 +331,12 @@ class EnrichmentJob(Message):
     reason: str | None = None
 
     def __post_init__(self) -> None:
-        _uuid(self.job_id, "job_id")
+        _normalise_uuid(self, "job_id")
         if self.request_id is not None:
-            _uuid(self.request_id, "request_id")
+            _normalise_uuid(self, "request_id")
+        _themes(self.themes, "themes")
+        _timestamp(self.requested_at, "requested_at")
+        _optional_text(self.reason, "reason")
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
