@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Installs the system packages Wildside needs from the distribution (Debian/Ubuntu, apt-get).
+#
+#   bash scripts/system-deps.sh            PostGIS for the PostgreSQL server the tests use
+#   bash scripts/system-deps.sh --for-up   also PostgreSQL server binaries and PostGIS (unless
+#                                          DATABASE_URL is set) and redis-server (unless REDIS_URL
+#                                          is set), for the servers `make up` starts itself
+#   --dry-run                              print what would be installed, install nothing
+#
+# Idempotent and quick when nothing is missing: it runs before every `make test`.
+# `apt-get update` runs only when something must be installed.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib-common.sh"
+
+TEST_PG_ADMIN_URL=${TEST_PG_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+FOR_UP=0
+DRY_RUN=0
+UPDATED=0
+POLICY_RC=/usr/sbin/policy-rc.d
+
+usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
+
+for arg in "$@"; do
+    case $arg in
+    --for-up) FOR_UP=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage >&2 && exit 2 ;;
+    esac
+done
+
+# Package installs must not start the distribution's own PostgreSQL or Redis services: make up
+# runs its own under .data/. A policy-rc.d that says "no" is the Debian way to hold them back;
+# it is ours only while we install, and only if none was there before.
+hold_services() {
+    [ -e "$POLICY_RC" ] && return 0
+    printf '#!/bin/sh\nexit 101\n' >"$POLICY_RC"
+    chmod 755 "$POLICY_RC"
+    trap 'rm -f "$POLICY_RC"' EXIT INT TERM
+}
+
+# apt_install PKG...: install with apt-get, or say exactly what is missing and fail.
+apt_install() {
+    if [ "$DRY_RUN" -eq 1 ]; then
+        say "would install: $* (apt-get install -y --no-install-recommends $*)"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        die "missing system package(s): $*. There is no apt-get here: install the equivalent" \
+            "with your system's package manager, then run this again."
+    fi
+    if ! is_root; then
+        die "missing system package(s): $*. Run as root: apt-get install $*" \
+            "(or run this script as root)."
+    fi
+    say "installing $*"
+    hold_services
+    export DEBIAN_FRONTEND=noninteractive
+    if [ "$UPDATED" -eq 0 ]; then
+        apt-get update -q
+        UPDATED=1
+    fi
+    apt-get install -y -q --no-install-recommends "$@"
+}
+
+# pg_query URL SQL: one row, fields separated by '|'; fails when the server does not answer.
+pg_query() {
+    if command -v psql >/dev/null; then
+        PGCONNECT_TIMEOUT=3 psql "$1" -XAtq -c "$2" 2>/dev/null
+    elif [ -x "$VENV_BIN/python" ]; then
+        "$VENV_BIN/python" - "$1" "$2" 2>/dev/null <<'EOF'
+import sys
+
+import psycopg
+
+with psycopg.connect(sys.argv[1], connect_timeout=3) as conn:
+    print("|".join(str(v).lower()[:1] if isinstance(v, bool) else str(v)
+                   for v in conn.execute(sys.argv[2]).fetchone()))
+EOF
+    else
+        return 1
+    fi
+}
+
+# PostGIS for the server the tests use. Installing it here only helps when that server runs on
+# this machine; for a remote one, say what its operator must install.
+ensure_test_server_postgis() {
+    local row major has host
+    if ! row=$(pg_query "$TEST_PG_ADMIN_URL" "SELECT current_setting('server_version_num')::int / 10000,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgis')"); then
+        warn "no PostgreSQL answers at TEST_PG_ADMIN_URL ($TEST_PG_ADMIN_URL): PostGIS not checked"
+        return 0
+    fi
+    major=${row%%|*}
+    has=${row##*|}
+    [ "$has" = "t" ] && return 0
+    url_endpoint "$TEST_PG_ADMIN_URL" 5432
+    host=$URL_HOST
+    case $host in
+    "" | localhost | 127.0.0.1 | ::1 | "[::1]") apt_install "postgresql-$major-postgis-3" ;;
+    *) die "the PostgreSQL server at $host has no PostGIS: install postgresql-$major-postgis-3 there" ;;
+    esac
+}
+
+# Server binaries and PostGIS for the cluster make up runs under .data/postgres.
+ensure_local_postgres() {
+    local bin major share
+    if ! bin=$(pg_bin_dir); then
+        apt_install postgresql
+        [ "$DRY_RUN" -eq 1 ] && return 0
+        bin=$(pg_bin_dir) || die "postgresql installed, but no initdb under /usr/lib/postgresql"
+    fi
+    major=$(pg_major_of "$bin")
+    share=${WILDSIDE_PG_SHARE:-/usr/share/postgresql}/$major
+    [ -f "$share/extension/postgis.control" ] || apt_install "postgresql-$major-postgis-3"
+}
+
+ensure_redis() {
+    command -v redis-server >/dev/null || apt_install redis-server
+}
+
+ensure_test_server_postgis
+if [ "$FOR_UP" -eq 1 ]; then
+    [ -n "${DATABASE_URL:-}" ] || ensure_local_postgres
+    [ -n "${REDIS_URL:-}" ] || ensure_redis
+fi
+exit 0
