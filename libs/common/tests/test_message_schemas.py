@@ -38,7 +38,6 @@ RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\
 FORMATS = FormatChecker()
 
 
-@FORMATS.checks("date-time", raises=ValueError)
 def _is_rfc3339(value: object) -> bool:
     # jsonschema checks date-time only with an optional package; this is the same rule.
     if not isinstance(value, str):
@@ -49,9 +48,12 @@ def _is_rfc3339(value: object) -> bool:
     return True
 
 
-@FORMATS.checks("uuid", raises=ValueError)
 def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or str(uuid.UUID(value)) == value.lower()
+
+
+FORMATS.checks("date-time", raises=ValueError)(_is_rfc3339)
+FORMATS.checks("uuid", raises=ValueError)(_is_uuid)
 
 
 @cache
