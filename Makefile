@@ -35,7 +35,7 @@ er-diagram: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common/src services/*/src
+	$(BIN)/mypy -p wildside_common -p wildside_gateway -p wildside_router -p wildside_enricher -p wildside_ingest -p wildside_tiles_auth
 	$(BIN)/lint-imports
 
 unit: venv

@@ -53,12 +53,24 @@ class EnvReader:
         value = self.env.get(name)
         return value if value else None
 
-    def integer(self, name: str, default: int | object = _MISSING, *, minimum: int | None = None,
-            maximum: int | None = None) -> int:
+    def integer(
+        self,
+        name: str,
+        default: int | object = _MISSING,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:
         return self._number(name, default, int, minimum, maximum)
 
-    def real(self, name: str, default: float | object = _MISSING, *,
-              minimum: float | None = None, maximum: float | None = None) -> float:
+    def real(
+        self,
+        name: str,
+        default: float | object = _MISSING,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> float:
         return self._number(name, default, float, minimum, maximum)
 
     def flag(self, name: str, default: bool | object = _MISSING) -> bool:
@@ -78,8 +90,9 @@ class EnvReader:
             raise ConfigError(name, f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def _number(self, name: str, default: object, kind: Callable[[str], T],
-                minimum: object, maximum: object) -> T:
+    def _number(
+        self, name: str, default: object, kind: Callable[[str], T], minimum: object, maximum: object
+    ) -> T:
         value = self._raw(name, default)
         if value is None:
             return default  # type: ignore[return-value]
@@ -112,19 +125,24 @@ class CommonSettings:
         return self.environment == "production"
 
     @classmethod
-    def from_env(cls, env: EnvReader, service_name: str, default_metrics_port: int) -> CommonSettings:
+    def from_env(
+        cls, env: EnvReader, service_name: str, default_metrics_port: int
+    ) -> CommonSettings:
         exporter = env.choice("OTEL_EXPORTER", ("none", "console", "otlp"), "none")
         endpoint = env.optional("OTEL_EXPORTER_OTLP_ENDPOINT")
         if exporter == "otlp" and endpoint is None:
             raise ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT", "is required when OTEL_EXPORTER=otlp")
         return cls(
-            environment=env.choice("WILDSIDE_ENV", ("development", "production", "test"),
-                                   "development"),
+            environment=env.choice(
+                "WILDSIDE_ENV", ("development", "production", "test"), "development"
+            ),
             service_name=service_name,
             log_level=env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             nats_url=env.text("NATS_URL", "nats://127.0.0.1:4222"),
             otel_exporter=exporter,
             otel_endpoint=endpoint,
             metrics_host=env.text("METRICS_HOST", "127.0.0.1"),
-            metrics_port=env.integer("METRICS_PORT", default_metrics_port, minimum=0, maximum=65535),
+            metrics_port=env.integer(
+                "METRICS_PORT", default_metrics_port, minimum=0, maximum=65535
+            ),
         )

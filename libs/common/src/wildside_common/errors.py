@@ -2,6 +2,7 @@
 
     DomainError                 code
      +-- InvalidInput           invalid_request   (bad input; never retried)
+     |    +-- PayloadTooLarge   invalid_request   (HTTP 413)
      +-- Unauthorized           unauthorized
      +-- Forbidden              forbidden
      +-- NotFound               not_found
@@ -41,6 +42,10 @@ class InvalidInput(DomainError):
         return cls(f"{field}: {problem}", {"field": field, **extra})
 
 
+class PayloadTooLarge(InvalidInput):
+    """A body over the configured size cap (HTTP 413, code invalid_request)."""
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
 
@@ -68,8 +73,9 @@ class RateLimited(DomainError):
 class Unavailable(DomainError):
     code = "service_unavailable"
 
-    def __init__(self, message: str, retry_after: float = 5.0,
-                 details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float = 5.0, details: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message, details)
         self.retry_after = retry_after
 

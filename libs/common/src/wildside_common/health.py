@@ -45,8 +45,10 @@ def health_routes(checks: Mapping[str, Check]) -> list[Route]:
     async def ready(_: Request) -> Response:
         results = await run_checks(checks)
         healthy = all(value == "ok" for value in results.values())
-        return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": results},
-                            status_code=200 if healthy else 503)
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": results},
+            status_code=200 if healthy else 503,
+        )
 
     async def metrics(_: Request) -> Response:
         body, content_type = exposition()
@@ -59,14 +61,17 @@ def health_routes(checks: Mapping[str, Check]) -> list[Route]:
     ]
 
 
-async def serve_ops(host: str, port: int, checks: Mapping[str, Check],
-                    stop: asyncio.Event) -> None:
-    """Serve the health and metrics routes until `stop` is set."""
+async def serve_ops(host: str, port: int, checks: Mapping[str, Check], stop: asyncio.Event) -> None:
+    """Serve the health and metrics routes until `stop` is set.
+
+    uvicorn captures SIGTERM/SIGINT while serving and re-raises them to the handlers
+    installed before (`runtime.stop_on_signals`), so `stop` is set either way.
+    """
     app = Starlette(routes=health_routes(checks))
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True

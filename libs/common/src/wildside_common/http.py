@@ -49,7 +49,9 @@ class TelemetryMiddleware:
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         with self.tracer.start_as_current_span(
-            f"{method} {template}", context=extract_context(headers), kind=trace.SpanKind.SERVER,
+            f"{method} {template}",
+            context=extract_context(headers),
+            kind=trace.SpanKind.SERVER,
             attributes={"http.method": method, "http.route": template},
         ) as span:
             trace_id = current_trace_id() or ""

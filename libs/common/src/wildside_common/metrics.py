@@ -12,7 +12,9 @@ HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests handled", ["service", "method", "path", "status"]
 )
 HTTP_LATENCY = Histogram(
-    "http_request_duration_seconds", "HTTP request latency", ["service", "method", "path"],
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "path"],
     buckets=HTTP_BUCKETS,
 )
 JOBS_HANDLED = Counter(
@@ -20,7 +22,9 @@ JOBS_HANDLED = Counter(
 )
 JOBS_IN_FLIGHT = Gauge("wildside_jobs_in_flight", "Bus messages being handled", ["consumer"])
 JOB_DURATION = Histogram(
-    "wildside_job_duration_seconds", "Time to handle one bus message", ["consumer"],
+    "wildside_job_duration_seconds",
+    "Time to handle one bus message",
+    ["consumer"],
     buckets=JOB_BUCKETS,
 )
 DEAD_LETTERS = Counter(

@@ -37,9 +37,15 @@ async def connect(url: str, name: str, *, attempts: int = 30, wait: float = 1.0)
     for _ in range(max(1, attempts)):
         try:
             client = await nats.connect(
-                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
-                connect_timeout=2, disconnected_cb=disconnected, reconnected_cb=reconnected,
-                error_cb=error, allow_reconnect=True,
+                url,
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+                connect_timeout=2,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
+                allow_reconnect=True,
             )
         except Exception as exc:  # nats raises several unrelated types on refusal
             last = exc

@@ -10,6 +10,7 @@ any number of forwarders may run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -19,9 +20,11 @@ from nats.js.errors import NotFoundError
 
 from wildside_common.bus.topology import (
     ADVISORIES_STREAM,
-    DEAD_LETTER_CONSUMER,
     MAX_DELIVERIES_ADVISORY,
+    dead_letter_consumer,
+    dead_letter_consumer_name,
     dead_letter_subject,
+    ensure_consumer,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
 from wildside_common.errors import InvalidInput
@@ -41,23 +44,42 @@ def parse_advisory(subject: str, payload: bytes) -> dict[str, Any]:
         advisory = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise InvalidInput("advisory is not JSON") from None
-    if not isinstance(advisory, dict) or not {"stream", "consumer", "stream_seq"} <= advisory.keys():
+    if (
+        not isinstance(advisory, dict)
+        or not {"stream", "consumer", "stream_seq"} <= advisory.keys()
+    ):
         raise InvalidInput("advisory lacks stream, consumer or stream_seq")
     kind = "max_deliveries" if subject.startswith(MAX_DELIVERIES_ADVISORY) else "terminated"
     advisory["kind"] = kind
     return advisory
 
 
+DeadLetterHook = Callable[[bytes, str], Awaitable[None]]
+
+
 class DeadLetterForwarder:
-    def __init__(self, js: JetStreamContext, streams: set[str]) -> None:
-        """Forward dead letters of the given job streams (others are acked and left)."""
+    def __init__(
+        self, js: JetStreamContext, stream: str, consumer: str, hook: DeadLetterHook | None = None
+    ) -> None:
+        """Forward the dead letters of one job consumer (`stream`, `consumer`).
+
+        `hook(payload, reason)` runs after the copy, so the owning service can finish
+        what the message stood for (e.g. mark its route request failed).
+        """
         self.js = js
-        self.streams = streams
+        self.stream = stream
+        self.consumer = consumer
+        self.hook = hook
+
+    async def provision(self) -> None:
+        await ensure_consumer(
+            self.js, ADVISORIES_STREAM, dead_letter_consumer(self.stream, self.consumer)
+        )
 
     async def handle(self, msg: Msg) -> None:
         advisory = parse_advisory(msg.subject, msg.data)
         stream = str(advisory["stream"])
-        if stream not in self.streams:
+        if stream != self.stream or advisory["consumer"] != self.consumer:
             return
         seq = int(advisory["stream_seq"])
         try:
@@ -68,19 +90,30 @@ class DeadLetterForwarder:
         reason = advisory.get("reason") or advisory["kind"]
         headers = dict(original.headers or {})
         headers.pop("Nats-Msg-Id", None)
-        headers.update({
-            REASON_HEADER: str(reason)[:500],
-            ORIGIN_STREAM_HEADER: stream,
-            ORIGIN_SUBJECT_HEADER: str(original.subject),
-            ORIGIN_SEQ_HEADER: str(seq),
-            DELIVERIES_HEADER: str(advisory.get("deliveries", "")),
-            "Nats-Msg-Id": f"dlq:{stream}:{seq}",
-        })
+        headers.update(
+            {
+                REASON_HEADER: str(reason)[:500],
+                ORIGIN_STREAM_HEADER: stream,
+                ORIGIN_SUBJECT_HEADER: str(original.subject),
+                ORIGIN_SEQ_HEADER: str(seq),
+                DELIVERIES_HEADER: str(advisory.get("deliveries", "")),
+                "Nats-Msg-Id": f"dlq:{stream}:{seq}",
+            }
+        )
         subject = dead_letter_subject(stream, str(advisory["consumer"]))
         await self.js.publish(subject, original.data or b"", headers=headers)
         DEAD_LETTERS.labels(stream, advisory["kind"]).inc()
         log.warning("dead-lettered", extra={"stream": stream, "seq": seq, "reason": reason})
+        if self.hook is not None:
+            await self.hook(original.data or b"", str(reason))
 
     def worker(self, options: WorkerOptions | None = None) -> PullWorker:
-        return PullWorker(self.js, ADVISORIES_STREAM, DEAD_LETTER_CONSUMER, "advisories",
-                          self.handle, options or WorkerOptions(concurrency=2))
+        durable = dead_letter_consumer_name(self.stream, self.consumer)
+        return PullWorker(
+            self.js,
+            ADVISORIES_STREAM,
+            durable,
+            "advisories",
+            self.handle,
+            options or WorkerOptions(concurrency=2),
+        )

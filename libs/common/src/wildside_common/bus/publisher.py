@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from nats.errors import Error as NatsError
@@ -15,8 +14,9 @@ from wildside_common.messages import Message
 from wildside_common.telemetry import inject_headers
 
 
-def message_headers(message: Message, msg_id: str | None,
-                    extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def message_headers(
+    message: Message, msg_id: str | None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     headers = schema_headers(message)
     if msg_id:
         headers["Nats-Msg-Id"] = msg_id
@@ -24,16 +24,23 @@ def message_headers(message: Message, msg_id: str | None,
     return inject_headers(headers)
 
 
-async def publish(js: JetStreamContext, subject: str, message: Message, *,
-                  msg_id: str | None = None, timeout: float = 2.0) -> int:
+async def publish(
+    js: JetStreamContext,
+    subject: str,
+    message: Message,
+    *,
+    msg_id: str | None = None,
+    timeout: float = 2.0,
+) -> int:
     """Publish and wait for JetStream's ack; returns the stream sequence.
 
     Raises `Unavailable` when the bus does not acknowledge in time, so the caller
     can refuse the work (nothing half-written) rather than lose it.
     """
     try:
-        ack = await js.publish(subject, encode(message), timeout=timeout,
-                               headers=message_headers(message, msg_id))
-    except (NatsError, JsError, asyncio.TimeoutError, OSError) as exc:
+        ack = await js.publish(
+            subject, encode(message), timeout=timeout, headers=message_headers(message, msg_id)
+        )
+    except (TimeoutError, NatsError, JsError, OSError) as exc:
         raise Unavailable("the message bus did not acknowledge the message") from exc
     return int(ack.seq)

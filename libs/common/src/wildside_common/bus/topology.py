@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -45,7 +46,6 @@ TERMINATED_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED"
 
 ROUTER_CONSUMER = "router"
 ENRICHER_CONSUMER = "enricher"
-DEAD_LETTER_CONSUMER = "dead-letter-forwarder"
 
 
 def status_subject(request_id: str) -> str:
@@ -65,20 +65,34 @@ class WorkerPolicy:
     max_ack_pending: int = 64
 
 
+def _stream(name: str, subjects: list[str], max_age: float, **extra: Any) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        subjects=subjects,
+        max_age=max_age,
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        **extra,
+    )
+
+
 def streams() -> list[StreamConfig]:
-    common = {"storage": StorageType.FILE, "retention": RetentionPolicy.LIMITS}
     return [
-        StreamConfig(name=ROUTE_JOBS_STREAM, subjects=["wildside.jobs.route.>"], max_age=DAY,
-                     duplicate_window=600.0, **common),
-        StreamConfig(name=ENRICHMENT_JOBS_STREAM, subjects=["wildside.jobs.enrichment.>"],
-                     max_age=DAY, duplicate_window=600.0, **common),
-        StreamConfig(name=ROUTE_STATUS_STREAM, subjects=[f"{ROUTE_STATUS_PREFIX}.>"],
-                     max_age=DAY, max_msgs_per_subject=20, duplicate_window=120.0, **common),
-        StreamConfig(name=DEAD_LETTER_STREAM, subjects=[f"{DEAD_LETTER_PREFIX}.>"],
-                     max_age=14 * DAY, duplicate_window=3600.0, **common),
-        StreamConfig(name=ADVISORIES_STREAM,
-                     subjects=[f"{MAX_DELIVERIES_ADVISORY}.>", f"{TERMINATED_ADVISORY}.>"],
-                     max_age=7 * DAY, **common),
+        _stream(ROUTE_JOBS_STREAM, ["wildside.jobs.route.>"], DAY, duplicate_window=600.0),
+        _stream(
+            ENRICHMENT_JOBS_STREAM, ["wildside.jobs.enrichment.>"], DAY, duplicate_window=600.0
+        ),
+        _stream(
+            ROUTE_STATUS_STREAM,
+            [f"{ROUTE_STATUS_PREFIX}.>"],
+            DAY,
+            max_msgs_per_subject=20,
+            duplicate_window=120.0,
+        ),
+        _stream(DEAD_LETTER_STREAM, [f"{DEAD_LETTER_PREFIX}.>"], 14 * DAY, duplicate_window=3600.0),
+        _stream(
+            ADVISORIES_STREAM, [f"{MAX_DELIVERIES_ADVISORY}.>", f"{TERMINATED_ADVISORY}.>"], 7 * DAY
+        ),
     ]
 
 
@@ -94,13 +108,22 @@ def job_consumer(durable: str, subject: str, policy: WorkerPolicy) -> ConsumerCo
     )
 
 
-def dead_letter_consumer() -> ConsumerConfig:
+def dead_letter_consumer_name(stream: str, consumer: str) -> str:
+    return f"dead-letter-{stream}-{consumer}"
+
+
+def dead_letter_consumer(stream: str, consumer: str) -> ConsumerConfig:
+    """The forwarder's durable consumer over one job consumer's advisories."""
     return ConsumerConfig(
-        durable_name=DEAD_LETTER_CONSUMER,
+        durable_name=dead_letter_consumer_name(stream, consumer),
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=30.0,
         max_deliver=10,
+        filter_subjects=[
+            f"{MAX_DELIVERIES_ADVISORY}.{stream}.{consumer}",
+            f"{TERMINATED_ADVISORY}.{stream}.{consumer}",
+        ],
     )
 
 

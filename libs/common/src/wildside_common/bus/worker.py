@@ -62,8 +62,15 @@ async def settle(msg: Msg, outcome: Disposition) -> None:
 class PullWorker:
     """Consumes one durable pull consumer with a handler."""
 
-    def __init__(self, js: JetStreamContext, stream: str, durable: str, subject: str,
-                 handler: Handler, options: WorkerOptions | None = None) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stream: str,
+        durable: str,
+        subject: str,
+        handler: Handler,
+        options: WorkerOptions | None = None,
+    ) -> None:
         self.js = js
         self.stream = stream
         self.durable = durable
@@ -117,11 +124,19 @@ class PullWorker:
         JOBS_IN_FLIGHT.labels(self.durable).inc()
         parent = extract_context(msg.headers)
         try:
-            with self._tracer.start_as_current_span(
-                f"process {self.subject}", context=parent, kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.system": "nats", "messaging.destination": msg.subject,
-                            "messaging.delivery_attempt": attempt},
-            ) as span, bind(consumer=self.durable):
+            with (
+                self._tracer.start_as_current_span(
+                    f"process {self.subject}",
+                    context=parent,
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.system": "nats",
+                        "messaging.destination": msg.subject,
+                        "messaging.delivery_attempt": attempt,
+                    },
+                ) as span,
+                bind(consumer=self.durable),
+            ):
                 error = await self._run_handler(msg)
                 outcome = disposition_for(error, attempt)
                 span.set_attribute("wildside.outcome", outcome.action.value)
@@ -155,11 +170,15 @@ class PullWorker:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
-    def _log_outcome(self, msg: Msg, outcome: Disposition, attempt: int,
-                     error: BaseException | None) -> None:
+    def _log_outcome(
+        self, msg: Msg, outcome: Disposition, attempt: int, error: BaseException | None
+    ) -> None:
         extra = {"subject": msg.subject, "attempt": attempt, "outcome": outcome.action.value}
         if outcome.action is Action.TERM:
             log.warning("message terminated", extra={**extra, "reason": outcome.reason})
         elif outcome.action is Action.NAK:
-            log.warning("message will be retried", exc_info=error,
-                        extra={**extra, "delay": outcome.delay, "reason": outcome.reason})
+            log.warning(
+                "message will be retried",
+                exc_info=error,
+                extra={**extra, "delay": outcome.delay, "reason": outcome.reason},
+            )

@@ -1,10 +1,10 @@
 """pytest plugin (loaded from the root pyproject): fixtures for real servers.
 
-    nats_server     session: a JetStream server on a free port (NatsServer)
-    nats_url        session: its URL
-    database_url    session: a scratch, migrated database (dropped at the end)
-    redis_url       session: the test Redis server URL
-    redis_prefix    function: a unique key prefix for one test
+nats_server     session: a JetStream server on a free port (NatsServer)
+nats_url        session: its URL
+database_url    session: a scratch, migrated database (dropped at the end)
+redis_url       session: the test Redis server URL
+redis_prefix    function: a unique key prefix for one test
 """
 
 from __future__ import annotations

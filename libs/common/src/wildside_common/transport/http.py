@@ -17,6 +17,7 @@ from wildside_common.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     Timeout,
     Unauthorized,
@@ -24,6 +25,7 @@ from wildside_common.errors import (
 )
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    PayloadTooLarge: 413,
     InvalidInput: 400,
     Unauthorized: 401,
     Forbidden: 403,
@@ -34,9 +36,17 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Timeout: 504,
 }
 CODE_BY_STATUS = {
-    400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "invalid_request", 409: "conflict", 413: "invalid_request", 415: "invalid_request",
-    429: "rate_limited", 503: "service_unavailable", 504: "timeout",
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid_request",
+    409: "conflict",
+    413: "invalid_request",
+    415: "invalid_request",
+    429: "rate_limited",
+    503: "service_unavailable",
+    504: "timeout",
 }
 
 
@@ -54,8 +64,9 @@ def status_for(error: DomainError) -> int:
     return 500
 
 
-def envelope(code: str, message: str, trace_id: str | None,
-             details: dict[str, Any] | None = None) -> dict[str, Any]:
+def envelope(
+    code: str, message: str, trace_id: str | None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {"code": code, "message": message, "trace_id": trace_id or "", "details": details or {}}
 
 

@@ -61,15 +61,17 @@ def _preferences(value: Any, known_themes: frozenset[str]) -> tuple[str, ...]:
     seen: list[str] = []
     for index, theme in enumerate(value):
         if not isinstance(theme, str) or theme not in known_themes:
-            raise InvalidInput.field(f"preferences[{index}]", "is not a known theme id",
-                                     known=sorted(known_themes))
+            raise InvalidInput.field(
+                f"preferences[{index}]", "is not a known theme id", known=sorted(known_themes)
+            )
         if theme not in seen:
             seen.append(theme)
     return tuple(seen)
 
 
-def parse_route_request(body: Any, known_themes: frozenset[str],
-                        bounds: DurationBounds) -> RouteRequest:
+def parse_route_request(
+    body: Any, known_themes: frozenset[str], bounds: DurationBounds
+) -> RouteRequest:
     """Validate a decoded JSON body; every problem is `InvalidInput` naming the field."""
     if not isinstance(body, Mapping):
         raise InvalidInput("the body must be a JSON object")
@@ -84,8 +86,9 @@ def parse_route_request(body: Any, known_themes: frozenset[str],
         raise InvalidInput.field("duration_minutes", "is required")
     duration = _integer(body, "duration_minutes")
     if not bounds.minimum <= duration <= bounds.maximum:
-        raise InvalidInput.field("duration_minutes",
-                                 f"must be between {bounds.minimum} and {bounds.maximum}")
+        raise InvalidInput.field(
+            "duration_minutes", f"must be between {bounds.minimum} and {bounds.maximum}"
+        )
     seed = None
     if body.get("seed") is not None:
         seed = _integer(body, "seed")
@@ -107,8 +110,11 @@ class RouteState:
     result: Mapping[str, Any] | None
 
     def view(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"request_id": self.request_id, "status": self.status.value,
-                                "progress": self.progress}
+        body: dict[str, Any] = {
+            "request_id": self.request_id,
+            "status": self.status.value,
+            "progress": self.progress,
+        }
         if self.error is not None:
             body["error"] = self.error
         if self.result is not None:
@@ -116,12 +122,15 @@ class RouteState:
         return body
 
 
-STATUS_RANK = {RouteStatus.QUEUED: 0, RouteStatus.RUNNING: 1, RouteStatus.SUCCEEDED: 2,
-               RouteStatus.FAILED: 2}
+STATUS_RANK = {
+    RouteStatus.QUEUED: 0,
+    RouteStatus.RUNNING: 1,
+    RouteStatus.SUCCEEDED: 2,
+    RouteStatus.FAILED: 2,
+}
 
 
-def is_newer(status: RouteStatus, progress: int,
-             last: tuple[RouteStatus, int] | None) -> bool:
+def is_newer(status: RouteStatus, progress: int, last: tuple[RouteStatus, int] | None) -> bool:
     """Whether an event moves a subscriber's view forward (events may arrive twice)."""
     if last is None:
         return True

@@ -1,0 +1,171 @@
+"""WebSocket adapter: `/ws` subscriptions to route status events.
+
+Protocol (JSON text frames):
+    client -> {"type": "subscribe", "request_id": "..."}   (also "unsubscribe", "ping")
+    server -> route_generation_status events (the seed's schema), {"type": "subscribed"},
+              {"type": "pong"}, or {"type": "error", "code", "message"[, "request_id"]}
+On subscribing the client first gets the latest known status, so nothing published
+before the subscription is missed. Malformed frames get an error frame; more than
+`max_strikes` of them close the socket with 1008 (policy violation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from prometheus_client import Counter, Gauge
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from wildside_common.errors import DomainError, InvalidInput
+from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
+from wildside_common.transport import ws as ws_codes
+from wildside_gateway.adapters.outbound.jetstream import StatusFeed
+from wildside_gateway.app import RouteService
+from wildside_gateway.domain.principal import Principal
+from wildside_gateway.domain.routes import is_newer
+from wildside_gateway.ports import Authenticator
+
+log = logging.getLogger(__name__)
+SUBPROTOCOL = "wildside.v1"
+WS_CONNECTIONS = Gauge("wildside_ws_connections", "Open WebSocket connections")
+WS_SENT = Counter("wildside_ws_messages_sent_total", "WebSocket frames sent", ["type"])
+WS_RECEIVED = Counter("wildside_ws_messages_received_total", "WebSocket frames received", ["type"])
+MAX_SUBSCRIPTIONS = 100
+
+
+class StatusSocket:
+    """One connected client: its subscriptions, its outbound queue, its strikes."""
+
+    def __init__(
+        self,
+        socket: WebSocket,
+        principal: Principal,
+        service: RouteService,
+        feed: StatusFeed,
+        max_strikes: int,
+    ) -> None:
+        self.socket = socket
+        self.principal = principal
+        self.service = service
+        self.feed = feed
+        self.max_strikes = max_strikes
+        self.queue: asyncio.Queue[RouteGenerationStatus] = asyncio.Queue(maxsize=256)
+        self.last: dict[str, tuple[RouteStatus, int]] = {}
+        self.strikes = 0
+        self.subscribed: set[str] = set()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.socket.send_text(orjson.dumps(frame).decode())
+        WS_SENT.labels(str(frame.get("type", "unknown"))).inc()
+
+    async def pump(self) -> None:
+        while True:
+            status = await self.queue.get()
+            await self.deliver(status)
+
+    async def deliver(self, status: RouteGenerationStatus) -> None:
+        if status.request_id not in self.subscribed:
+            return
+        if is_newer(status.status, status.progress, self.last.get(status.request_id)):
+            self.last[status.request_id] = (status.status, status.progress)
+            await self.send(status.to_wire())
+
+    async def subscribe(self, request_id: str) -> None:
+        if len(self.subscribed) >= MAX_SUBSCRIPTIONS:
+            raise InvalidInput(f"at most {MAX_SUBSCRIPTIONS} subscriptions per socket")
+        state = await self.service.state(self.principal, request_id)
+        self.subscribed.add(state.request_id)
+        self.feed.listen(state.request_id, self.queue)
+        await self.send({"type": "subscribed", "request_id": state.request_id})
+        latest = RouteGenerationStatus(
+            state.request_id, state.status, state.progress, utc_now(), state.error
+        )
+        await self.deliver(latest)
+
+    def unsubscribe(self, request_id: str) -> None:
+        self.subscribed.discard(request_id)
+        self.last.pop(request_id, None)
+        self.feed.forget(request_id, self.queue)
+
+    def close_all(self) -> None:
+        for request_id in tuple(self.subscribed):
+            self.unsubscribe(request_id)
+
+    async def on_frame(self, text: str) -> None:
+        request_id: str | None = None
+        try:
+            frame = orjson.loads(text)
+            if not isinstance(frame, dict):
+                raise InvalidInput("frames must be JSON objects")
+            kind = frame.get("type")
+            WS_RECEIVED.labels(
+                str(kind) if kind in ("subscribe", "unsubscribe", "ping") else "invalid"
+            ).inc()
+            raw_id = frame.get("request_id")
+            request_id = raw_id if isinstance(raw_id, str) else None
+            await self.dispatch(kind, request_id)
+        except orjson.JSONDecodeError:
+            WS_RECEIVED.labels("invalid").inc()
+            await self.strike(InvalidInput("frames must be JSON"), None)
+        except DomainError as exc:
+            await self.strike(exc, request_id)
+
+    async def dispatch(self, kind: Any, request_id: str | None) -> None:
+        if kind == "ping":
+            await self.send({"type": "pong"})
+            return
+        if kind not in ("subscribe", "unsubscribe"):
+            raise InvalidInput("type must be subscribe, unsubscribe or ping")
+        if request_id is None:
+            raise InvalidInput.field("request_id", "is required")
+        if kind == "subscribe":
+            await self.subscribe(request_id)
+        else:
+            self.unsubscribe(request_id)
+            await self.send({"type": "unsubscribed", "request_id": request_id})
+
+    async def strike(self, error: DomainError, request_id: str | None) -> None:
+        if isinstance(error, InvalidInput):
+            self.strikes += 1
+        await self.send(ws_codes.error_message(error, request_id))
+        if self.strikes > self.max_strikes:
+            await self.socket.close(ws_codes.POLICY_VIOLATION)
+            raise WebSocketDisconnect(ws_codes.POLICY_VIOLATION)
+
+
+class StatusSocketEndpoint:
+    def __init__(
+        self, service: RouteService, auth: Authenticator, feed: StatusFeed, max_strikes: int = 10
+    ) -> None:
+        self.service = service
+        self.auth = auth
+        self.feed = feed
+        self.max_strikes = max_strikes
+
+    async def handle(self, socket: WebSocket) -> None:
+        try:
+            principal = await self.auth.authenticate(socket.headers, socket.cookies)
+        except DomainError as exc:
+            await socket.close(ws_codes.close_code_for(exc))
+            return
+        offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",")]
+        await socket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        client = StatusSocket(socket, principal, self.service, self.feed, self.max_strikes)
+        WS_CONNECTIONS.inc()
+        pump = asyncio.create_task(client.pump())
+        try:
+            while True:
+                text = await socket.receive_text()
+                await client.on_frame(text)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            WS_CONNECTIONS.dec()
+            client.close_all()
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump

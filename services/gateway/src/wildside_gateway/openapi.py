@@ -1,0 +1,181 @@
+"""The gateway's OpenAPI document, built here and checked in as `schemas/openapi.json`.
+
+`python -m wildside_gateway.openapi > schemas/openapi.json` (`make openapi`) writes it;
+a test fails when the served document and the checked-in file differ.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+
+ERROR_CODES = [
+    "invalid_request",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "conflict",
+    "rate_limited",
+    "service_unavailable",
+    "timeout",
+    "internal_error",
+]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _json(
+    schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+GEO_POINT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["lat", "lng"],
+    "properties": {
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lng": {"type": "number", "exclusiveMinimum": -180, "maximum": 180},
+    },
+}
+ROUTE_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["start", "duration_minutes"],
+    "properties": {
+        "start": _ref("GeoPoint"),
+        "end": _ref("GeoPoint"),
+        "duration_minutes": {"type": "integer", "minimum": 10, "maximum": 480},
+        "preferences": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+    },
+}
+ROUTE_STATE = {
+    "type": "object",
+    "required": ["request_id", "status", "progress"],
+    "properties": {
+        "request_id": {"type": "string", "format": "uuid"},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "error": {"type": "string"},
+        "route": {"type": "object"},
+    },
+}
+ERROR = {
+    "type": "object",
+    "required": ["code", "message", "trace_id", "details"],
+    "properties": {
+        "code": {"type": "string", "enum": ERROR_CODES},
+        "message": {"type": "string"},
+        "trace_id": {"type": "string"},
+        "details": {"type": "object"},
+    },
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before asking again",
+    }
+}
+
+
+def _paths() -> dict[str, Any]:
+    ops = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+    return {
+        "/health/live": {"get": {"summary": "Liveness", "responses": {"200": ops}}},
+        "/health/ready": {
+            "get": {
+                "summary": "Readiness (dependencies answer)",
+                "responses": {"200": ops, "503": ops},
+            }
+        },
+        "/api/v1/routes": {
+            "post": {
+                "summary": "Request a walking route",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("RouteRequest")}},
+                },
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "required": ["request_id"],
+                            "properties": {"request_id": {"type": "string", "format": "uuid"}},
+                        },
+                        "Accepted: the job is on the bus",
+                        {"Location": {"schema": {"type": "string"}}},
+                    ),
+                    "400": _error("Invalid request"),
+                    "401": _error("No session"),
+                    "413": _error("Body too large"),
+                    "429": _error("Rate limited"),
+                    "503": _error("Bus or database unavailable"),
+                    "504": _error("Timed out"),
+                },
+            }
+        },
+        "/api/v1/routes/{request_id}": {
+            "get": {
+                "summary": "A route request's status, and its route once done",
+                "parameters": [
+                    {
+                        "name": "request_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json(_ref("RouteState"), "Finished (succeeded or failed)"),
+                    "202": _json(_ref("RouteState"), "Still queued or running", RETRY_AFTER),
+                    "401": _error("No session"),
+                    "404": _error("Unknown request"),
+                    "503": _error("Database unavailable"),
+                },
+            }
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Wildside gateway",
+            "version": "1.0.0",
+            "description": "Walking-tour routes. Map data (c) OpenStreetMap contributors, ODbL.",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": {
+                "GeoPoint": GEO_POINT,
+                "RouteRequest": ROUTE_REQUEST,
+                "RouteState": ROUTE_STATE,
+                "Error": ERROR,
+            }
+        },
+    }
+
+
+def render() -> bytes:
+    return orjson.dumps(document(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.buffer.write(render())

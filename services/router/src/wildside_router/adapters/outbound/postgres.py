@@ -1,0 +1,125 @@
+"""PostgreSQL route store (asyncpg). Every write is guarded by the current status, so
+redelivered jobs never store two results nor move a final request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import asyncpg
+import orjson
+
+from wildside_common.errors import Unavailable
+from wildside_common.messages import GenerateRouteJob, RouteStatus
+
+T = TypeVar("T")
+DB_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+NOT_FINAL = "status NOT IN ('succeeded', 'failed')"
+
+
+async def create_pool(url: str, size: int) -> asyncpg.Pool:
+    async def init(conn: asyncpg.Connection) -> None:
+        await conn.set_type_codec(
+            "jsonb",
+            encoder=lambda v: orjson.dumps(v).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=init, command_timeout=10)
+    assert pool is not None
+    return pool
+
+
+async def guarded(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except DB_ERRORS as exc:
+        raise Unavailable("the database is unavailable") from exc
+
+
+class PostgresRouteStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def status_of(self, request_id: str) -> tuple[RouteStatus, str | None] | None:
+        row = await guarded(
+            lambda: self.pool.fetchrow(
+                "SELECT status, error FROM route_requests WHERE id = $1", request_id
+            )
+        )
+        return None if row is None else (RouteStatus(row["status"]), row["error"])
+
+    async def mark_running(self, job: GenerateRouteJob) -> bool:
+        # Upsert: the job carries the whole request, so a row lost before commit is rebuilt.
+        payload = {
+            "start": job.start.to_wire(),
+            "duration_minutes": job.duration_minutes,
+            "preferences": list(job.themes),
+        }
+        if job.end is not None:
+            payload["end"] = job.end.to_wire()
+        row = await guarded(
+            lambda: self.pool.fetchval(
+                "INSERT INTO route_requests (id, user_id, status, progress, payload, attempts) "
+                "VALUES ($1, $2, 'running', 5, $3, 1) ON CONFLICT (id) DO UPDATE "
+                "SET status = 'running', attempts = route_requests.attempts + 1, "
+                "updated_at = now() "
+                f"WHERE route_requests.{NOT_FINAL} RETURNING id",
+                job.request_id,
+                job.user_id,
+                payload,
+            )
+        )
+        return row is not None
+
+    async def set_progress(self, request_id: str, progress: int) -> None:
+        await guarded(
+            lambda: self.pool.execute(
+                "UPDATE route_requests SET progress = $2, updated_at = now() "
+                "WHERE id = $1 AND status = 'running' AND progress < $2",
+                request_id,
+                progress,
+            )
+        )
+
+    async def save_result(self, request_id: str, route: Mapping[str, Any]) -> bool:
+        async def write() -> bool:
+            async with self.pool.acquire() as conn, conn.transaction():
+                moved = await conn.fetchval(
+                    "UPDATE route_requests SET status = 'succeeded', progress = 100, "
+                    f"updated_at = now() WHERE id = $1 AND {NOT_FINAL} RETURNING id",
+                    request_id,
+                )
+                if moved is None:
+                    return False
+                await conn.execute(
+                    "INSERT INTO route_results (request_id, route, expires_at) "
+                    "SELECT id, $2, expires_at FROM route_requests WHERE id = $1 "
+                    "ON CONFLICT (request_id) DO NOTHING",
+                    request_id,
+                    dict(route),
+                )
+                return True
+
+        return await guarded(write)
+
+    async def mark_failed(self, request_id: str, error: str) -> bool:
+        row = await guarded(
+            lambda: self.pool.fetchval(
+                "UPDATE route_requests SET status = 'failed', error = $2, updated_at = now() "
+                f"WHERE id = $1 AND {NOT_FINAL} RETURNING id",
+                request_id,
+                error,
+            )
+        )
+        return row is not None
+
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1")

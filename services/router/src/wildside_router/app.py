@@ -1,0 +1,138 @@
+"""The router's use case: take one GenerateRouteJob to exactly one final status.
+
+Idempotent under at-least-once delivery: a request with a final status is not run
+again (its final event is re-announced so late listeners still learn it); the
+result is stored once. A job that keeps failing is marked failed on its last
+permitted attempt, so an accepted request always reaches a final status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from wildside_common.errors import DomainError, InvalidInput
+from wildside_common.messages import (
+    GenerateRouteJob,
+    RouteGenerationStatus,
+    RouteStatus,
+    utc_now,
+)
+from wildside_router.ports import RoutePlanner, RouteStore, StatusPublisher
+
+log = logging.getLogger(__name__)
+ROUTE_DURATION = Histogram(
+    "wildside_engine_route_duration_seconds",
+    "Route computation time",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60),
+)
+ROUTES = Counter("wildside_routes_total", "Route requests finished", ["outcome", "reason"])
+RUNNING_PROGRESS = 5
+
+
+class JobAbandoned(InvalidInput):
+    """The job failed on its last attempt; its request is marked failed (term it)."""
+
+
+class GenerateRoute:
+    def __init__(
+        self,
+        store: RouteStore,
+        publisher: StatusPublisher,
+        planner: RoutePlanner,
+        job_timeout: float,
+        max_attempts: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.planner = planner
+        self.job_timeout = job_timeout
+        self.max_attempts = max_attempts
+        self.clock = clock
+
+    async def handle(self, job: GenerateRouteJob, attempt: int) -> None:
+        current = await self.store.status_of(job.request_id)
+        if current is not None and current[0].final:
+            await self._announce(job.request_id, current[0], current[1])
+            return
+        if not await self.store.mark_running(job):
+            return
+        await self._announce(job.request_id, RouteStatus.RUNNING, None, RUNNING_PROGRESS)
+        try:
+            route = await self._plan(job)
+        except TimeoutError:
+            await self._fail(job.request_id, "timeout", "timeout")
+            return
+        except DomainError as exc:
+            await self._fail(job.request_id, exc.message, exc.code)
+            return
+        except Exception as exc:
+            if attempt >= self.max_attempts:
+                await self._fail(job.request_id, "internal error", "exhausted")
+                raise JobAbandoned(f"gave up after {attempt} attempts") from exc
+            raise
+        if await self.store.save_result(job.request_id, route):
+            ROUTES.labels("succeeded", "").inc()
+        await self._announce(job.request_id, RouteStatus.SUCCEEDED, None, 100)
+
+    async def abandon(self, request_id: str, reason: str) -> None:
+        """A dead-lettered job: make sure its request ends (failed) if it has not."""
+        await self._fail(request_id, reason, "dead_letter")
+
+    async def _plan(self, job: GenerateRouteJob) -> Mapping[str, Any]:
+        loop = asyncio.get_running_loop()
+        last = [RUNNING_PROGRESS]
+
+        def progress(fraction: float) -> None:
+            value = min(99, max(RUNNING_PROGRESS, int(fraction * 100)))
+            if value >= last[0] + 10:
+                last[0] = value
+                loop.call_soon_threadsafe(self._schedule_progress, job.request_id, value)
+
+        started = time.perf_counter()
+        try:
+            return await asyncio.wait_for(self.planner.plan(job, progress), self.job_timeout)
+        finally:
+            ROUTE_DURATION.observe(time.perf_counter() - started)
+
+    def _schedule_progress(self, request_id: str, value: int) -> None:
+        task = asyncio.create_task(self._progress(request_id, value))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _progress(self, request_id: str, value: int) -> None:
+        await self.store.set_progress(request_id, value)
+        await self._announce(request_id, RouteStatus.RUNNING, None, value)
+
+    async def _fail(self, request_id: str, error: str, reason: str) -> None:
+        if await self.store.mark_failed(request_id, error):
+            ROUTES.labels("failed", reason).inc()
+        current = await self.store.status_of(request_id)
+        if current is not None:
+            await self._announce(request_id, current[0], current[1])
+
+    async def _announce(
+        self, request_id: str, status: RouteStatus, error: str | None, progress: int | None = None
+    ) -> None:
+        if progress is None:
+            progress = 100 if status.final else 0
+        event = RouteGenerationStatus(
+            request_id,
+            status,
+            progress,
+            self.clock(),
+            error if status is RouteStatus.FAILED else None,
+        )
+        try:
+            await self.publisher.publish(event)
+        except DomainError:
+            log.warning(
+                "status event not published; the store holds it",
+                extra={"request_id": request_id, "status": status.value},
+            )

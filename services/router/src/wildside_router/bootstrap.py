@@ -1,0 +1,87 @@
+"""The router's composition root: pool, bus, adapters, the job and dead-letter workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from nats.aio.client import Client as Nats
+
+from wildside_common.bus.connection import connect
+from wildside_common.bus.dead_letter import DeadLetterForwarder
+from wildside_common.bus.topology import (
+    ROUTE_JOB_SUBJECT,
+    ROUTE_JOBS_STREAM,
+    ROUTER_CONSUMER,
+    ensure_consumer,
+    ensure_streams,
+    job_consumer,
+)
+from wildside_common.bus.worker import PullWorker, WorkerOptions
+from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
+from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
+from wildside_router.adapters.outbound.skeleton_planner import SkeletonPlanner
+from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
+from wildside_router.app import GenerateRoute
+from wildside_router.config import RouterSettings
+from wildside_router.ports import RoutePlanner
+
+
+@dataclass
+class Router:
+    settings: RouterSettings
+    pool: asyncpg.Pool
+    nats: Nats
+    store: PostgresRouteStore
+    jobs: PullWorker
+    dead_letters: PullWorker
+
+    async def ready(self) -> None:
+        await self.store.ping()
+        if not self.nats.is_connected:
+            raise ConnectionError("nats is not connected")
+
+
+@asynccontextmanager
+async def bootstrap(
+    settings: RouterSettings, planner: RoutePlanner | None = None
+) -> AsyncIterator[Router]:
+    pool = await create_pool(settings.database_url, settings.db_pool_size)
+    nats = await connect(settings.common.nats_url, "wildside-router")
+    try:
+        js = nats.jetstream()
+        await ensure_streams(js)
+        await ensure_consumer(
+            js, ROUTE_JOBS_STREAM, job_consumer(ROUTER_CONSUMER, ROUTE_JOB_SUBJECT, settings.policy)
+        )
+        store = PostgresRouteStore(pool)
+        use_case = GenerateRoute(
+            store,
+            JetStreamStatusPublisher(js),
+            planner or SkeletonPlanner(),
+            settings.job_timeout,
+            settings.policy.max_deliver,
+        )
+        options = WorkerOptions(
+            concurrency=settings.concurrency,
+            heartbeat_interval=settings.heartbeat_interval,
+            drain_timeout=settings.drain_timeout,
+        )
+        jobs = PullWorker(
+            js,
+            ROUTE_JOBS_STREAM,
+            ROUTER_CONSUMER,
+            ROUTE_JOB_SUBJECT,
+            RouteJobHandler(use_case),
+            options,
+        )
+        forwarder = DeadLetterForwarder(
+            js, ROUTE_JOBS_STREAM, ROUTER_CONSUMER, DeadRouteJobs(use_case)
+        )
+        await forwarder.provision()
+        yield Router(settings, pool, nats, store, jobs, forwarder.worker())
+    finally:
+        await nats.drain()
+        await pool.close()

@@ -1,0 +1,40 @@
+"""Router settings, read once from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wildside_common.bus.topology import WorkerPolicy
+from wildside_common.config import CommonSettings, EnvReader
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSettings:
+    common: CommonSettings
+    database_url: str
+    concurrency: int
+    policy: WorkerPolicy
+    job_timeout: float
+    heartbeat_interval: float
+    drain_timeout: float
+    db_pool_size: int
+
+    @classmethod
+    def from_env(cls, env: EnvReader) -> RouterSettings:
+        ack_wait = env.real("ROUTER_ACK_WAIT_SECONDS", 30.0, minimum=1.0)
+        return cls(
+            common=CommonSettings.from_env(env, "router", default_metrics_port=9101),
+            database_url=env.text("DATABASE_URL"),
+            concurrency=env.integer("ROUTER_CONCURRENCY", 2, minimum=1, maximum=64),
+            policy=WorkerPolicy(
+                ack_wait=ack_wait,
+                max_deliver=env.integer("ROUTER_MAX_DELIVER", 5, minimum=1, maximum=100),
+                max_ack_pending=env.integer("ROUTER_MAX_ACK_PENDING", 64, minimum=1),
+            ),
+            job_timeout=env.real("ROUTER_JOB_TIMEOUT_SECONDS", 20.0, minimum=0.1),
+            heartbeat_interval=env.real(
+                "ROUTER_HEARTBEAT_SECONDS", max(ack_wait / 3, 0.2), minimum=0.1
+            ),
+            drain_timeout=env.real("ROUTER_DRAIN_TIMEOUT_SECONDS", 30.0, minimum=0.0),
+            db_pool_size=env.integer("DB_POOL_SIZE", 4, minimum=1),
+        )

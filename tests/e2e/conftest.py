@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e import stack
+
+
+@pytest.fixture(scope="module")
+def stack_env(database_url: str, nats_url: str, redis_url: str) -> dict[str, str]:
+    env = stack.base_env(database_url, nats_url, redis_url,
+                         {"ROUTER_ACK_WAIT_SECONDS": "3", "ROUTER_HEARTBEAT_SECONDS": "0.5"})
+    stack.create_dev_accounts(env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def gateway(stack_env: dict[str, str]) -> Iterator[stack.Service]:
+    service = stack.gateway(stack_env)
+    service.start()
+    service.wait_ready()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def router(stack_env: dict[str, str]) -> Iterator[stack.Service]:
+    service = stack.router(stack_env)
+    service.start()
+    service.wait_ready()
+    yield service
+    service.stop()

@@ -1,0 +1,95 @@
+"""The running stack for end-to-end tests: real services as separate processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from wildside_common.testing.servers import free_port
+
+BIN = Path(sys.executable).parent
+LOGS = Path(os.environ.get("E2E_LOG_DIR", "/tmp/wildside-e2e"))
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    health_url: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(default=Path("/dev/null"))
+    log_file: BinaryIO | None = None
+
+    def start(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOGS / f"{self.name}-{os.getpid()}-{time.time_ns()}.log"
+        self.log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=self.log_file,
+                                        stderr=self.log_file)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.health_url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
+
+def base_env(database_url: str, nats_url: str, redis_url: str,
+             extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
+    env.update({"DATABASE_URL": database_url, "NATS_URL": nats_url, "REDIS_URL": redis_url,
+                "WILDSIDE_ENV": "development", "LOG_LEVEL": "INFO"})
+    env.update(extra or {})
+    return env
+
+
+def gateway(env: dict[str, str]) -> Service:
+    port = free_port()
+    env = {**env, "GATEWAY_PORT": str(port)}
+    return Service("gateway", [str(BIN / "wildside-gateway")], env,
+                   f"http://127.0.0.1:{port}/health/ready")
+
+
+def router(env: dict[str, str]) -> Service:
+    port = free_port()
+    env = {**env, "METRICS_PORT": str(port)}
+    return Service("router", [str(BIN / "wildside-router")], env,
+                   f"http://127.0.0.1:{port}/health/ready")
+
+
+def create_dev_accounts(env: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "wildside-manage"), "ensure-dev-accounts"], env=env, check=True,
+                   capture_output=True)
