@@ -60,11 +60,11 @@ pg_init() {
 start_postgres() {
     PG_BIN=$(pg_cluster_bin) || die "no PostgreSQL server binaries: run bash scripts/system-deps.sh --for-up"
     pg_prepare_dirs
-    pg_init
     if pg_running; then
         say "PostgreSQL already running on 127.0.0.1:$WILDSIDE_PG_PORT"
     else
         tcp_open "$WILDSIDE_PG_PORT" && die "port $WILDSIDE_PG_PORT is taken: set WILDSIDE_PG_PORT"
+        pg_init
         say "starting PostgreSQL on 127.0.0.1:$WILDSIDE_PG_PORT (log: $DATA/postgres.log)"
         pg_ctl_local -l "$DATA/postgres.log" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1 -p $WILDSIDE_PG_PORT -c unix_socket_directories=$PG_SOCKET_DIR" \

@@ -1,0 +1,126 @@
+"""scripts/system-deps.sh decides what to install without installing anything (--dry-run).
+
+A fake `psql` first on PATH plays the test server, so both answers (PostGIS there or not)
+are exercised on any machine; fake server trees play the Debian layout for --for-up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "system-deps.sh"
+
+
+def fake_psql(directory: Path, answer: str | None) -> Path:
+    """A psql that prints `answer` (major|has_postgis), or fails like an unreachable server."""
+    body = f"echo '{answer}'" if answer is not None else "exit 2"
+    path = directory / "bin" / "psql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path.parent
+
+
+def fake_server(root: Path, major: str, postgis: bool) -> dict[str, str]:
+    """A Debian-like /usr/lib/postgresql/<major>/bin and /usr/share/postgresql/<major>."""
+    bin_dir = root / "lib" / major / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "initdb").write_text("")
+    postgres = bin_dir / "postgres"
+    postgres.write_text(f"#!/bin/sh\necho 'postgres (PostgreSQL) {major}.4'\n")
+    postgres.chmod(0o755)
+    extension = root / "share" / major / "extension"
+    extension.mkdir(parents=True)
+    if postgis:
+        (extension / "postgis.control").write_text("")
+    return {"WILDSIDE_PG_ROOT": str(root / "lib"), "WILDSIDE_PG_SHARE": str(root / "share")}
+
+
+def run(
+    tmp_path: Path, answer: str | None, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment["PATH"] = f"{fake_psql(tmp_path, answer)}:{environment['PATH']}"
+    environment.update(env)
+    return subprocess.run(
+        ["bash", str(SCRIPT), "--dry-run", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_nothing_to_do_when_the_test_server_has_postgis(tmp_path: Path) -> None:
+    result = run(tmp_path, "15|t")
+    assert result.returncode == 0, result.stderr
+    assert "would install" not in result.stdout
+
+
+def test_installs_postgis_for_the_test_servers_major_version(tmp_path: Path) -> None:
+    result = run(tmp_path, "16|f")
+    assert result.returncode == 0, result.stderr
+    assert "would install: postgresql-16-postgis-3" in result.stdout
+
+
+def test_a_remote_test_server_without_postgis_is_an_error_naming_the_package(
+    tmp_path: Path,
+) -> None:
+    result = run(tmp_path, "15|f", TEST_PG_ADMIN_URL="postgresql://u@db.example:5432/postgres")
+    assert result.returncode == 1
+    assert "db.example" in result.stderr
+    assert "postgresql-15-postgis-3" in result.stderr
+
+
+def test_an_unreachable_test_server_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    result = run(tmp_path, None)
+    assert result.returncode == 0
+    assert "no PostgreSQL answers" in result.stderr
+
+
+def test_for_up_installs_the_server_when_none_is_there(tmp_path: Path) -> None:
+    empty = tmp_path / "none"
+    empty.mkdir()
+    result = run(tmp_path, "15|t", "--for-up", WILDSIDE_PG_ROOT=str(empty))
+    assert result.returncode == 0, result.stderr
+    assert "would install: postgresql " in result.stdout
+
+
+def test_for_up_installs_postgis_for_the_local_servers_major(tmp_path: Path) -> None:
+    layout = fake_server(tmp_path / "pg", "17", postgis=False)
+    result = run(tmp_path, "15|t", "--for-up", **layout)
+    assert result.returncode == 0, result.stderr
+    assert "would install: postgresql-17-postgis-3" in result.stdout
+
+
+def test_for_up_needs_nothing_when_server_and_postgis_are_there(tmp_path: Path) -> None:
+    layout = fake_server(tmp_path / "pg", "17", postgis=True)
+    result = run(tmp_path, "15|t", "--for-up", **layout)
+    assert result.returncode == 0, result.stderr
+    assert "postgresql" not in result.stdout
+
+
+def test_for_up_leaves_postgres_alone_when_database_url_names_one(tmp_path: Path) -> None:
+    empty = tmp_path / "none"
+    empty.mkdir()
+    result = run(
+        tmp_path,
+        "15|t",
+        "--for-up",
+        WILDSIDE_PG_ROOT=str(empty),
+        DATABASE_URL="postgresql://elsewhere/db",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "would install: postgresql" not in result.stdout
+
+
+def test_unknown_arguments_are_refused(tmp_path: Path) -> None:
+    assert run(tmp_path, "15|t", "--bogus").returncode == 2
