@@ -1,0 +1,181 @@
+"""Generate docs/er-diagram.md (a mermaid `erDiagram`) from a migrated database's catalog.
+
+    python scripts/er_diagram.py [DATABASE_URL] [--output docs/er-diagram.md]
+
+With no URL it creates a scratch database on the server named by TEST_PG_ADMIN_URL
+(default postgresql://postgres@127.0.0.1:5432/postgres), applies the migrations, reads
+it and drops it. The diagram is read from pg_catalog, never drawn by hand: tables,
+columns with their types, PK/FK/UK markers, one relationship per foreign key, and the
+indexes of every table. The output is deterministic, so a test can check it is current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = ROOT / "docs" / "er-diagram.md"
+# Bookkeeping tables that are not part of the data model.
+IGNORED_TABLES = re.compile(r"^(_yoyo_.*|yoyo_lock|spatial_ref_sys)$")
+SHORT_TYPES = {
+    "timestamp with time zone": "timestamptz",
+    "timestamp without time zone": "timestamp",
+    "double precision": "float8",
+    "character varying": "varchar",
+}
+
+COLUMNS_SQL = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum
+"""
+
+CONSTRAINTS_SQL = """
+SELECT c.relname, k.conname, k.contype, r.relname,
+       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(num, pos)
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num
+             ORDER BY u.pos)::text[]
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class r ON r.oid = k.confrelid
+WHERE n.nspname = 'public' AND k.contype IN ('p', 'f', 'u')
+ORDER BY c.relname, k.conname
+"""
+
+INDEXES_SQL = """
+SELECT tablename, indexname, indexdef FROM pg_indexes
+WHERE schemaname = 'public' ORDER BY tablename, indexname
+"""
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[tuple[str, str, bool]] = field(default_factory=list)
+    primary: tuple[str, ...] = ()
+    unique: list[tuple[str, ...]] = field(default_factory=list)
+    foreign: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    indexes: list[tuple[str, str]] = field(default_factory=list)
+
+    def keys_of(self, column: str) -> list[str]:
+        keys = []
+        if column in self.primary:
+            keys.append("PK")
+        if any(column in columns for _, _, columns in self.foreign):
+            keys.append("FK")
+        if (column,) in self.unique:
+            keys.append("UK")
+        return keys
+
+    def nullable(self, column: str) -> bool:
+        return any(name == column and not not_null for name, _, not_null in self.columns)
+
+
+def mermaid_type(sql_type: str) -> str:
+    """A SQL type as one mermaid word: `geography(Point,4326)` -> `geography(Point_4326)`."""
+    for long, short in SHORT_TYPES.items():
+        sql_type = sql_type.replace(long, short)
+    return re.sub(r"[^A-Za-z0-9_()\[\]-]", "_", sql_type.replace(",", "_"))
+
+
+def read_catalog(url: str) -> dict[str, Table]:
+    """Tables, columns, keys and indexes of the `public` schema."""
+    tables: dict[str, Table] = {}
+    with psycopg.connect(url) as conn:
+        for table, column, sql_type, not_null in conn.execute(COLUMNS_SQL):
+            if not IGNORED_TABLES.match(table):
+                tables.setdefault(table, Table(table)).columns.append((column, sql_type, not_null))
+        for table, constraint, kind, target, columns in conn.execute(CONSTRAINTS_SQL):
+            if table not in tables:
+                continue
+            if kind == "p":
+                tables[table].primary = tuple(columns)
+            elif kind == "u":
+                tables[table].unique.append(tuple(columns))
+            else:
+                tables[table].foreign.append((constraint, target, tuple(columns)))
+        for table, name, definition in conn.execute(INDEXES_SQL):
+            if table in tables:
+                tables[table].indexes.append((name, definition))
+    return tables
+
+
+def relationship(child: Table, parent: str, columns: tuple[str, ...]) -> str:
+    """One mermaid relationship line for a foreign key of `child` to `parent`."""
+    one_each = columns == child.primary or columns in child.unique
+    left = "|o" if any(child.nullable(column) for column in columns) else "||"
+    right = "o|" if one_each else "o{"
+    return f'    {parent} {left}--{right} {child.name} : "{", ".join(columns)}"'
+
+
+def render(tables: dict[str, Table]) -> str:
+    """The markdown document: the diagram, then the indexes of every table."""
+    lines = [
+        "# Entity-relationship diagram",
+        "",
+        "Generated by `scripts/er_diagram.py` (`make er-diagram`) from the catalog of a database",
+        "migrated with `libs/common/src/wildside_common/db/migrations`. Do not edit by hand:",
+        "a contract test fails when this file and the migrations disagree.",
+        "",
+        "```mermaid",
+        "erDiagram",
+    ]
+    for table in sorted(tables.values(), key=lambda t: t.name):
+        for _, parent, columns in sorted(table.foreign):
+            if parent in tables:
+                lines.append(relationship(table, parent, columns))
+    for table in sorted(tables.values(), key=lambda t: t.name):
+        lines.append(f"    {table.name} {{")
+        for column, sql_type, not_null in table.columns:
+            words = [mermaid_type(sql_type), column, ",".join(table.keys_of(column))]
+            words.append("" if not_null else '"nullable"')
+            lines.append("        " + " ".join(word for word in words if word))
+        lines.append("    }")
+    lines += ["```", "", "## Indexes", ""]
+    for table in sorted(tables.values(), key=lambda t: t.name):
+        lines.append(f"### {table.name}")
+        lines.append("")
+        lines += [f"- `{name}`: `{_short_index(definition)}`" for name, definition in table.indexes]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _short_index(definition: str) -> str:
+    return definition.replace(" ON public.", " ON ").replace("CREATE ", "")
+
+
+def generate(url: str | None) -> str:
+    """The document for `url`, or for a scratch database migrated for the purpose."""
+    if url:
+        return render(read_catalog(url))
+    sys.path.insert(0, str(ROOT / "libs" / "common" / "src"))
+    from wildside_common.testing.servers import scratch_database
+
+    with scratch_database(migrate=True) as scratch:
+        return render(read_catalog(scratch))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database_url", nargs="?", help="a migrated database (default: scratch)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    document = generate(args.database_url)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(document)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
