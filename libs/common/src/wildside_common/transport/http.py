@@ -78,12 +78,14 @@ def error_response(error: BaseException, trace_id: str | None) -> JSONResponse:
     status = status_for(error)
     code = error.code if status != 500 else "internal_error"
     message = error.message if status != 500 else "internal error"
+    # An unmapped DomainError is as unexpected as any crash: its details stay redacted too.
+    details = error.details if status != 500 else None
     headers: dict[str, str] = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, Unavailable):
         headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    return JSONResponse(envelope(code, message, trace_id, error.details), status, headers)
+    return JSONResponse(envelope(code, message, trace_id, details), status, headers)
 
 
 def plain_status_response(status: int, message: str, trace_id: str | None) -> JSONResponse:
