@@ -24,7 +24,7 @@ from wildside_common.messages import (
     RouteStatus,
     utc_now,
 )
-from wildside_router.ports import RoutePlanner, RouteStore, StatusPublisher
+from wildside_router.ports import RouteCacheWriter, RoutePlanner, RouteStore, StatusPublisher
 
 log = logging.getLogger(__name__)
 ROUTE_DURATION = Histogram(
@@ -48,6 +48,7 @@ class GenerateRoute:
         planner: RoutePlanner,
         job_timeout: float,
         max_attempts: int,
+        cache: RouteCacheWriter | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
@@ -56,6 +57,7 @@ class GenerateRoute:
         self.job_timeout = job_timeout
         self.max_attempts = max_attempts
         self.clock = clock
+        self.cache = cache
 
     async def handle(self, job: GenerateRouteJob, attempt: int) -> None:
         current = await self.store.status_of(job.request_id)
@@ -80,6 +82,8 @@ class GenerateRoute:
             raise
         if await self.store.save_result(job.request_id, route):
             ROUTES.labels("succeeded", "").inc()
+            if job.cache_key and self.cache is not None:
+                await self.cache.store(job.cache_key, route)
         await self._announce(job.request_id, RouteStatus.SUCCEEDED, None, 100)
 
     async def abandon(self, request_id: str, reason: str) -> None:

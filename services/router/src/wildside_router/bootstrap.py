@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from nats.aio.client import Client as Nats
+from redis.asyncio import Redis
 
 from wildside_common.bus.connection import connect
 from wildside_common.bus.dead_letter import DeadLetterForwarder
@@ -22,6 +23,7 @@ from wildside_common.bus.topology import (
 from wildside_common.bus.worker import PullWorker, WorkerOptions
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
+from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 from wildside_router.adapters.outbound.skeleton_planner import SkeletonPlanner
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
 from wildside_router.app import GenerateRoute
@@ -50,6 +52,7 @@ async def bootstrap(
 ) -> AsyncIterator[Router]:
     pool = await create_pool(settings.database_url, settings.db_pool_size)
     nats = await connect(settings.common.nats_url, "wildside-router")
+    cache: RedisRouteCacheWriter | None = None
     try:
         js = nats.jetstream()
         await ensure_streams(js)
@@ -57,12 +60,18 @@ async def bootstrap(
             js, ROUTE_JOBS_STREAM, job_consumer(ROUTER_CONSUMER, ROUTE_JOB_SUBJECT, settings.policy)
         )
         store = PostgresRouteStore(pool)
+        cache = RedisRouteCacheWriter(
+            Redis.from_url(settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25),
+            settings.cache_ttl_seconds,
+            prefix=settings.redis_prefix,
+        )
         use_case = GenerateRoute(
             store,
             JetStreamStatusPublisher(js),
-            planner or SkeletonPlanner(),
+            planner or SkeletonPlanner(settings.simulated_work),
             settings.job_timeout,
             settings.policy.max_deliver,
+            cache=cache,
         )
         options = WorkerOptions(
             concurrency=settings.concurrency,
@@ -85,3 +94,5 @@ async def bootstrap(
     finally:
         await nats.drain()
         await pool.close()
+        if cache is not None:
+            await cache.redis.aclose()

@@ -18,6 +18,10 @@ class RouterSettings:
     heartbeat_interval: float
     drain_timeout: float
     db_pool_size: int
+    redis_url: str
+    redis_prefix: str
+    cache_ttl_seconds: int
+    simulated_work: float
 
     @classmethod
     def from_env(cls, env: EnvReader) -> RouterSettings:
@@ -37,4 +41,8 @@ class RouterSettings:
             ),
             drain_timeout=env.real("ROUTER_DRAIN_TIMEOUT_SECONDS", 30.0, minimum=0.0),
             db_pool_size=env.integer("DB_POOL_SIZE", 4, minimum=1),
+            redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_prefix=env.text("REDIS_PREFIX", ""),
+            cache_ttl_seconds=env.integer("ROUTE_CACHE_TTL_SECONDS", 24 * 3600, minimum=1),
+            simulated_work=env.real("ROUTER_SIMULATED_WORK_SECONDS", 0.0, minimum=0.0),
         )

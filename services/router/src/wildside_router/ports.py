@@ -40,3 +40,9 @@ class RoutePlanner(Protocol):
     """Computes a walk for a job (CPU-bound work runs off the event loop)."""
 
     async def plan(self, job: GenerateRouteJob, progress: Progress) -> Mapping[str, Any]: ...
+
+
+class RouteCacheWriter(Protocol):
+    async def store(self, key: str, route: Mapping[str, Any]) -> None:
+        """Cache a finished route under its canonical key (never raises)."""
+        ...
