@@ -1,0 +1,260 @@
+"""deploy/, compose.yaml and the Procfile are consistent with each other and with the code.
+
+No cluster and no container engine here: these checks read the files. They catch what
+breaks a rollout silently: a manifest that does not parse, a kustomization naming a missing
+file, a Deployment without probes or resources, a container running a console script no
+package installs, a KEDA trigger naming a stream or consumer the bus does not have.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wildside_common.bus import topology
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+BASE = DEPLOY / "base"
+IMAGE = "ghcr.io/wildside/wildside"
+MOVING_TAGS = {"main", "latest", "dev"}
+Doc = dict[str, Any]
+
+
+def yaml_files() -> list[Path]:
+    return sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml"), ROOT / "compose.yaml"])
+
+
+def documents(path: Path) -> list[Doc]:
+    with path.open() as handle:
+        return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
+
+
+@functools.cache
+def base_documents() -> list[Doc]:
+    kustomization = documents(BASE / "kustomization.yaml")[0]
+    return [doc for name in kustomization["resources"] for doc in documents(BASE / name)]
+
+
+def of_kind(kind: str) -> list[Doc]:
+    return [doc for doc in base_documents() if doc["kind"] == kind]
+
+
+def pod_spec(workload: Doc) -> Doc:
+    spec: Doc = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def containers(workload: Doc, init: bool = True) -> Iterator[Doc]:
+    spec = pod_spec(workload)
+    yield from spec["containers"]
+    if init:
+        yield from spec.get("initContainers", [])
+
+
+def console_scripts() -> set[str]:
+    scripts: set[str] = set()
+    for pyproject in [*ROOT.glob("services/*/pyproject.toml"), ROOT / "libs/common/pyproject.toml"]:
+        project = tomllib.loads(pyproject.read_text())["project"]
+        scripts.update(project.get("scripts", {}))
+    return scripts
+
+
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_yaml_file_parses_into_mappings(path: Path) -> None:
+    docs = documents(path)
+    assert docs, f"{path} is empty"
+    assert all(isinstance(doc, dict) for doc in docs)
+    if path.is_relative_to(DEPLOY):
+        for doc in docs:
+            assert {"apiVersion", "kind"} <= doc.keys(), f"{path}: {doc}"
+
+
+@pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.json")), ids=lambda p: p.name)
+def test_every_json_file_parses(path: Path) -> None:
+    assert json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(DEPLOY.rglob("kustomization.yaml")),
+    ids=lambda p: str(p.parent.relative_to(DEPLOY)),
+)
+def test_kustomizations_name_only_existing_files(path: Path) -> None:
+    kustomization = documents(path)[0]
+    named = [
+        *kustomization.get("resources", []),
+        *(patch["path"] for patch in kustomization.get("patches", []) if "path" in patch),
+    ]
+    for generator in kustomization.get("configMapGenerator", []):
+        named += [entry.split("=", 1)[-1] for entry in generator.get("files", [])]
+    for name in named:
+        target = (path.parent / name).resolve()
+        assert target.is_file() or (target / "kustomization.yaml").is_file(), f"{path}: {name}"
+
+
+def test_base_runs_the_four_services_and_martin() -> None:
+    names = {doc["metadata"]["name"] for doc in of_kind("Deployment")}
+    assert names == {"gateway", "router", "enricher", "tiles-auth", "martin"}
+    assert {doc["metadata"]["name"] for doc in of_kind("Job")} == {
+        "wildside-migrate",
+        "wildside-ingest",
+    }
+
+
+@pytest.mark.parametrize("deployment", of_kind("Deployment"), ids=lambda d: d["metadata"]["name"])
+def test_every_deployment_has_probes_on_its_own_ports_and_resources(deployment: Doc) -> None:
+    for container in containers(deployment, init=False):
+        ports = {port["name"] for port in container["ports"]}
+        for probe in ("livenessProbe", "readinessProbe"):
+            assert probe in container, f"{container['name']} has no {probe}"
+            assert container[probe]["httpGet"]["port"] in ports
+        resources = container["resources"]
+        for section in ("requests", "limits"):
+            assert {"cpu", "memory"} <= resources[section].keys()
+
+
+def test_service_probes_use_the_health_endpoints() -> None:
+    for deployment in of_kind("Deployment"):
+        if deployment["metadata"]["name"] == "martin":
+            continue
+        container = next(containers(deployment, init=False))
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+
+
+def test_every_job_container_has_resources() -> None:
+    for job in of_kind("Job"):
+        for container in containers(job):
+            assert {"cpu", "memory"} <= container["resources"]["limits"].keys()
+
+
+def test_wildside_workloads_share_one_image_and_run_installed_commands() -> None:
+    scripts = console_scripts() | {"python"}
+    for workload in [*of_kind("Deployment"), *of_kind("Job")]:
+        for container in containers(workload):
+            if container["name"] == "martin":
+                assert container["image"].startswith("ghcr.io/maplibre/martin:")
+                continue
+            assert container["image"] == IMAGE, container["name"]
+            assert container["command"][0] in scripts, container["command"]
+
+
+def test_overlays_set_the_image_and_production_never_uses_a_moving_tag() -> None:
+    for overlay in ("dev", "production"):
+        images = documents(DEPLOY / "overlays" / overlay / "kustomization.yaml")[0]["images"]
+        assert [image["name"] for image in images] == [IMAGE]
+    production = documents(DEPLOY / "overlays/production/kustomization.yaml")[0]["images"][0]
+    assert production.get("newTag") not in MOVING_TAGS
+    assert re.fullmatch(r"\d+\.\d+\.\d+", production["newTag"]) or "digest" in production
+
+
+def test_services_select_pods_and_ports_that_exist() -> None:
+    pods = {d["metadata"]["name"]: d for d in of_kind("Deployment")}
+    for service in of_kind("Service"):
+        selector = service["spec"]["selector"]
+        matching = [
+            d
+            for d in pods.values()
+            if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert len(matching) == 1, service["metadata"]["name"]
+        names = {p["name"] for c in containers(matching[0], init=False) for p in c["ports"]}
+        assert {port["targetPort"] for port in service["spec"]["ports"]} <= names
+
+
+def test_every_deployment_has_a_disruption_budget() -> None:
+    budgets = {
+        d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        for d in of_kind("PodDisruptionBudget")
+    }
+    assert budgets == {d["metadata"]["name"] for d in of_kind("Deployment")}
+
+
+def test_keda_scales_the_workers_on_the_streams_and_consumers_the_bus_provisions() -> None:
+    expected = {
+        "router": (topology.ROUTE_JOBS_STREAM, topology.ROUTER_CONSUMER),
+        "enricher": (topology.ENRICHMENT_JOBS_STREAM, topology.ENRICHER_CONSUMER),
+    }
+    scaled = {}
+    for scaled_object in of_kind("ScaledObject"):
+        (trigger,) = scaled_object["spec"]["triggers"]
+        assert trigger["type"] == "nats-jetstream"
+        target = scaled_object["spec"]["scaleTargetRef"]["name"]
+        scaled[target] = (trigger["metadata"]["stream"], trigger["metadata"]["consumer"])
+    assert scaled == expected
+
+
+def test_tiles_go_through_forward_auth_to_martin_and_the_rest_to_the_gateway() -> None:
+    (route,) = of_kind("IngressRoute")
+    tiles, rest = route["spec"]["routes"]
+    assert "PathPrefix(`/tiles/`)" in tiles["match"]
+    assert [m["name"] for m in tiles["middlewares"]] == ["tiles-auth", "tiles-strip-prefix"]
+    assert tiles["services"][0]["name"] == "martin"
+    assert rest["services"][0]["name"] == "gateway"
+    auth = next(m for m in of_kind("Middleware") if m["metadata"]["name"] == "tiles-auth")
+    assert auth["spec"]["forwardAuth"]["address"].endswith(":8090/auth")
+    martin = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == "martin")
+    args = next(containers(martin))["args"]
+    assert args[args.index("--base-path") + 1] == "/tiles"
+
+
+def test_alerts_have_severity_and_existing_runbooks() -> None:
+    (rules,) = documents(DEPLOY / "observability" / "prometheusrule.yaml")
+    alerts = [rule for group in rules["spec"]["groups"] for rule in group["rules"]]
+    assert {
+        "WildsideGatewayLatencyP95High",
+        "WildsideGateway5xxRateHigh",
+        "WildsideConsumerLagHigh",
+        "WildsideDeadLetters",
+        "WildsideRedisEvictions",
+    } <= {a["alert"] for a in alerts}
+    for alert in alerts:
+        assert alert["expr"].strip()
+        assert alert["labels"]["severity"] in {"warning", "critical"}
+        assert (ROOT / alert["annotations"]["runbook_url"]).is_file(), alert["alert"]
+
+
+def test_dashboard_panels_have_queries() -> None:
+    dashboard = json.loads((DEPLOY / "observability" / "grafana-dashboard.json").read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    assert panels and all(t["expr"] for p in panels for t in p["targets"])
+
+
+def test_compose_builds_one_image_with_healthchecks_and_known_dependencies() -> None:
+    services = documents(ROOT / "compose.yaml")[0]["services"]
+    built = {name: s for name, s in services.items() if "build" in s}
+    assert {s["image"] for s in built.values()} == {f"{IMAGE}:local"}
+    assert {s["build"]["dockerfile"] for s in built.values()} == {"Dockerfile"}
+    assert (ROOT / "Dockerfile").read_text().count("FROM python:3.11-slim") == 2
+    for name, service in services.items():
+        assert set(service.get("depends_on", {})) <= services.keys(), name
+        long_running = service.get("restart") != "no" and name != "martin"
+        assert not long_running or "healthcheck" in service, name
+    base_martin = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == "martin")
+    assert services["martin"]["image"] == next(containers(base_martin))["image"]
+
+
+def test_procfile_runs_installed_console_scripts() -> None:
+    scripts = console_scripts()
+    lines = [
+        line
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    names = {line.split(":", 1)[0] for line in lines}
+    assert names == {"gateway", "router", "enricher", "tiles-auth"}
+    for line in lines:
+        command = next(word for word in line.split(":", 1)[1].split() if "/" in word)
+        assert command.removeprefix(".venv/bin/") in scripts, line
