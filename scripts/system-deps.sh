@@ -17,7 +17,8 @@ TEST_PG_ADMIN_URL=${TEST_PG_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/post
 FOR_UP=0
 DRY_RUN=0
 UPDATED=0
-POLICY_RC=/usr/sbin/policy-rc.d
+# Overridable so tests can watch it without touching the real one.
+POLICY_RC=${WILDSIDE_POLICY_RC:-/usr/sbin/policy-rc.d}
 
 usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
 

@@ -124,3 +124,53 @@ def test_for_up_leaves_postgres_alone_when_database_url_names_one(tmp_path: Path
 
 def test_unknown_arguments_are_refused(tmp_path: Path) -> None:
     assert run(tmp_path, "15|t", "--bogus").returncode == 2
+
+
+def fake_tools(tmp_path: Path, uid: int) -> tuple[dict[str, str], Path]:
+    """`id -u` answering `uid`, and an apt-get that logs its arguments and whether the
+    policy-rc.d guard was in place while it ran."""
+    bin_dir = fake_psql(tmp_path, "16|f")
+    log = tmp_path / "apt.log"
+    policy = tmp_path / "policy-rc.d"
+    (bin_dir / "id").write_text(
+        f'#!/bin/sh\n[ "$1" = -u ] && echo {uid} || exec /usr/bin/id "$@"\n'
+    )
+    (bin_dir / "apt-get").write_text(
+        f'#!/bin/sh\necho "$* policy=$(test -x {policy} && echo held)" >> {log}\n'
+    )
+    for tool in ("id", "apt-get"):
+        (bin_dir / tool).chmod(0o755)
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.update(PATH=f"{bin_dir}:{environment['PATH']}", WILDSIDE_POLICY_RC=str(policy))
+    return environment, log
+
+
+def install(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_as_root_it_updates_once_and_installs_with_services_held_back(tmp_path: Path) -> None:
+    environment, log = fake_tools(tmp_path, uid=0)
+    result = install(environment)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == [
+        "update -q policy=held",
+        "install -y -q --no-install-recommends postgresql-16-postgis-3 policy=held",
+    ]
+    assert not (tmp_path / "policy-rc.d").exists()
+
+
+def test_not_root_it_names_the_package_and_fails_without_calling_apt(tmp_path: Path) -> None:
+    environment, log = fake_tools(tmp_path, uid=1000)
+    result = install(environment)
+    assert result.returncode == 1
+    assert "postgresql-16-postgis-3" in result.stderr
+    assert "root" in result.stderr
+    assert not log.exists()
