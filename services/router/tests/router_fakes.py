@@ -1,0 +1,91 @@
+"""In-memory fakes of the router's ports (the store's fake is checked against the
+PostgreSQL adapter by test_route_store_contract.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
+from wildside_router.ports import Progress
+
+
+class FakeRouteStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.results: dict[str, Mapping[str, Any]] = {}
+
+    async def status_of(self, request_id: str) -> tuple[RouteStatus, str | None] | None:
+        row = self.rows.get(request_id)
+        return None if row is None else (row["status"], row["error"])
+
+    async def mark_running(self, job: GenerateRouteJob) -> bool:
+        row = self.rows.setdefault(
+            job.request_id,
+            {"status": RouteStatus.QUEUED, "error": None, "progress": 0, "attempts": 0},
+        )
+        if row["status"].final:
+            return False
+        row.update(status=RouteStatus.RUNNING, attempts=row["attempts"] + 1)
+        row["progress"] = max(row["progress"], 5)
+        return True
+
+    async def set_progress(self, request_id: str, progress: int) -> None:
+        row = self.rows[request_id]
+        if row["status"] is RouteStatus.RUNNING and row["progress"] < progress:
+            row["progress"] = progress
+
+    async def save_result(self, request_id: str, route: Mapping[str, Any]) -> bool:
+        row = self.rows.get(request_id)
+        if row is None or row["status"].final:
+            return False
+        row.update(status=RouteStatus.SUCCEEDED, progress=100)
+        self.results.setdefault(request_id, route)
+        return True
+
+    async def mark_failed(self, request_id: str, error: str) -> bool:
+        row = self.rows.get(request_id)
+        if row is None or row["status"].final:
+            return False
+        row.update(status=RouteStatus.FAILED, error=error)
+        return True
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.events: list[RouteGenerationStatus] = []
+
+    async def publish(self, status: RouteGenerationStatus) -> None:
+        self.events.append(status)
+
+
+class FakePlanner:
+    def __init__(
+        self,
+        route: Mapping[str, Any] | None = None,
+        error: Exception | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.route = route or {"points": [], "distance_m": 0}
+        self.error = error
+        self.delay = delay
+        self.calls = 0
+
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Mapping[str, Any]:
+        import asyncio
+
+        self.calls += 1
+        progress(0.5)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.route
+
+
+class FakeCacheWriter:
+    def __init__(self) -> None:
+        self.entries: dict[str, Mapping[str, Any]] = {}
+
+    async def store(self, key: str, route: Mapping[str, Any]) -> None:
+        self.entries[key] = route

@@ -1,0 +1,98 @@
+"""The GenerateRoute use case with in-memory fakes: transitions, idempotency, failures."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from router_fakes import FakeCacheWriter, FakePlanner, FakePublisher, FakeRouteStore
+
+from wildside_common.errors import InvalidInput
+from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
+from wildside_router.app import GenerateRoute, JobAbandoned
+
+pytestmark = pytest.mark.unit
+
+
+def job(cache_key: str | None = "route:v1:" + "a" * 64) -> GenerateRouteJob:
+    return GenerateRouteJob(
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        GeoPoint(60.17, 24.94),
+        60,
+        ("history",),
+        utc_now(),
+        cache_key=cache_key,
+    )
+
+
+def use_case(planner: FakePlanner, timeout: float = 5.0):
+    store, publisher, cache = FakeRouteStore(), FakePublisher(), FakeCacheWriter()
+    return (
+        GenerateRoute(store, publisher, planner, timeout, 3, cache=cache),
+        store,
+        publisher,
+        cache,
+    )
+
+
+async def test_a_job_goes_running_then_succeeded_and_is_cached() -> None:
+    case, store, publisher, cache = use_case(FakePlanner({"points": [1]}))
+    item = job()
+    await case.handle(item, attempt=1)
+    assert store.rows[item.request_id]["status"] is RouteStatus.SUCCEEDED
+    assert store.results[item.request_id] == {"points": [1]}
+    statuses = [e.status for e in publisher.events]
+    assert statuses[0] is RouteStatus.RUNNING and statuses[-1] is RouteStatus.SUCCEEDED
+    assert [e.progress for e in publisher.events] == sorted(e.progress for e in publisher.events)
+    assert cache.entries == {item.cache_key: {"points": [1]}}
+
+
+async def test_a_redelivered_finished_job_is_not_run_again() -> None:
+    planner = FakePlanner()
+    case, store, publisher, _ = use_case(planner)
+    item = job()
+    await case.handle(item, attempt=1)
+    await case.handle(item, attempt=2)
+    assert planner.calls == 1
+    assert store.rows[item.request_id]["attempts"] == 1
+    assert publisher.events[-1].status is RouteStatus.SUCCEEDED
+
+
+async def test_timeout_ends_in_failed_timeout() -> None:
+    case, store, publisher, _ = use_case(FakePlanner(delay=1.0), timeout=0.05)
+    item = job()
+    await case.handle(item, attempt=1)
+    assert store.rows[item.request_id]["status"] is RouteStatus.FAILED
+    assert store.rows[item.request_id]["error"] == "timeout"
+    assert publisher.events[-1].status is RouteStatus.FAILED
+    assert publisher.events[-1].error == "timeout"
+
+
+async def test_a_domain_error_fails_the_request_with_its_message() -> None:
+    case, store, _, cache = use_case(FakePlanner(error=InvalidInput("no walkable network")))
+    item = job()
+    await case.handle(item, attempt=1)
+    assert store.rows[item.request_id]["error"] == "no walkable network"
+    assert cache.entries == {}
+
+
+async def test_a_crash_is_retried_until_the_last_attempt_then_fails() -> None:
+    case, store, _, _ = use_case(FakePlanner(error=RuntimeError("boom")))
+    item = job()
+    with pytest.raises(RuntimeError):
+        await case.handle(item, attempt=1)
+    assert store.rows[item.request_id]["status"] is RouteStatus.RUNNING
+    with pytest.raises(JobAbandoned):
+        await case.handle(item, attempt=3)
+    assert store.rows[item.request_id]["status"] is RouteStatus.FAILED
+
+
+async def test_a_dead_lettered_job_ends_failed_once() -> None:
+    case, store, publisher, _ = use_case(FakePlanner())
+    item = job()
+    await store.mark_running(item)
+    await case.abandon(item.request_id, "dead-lettered: max_deliveries")
+    await case.abandon(item.request_id, "again")
+    assert store.rows[item.request_id]["error"] == "dead-lettered: max_deliveries"
+    assert publisher.events[-1].status is RouteStatus.FAILED

@@ -1,0 +1,86 @@
+"""One suite over the router's RouteStore: the in-memory fake and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from router_fakes import FakeRouteStore
+
+from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
+from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, 2)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(params=["fake", "postgres"])
+async def store_and_job(request, pool):
+    user_id = str(
+        await pool.fetchval(
+            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
+            "RETURNING id",
+            f"router-{uuid.uuid4().hex[:12]}",
+        )
+    )
+    job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
+    store = FakeRouteStore() if request.param == "fake" else PostgresRouteStore(pool)
+    return store, job
+
+
+async def test_unknown_request_has_no_status(store_and_job) -> None:
+    store, job = store_and_job
+    assert await store.status_of(job.request_id) is None
+
+
+async def test_running_then_result_stored_once(store_and_job) -> None:
+    store, job = store_and_job
+    assert await store.mark_running(job)
+    assert (await store.status_of(job.request_id))[0] is RouteStatus.RUNNING
+    assert await store.save_result(job.request_id, {"points": [1]})
+    assert not await store.save_result(job.request_id, {"points": [2]})
+    assert await store.status_of(job.request_id) == (RouteStatus.SUCCEEDED, None)
+    assert not await store.mark_running(job)
+    assert not await store.mark_failed(job.request_id, "late")
+
+
+async def test_failure_is_final_and_keeps_its_error(store_and_job) -> None:
+    store, job = store_and_job
+    await store.mark_running(job)
+    await store.set_progress(job.request_id, 40)
+    assert await store.mark_failed(job.request_id, "timeout")
+    assert await store.status_of(job.request_id) == (RouteStatus.FAILED, "timeout")
+    assert not await store.save_result(job.request_id, {"points": []})
+
+
+async def test_the_postgres_store_keeps_one_result_row(pool) -> None:
+    store = PostgresRouteStore(pool)
+    user_id = str(
+        await pool.fetchval(
+            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
+            "RETURNING id",
+            f"router-{uuid.uuid4().hex[:12]}",
+        )
+    )
+    job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
+    await store.mark_running(job)
+    await store.mark_running(job)
+    await store.save_result(job.request_id, {"points": [1]})
+    row = await pool.fetchrow(
+        "SELECT attempts, progress FROM route_requests WHERE id = $1", uuid.UUID(job.request_id)
+    )
+    assert (row["attempts"], row["progress"]) == (2, 100)
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM route_results WHERE request_id = $1", uuid.UUID(job.request_id)
+        )
+        == 1
+    )
