@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from wildside_common.errors import InvalidInput
 from wildside_common.themes import TagRule, ThemeRules, load_theme_rules, parse_theme_rules
 

@@ -1,0 +1,206 @@
+"""The PostgreSQL/PostGIS `IngestStore`: one connection, one transaction per run.
+
+Atomicity: the run row is written `running` in autocommit, then every data write (COPY
+into temp staging tables, upserts in batches, removals) happens inside ONE transaction,
+committed together with the run's `succeeded` status. A failure rolls the transaction
+back and marks the run `failed`; a dry run rolls back and marks it `dry_run`. So the
+data tables are either exactly as before the run or exactly as the file says.
+An advisory lock serialises concurrent ingests.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+
+from wildside_common.errors import Unavailable
+from wildside_ingest.adapters.outbound import sql
+from wildside_ingest.domain.features import FeatureBatch
+from wildside_ingest.domain.geofence import Geofence
+from wildside_ingest.domain.network import Coord
+from wildside_ingest.domain.run import Provenance, RunCounts, TableCounts
+
+_CONNECTION_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidPasswordError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+async def connect(database_url: str, timeout: float = 10.0) -> asyncpg.Connection:
+    """Open the run's connection; an unreachable database is `Unavailable`."""
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(
+            database_url, timeout=timeout, server_settings={"application_name": "ingest-osm"}
+        )
+    except _CONNECTION_ERRORS as exc:
+        raise Unavailable(f"database: cannot connect ({_reason(exc)})") from exc
+    return conn
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def linestring_wkb(coords: Iterable[Coord]) -> bytes:
+    """Little-endian WKB LineString: PostGIS reads it without parsing text."""
+    flat = [value for point in coords for value in point]
+    return struct.pack(f"<BII{len(flat)}d", 1, 2, len(flat) // 2, *flat)
+
+
+class PostgresIngestStore:
+    """`IngestStore` over one asyncpg connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self._tx: Any = None
+        self._batch = 0
+        self._counts = RunCounts()
+
+    async def start_run(self, provenance: Provenance) -> str:
+        """Record the run (`running`, autocommit), then open the data transaction."""
+        fence = provenance.geofence
+        box = provenance.file_bounds
+        corners = (box.min_lon, box.min_lat, box.max_lon, box.max_lat) if box else (None,) * 4
+        try:
+            run_id: str = await self.conn.fetchval(
+                sql.START_RUN,
+                fence.name,
+                fence.wkt(),
+                *corners,
+                provenance.source_url,
+                provenance.file_sha256,
+                provenance.filters,
+            )
+            self._tx = self.conn.transaction()
+            await self._tx.start()
+            await self.conn.execute(sql.LOCK)
+            await self.conn.execute(sql.STAGING)
+        except asyncpg.UndefinedTableError as exc:
+            raise Unavailable("database: schema missing, run the migrations first") from exc
+        except _CONNECTION_ERRORS as exc:
+            raise Unavailable(f"database: {_reason(exc)}") from exc
+        return run_id
+
+    async def stage(self, batch: FeatureBatch) -> None:
+        """COPY one batch into staging and upsert it: nodes, then edges, then POIs."""
+        number, self._batch = self._batch, self._batch + 1
+        try:
+            await self._stage(number, batch)
+        except _CONNECTION_ERRORS as exc:
+            raise Unavailable(f"database: {_reason(exc)}") from exc
+
+    async def _stage(self, number: int, batch: FeatureBatch) -> None:
+        conn, counts = self.conn, self._counts
+        if batch.nodes:
+            rows = [(number, *node) for node in batch.nodes.values()]
+            await conn.copy_records_to_table("stage_nodes", records=rows, columns=sql.NODE_COLUMNS)
+            _add(counts.street_nodes, await conn.fetchrow(sql.UPSERT_NODES, number))
+        if batch.edges:
+            await conn.copy_records_to_table(
+                "stage_edges", records=_edge_rows(number, batch), columns=sql.EDGE_COLUMNS
+            )
+            _add(counts.street_edges, await conn.fetchrow(sql.UPSERT_EDGES, number))
+            counts.street_edges.kept += len(batch.edges)
+        if batch.pois:
+            await conn.copy_records_to_table(
+                "stage_pois", records=_poi_rows(number, batch), columns=sql.POI_COLUMNS
+            )
+            _add(counts.pois, await conn.fetchrow(sql.UPSERT_POIS, number))
+            counts.pois.kept += len(batch.pois)
+
+    async def apply(self, geofence: Geofence, pois: bool, network: bool) -> RunCounts:
+        """Remove what the geofence held but the file no longer has; final counts."""
+        conn, counts, fence = self.conn, self._counts, geofence.wkt()
+        try:
+            await conn.execute(sql.ANALYZE_STAGING)
+            if pois:
+                counts.pois.removed = await conn.fetchval(sql.REMOVE_POIS, fence)
+            if network:
+                counts.street_edges.removed = await conn.fetchval(sql.REMOVE_EDGES, fence)
+                counts.street_nodes.removed = await conn.fetchval(sql.REMOVE_NODES, fence)
+            counts.street_nodes.kept = await conn.fetchval(sql.COUNT_DISTINCT_NODES)
+        except _CONNECTION_ERRORS as exc:
+            raise Unavailable(f"database: {_reason(exc)}") from exc
+        for table in (counts.pois, counts.street_edges, counts.street_nodes):
+            table.unchanged = table.kept - table.inserted - table.updated
+        return counts
+
+    async def finish(self, run_id: str, counts: RunCounts, dry_run: bool) -> str:
+        """Commit with `succeeded`, or roll back and record `dry_run`."""
+        payload = json.dumps(counts.as_dict(), sort_keys=True)
+        try:
+            if dry_run:
+                await self._tx.rollback()
+                self._tx = None
+                await self.conn.execute(sql.FINISH_RUN, run_id, "dry_run", payload, None)
+                return "dry_run"
+            await self.conn.execute(sql.FINISH_RUN, run_id, "succeeded", payload, None)
+            await self._tx.commit()
+            self._tx = None
+        except _CONNECTION_ERRORS as exc:
+            raise Unavailable(f"database: {_reason(exc)}") from exc
+        return "succeeded"
+
+    async def fail(self, run_id: str, error: str) -> None:
+        """Roll back every data write and record the failure (best effort)."""
+        try:
+            if self._tx is not None:
+                await self._tx.rollback()
+                self._tx = None
+            await self.conn.execute(sql.FINISH_RUN, run_id, "failed", "{}", error[:2000])
+        except (*_CONNECTION_ERRORS, asyncpg.PostgresError):
+            # The connection is gone: PostgreSQL rolls the transaction back itself; the
+            # run row stays `running`, which tells the operator it never finished.
+            return
+
+
+def _add(table: TableCounts, row: Any) -> None:
+    table.inserted += row[0]
+    table.updated += row[1]
+
+
+def _poi_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
+    return [
+        (
+            number,
+            p.element_type,
+            p.osm_id,
+            p.lon,
+            p.lat,
+            p.name,
+            p.tags_json,
+            list(p.themes),
+            p.popularity,
+            p.content_hash,
+        )
+        for p in batch.pois
+    ]
+
+
+def _edge_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
+    return [
+        (
+            number,
+            e.way_id,
+            e.seq,
+            e.source,
+            e.target,
+            e.length_m,
+            e.highway,
+            e.name,
+            linestring_wkb(e.coords),
+        )
+        for e in batch.edges
+    ]

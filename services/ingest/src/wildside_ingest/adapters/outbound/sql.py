@@ -1,0 +1,152 @@
+"""SQL of the PostgreSQL ingest store (kept apart so the adapter reads as steps)."""
+
+from __future__ import annotations
+
+# One ingest at a time; JIT compilation costs more than it saves on these statements.
+LOCK = "SELECT pg_advisory_xact_lock(hashtext('wildside_ingest')); SET LOCAL jit = off"
+
+START_RUN = """
+INSERT INTO ingestion_runs
+    (geofence_name, geofence, bounds, source_url, file_sha256, filters, status)
+VALUES ($1, ST_Multi(ST_GeomFromText($2, 4326)),
+        CASE WHEN $3::float8 IS NULL THEN NULL ELSE ST_MakeEnvelope($3, $4, $5, $6, 4326) END,
+        $7, $8, $9, 'running')
+RETURNING id::text
+"""
+
+FINISH_RUN = """
+UPDATE ingestion_runs
+SET status = $2, finished_at = clock_timestamp(), counts = $3::jsonb, error = $4
+WHERE id = $1::uuid
+"""
+
+STAGING = """
+CREATE TEMP TABLE stage_pois (
+    batch integer, element_type text, id bigint, lon float8, lat float8, name text,
+    tags jsonb, themes text[], popularity real, content_hash text
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_edges (
+    batch integer, way_id bigint, seq integer, source bigint, target bigint,
+    length_m float8, highway text, name text, wkb bytea
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_nodes (batch integer, id bigint, lon float8, lat float8)
+    ON COMMIT DROP;
+CREATE INDEX ON stage_pois (batch);
+CREATE INDEX ON stage_edges (batch);
+CREATE INDEX ON stage_nodes (batch);
+CREATE TEMP TABLE gone_nodes (id bigint) ON COMMIT DROP;
+"""
+
+POI_COLUMNS = (
+    "batch",
+    "element_type",
+    "id",
+    "lon",
+    "lat",
+    "name",
+    "tags",
+    "themes",
+    "popularity",
+    "content_hash",
+)
+EDGE_COLUMNS = ("batch", "way_id", "seq", "source", "target", "length_m", "highway", "name", "wkb")
+NODE_COLUMNS = ("batch", "id", "lon", "lat")
+
+# Each upsert returns (inserted, updated); rows whose content is unchanged are not touched.
+UPSERT_POIS = """
+WITH up AS (
+    INSERT INTO pois AS p
+        (element_type, id, location, name, tags, themes, popularity, source, content_hash)
+    SELECT element_type, id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, name, tags,
+           themes, popularity, 'osm_ingest', content_hash
+    FROM stage_pois WHERE batch = $1
+    ON CONFLICT (element_type, id) DO UPDATE SET
+        location = EXCLUDED.location, name = EXCLUDED.name, tags = EXCLUDED.tags,
+        themes = EXCLUDED.themes, popularity = EXCLUDED.popularity, source = EXCLUDED.source,
+        content_hash = EXCLUDED.content_hash, updated_at = now()
+    WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR p.source <> EXCLUDED.source
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+"""
+
+UPSERT_NODES = """
+WITH up AS (
+    INSERT INTO street_nodes AS n (id, location)
+    SELECT id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography
+    FROM stage_nodes WHERE batch = $1
+    ON CONFLICT (id) DO UPDATE SET location = EXCLUDED.location
+    WHERE ST_AsBinary(n.location) <> ST_AsBinary(EXCLUDED.location)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+"""
+
+UPSERT_EDGES = """
+WITH up AS (
+    INSERT INTO street_edges AS e
+        (way_id, seq, source, target, length_m, highway, name, geom)
+    SELECT way_id, seq, source, target, length_m, highway, name,
+           ST_GeomFromWKB(wkb, 4326)::geography
+    FROM stage_edges WHERE batch = $1
+    ON CONFLICT (way_id, seq) DO UPDATE SET
+        source = EXCLUDED.source, target = EXCLUDED.target, length_m = EXCLUDED.length_m,
+        highway = EXCLUDED.highway, name = EXCLUDED.name, geom = EXCLUDED.geom
+    WHERE (e.source, e.target, e.length_m, e.highway, e.name)
+              IS DISTINCT FROM
+          (EXCLUDED.source, EXCLUDED.target, EXCLUDED.length_m, EXCLUDED.highway, EXCLUDED.name)
+       OR ST_AsBinary(e.geom) <> ST_AsBinary(EXCLUDED.geom)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+"""
+
+# Temp tables have no statistics until analysed, and freshly loaded tables none yet on
+# their geometry expressions: without them the removals' anti-joins plan as nested loops.
+ANALYZE_STAGING = "ANALYZE stage_pois, stage_edges, stage_nodes, pois, street_edges, street_nodes"
+
+COUNT_DISTINCT_NODES = "SELECT count(DISTINCT id) FROM stage_nodes"
+
+# Removal: what the geofence held from earlier ingests but this file no longer has.
+REMOVE_POIS = """
+WITH gone AS (
+    DELETE FROM pois p
+    WHERE p.source = 'osm_ingest'
+      AND ST_Covers(ST_GeomFromText($1, 4326), p.location::geometry)
+      AND NOT EXISTS (SELECT 1 FROM stage_pois s
+                      WHERE s.element_type = p.element_type AND s.id = p.id)
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+"""
+
+REMOVE_EDGES = """
+WITH gone AS (
+    DELETE FROM street_edges e
+    WHERE ST_Intersects(ST_GeomFromText($1, 4326), e.geom::geometry)
+      AND NOT EXISTS (SELECT 1 FROM stage_edges s WHERE s.way_id = e.way_id AND s.seq = e.seq)
+    RETURNING e.source, e.target
+), ends AS (
+    INSERT INTO gone_nodes SELECT source FROM gone UNION ALL SELECT target FROM gone
+)
+SELECT count(*) FROM gone
+"""
+
+# Nodes no edge uses any more: the ends of removed edges, and any node inside the
+# geofence this file did not produce (e.g. a junction that stopped being one).
+REMOVE_NODES = """
+WITH candidates AS (
+    SELECT id FROM gone_nodes
+    UNION
+    SELECT n.id FROM street_nodes n
+    WHERE ST_Covers(ST_GeomFromText($1, 4326), n.location::geometry)
+      AND NOT EXISTS (SELECT 1 FROM stage_nodes s WHERE s.id = n.id)
+), gone AS (
+    DELETE FROM street_nodes n USING candidates c
+    WHERE n.id = c.id
+      AND NOT EXISTS (SELECT 1 FROM street_edges e WHERE e.source = n.id)
+      AND NOT EXISTS (SELECT 1 FROM street_edges e WHERE e.target = n.id)
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+"""

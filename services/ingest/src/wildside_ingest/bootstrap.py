@@ -1,0 +1,27 @@
+"""The ingest's composition root: a connected store, the PBF source, the progress display."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from wildside_ingest.adapters.inbound.progress import TerminalProgress
+from wildside_ingest.adapters.outbound.pbf import PbfFeatureSource
+from wildside_ingest.adapters.outbound.postgres import PostgresIngestStore, connect
+from wildside_ingest.app import IngestService
+
+
+@asynccontextmanager
+async def ingest_service(
+    database_url: str, location_store: str, show_progress: bool
+) -> AsyncIterator[IngestService]:
+    """Yield a ready `IngestService`; the connection closes on exit."""
+    conn = await connect(database_url)
+    try:
+        yield IngestService(
+            source=PbfFeatureSource(location_store),
+            store=PostgresIngestStore(conn),
+            progress=TerminalProgress(enabled=show_progress),
+        )
+    finally:
+        await conn.close()

@@ -1,0 +1,136 @@
+"""Turn plain OSM elements (ids, tags, coordinates) into the rows a run loads.
+
+The reader adapter hands elements over as plain Python values; every decision (the
+filters, point-on-surface, walkability, junction splitting, the geofence) is made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from wildside_ingest.domain.filters import FilterSet
+from wildside_ingest.domain.geofence import Geofence
+from wildside_ingest.domain.network import Coord, EdgeRecord, split_way
+from wildside_ingest.domain.poi import PoiRecord, make_poi
+
+NodeRow = tuple[int, float, float]
+
+
+@dataclass(slots=True)
+class ReadCounts:
+    """Elements the reader handed over, by kind (after its cheap tag pre-filter)."""
+
+    nodes: int = 0
+    ways: int = 0
+    relations: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """A JSON-ready copy."""
+        return {"nodes": self.nodes, "ways": self.ways, "relations": self.relations}
+
+
+@dataclass(slots=True)
+class FeatureBatch:
+    """Rows for the store: POIs, edges, and the end nodes of those edges."""
+
+    pois: list[PoiRecord] = field(default_factory=list)
+    edges: list[EdgeRecord] = field(default_factory=list)
+    nodes: dict[int, NodeRow] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.pois) + len(self.edges)
+
+
+def point_on_surface(geometry: BaseGeometry) -> tuple[float, float] | None:
+    """A point guaranteed to lie on the geometry (never a centroid outside it)."""
+    if geometry.is_empty:
+        return None
+    if not geometry.is_valid:
+        geometry = shapely.make_valid(geometry)
+        if geometry.is_empty:
+            return None
+    point = geometry.representative_point()
+    return (point.x, point.y)
+
+
+def way_geometry(coords: Sequence[Coord]) -> BaseGeometry:
+    """A closed ring of 4+ points is a polygon, anything else a line (or a point)."""
+    if len(coords) >= 4 and coords[0] == coords[-1]:
+        return Polygon(coords)
+    if len(set(coords)) >= 2:
+        return LineString(coords)
+    return Point(coords[0])
+
+
+class FeatureBuilder:
+    """Applies the filter set and the geofence to elements, one at a time."""
+
+    def __init__(self, filters: FilterSet, geofence: Geofence) -> None:
+        self.filters = filters
+        self.geofence = geofence
+
+    def node_poi(
+        self, osm_id: int, tags: Mapping[str, str], lon: float, lat: float
+    ) -> PoiRecord | None:
+        """A tagged node as a POI, when it passes the filters and lies in the geofence."""
+        themes = self.filters.poi_themes(tags)
+        if themes is None:
+            return None
+        return self._inside("node", osm_id, (lon, lat), tags, themes)
+
+    def way_poi(
+        self,
+        osm_id: int,
+        tags: Mapping[str, str],
+        coords: Sequence[Coord | None],
+        themes: tuple[str, ...] | None,
+    ) -> PoiRecord | None:
+        """A way as a POI at its point-on-surface; ways missing node locations are skipped.
+
+        `themes` is `filters.poi_themes(tags)`, computed once by the caller.
+        """
+        if themes is None or not coords or any(c is None for c in coords):
+            return None
+        point = point_on_surface(way_geometry(coords))  # type: ignore[arg-type]
+        return self._inside("way", osm_id, point, tags, themes)
+
+    def area_poi(self, osm_id: int, tags: Mapping[str, str], wkb: bytes | str) -> PoiRecord | None:
+        """A multipolygon relation (assembled area, WKB) as a POI at its point-on-surface."""
+        themes = self.filters.poi_themes(tags)
+        if themes is None:
+            return None
+        point = point_on_surface(shapely.from_wkb(wkb))
+        return self._inside("relation", osm_id, point, tags, themes)
+
+    def walk_edges(
+        self,
+        way_id: int,
+        tags: Mapping[str, str],
+        refs: Sequence[int],
+        coords: Sequence[Coord | None],
+        is_vertex: Sequence[bool],
+    ) -> list[EdgeRecord]:
+        """The edges of a walkable way touching the geofence (the caller checked walkability)."""
+        edges = split_way(way_id, tags, refs, coords, is_vertex)
+        return [edge for edge in edges if self.geofence.touches_line(edge.coords)]
+
+    def _inside(
+        self,
+        kind: str,
+        osm_id: int,
+        point: tuple[float, float] | None,
+        tags: Mapping[str, str],
+        themes: tuple[str, ...],
+    ) -> PoiRecord | None:
+        if point is None:
+            return None
+        # Round to OSM's precision before the test, so the stored point is the one tested.
+        lon, lat = round(point[0], 7), round(point[1], 7)
+        if not self.geofence.covers_point(lon, lat):
+            return None
+        return make_poi(kind, osm_id, lon, lat, tags, themes)

@@ -1,0 +1,138 @@
+"""The walking network: which ways a person may walk, split into edges at junctions.
+
+A way is walkable when its `highway` value is in `WALKABLE_HIGHWAYS` (or a trunk road
+explicitly open to pedestrians) and neither `foot` nor `access` forbids it. Ways are
+split at every vertex: a node shared by two walkable ways (or used twice by one), and
+every way's end nodes. Each piece becomes an edge `(way_id, seq)` between two vertices,
+with its polyline and its length on the sphere in metres.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+WALKABLE_HIGHWAYS = frozenset(
+    {
+        "footway",
+        "path",
+        "pedestrian",
+        "living_street",
+        "residential",
+        "steps",
+        "track",
+        "service",
+        "unclassified",
+        "tertiary",
+        "tertiary_link",
+        "secondary",
+        "secondary_link",
+        "primary",
+        "primary_link",
+        "cycleway",
+        "bridleway",
+        "corridor",
+        "crossing",
+        "road",
+        "trail",
+        "sidewalk",
+    }
+)
+_FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "destination"})
+_FOOT_FORBIDDEN = frozenset({"no", "use_sidepath", "private"})
+_ACCESS_FORBIDDEN = frozenset({"no", "private"})
+EARTH_RADIUS_M = 6_371_008.8
+
+Coord = tuple[float, float]
+
+
+def is_walkable(tags: Mapping[str, str]) -> bool:
+    """True for a way a pedestrian may use (see the module docstring)."""
+    highway = tags.get("highway")
+    if highway is None:
+        return False
+    foot = tags.get("foot")
+    if foot in _FOOT_FORBIDDEN:
+        return False
+    if highway not in WALKABLE_HIGHWAYS:
+        # Trunk roads only when pedestrians are explicitly allowed; motorways never.
+        return highway in ("trunk", "trunk_link") and foot in _FOOT_ALLOWED
+    if tags.get("access") in _ACCESS_FORBIDDEN and foot not in _FOOT_ALLOWED:
+        return False
+    return tags.get("area") != "yes" or highway == "pedestrian"
+
+
+def haversine_m(a: Coord, b: Coord) -> float:
+    """Great-circle distance between two lon/lat points in metres."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRecord:
+    """One street edge row (trusted constructor: built by `split_way`)."""
+
+    way_id: int
+    seq: int
+    source: int
+    target: int
+    length_m: float
+    highway: str
+    name: str | None
+    coords: tuple[Coord, ...]
+
+
+def split_way(
+    way_id: int,
+    tags: Mapping[str, str],
+    refs: Sequence[int],
+    coords: Sequence[Coord | None],
+    is_vertex: Sequence[bool],
+) -> list[EdgeRecord]:
+    """Split a walkable way at its vertices; pieces with a missing location are dropped.
+
+    `seq` is the piece's position along the way (dropped pieces keep their number), so
+    the same way always gives the same keys.
+    """
+    edges: list[EdgeRecord] = []
+    start, seq = 0, 0
+    last = len(refs) - 1
+    for i in range(1, len(refs)):
+        if not (is_vertex[i] or i == last):
+            continue
+        piece = coords[start : i + 1]
+        if all(c is not None for c in piece):
+            edge = _edge(way_id, seq, tags, refs[start], refs[i], piece)  # type: ignore[arg-type]
+            if edge is not None:
+                edges.append(edge)
+        start, seq = i, seq + 1
+    return edges
+
+
+def _edge(
+    way_id: int,
+    seq: int,
+    tags: Mapping[str, str],
+    source: int,
+    target: int,
+    piece: Sequence[Coord],
+) -> EdgeRecord | None:
+    rounded = tuple((round(lon, 7), round(lat, 7)) for lon, lat in piece)
+    length = sum(haversine_m(rounded[k], rounded[k + 1]) for k in range(len(rounded) - 1))
+    if source == target and length == 0:
+        return None  # a node repeated in place: no edge to walk
+    return EdgeRecord(
+        way_id,
+        seq,
+        source,
+        target,
+        round(length, 3),
+        tags["highway"],
+        tags.get("name") or None,
+        rounded,
+    )

@@ -1,0 +1,174 @@
+"""Unit tests of the ingest's domain: geofences, filters, walkability, splitting, POIs."""
+
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import Polygon
+
+from wildside_common.errors import InvalidInput
+from wildside_common.themes import load_theme_rules
+from wildside_ingest.domain.features import FeatureBuilder, point_on_surface, way_geometry
+from wildside_ingest.domain.filters import FilterSet
+from wildside_ingest.domain.geofence import BoundingBox, Geofence
+from wildside_ingest.domain.network import haversine_m, is_walkable, split_way
+from wildside_ingest.domain.poi import make_poi, popularity
+from wildside_ingest.domain.run import IngestRequest
+
+pytestmark = pytest.mark.unit
+
+RULES = load_theme_rules()
+ALL = FilterSet.parse(RULES, ["all"])
+FENCE = Geofence.from_bbox("t", BoundingBox(0, 0, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "bbox", ["-181,0,1,1", "0,-91,1,1", "1,0,0,1", "0,1,1,0", "0,0,0,1", "x,0,1,1", "0,0,1"]
+)
+def test_bbox_refuses_bad_values(bbox: str) -> None:
+    with pytest.raises(InvalidInput):
+        BoundingBox.parse(bbox)
+
+
+def test_bbox_geofence_is_inclusive() -> None:
+    assert FENCE.covers_point(0, 0.5) and FENCE.covers_point(1, 1)
+    assert not FENCE.covers_point(1.0000001, 0.5)
+
+
+def test_polygon_geofence() -> None:
+    triangle = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [0, 2], [0, 0]]]}
+    fence = Geofence.from_geojson(
+        "tri",
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": triangle, "properties": {}}],
+        },
+    )
+    assert fence.covers_point(1, 1)  # on the hypotenuse
+    assert not fence.covers_point(1.5, 1.5)
+    assert fence.touches_line([(3, -1), (-1, 3)])  # crosses with no vertex inside
+    assert not fence.touches_line([(3, 3), (4, 4)])
+    assert fence.bounds == BoundingBox(0, 0, 2, 2)
+
+
+def test_geofence_name_is_checked() -> None:
+    with pytest.raises(InvalidInput, match="geofence name"):
+        Geofence.from_bbox("no spaces", BoundingBox(0, 0, 1, 1))
+
+
+def test_filters_parse_and_canonical_form() -> None:
+    assert FilterSet.parse(RULES, ["network", "food"]).canonical == "food,network"
+    pois = FilterSet.parse(RULES, ["pois"])
+    assert not pois.network and pois.wiki and pois.themes == frozenset(RULES.theme_ids)
+    with pytest.raises(InvalidInput, match="unknown filter 'golf'"):
+        FilterSet.parse(RULES, ["golf"])
+
+
+def test_filter_keeps_all_themes_of_a_selected_poi() -> None:
+    food = FilterSet.parse(RULES, ["food"])
+    assert food.poi_themes({"amenity": "marketplace"}) == ("food", "shopping")
+    assert food.poi_themes({"tourism": "artwork"}) is None
+    assert food.poi_themes({"name": "X", "wikidata": "Q1"}) is None
+    assert ALL.poi_themes({"name": "X", "wikidata": "Q1"}) == ()
+    assert "amenity" in food.poi_keys() and "wikidata" not in food.poi_keys()
+
+
+@pytest.mark.parametrize(
+    ("tags", "walkable"),
+    [
+        ({"highway": "footway"}, True),
+        ({"highway": "residential"}, True),
+        ({"highway": "steps"}, True),
+        ({"highway": "pedestrian", "area": "yes"}, True),
+        ({"highway": "motorway"}, False),
+        ({"highway": "trunk"}, False),
+        ({"highway": "trunk", "foot": "yes"}, True),
+        ({"highway": "footway", "foot": "no"}, False),
+        ({"highway": "service", "access": "private"}, False),
+        ({"highway": "service", "access": "no", "foot": "yes"}, True),
+        ({"highway": "construction"}, False),
+        ({"building": "yes"}, False),
+    ],
+)
+def test_walkability(tags: dict[str, str], walkable: bool) -> None:
+    assert is_walkable(tags) is walkable
+
+
+def test_split_way_at_vertices_keeps_seq_stable() -> None:
+    refs = [1, 2, 3, 4, 5]
+    coords = [(0.0, 0.0), None, (0.002, 0.0), (0.003, 0.0), (0.004, 0.0)]
+    vertex = [True, False, True, False, True]
+    edges = split_way(9, {"highway": "path"}, refs, coords, vertex)
+    # The piece 3..5 is fine; 1..3 has a missing location and is dropped, keeping seq 1.
+    assert [(e.seq, e.source, e.target, len(e.coords)) for e in edges] == [(1, 3, 5, 3)]
+    assert edges[0].length_m == pytest.approx(haversine_m((0.002, 0), (0.004, 0)), abs=0.01)
+
+
+def test_split_way_drops_zero_length_self_loops() -> None:
+    edges = split_way(9, {"highway": "path"}, [1, 1], [(0.0, 0.0), (0.0, 0.0)], [True, True])
+    assert edges == []
+
+
+def test_haversine_one_degree_of_latitude() -> None:
+    assert haversine_m((0, 0), (0, 1)) == pytest.approx(111_195, rel=1e-4)
+
+
+def test_point_on_surface_of_concave_shape_is_inside() -> None:
+    u = [(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3), (0, 0)]
+    shape = way_geometry(u)
+    assert isinstance(shape, Polygon)
+    assert not shape.contains(shape.centroid)
+    x, y = point_on_surface(shape) or (9, 9)
+    assert shape.covers(Polygon(u).representative_point()) and shape.covers(
+        type(shape.centroid)(x, y)
+    )
+
+
+def test_point_on_surface_of_self_intersecting_ring() -> None:
+    bowtie = [(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)]
+    assert point_on_surface(way_geometry(bowtie)) is not None
+
+
+def test_popularity_is_bounded_and_data_driven() -> None:
+    assert popularity({}) == 0
+    assert popularity({"name": "X"}) == 0.1
+    full = {
+        "wikidata": "Q",
+        "wikipedia": "w",
+        "heritage": "1",
+        "tourism": "museum",
+        "name": "n",
+        "website": "u",
+        "opening_hours": "24/7",
+    }
+    assert popularity(full) == 1.0
+    assert popularity({"tourism": "hotel"}) == 0
+
+
+def test_content_hash_is_deterministic_and_sensitive() -> None:
+    a = make_poi("node", 1, 24.9, 60.1, {"b": "2", "a": "1"}, ("food",))
+    b = make_poi("node", 1, 24.9, 60.1, {"a": "1", "b": "2"}, ("food",))
+    c = make_poi("node", 1, 24.9000001, 60.1, {"a": "1", "b": "2"}, ("food",))
+    assert a == b and a.tags_json == '{"a":"1","b":"2"}'
+    assert c.content_hash != a.content_hash
+
+
+def test_builder_applies_the_geofence_to_pois_and_edges() -> None:
+    builder = FeatureBuilder(ALL, FENCE)
+    assert builder.node_poi(1, {"amenity": "cafe"}, 0.5, 0.5) is not None
+    assert builder.node_poi(1, {"amenity": "cafe"}, 1.5, 0.5) is None
+    assert builder.node_poi(1, {"amenity": "bench"}, 0.5, 0.5) is None
+    tags = {"highway": "footway"}
+    crossing = builder.walk_edges(7, tags, [1, 2], [(0.5, 0.5), (1.5, 0.5)], [True, True])
+    outside = builder.walk_edges(8, tags, [3, 4], [(1.5, 0.5), (2.5, 0.5)], [True, True])
+    assert len(crossing) == 1 and outside == []
+
+
+def test_request_validation() -> None:
+    with pytest.raises(InvalidInput, match="batch size"):
+        IngestRequest("x.pbf", "t", None, "https://x", ALL, batch_size=0)
+    with pytest.raises(InvalidInput, match="source url"):
+        IngestRequest("x.pbf", "t", None, "nope", ALL)
+    request = IngestRequest("x.pbf", "t", None, "file:///x.pbf", ALL)
+    assert request.resolve_geofence(BoundingBox(0, 0, 1, 1)).rectangle == BoundingBox(0, 0, 1, 1)
+    with pytest.raises(InvalidInput, match="no header bounding box"):
+        request.resolve_geofence(None)
