@@ -124,6 +124,16 @@ create_accounts() {
     fi
 }
 
+# gateway and tiles-auth must share one keyring (tiles-auth verifies the gateway's session
+# tokens); per-process ephemeral keys would not. A key file under .data, made once and kept.
+ensure_session_keys() {
+    if [ -z "${SESSION_KEYS_FILE:-}" ]; then
+        export SESSION_KEYS_FILE=$DATA/session-keys.json
+        "$VENV_BIN/wildside-manage" generate-session-key --out "$SESSION_KEYS_FILE" >/dev/null
+    fi
+    export SESSION_ALLOW_EPHEMERAL=${SESSION_ALLOW_EPHEMERAL:-false}
+}
+
 summary() {
     cat <<EOF
 
@@ -135,6 +145,7 @@ Wildside ($WILDSIDE_ENV)
   DATABASE_URL  $DATABASE_URL
   REDIS_URL     $REDIS_URL
   NATS_URL      $NATS_URL
+  session keys  $SESSION_KEYS_FILE
   server logs   $DATA/{postgres,redis,nats}.log (for the servers make up started)
 Ctrl-C stops the services; \`make down\` stops the background servers.
 EOF
@@ -149,5 +160,6 @@ if [ "$INFRA_ONLY" -eq 1 ]; then
 fi
 load_demo_data
 create_accounts
+ensure_session_keys
 summary
 exec "$VENV_BIN/honcho" start -f "$ROOT/Procfile" -d "$ROOT" "${PROCESSES[@]}"
