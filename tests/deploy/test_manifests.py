@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +260,50 @@ def test_procfile_runs_installed_console_scripts() -> None:
     for line in lines:
         command = next(word for word in line.split(":", 1)[1].split() if "/" in word)
         assert command.removeprefix(".venv/bin/") in scripts, line
+
+
+KUSTOMIZE_DIRS = sorted(p.parent for p in DEPLOY.rglob("kustomization.yaml"))
+
+
+@functools.cache
+def render(directory: Path) -> list[Doc]:
+    """`kubectl kustomize` of a directory (the kustomize built into kubectl), parsed."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: rendering not checked")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZE_DIRS, ids=lambda p: str(p.relative_to(DEPLOY)))
+def test_every_kustomization_renders(directory: Path) -> None:
+    assert render(directory)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "namespace"), [("dev", "wildside-dev"), ("production", "wildside")]
+)
+def test_overlays_render_into_their_namespace_with_a_pinned_image(
+    overlay: str, namespace: str
+) -> None:
+    docs = render(DEPLOY / "overlays" / overlay)
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == namespace, doc["metadata"]["name"]
+    images = {c["image"] for d in docs if d["kind"] in {"Deployment", "Job"} for c in containers(d)}
+    wildside = {image for image in images if image.startswith(IMAGE)}
+    assert len(wildside) == 1, wildside
+    (image,) = wildside
+    if overlay == "production":
+        assert image.rpartition(":")[2] not in MOVING_TAGS
+    auth = next(
+        d for d in docs if d["kind"] == "Middleware" and d["metadata"]["name"] == "tiles-auth"
+    )
+    assert f".{namespace}.svc" in auth["spec"]["forwardAuth"]["address"]
