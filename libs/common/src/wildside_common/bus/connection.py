@@ -21,9 +21,13 @@ log = logging.getLogger(__name__)
 async def connect(url: str, name: str, *, attempts: int = 30, wait: float = 1.0) -> Client:
     """Connect, retrying the first connection `attempts` times; raise `Unavailable`."""
 
+    client_box: list[Client] = []
+
     async def disconnected() -> None:
         BUS_CONNECTED.set(0)
-        log.warning("nats disconnected")
+        closing = bool(client_box) and (client_box[0].is_closed or client_box[0].is_draining)
+        if not closing:
+            log.warning("nats disconnected")
 
     async def reconnected() -> None:
         BUS_CONNECTED.set(1)
@@ -45,12 +49,16 @@ async def connect(url: str, name: str, *, attempts: int = 30, wait: float = 1.0)
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
                 error_cb=error,
-                allow_reconnect=True,
+                # With reconnects allowed and unlimited, nats-py retries a *first* connection
+                # forever and `attempts` never ends; so fail fast here, allow them once up.
+                allow_reconnect=False,
             )
         except Exception as exc:  # nats raises several unrelated types on refusal
             last = exc
             await asyncio.sleep(wait)
             continue
+        client.options["allow_reconnect"] = True
         BUS_CONNECTED.set(1)
+        client_box.append(client)
         return client
     raise Unavailable(f"cannot connect to NATS at {url}") from last

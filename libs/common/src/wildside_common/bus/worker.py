@@ -93,7 +93,7 @@ class PullWorker:
                     continue
                 try:
                     batch = await subscription.fetch(free, timeout=self.options.fetch_timeout)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):
                     continue
                 except (NatsError, OSError) as exc:
                     log.warning("fetch failed", extra={"error": repr(exc)})
