@@ -102,3 +102,29 @@ class FakeOverpass:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def worker_env(
+    database_url: str, nats_url: str, redis_url: str, redis_prefix: str, overpass_urls: str,
+    **extra: str,
+) -> dict[str, str]:  # fmt: skip
+    """The enricher's environment for a test: fast retries, short waits, own Redis prefix."""
+    env = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "REDIS_URL": redis_url,
+        "ENRICHER_REDIS_PREFIX": redis_prefix,
+        "OVERPASS_URLS": overpass_urls,
+        "ENRICHER_CONTACT": "tests@example.org",
+        "ENRICHER_TIMEOUT_SECONDS": "5",
+        "ENRICHER_HTTP_TIMEOUT_SECONDS": "5",
+        "ENRICHER_ACK_WAIT_SECONDS": "5",
+        "ENRICHER_HEARTBEAT_SECONDS": "1",
+        "ENRICHER_DRAIN_TIMEOUT_SECONDS": "5",
+        "ENRICHER_RETRY_BASE_SECONDS": "0.05",
+        "ENRICHER_MAX_DELIVER": "10",
+        "WILDSIDE_ENV": "test",
+        "METRICS_PORT": "0",
+    }
+    env.update(extra)
+    return env
