@@ -90,6 +90,13 @@ def router(env: dict[str, str]) -> Service:
                    f"http://127.0.0.1:{port}/health/ready")
 
 
+def enricher(env: dict[str, str]) -> Service:
+    port = free_port()
+    env = {**env, "METRICS_PORT": str(port)}
+    return Service("enricher", [str(BIN / "wildside-enricher")], env,
+                   f"http://127.0.0.1:{port}/health/ready")
+
+
 def create_dev_accounts(env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "wildside-manage"), "ensure-dev-accounts"], env=env, check=True,
                    capture_output=True)
