@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,7 +72,9 @@ def base_env(database_url: str, nats_url: str, redis_url: str,
              extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
     env.update({"DATABASE_URL": database_url, "NATS_URL": nats_url, "REDIS_URL": redis_url,
-                "WILDSIDE_ENV": "development", "LOG_LEVEL": "INFO"})
+                "WILDSIDE_ENV": "development", "LOG_LEVEL": "INFO",
+                # One key file for every process: ephemeral keys would differ per process.
+                "SESSION_KEYS_FILE": session_keys_file(), "SESSION_ALLOW_EPHEMERAL": "false"})
     env.update(extra or {})
     return env
 
@@ -97,6 +100,58 @@ def enricher(env: dict[str, str]) -> Service:
                    f"http://127.0.0.1:{port}/health/ready")
 
 
+def tiles_auth(env: dict[str, str]) -> Service:
+    port = free_port()
+    env = {**env, "TILES_AUTH_PORT": str(port)}
+    return Service("tiles-auth", [str(BIN / "wildside-tiles-auth")], env,
+                   f"http://127.0.0.1:{port}/health/ready")
+
+
 def create_dev_accounts(env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "wildside-manage"), "ensure-dev-accounts"], env=env, check=True,
                    capture_output=True)
+
+
+_KEYS_DIR: list[str] = []
+_TOKENS: dict[str, str] = {}
+
+
+def session_keys_file() -> str:
+    """A session key file shared by every service this test process starts."""
+    if not _KEYS_DIR:
+        _KEYS_DIR.append(tempfile.mkdtemp(prefix="wildside-e2e-keys-"))
+    path = Path(_KEYS_DIR[0]) / "session-keys.json"
+    if not path.exists():
+        subprocess.run([str(BIN / "wildside-manage"), "generate-session-key", "--out", str(path)],
+                       check=True, capture_output=True)
+    return str(path)
+
+
+def login(service: Service, username: str = "demo", password: str = "wildside-demo") -> str:
+    """Log in through the gateway; the session token (from the `session` cookie)."""
+    base = service.health_url.removesuffix("/health/ready")
+    body = {"username": username, "password": password}
+    response = httpx.post(f"{base}/api/v1/login", json=body, timeout=10)
+    if response.status_code == 401 and username in ("demo", "admin"):
+        create_dev_accounts(service.env)
+        response = httpx.post(f"{base}/api/v1/login", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return str(response.cookies["session"])
+
+
+def token(service: Service, username: str = "demo") -> str:
+    """A demo (or admin) session token; every gateway of the run accepts it (same keys)."""
+    if username not in _TOKENS:
+        password = "wildside-demo" if username == "demo" else "wildside-admin"
+        _TOKENS[username] = login(service, username, password)
+    return _TOKENS[username]
+
+
+def auth(service: Service, username: str = "demo") -> dict[str, str]:
+    """`Authorization: Bearer` headers of the demo account."""
+    return {"Authorization": f"Bearer {token(service, username)}"}
+
+
+def ws_protocols(service: Service, username: str = "demo") -> list[str]:
+    """The WebSocket subprotocol offer carrying the session: wildside.v1 + bearer.<token>."""
+    return ["wildside.v1", f"bearer.{token(service, username)}"]

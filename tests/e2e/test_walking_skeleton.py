@@ -24,7 +24,8 @@ def base(service: stack.Service) -> str:
 
 
 def submit(gateway: stack.Service, body: dict[str, object] | None = None) -> str:
-    response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body or BODY, timeout=10)
+    response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body or BODY, timeout=10,
+                          headers=stack.auth(gateway))
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
     assert response.headers["location"] == f"/api/v1/routes/{request_id}"
@@ -35,7 +36,8 @@ def submit(gateway: stack.Service, body: dict[str, object] | None = None) -> str
 def wait_final(gateway: stack.Service, request_id: str, timeout: float = 30.0) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = httpx.get(f"{base(gateway)}/api/v1/routes/{request_id}", timeout=5)
+        response = httpx.get(f"{base(gateway)}/api/v1/routes/{request_id}", timeout=5,
+                             headers=stack.auth(gateway))
         if response.status_code == 200:
             return response
         assert response.status_code == 202, response.text
@@ -46,7 +48,7 @@ def wait_final(gateway: stack.Service, request_id: str, timeout: float = 30.0) -
 
 def test_route_request_reaches_succeeded_over_http_and_websocket(gateway, router) -> None:
     ws_url = base(gateway).replace("http://", "ws://") + "/ws"
-    with ws_connect(ws_url, subprotocols=["wildside.v1"], open_timeout=5) as socket:
+    with ws_connect(ws_url, subprotocols=stack.ws_protocols(gateway), open_timeout=5) as socket:
         assert socket.subprotocol == "wildside.v1"
         request_id = submit(gateway)
         socket.send(json.dumps({"type": "subscribe", "request_id": request_id}))
@@ -72,7 +74,8 @@ def test_late_subscriber_gets_the_final_status(gateway, router) -> None:
     request_id = submit(gateway)
     wait_final(gateway, request_id)
     ws_url = base(gateway).replace("http://", "ws://") + "/ws"
-    with ws_connect(ws_url, open_timeout=5) as socket:
+    cookie = {"Cookie": f"session={stack.token(gateway)}"}
+    with ws_connect(ws_url, additional_headers=cookie, open_timeout=5) as socket:
         socket.send(json.dumps({"type": "subscribe", "request_id": request_id}))
         frames = [json.loads(socket.recv(timeout=10)) for _ in range(2)]
     assert frames[0] == {"type": "subscribed", "request_id": request_id}
@@ -80,7 +83,8 @@ def test_late_subscriber_gets_the_final_status(gateway, router) -> None:
 
 
 def test_unknown_request_is_not_found(gateway) -> None:
-    response = httpx.get(f"{base(gateway)}/api/v1/routes/{uuid.uuid4()}", timeout=5)
+    response = httpx.get(f"{base(gateway)}/api/v1/routes/{uuid.uuid4()}", timeout=5,
+                         headers=stack.auth(gateway))
     assert response.status_code == 404
     body = response.json()
     assert body["code"] == "not_found"
@@ -97,7 +101,8 @@ def test_unknown_request_is_not_found(gateway) -> None:
     ({**BODY, "colour": "red"}, "colour"),
 ])
 def test_bad_bodies_are_400_naming_the_field(gateway, body, field) -> None:
-    response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body, timeout=5)
+    response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body, timeout=5,
+                          headers=stack.auth(gateway))
     assert response.status_code == 400, response.text
     assert response.json()["details"]["field"] == field
 

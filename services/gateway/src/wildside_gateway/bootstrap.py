@@ -25,13 +25,13 @@ from wildside_gateway.adapters.outbound.jetstream import (
     StatusFeed,
 )
 from wildside_gateway.adapters.outbound.postgres import (
-    DevAccountAuthenticator,
     PostgresRouteRequests,
     PostgresThemeCatalogue,
     create_pool,
     ping,
 )
 from wildside_gateway.app import RouteService
+from wildside_gateway.bootstrap_identity import identity_wiring
 from wildside_gateway.config import GatewaySettings
 from wildside_gateway.domain.routes import DurationBounds
 
@@ -53,7 +53,8 @@ def build_app(
     feed: StatusFeed,
     service: RouteService,
 ) -> Starlette:
-    auth = DevAccountAuthenticator(pool, settings.dev_username)
+    identity = identity_wiring(settings.identity, settings.max_body_bytes, pool)
+    auth = identity.auth
     endpoints = RouteEndpoints(
         service,
         auth,
@@ -76,7 +77,8 @@ def build_app(
         *health_routes(checks),
         openapi_route(),
         *endpoints.routes(),
-        WebSocketRoute("/ws", StatusSocketEndpoint(service, auth, feed).handle),
+        *identity.routes,
+        WebSocketRoute("/ws", StatusSocketEndpoint(service, identity.ws_auth, feed).handle),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
     app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)

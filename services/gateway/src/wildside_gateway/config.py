@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wildside_common.config import CommonSettings, EnvReader
+from wildside_gateway.identity_config import IdentitySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +21,8 @@ class GatewaySettings:
     max_body_bytes: int
     request_timeout: float
     retry_after_seconds: int
-    dev_username: str
     db_pool_size: int
+    identity: IdentitySettings
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
@@ -41,6 +42,6 @@ class GatewaySettings:
             max_body_bytes=env.integer("MAX_BODY_BYTES", 16384, minimum=256),
             request_timeout=env.real("REQUEST_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             retry_after_seconds=env.integer("ROUTE_RETRY_AFTER_SECONDS", 1, minimum=1),
-            dev_username=env.text("DEV_USERNAME", "demo"),
             db_pool_size=env.integer("DB_POOL_SIZE", 10, minimum=1),
+            identity=IdentitySettings.from_env(env, common),
         )

@@ -2,7 +2,9 @@
 
 Passwords are read from a prompt, or from stdin with --password-stdin; never from argv.
 `ensure-dev-accounts` creates the development accounts (demo / admin) and refuses to
-run in production mode.
+run in production mode. `generate-session-key --out FILE` writes a session key file with
+one fresh signing key unless FILE exists (no database needed); see
+docs/runbooks/session-key-rotation.md for its format and for rotation.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 
 import asyncpg
 
+from wildside_common.session_keys import load_keyring, write_new_key_file
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 
 DEV_ACCOUNTS = (
@@ -84,6 +88,16 @@ async def ensure_dev_accounts(conn: asyncpg.Connection, _: argparse.Namespace) -
     return f"development accounts created: {', '.join(created) or 'none (already there)'}"
 
 
+def generate_session_key(args: argparse.Namespace) -> str:
+    """Write a new key file, or describe the existing one; never overwrite keys."""
+    path = Path(args.out)
+    if path.exists():
+        keyring = load_keyring(path)
+        return f"{path} exists, kept: " + "; ".join(keyring.describe())
+    keyring = write_new_key_file(path)
+    return f"{path} written: " + "; ".join(keyring.describe())
+
+
 COMMANDS = {
     "create-user": create_user,
     "reset-password": reset_password,
@@ -122,6 +136,11 @@ def parser() -> argparse.ArgumentParser:
         ("revoke-admin", "take the admin role away"),
     ):
         sub.add_parser(name, help=text).add_argument("username")
+    generate = sub.add_parser(
+        "generate-session-key",
+        help="write a session key file with one signing key (kept if it exists)",
+    )
+    generate.add_argument("--out", required=True, help="the key file to create")
     sub.add_parser(
         "ensure-dev-accounts",
         help="create demo/wildside-demo and admin/wildside-admin (development only)",
@@ -139,6 +158,9 @@ async def run(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "generate-session-key":
+        print(generate_session_key(args))
+        return 0
     if not args.database_url:
         print("DATABASE_URL: is required but not set", file=sys.stderr)
         return 2

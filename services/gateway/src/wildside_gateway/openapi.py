@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from wildside_gateway.openapi_identity import SECURITY_SCHEMES, identity_paths, identity_schemas
+
 ERROR_CODES = [
     "invalid_request",
     "unauthorized",
@@ -161,14 +163,16 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Walking-tour routes. Map data (c) OpenStreetMap contributors, ODbL.",
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **identity_paths()},
         "components": {
             "schemas": {
                 "GeoPoint": GEO_POINT,
                 "RouteRequest": ROUTE_REQUEST,
                 "RouteState": ROUTE_STATE,
                 "Error": ERROR,
-            }
+                **identity_schemas(),
+            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 

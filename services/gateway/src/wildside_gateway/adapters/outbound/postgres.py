@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
-from wildside_common.errors import Unauthorized, Unavailable
+from wildside_common.errors import Unavailable
 from wildside_common.messages import RouteStatus
-from wildside_gateway.domain.principal import Principal, Role
 from wildside_gateway.domain.routes import RouteState
 
 T = TypeVar("T")
@@ -114,29 +113,6 @@ class PostgresThemeCatalogue:
         ids = frozenset(str(row["id"]) for row in rows)
         self._cached = (now, ids)
         return ids
-
-
-class DevAccountAuthenticator:
-    """Until sessions land: every request acts as the configured development account."""
-
-    def __init__(self, pool: asyncpg.Pool, username: str) -> None:
-        self.pool = pool
-        self.username = username
-        self._principal: Principal | None = None
-
-    async def authenticate(
-        self, headers: Mapping[str, str], cookies: Mapping[str, str]
-    ) -> Principal:
-        if self._principal is None:
-            row = await guarded(
-                lambda: self.pool.fetchrow(
-                    "SELECT id, role FROM users WHERE username = $1", self.username
-                )
-            )
-            if row is None:
-                raise Unauthorized("no session and no development account")
-            self._principal = Principal(str(row["id"]), Role(row["role"]))
-        return self._principal
 
 
 async def ping(pool: asyncpg.Pool) -> None:

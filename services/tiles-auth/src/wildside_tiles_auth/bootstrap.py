@@ -1,0 +1,48 @@
+"""tiles-auth's composition root: the keyring, the verifier and the Starlette app."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from wildside_common.health import health_routes
+from wildside_common.http import TelemetryMiddleware
+from wildside_common.logs import current_trace_id
+from wildside_common.sessions import SessionCodec
+from wildside_common.transport.http import plain_status_response
+from wildside_tiles_auth.adapters.inbound.http import auth_route
+from wildside_tiles_auth.config import TilesAuthSettings
+from wildside_tiles_auth.ports import SessionVerifier
+
+log = logging.getLogger(__name__)
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
+
+
+def build_app(verifier: SessionVerifier) -> Starlette:
+    """The service's app around any verifier (tests pass a codec over their own keys)."""
+
+    async def keyring_ready() -> None:
+        return None  # the keyring is loaded at start; nothing can go away afterwards
+
+    routes = [*health_routes({"keyring": keyring_ready}), auth_route(verifier)]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
+    app.add_middleware(TelemetryMiddleware, service="tiles-auth", router=app.router)
+    return app
+
+
+def bootstrap(settings: TilesAuthSettings) -> Starlette:
+    for warning in settings.keys.warnings:
+        log.warning(warning)
+    log.info(
+        "session keys loaded",
+        extra={"source": settings.keys.source, "keys": settings.keys.keyring.describe()},
+    )
+    return build_app(SessionCodec(settings.keys.keyring))

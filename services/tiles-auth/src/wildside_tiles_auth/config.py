@@ -1,0 +1,31 @@
+"""tiles-auth settings, read once from the environment.
+
+TILES_AUTH_HOST   listen address (default 127.0.0.1)
+TILES_AUTH_PORT   listen port (default 8090)
+SESSION_KEYS_FILE, SESSION_ALLOW_EPHEMERAL   the gateway's keyring (same file, same rules)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wildside_common.config import CommonSettings, EnvReader
+from wildside_common.session_keys import KeyringSettings
+
+
+@dataclass(frozen=True, slots=True)
+class TilesAuthSettings:
+    common: CommonSettings
+    host: str
+    port: int
+    keys: KeyringSettings
+
+    @classmethod
+    def from_env(cls, env: EnvReader) -> TilesAuthSettings:
+        common = CommonSettings.from_env(env, "tiles-auth", default_metrics_port=0)
+        return cls(
+            common=common,
+            host=env.text("TILES_AUTH_HOST", "127.0.0.1"),
+            port=env.integer("TILES_AUTH_PORT", 8090, minimum=1, maximum=65535),
+            keys=KeyringSettings.from_env(env, common),
+        )
