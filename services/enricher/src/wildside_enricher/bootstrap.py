@@ -23,6 +23,7 @@ from wildside_common.bus.topology import (
     job_consumer,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
+from wildside_common.errors import Unavailable
 from wildside_common.themes import load_theme_rules
 from wildside_enricher.adapters.inbound.jobs import DeadEnrichmentJobs, EnrichmentJobHandler
 from wildside_enricher.adapters.outbound.overpass import OverpassClient
@@ -72,6 +73,8 @@ async def bootstrap(settings: EnricherSettings) -> AsyncIterator[Enricher]:
         await ensure_consumer(js, ENRICHMENT_JOBS_STREAM, consumer)
         prefix = settings.redis_prefix
         budget = RedisBudget(client, prefix, settings.daily_requests, settings.daily_bytes)
+        with contextlib.suppress(Unavailable):  # readiness reports Redis; the gauge can wait
+            await budget.refresh()
         overpass = OverpassClient(session, settings.overpass, budget)
         store = PostgresEnrichmentStore(pool)
         collapser = RedisCollapser(client, prefix, settings.collapse_window)

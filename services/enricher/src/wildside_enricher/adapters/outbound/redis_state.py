@@ -129,6 +129,10 @@ class RedisBudget:
         values: Any = await guarded(lambda: self.client.mget(list(self._keys())))
         return int(values[0] or 0), int(values[1] or 0)
 
+    async def refresh(self) -> None:
+        """Publish what is left of today's budgets (at start-up, before any request)."""
+        self._publish(*await self.used())
+
     def _publish(self, used: int, size: int) -> None:
         QUOTA_REMAINING.labels("requests").set(max(0, self.daily_requests - used))
         QUOTA_REMAINING.labels("bytes").set(max(0, self.daily_bytes - size))
