@@ -43,21 +43,21 @@ async def connect(url: str, name: str, *, attempts: int = 30, wait: float = 1.0)
             client = await nats.connect(
                 url,
                 name=name,
-                max_reconnect_attempts=-1,
+                # nats-py applies this limit to the *first* connection too: unlimited (-1)
+                # would retry an unreachable server forever. Bounded here, unlimited once up.
+                max_reconnect_attempts=1,
                 reconnect_time_wait=1,
                 connect_timeout=2,
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
                 error_cb=error,
-                # With reconnects allowed and unlimited, nats-py retries a *first* connection
-                # forever and `attempts` never ends; so fail fast here, allow them once up.
-                allow_reconnect=False,
+                allow_reconnect=True,
             )
         except Exception as exc:  # nats raises several unrelated types on refusal
             last = exc
             await asyncio.sleep(wait)
             continue
-        client.options["allow_reconnect"] = True
+        client.options["max_reconnect_attempts"] = -1
         BUS_CONNECTED.set(1)
         client_box.append(client)
         return client

@@ -1,0 +1,130 @@
+"""Publishing against a real nats-server: de-duplication, headers, an unreachable bus."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from nats.aio.client import Client
+from opentelemetry.sdk.trace import TracerProvider
+
+from wildside_common import codec
+from wildside_common.bus.connection import connect
+from wildside_common.bus.publisher import publish
+from wildside_common.bus.topology import (
+    ROUTE_STATUS_STREAM,
+    WorkerPolicy,
+    ensure_streams,
+    status_subject,
+)
+from wildside_common.errors import Unavailable
+from wildside_common.messages import RouteGenerationStatus, RouteStatus
+from wildside_common.testing.servers import NatsServer, free_port
+
+pytestmark = pytest.mark.contract
+
+# The `make_queue` fixture (conftest.py): a job stream and consumer of one test.
+MakeQueue = Callable[[WorkerPolicy], Awaitable[Any]]
+
+TRACER = TracerProvider().get_tracer("wildside.test.publisher")
+
+
+def a_status(request_id: str, progress: int = 0) -> RouteGenerationStatus:
+    status = RouteStatus.QUEUED if progress == 0 else RouteStatus.RUNNING
+    return RouteGenerationStatus(request_id, status, progress, datetime.now(UTC))
+
+
+async def count(bus: Client, stream: str, subject: str) -> int:
+    info = await bus.jetstream().stream_info(stream, subjects_filter=subject)
+    return int((info.state.subjects or {}).get(subject, 0))
+
+
+async def test_the_same_msg_id_twice_is_one_message(bus: Client, make_queue: MakeQueue) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy())
+    job_id = str(uuid.uuid4())
+    first = await publish(js, queue.subject, a_status(job_id), msg_id=job_id)
+    again = await publish(js, queue.subject, a_status(job_id, 50), msg_id=job_id)
+    other = await publish(js, queue.subject, a_status(job_id, 60), msg_id=str(uuid.uuid4()))
+    assert again == first
+    assert other == first + 1
+    assert await count(bus, queue.stream, queue.subject) == 2
+    stored = await js.get_msg(queue.stream, first)
+    assert codec.decode(RouteGenerationStatus, stored.data or b"").progress == 0
+
+
+async def test_without_msg_id_every_publish_is_kept(bus: Client) -> None:
+    request_id = str(uuid.uuid4())
+    subject = status_subject(request_id)
+    for progress in (0, 10, 20):
+        await publish(bus.jetstream(), subject, a_status(request_id, progress))
+    assert await count(bus, ROUTE_STATUS_STREAM, subject) == 3
+
+
+async def test_headers_carry_msg_id_schema_and_trace(bus: Client) -> None:
+    js = bus.jetstream()
+    request_id = str(uuid.uuid4())
+    with TRACER.start_as_current_span("POST /api/v1/routes") as span:
+        seq = await publish(js, status_subject(request_id), a_status(request_id), msg_id="m-1")
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    headers = (await js.get_msg(ROUTE_STATUS_STREAM, seq)).headers or {}
+    assert headers["Nats-Msg-Id"] == "m-1"
+    assert headers[codec.SCHEMA_HEADER] == "RouteGenerationStatus"
+    assert headers[codec.SCHEMA_VERSION_HEADER] == "1"
+    assert headers["traceparent"].split("-")[1] == trace_id
+
+
+async def test_connecting_to_nothing_raises_unavailable_quickly() -> None:
+    started = time.monotonic()
+    with pytest.raises(Unavailable):
+        await connect(f"nats://127.0.0.1:{free_port()}", "wildside-test", attempts=2, wait=0.05)
+    assert time.monotonic() - started < 5.0
+
+
+async def test_publishing_to_a_stopped_server_raises_unavailable_quickly() -> None:
+    server = NatsServer()
+    server.start()
+    client = await connect(server.url, "wildside-test", attempts=1)
+    try:
+        js = client.jetstream()
+        await ensure_streams(js)
+        request_id = str(uuid.uuid4())
+        await publish(js, status_subject(request_id), a_status(request_id), timeout=1.0)
+        server.stop()
+        started = time.monotonic()
+        with pytest.raises(Unavailable):
+            await publish(js, status_subject(request_id), a_status(request_id, 5), timeout=0.5)
+        assert time.monotonic() - started < 2.0
+    finally:
+        await client.close()
+        server.close()
+
+
+async def test_a_connected_client_keeps_reconnecting_after_an_outage() -> None:
+    server = NatsServer()
+    server.start()
+    client = await connect(server.url, "wildside-test", attempts=1)
+    try:
+        server.stop()
+        # Longer than the bounded first-connection retries (2 tries, 1 s apart) would last.
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            assert not client.is_closed
+            await asyncio.sleep(0.1)
+        server.start()
+        for _ in range(100):
+            if client.is_connected:
+                break
+            await asyncio.sleep(0.1)
+        assert client.is_connected
+        await ensure_streams(client.jetstream())
+        request_id = str(uuid.uuid4())
+        assert await publish(client.jetstream(), status_subject(request_id), a_status(request_id))
+    finally:
+        await client.close()
+        server.close()

@@ -1,0 +1,263 @@
+"""PullWorker and topology against a real nats-server: ack, term, nak, heartbeats, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import nats
+import orjson
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from wildside_common import codec
+from wildside_common.bus.provision import provision_all
+from wildside_common.bus.publisher import publish
+from wildside_common.bus.topology import (
+    ADVISORIES_STREAM,
+    ROUTE_JOB_SUBJECT,
+    ROUTE_JOBS_STREAM,
+    TERMINATED_ADVISORY,
+    WorkerPolicy,
+    ensure_consumer,
+    ensure_streams,
+    job_consumer,
+    streams,
+)
+from wildside_common.bus.worker import PullWorker, WorkerOptions, attempt_of
+from wildside_common.errors import Unavailable
+from wildside_common.messages import BoundingBox, EnrichmentJob
+from wildside_common.testing.servers import NatsServer
+
+pytestmark = pytest.mark.contract
+
+# The `make_queue` fixture (conftest.py): a job stream and consumer of one test.
+MakeQueue = Callable[[WorkerPolicy], Awaitable[Any]]
+
+FAST = WorkerOptions(concurrency=2, heartbeat_interval=5.0, fetch_timeout=0.2, drain_timeout=5.0)
+
+
+def a_job() -> EnrichmentJob:
+    return EnrichmentJob(
+        job_id=str(uuid.uuid4()),
+        bbox=BoundingBox(60.16, 24.93, 60.18, 24.96),
+        themes=("art",),
+        requested_at=datetime.now(UTC),
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def running(worker: PullWorker) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def settled(js: JetStreamContext, stream: str, durable: str, count: int) -> bool:
+    info = await js.consumer_info(stream, durable)
+    acked = info.ack_floor.stream_seq if info.ack_floor else 0
+    return bool(acked == count and info.num_ack_pending == 0)
+
+
+async def test_ensure_streams_and_consumers_are_idempotent(bus: Client) -> None:
+    js = bus.jetstream()
+    before = [(await js.stream_info(c.name or "")).config.as_dict() for c in streams()]
+    await ensure_streams(js)
+    await provision_all(js)
+    consumer = job_consumer("router", ROUTE_JOB_SUBJECT, WorkerPolicy())
+    await ensure_consumer(js, ROUTE_JOBS_STREAM, consumer)
+    first = (await js.consumer_info(ROUTE_JOBS_STREAM, "router")).config
+    await ensure_consumer(js, ROUTE_JOBS_STREAM, consumer)
+    await provision_all(js)
+    after = [(await js.stream_info(c.name or "")).config.as_dict() for c in streams()]
+    second = (await js.consumer_info(ROUTE_JOBS_STREAM, "router")).config
+    assert after == before
+    assert second.as_dict() == first.as_dict()
+    assert (second.ack_wait, second.max_deliver, second.filter_subject) == (
+        30.0,
+        5,
+        ROUTE_JOB_SUBJECT,
+    )
+
+
+async def test_ensure_streams_repairs_a_drifted_stream(bus: Client) -> None:
+    js = bus.jetstream()
+    config = (await js.stream_info(ROUTE_JOBS_STREAM)).config
+    config.max_age = 3600.0
+    await js.update_stream(config)
+    await ensure_streams(js)
+    assert (await js.stream_info(ROUTE_JOBS_STREAM)).config.max_age == 24 * 3600.0
+
+
+async def test_success_is_acked_once(bus: Client, make_queue: MakeQueue) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=2.0))
+    seen: list[EnrichmentJob] = []
+
+    async def handle(msg: Msg) -> None:
+        seen.append(codec.decode(EnrichmentJob, msg.data))
+
+    job = a_job()
+    await publish(js, queue.subject, job, msg_id=job.job_id)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, FAST)
+    async with running(worker):
+        await eventually(lambda: settled(js, queue.stream, queue.durable, 1))
+    assert seen == [job]
+    info = await js.consumer_info(queue.stream, queue.durable)
+    assert (info.num_redelivered, info.num_pending) == (0, 0)
+
+
+async def test_invalid_input_is_terminated_with_its_reason(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=1.0, max_deliver=5))
+    calls: list[int] = []
+
+    async def handle(msg: Msg) -> None:
+        calls.append(attempt_of(msg))
+        codec.decode(EnrichmentJob, msg.data)
+
+    await js.publish(queue.subject, b"\xc1 not msgpack")
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, FAST)
+    advisory_subject = f"{TERMINATED_ADVISORY}.{queue.stream}.{queue.durable}"
+
+    async def advised() -> bool:
+        try:
+            await js.get_last_msg(ADVISORIES_STREAM, advisory_subject)
+        except Exception:
+            return False
+        return True
+
+    async with running(worker):
+        await eventually(advised)
+        await asyncio.sleep(1.5)  # past ack_wait: a terminated message is never redelivered
+    raw = await js.get_last_msg(ADVISORIES_STREAM, advisory_subject)
+    advisory = orjson.loads(raw.data or b"{}")
+    assert calls == [1]
+    assert advisory["stream_seq"] == 1
+    assert advisory["reason"].startswith("InvalidInput: payload is not valid msgpack")
+
+
+async def test_unavailable_is_nakked_with_a_delay_then_redelivered(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=10.0, max_deliver=5))
+    deliveries: list[tuple[int, float]] = []
+
+    async def handle(msg: Msg) -> None:
+        deliveries.append((attempt_of(msg), time.monotonic()))
+        if len(deliveries) == 1:
+            raise Unavailable("database down", retry_after=0.5)
+
+    await publish(js, queue.subject, a_job())
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, FAST)
+    async with running(worker):
+        await eventually(lambda: settled(js, queue.stream, queue.durable, 1))
+    assert [attempt for attempt, _ in deliveries] == [1, 2]
+    gap = deliveries[1][1] - deliveries[0][1]
+    # nak(delay = max(retry_after, backoff(1) = 1 s)); far below ack_wait (10 s).
+    assert 0.8 <= gap < 5.0
+
+
+async def test_concurrency_never_exceeds_the_limit(bus: Client, make_queue: MakeQueue) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=10.0))
+    active = 0
+    peak = 0
+    handled = 0
+
+    async def handle(_: Msg) -> None:
+        nonlocal active, peak, handled
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.1)
+        active -= 1
+        handled += 1
+
+    for _ in range(12):
+        await publish(js, queue.subject, a_job())
+    options = WorkerOptions(concurrency=3, fetch_timeout=0.2, heartbeat_interval=5.0)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, options)
+    async with running(worker):
+        await eventually(lambda: settled(js, queue.stream, queue.durable, 12))
+    assert handled == 12
+    assert peak == 3
+
+
+@pytest.mark.parametrize(("heartbeat", "deliveries"), [(0.3, 1), (10.0, 2)])
+async def test_heartbeats_keep_a_slow_message_from_redelivery(
+    bus: Client, make_queue: MakeQueue, heartbeat: float, deliveries: int
+) -> None:
+    # ack_wait 1 s, handler 2.5 s: only in_progress() heartbeats stop a redelivery
+    # (the 10 s case is the control that shows the redelivery happens without them).
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=1.0, max_deliver=5))
+    attempts: list[int] = []
+
+    async def handle(msg: Msg) -> None:
+        attempts.append(attempt_of(msg))
+        await asyncio.sleep(2.5)
+
+    await publish(js, queue.subject, a_job())
+    options = WorkerOptions(concurrency=2, heartbeat_interval=heartbeat, fetch_timeout=0.2)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, options)
+    async with running(worker):
+        await eventually(lambda: settled(js, queue.stream, queue.durable, 1), timeout=8)
+        await asyncio.sleep(0.2)
+    assert len(attempts) == deliveries
+    assert attempts == list(range(1, deliveries + 1))
+
+
+async def test_stop_drains_the_message_in_flight(
+    bus: Client, bus_server: NatsServer, make_queue: MakeQueue
+) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=10.0))
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    async def handle(msg: Msg) -> None:
+        started.set()
+        await asyncio.sleep(0.5)
+        finished.append(codec.decode(EnrichmentJob, msg.data).job_id)
+
+    job = a_job()
+    await publish(js, queue.subject, job)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, FAST)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.wait_for(started.wait(), 5)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert finished == [job.job_id]
+    assert worker.running is False
+    # A service exits right after the drain: the ack must survive closing the connection.
+    await bus.close()
+    fresh = await nats.connect(bus_server.url)
+    try:
+        fresh_js = fresh.jetstream()
+        await eventually(lambda: settled(fresh_js, queue.stream, queue.durable, 1), timeout=3)
+        info = await fresh_js.consumer_info(queue.stream, queue.durable)
+        assert (info.num_redelivered, info.num_pending) == (0, 0)
+    finally:
+        await fresh.close()
