@@ -1,0 +1,205 @@
+"""DeadLetterForwarder against a real nats-server: terminated and exhausted messages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
+
+from wildside_common import codec
+from wildside_common.bus import dead_letter
+from wildside_common.bus.dead_letter import DeadLetterForwarder, parse_advisory
+from wildside_common.bus.publisher import message_headers
+from wildside_common.bus.topology import (
+    ADVISORIES_STREAM,
+    DEAD_LETTER_STREAM,
+    TERMINATED_ADVISORY,
+    WorkerPolicy,
+    dead_letter_subject,
+)
+from wildside_common.bus.worker import PullWorker, WorkerOptions
+from wildside_common.errors import InvalidInput, RateLimited
+from wildside_common.messages import BoundingBox, EnrichmentJob
+
+pytestmark = pytest.mark.contract
+
+# The `make_queue` fixture (conftest.py): a job stream and consumer of one test.
+MakeQueue = Callable[[WorkerPolicy], Awaitable[Any]]
+FAST = WorkerOptions(concurrency=2, heartbeat_interval=5.0, fetch_timeout=0.2, drain_timeout=5.0)
+
+
+def a_job() -> EnrichmentJob:
+    return EnrichmentJob(
+        job_id=str(uuid.uuid4()),
+        bbox=BoundingBox(60.16, 24.93, 60.18, 24.96),
+        themes=("art",),
+        requested_at=datetime.now(UTC),
+    )
+
+
+@asynccontextmanager
+async def running(*workers: PullWorker) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def dead_letters(js: JetStreamContext, subject: str) -> int:
+    info = await js.stream_info(DEAD_LETTER_STREAM, subjects_filter=subject)
+    return int((info.state.subjects or {}).get(subject, 0))
+
+
+async def wait_for_dead_letter(js: JetStreamContext, subject: str, timeout: float) -> RawStreamMsg:
+    deadline = time.monotonic() + timeout
+    while await dead_letters(js, subject) == 0:
+        assert time.monotonic() < deadline, f"no dead letter on {subject}"
+        await asyncio.sleep(0.05)
+    return await js.get_last_msg(DEAD_LETTER_STREAM, subject)
+
+
+class Recorder:
+    """The forwarder's hook: what the owning service was told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[bytes, str]] = []
+
+    async def __call__(self, payload: bytes, reason: str) -> None:
+        self.calls.append((payload, reason))
+
+
+async def publish_original(js: JetStreamContext, subject: str) -> tuple[bytes, dict[str, str]]:
+    job = a_job()
+    payload = codec.encode(job)
+    headers = message_headers(job, job.job_id, {"X-Wildside-Test": "kept"})
+    await js.publish(subject, payload, headers=headers)
+    return payload, headers
+
+
+async def test_a_terminated_message_is_copied_with_its_payload_headers_and_reason(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=2.0, max_deliver=5))
+    hook = Recorder()
+    forwarder = DeadLetterForwarder(js, queue.stream, queue.durable, hook)
+    await forwarder.provision()
+
+    async def refuse(_: Msg) -> None:
+        raise InvalidInput.field("themes[0]", "unknown theme")
+
+    payload, headers = await publish_original(js, queue.subject)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, refuse, FAST)
+    subject = dead_letter_subject(queue.stream, queue.durable)
+    async with running(worker, forwarder.worker(FAST)):
+        copy = await wait_for_dead_letter(js, subject, timeout=5)
+    reason = "InvalidInput: themes[0]: unknown theme"
+    assert copy.data == payload
+    copied = copy.headers or {}
+    for name, value in headers.items():
+        if name != "Nats-Msg-Id":
+            assert copied[name] == value, name
+    assert copied[dead_letter.REASON_HEADER] == reason
+    assert copied[dead_letter.ORIGIN_STREAM_HEADER] == queue.stream
+    assert copied[dead_letter.ORIGIN_SUBJECT_HEADER] == queue.subject
+    assert copied[dead_letter.ORIGIN_SEQ_HEADER] == "1"
+    assert copied["Nats-Msg-Id"] == f"dlq:{queue.stream}:1"
+    assert hook.calls == [(payload, reason)]
+
+
+async def test_a_message_that_exhausts_max_deliver_is_copied(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=5.0, max_deliver=2))
+    forwarder = DeadLetterForwarder(js, queue.stream, queue.durable)
+    await forwarder.provision()
+    attempts = 0
+
+    async def throttled(_: Msg) -> None:
+        nonlocal attempts
+        attempts += 1
+        # nak(delay=1 s) each time; a crash would nak with backoff (1 s, then 5 s): slower.
+        raise RateLimited("overpass quota", retry_after=1)
+
+    payload, headers = await publish_original(js, queue.subject)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, throttled, FAST)
+    subject = dead_letter_subject(queue.stream, queue.durable)
+    async with running(worker, forwarder.worker(FAST)):
+        copy = await wait_for_dead_letter(js, subject, timeout=8)
+    assert attempts == 2
+    assert copy.data == payload
+    copied = copy.headers or {}
+    assert copied[dead_letter.REASON_HEADER] == "max_deliveries"
+    assert copied[dead_letter.DELIVERIES_HEADER] == "2"
+    assert {k: v for k, v in headers.items() if k != "Nats-Msg-Id"}.items() <= copied.items()
+
+
+async def test_forwarding_twice_still_leaves_one_copy(bus: Client, make_queue: MakeQueue) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=2.0, max_deliver=5))
+    hook = Recorder()
+    first = DeadLetterForwarder(js, queue.stream, queue.durable, hook)
+    second = DeadLetterForwarder(js, queue.stream, queue.durable, hook)
+    await first.provision()
+    await second.provision()
+
+    async def refuse(_: Msg) -> None:
+        raise InvalidInput("not a job")
+
+    await publish_original(js, queue.subject)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, refuse, FAST)
+    subject = dead_letter_subject(queue.stream, queue.durable)
+    async with running(worker, first.worker(FAST), second.worker(FAST)):
+        await wait_for_dead_letter(js, subject, timeout=5)
+    # The same advisory handled again (a redelivery, a second forwarder): no second copy.
+    advisory_subject = f"{TERMINATED_ADVISORY}.{queue.stream}.{queue.durable}"
+    advisory = await js.get_last_msg(ADVISORIES_STREAM, advisory_subject)
+    replay = Msg(bus, subject=advisory.subject or "", data=advisory.data or b"")
+    await second.handle(replay)
+    await first.handle(replay)
+    assert await dead_letters(js, subject) == 1
+    assert len(hook.calls) == 3  # the hook is told each time: owners make it idempotent
+
+
+async def test_other_consumers_advisories_are_left_alone(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy())
+    await publish_original(js, queue.subject)
+    forwarder = DeadLetterForwarder(js, queue.stream, "someone-else")
+    advisory = orjson.dumps({"stream": queue.stream, "consumer": queue.durable, "stream_seq": 1})
+    subject = f"{TERMINATED_ADVISORY}.{queue.stream}.{queue.durable}"
+    await forwarder.handle(Msg(bus, subject=subject, data=advisory))
+    assert await dead_letters(js, dead_letter_subject(queue.stream, queue.durable)) == 0
+    assert await dead_letters(js, dead_letter_subject(queue.stream, "someone-else")) == 0
+
+
+@pytest.mark.parametrize(
+    "payload", [b"not json", b"[1, 2]", orjson.dumps({"stream": "S", "consumer": "c"})]
+)
+def test_malformed_advisories_are_invalid_input(payload: bytes) -> None:
+    with pytest.raises(InvalidInput):
+        parse_advisory(f"{TERMINATED_ADVISORY}.S.c", payload)
+
+
+def test_advisory_kind_comes_from_the_subject() -> None:
+    body = orjson.dumps({"stream": "S", "consumer": "c", "stream_seq": 3})
+    assert parse_advisory(f"{TERMINATED_ADVISORY}.S.c", body)["kind"] == "terminated"
+    max_subject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.S.c"
+    assert parse_advisory(max_subject, body)["kind"] == "max_deliveries"
