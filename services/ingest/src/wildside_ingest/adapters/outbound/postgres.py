@@ -124,7 +124,7 @@ class PostgresIngestStore:
         """Remove what the geofence held but the file no longer has; final counts."""
         conn, counts, fence = self.conn, self._counts, geofence.wkt()
         try:
-            await conn.execute(sql.ANALYZE_STAGING)
+            await conn.execute(sql.PREPARE_REMOVALS)
             if pois:
                 counts.pois.removed = await conn.fetchval(sql.REMOVE_POIS, fence)
             if network:

@@ -101,9 +101,11 @@ WITH up AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
 """
 
-# Temp tables have no statistics until analysed, and freshly loaded tables none yet on
-# their geometry expressions: without them the removals' anti-joins plan as nested loops.
-ANALYZE_STAGING = "ANALYZE stage_pois, stage_edges, stage_nodes, pois, street_edges, street_nodes"
+# The removals anti-join the geofence's rows with everything staged. Freshly loaded
+# tables have no statistics yet, so the planner guesses "one row" and picks nested loops
+# (quadratic); analysing the big tables inside the run costs seconds. Hash joins are
+# always right here, so nested loops are switched off for the rest of the transaction.
+PREPARE_REMOVALS = "ANALYZE stage_pois, stage_edges, stage_nodes; SET LOCAL enable_nestloop = off"
 
 COUNT_DISTINCT_NODES = "SELECT count(DISTINCT id) FROM stage_nodes"
 
