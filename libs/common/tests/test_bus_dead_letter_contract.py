@@ -118,6 +118,7 @@ async def test_a_terminated_message_is_copied_with_its_payload_headers_and_reaso
     assert copied[dead_letter.ORIGIN_SUBJECT_HEADER] == queue.subject
     assert copied[dead_letter.ORIGIN_SEQ_HEADER] == "1"
     assert copied["Nats-Msg-Id"] == f"dlq:{queue.stream}:1"
+    assert copied[dead_letter.ORIGIN_MSG_ID_HEADER] == headers["Nats-Msg-Id"]
     assert hook.calls == [(payload, reason)]
 
 

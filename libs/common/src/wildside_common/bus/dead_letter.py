@@ -37,6 +37,7 @@ ORIGIN_STREAM_HEADER = "Wildside-Original-Stream"
 ORIGIN_SUBJECT_HEADER = "Wildside-Original-Subject"
 ORIGIN_SEQ_HEADER = "Wildside-Original-Sequence"
 DELIVERIES_HEADER = "Wildside-Deliveries"
+ORIGIN_MSG_ID_HEADER = "Wildside-Original-Msg-Id"
 
 
 def parse_advisory(subject: str, payload: bytes) -> dict[str, Any]:
@@ -89,7 +90,10 @@ class DeadLetterForwarder:
             return
         reason = advisory.get("reason") or advisory["kind"]
         headers = dict(original.headers or {})
-        headers.pop("Nats-Msg-Id", None)
+        # The copy needs its own de-duplication id; the original's is kept under another name.
+        original_id = headers.pop("Nats-Msg-Id", None)
+        if original_id:
+            headers[ORIGIN_MSG_ID_HEADER] = original_id
         headers.update(
             {
                 REASON_HEADER: str(reason)[:500],
