@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 import pytest
-from gateway_identity_fakes import FakeUsers, identity_app, identity_settings
+from gateway_identity_fakes import KEY, FakeUsers, identity_app, identity_settings
 from prometheus_client import REGISTRY
 
 from wildside_gateway.domain.principal import Role
@@ -235,3 +239,55 @@ async def test_bad_page_parameters_are_400_with_a_code_and_counted(
     assert response.status_code == 400, response.text
     assert response.json()["details"]["code"] == code
     assert error_count(code) == before + 1
+
+
+def sample(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_page_size_direction_and_depth_are_recorded(
+    client: httpx.AsyncClient, users: FakeUsers
+) -> None:
+    for index in range(4):
+        users.add(f"metric{index}", "password-x")
+    await login(client, "boss", "boss-password")
+    labels = {"listing": "users", "direction": "next"}
+    count = sample("wildside_pagination_page_size_count", labels)
+    rows = sample("wildside_pagination_page_size_sum", labels)
+    depth = sample("wildside_pagination_depth_sum", labels)
+    first = (await client.get("/api/v1/users?limit=2")).json()
+    await client.get(first["links"]["next"])
+    assert sample("wildside_pagination_page_size_count", labels) == count + 2
+    assert sample("wildside_pagination_page_size_sum", labels) == rows + 4
+    assert sample("wildside_pagination_depth_sum", labels) == depth + 1
+    before = sample("wildside_pagination_page_size_count", {**labels, "direction": "prev"})
+    second = (await client.get(first["links"]["next"])).json()
+    await client.get(second["links"]["prev"])
+    after = sample("wildside_pagination_page_size_count", {**labels, "direction": "prev"})
+    assert after == before + 1
+
+
+def forged_tokens(user_id: str) -> list[str]:
+    now = datetime.now(UTC)
+    claims = {"sub": user_id, "role": "admin", "iat": now, "exp": now + timedelta(minutes=5)}
+    expired = {**claims, "iat": now - timedelta(hours=3), "exp": now - timedelta(hours=1)}
+    header = base64.urlsafe_b64encode(b'{"alg":"none","kid":"k-test"}').decode().rstrip("=")
+    body = base64.urlsafe_b64encode(json.dumps({**claims, "iat": 0, "exp": 2**33}).encode())
+    return [
+        jwt.encode(expired, KEY.secret, "HS512", headers={"kid": KEY.kid}),
+        jwt.encode(claims, b"w" * 64, "HS512", headers={"kid": KEY.kid}),
+        f"{header}.{body.decode().rstrip('=')}.",
+        jwt.encode(claims, KEY.secret, "HS512", headers={"kid": KEY.kid})[:-3] + "abc",
+        "garbage",
+    ]
+
+
+async def test_expired_wrongly_signed_alg_none_tampered_and_garbage_tokens_are_401(
+    client: httpx.AsyncClient, users: FakeUsers
+) -> None:
+    user_id = users.add("victim", "password-v", Role.ADMIN)
+    for token in forged_tokens(user_id):
+        for headers in ({"Authorization": f"Bearer {token}"}, {"Cookie": f"session={token}"}):
+            response = await client.get("/api/v1/users/me", headers=headers)
+            assert response.status_code == 401, token
+            assert response.json()["code"] == "unauthorized"

@@ -1,0 +1,105 @@
+"""`wildside-manage` against the real database: users, passwords (never from argv),
+the admin role, development accounts (refused in production), session key files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from wildside_common.session_keys import load_keyring
+from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
+
+pytestmark = pytest.mark.contract
+MANAGE = str(Path(sys.executable).parent / "wildside-manage")
+
+
+def manage(
+    database_url: str, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MANAGE, "--database-url", database_url, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        timeout=60,
+    )
+
+
+async def user_row(database_url: str, username: str) -> asyncpg.Record | None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchrow(
+            "SELECT role, password_hash FROM users WHERE username = $1::text::citext", username
+        )
+    finally:
+        await conn.close()
+
+
+def test_help_explains_every_command_and_there_is_no_password_argument() -> None:
+    done = subprocess.run([MANAGE, "--help"], capture_output=True, text=True, check=True)
+    for command in ("create-user", "reset-password", "grant-admin", "revoke-admin"):
+        assert command in done.stdout
+    assert "never from argv" in done.stdout
+    create = subprocess.run([MANAGE, "create-user", "--help"], capture_output=True, text=True)
+    assert "--password-stdin" in create.stdout and "--password " not in create.stdout
+
+
+async def test_create_reset_grant_and_revoke(database_url: str) -> None:
+    name = f"m-{uuid.uuid4().hex[:10]}"
+    created = manage(database_url, "create-user", name, "--password-stdin", stdin="first-pass\n")
+    assert created.returncode == 0, created.stderr
+    row = await user_row(database_url, name)
+    assert row is not None and row["role"] == "user"
+    assert Argon2Passwords().verify(row["password_hash"], "first-pass")
+    again = manage(database_url, "create-user", name, "--password-stdin", stdin="first-pass\n")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    short = manage(database_url, "reset-password", name, "--password-stdin", stdin="short\n")
+    assert short.returncode != 0
+    manage(database_url, "reset-password", name, "--password-stdin", stdin="second-pass\n")
+    row = await user_row(database_url, name)
+    assert row is not None and Argon2Passwords().verify(row["password_hash"], "second-pass")
+    assert manage(database_url, "grant-admin", name).returncode == 0
+    assert (await user_row(database_url, name))["role"] == "admin"  # type: ignore[index]
+    assert manage(database_url, "revoke-admin", name).returncode == 0
+    assert (await user_row(database_url, name))["role"] == "user"  # type: ignore[index]
+    assert manage(database_url, "grant-admin", f"nobody-{name}").returncode != 0
+
+
+async def test_development_accounts_exist_only_outside_production(database_url: str) -> None:
+    refused = manage(database_url, "ensure-dev-accounts", env={"WILDSIDE_ENV": "production"})
+    assert refused.returncode != 0 and "production" in refused.stderr
+    done = manage(database_url, "ensure-dev-accounts", env={"WILDSIDE_ENV": "development"})
+    assert done.returncode == 0, done.stderr
+    admin = await user_row(database_url, "admin")
+    demo = await user_row(database_url, "demo")
+    assert admin is not None and admin["role"] == "admin"
+    assert Argon2Passwords().verify(admin["password_hash"], "wildside-admin")
+    assert demo is not None and Argon2Passwords().verify(demo["password_hash"], "wildside-demo")
+
+
+def test_generate_session_key_writes_once(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "session-keys.json"
+    first = subprocess.run(
+        [MANAGE, "generate-session-key", "--out", str(path)],
+        text=True,
+        capture_output=True,
+        env={"PATH": ""},
+        check=True,
+    )
+    ring = load_keyring(path)
+    assert ring.signer.fingerprint in first.stdout and "written" in first.stdout
+    second = subprocess.run(
+        [MANAGE, "generate-session-key", "--out", str(path)],
+        text=True,
+        capture_output=True,
+        env={"PATH": ""},
+        check=True,
+    )
+    assert "kept" in second.stdout and load_keyring(path) == ring
