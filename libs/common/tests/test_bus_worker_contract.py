@@ -1,4 +1,5 @@
-"""PullWorker and topology against a real nats-server: ack, term, nak, heartbeats, drain."""
+"""PullWorker and topology against a real nats-server: ack, term, nak, heartbeats, drain,
+and the publisher's trace continued in the handler."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 from wildside_common import codec
 from wildside_common.bus.provision import provision_all
@@ -32,8 +35,11 @@ from wildside_common.bus.topology import (
     streams,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions, attempt_of
+from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.errors import Unavailable
+from wildside_common.logs import current_trace_id
 from wildside_common.messages import BoundingBox, EnrichmentJob
+from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.servers import NatsServer
 
 pytestmark = pytest.mark.contract
@@ -261,3 +267,27 @@ async def test_stop_drains_the_message_in_flight(
         assert (info.num_redelivered, info.num_pending) == (0, 0)
     finally:
         await fresh.close()
+
+
+async def test_the_handler_continues_the_publishers_trace(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        configure_tracing(CommonSettings.from_env(EnvReader({}), "bus-test", 0))
+    js = bus.jetstream()
+    queue = await make_queue(WorkerPolicy(ack_wait=5.0))
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def handle(msg: Msg) -> None:
+        span = trace.get_current_span()
+        parent = getattr(span, "parent", None)
+        seen.append((current_trace_id(), format(parent.span_id, "016x") if parent else None))
+
+    publisher = TracerProvider().get_tracer("wildside.test.publisher")
+    with publisher.start_as_current_span("POST /api/v1/routes") as span:
+        await publish(js, queue.subject, a_job())
+        context = span.get_span_context()
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, FAST)
+    async with running(worker):
+        await eventually(lambda: settled(js, queue.stream, queue.durable, 1))
+    assert seen == [(format(context.trace_id, "032x"), format(context.span_id, "016x"))]
