@@ -101,9 +101,12 @@ def iterated_local_search(
     origin = float(model.work[0])
     current = best = improve(model, start)
     stale = 0
+    everything = len(model.candidates)
     while (spent := float(model.work[0]) - origin) < work_budget:
         if deadline is not None and time.monotonic() >= deadline:
             break
+        if len(best.route) - 2 >= everything:
+            break  # every scoring node is on the route: nothing left to gain
         power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
         trial = improve(model, perturb(model, current.route, rng), power, rng)
         # Threshold acceptance: a slightly worse route may replace the current one, so

@@ -21,7 +21,6 @@ import math
 import time
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from wildside_router.domain.op_baseline import greedy_solve
 from wildside_router.domain.op_moves import WORK_PER_SECOND, SearchModel
@@ -45,8 +44,11 @@ _SCALE = 10_000
 class OrToolsOPSolver:
     """`RouteSolver` for production: deterministic for (instance, seed, time limit)."""
 
-    def __init__(self, polish: bool = False) -> None:
+    def __init__(self, polish: bool = False, work_per_second: float = WORK_PER_SECOND) -> None:
+        """`polish` adds the OR-Tools pass (measured: no gain, so off by default);
+        `work_per_second` converts the time limit into the search's work budget."""
         self._polish = polish
+        self._work_per_second = work_per_second
 
     def solve(
         self, instance: OPInstance, time_limit: float, seed: int, progress: ProgressFn | None
@@ -58,7 +60,7 @@ class OrToolsOPSolver:
         greedy = greedy_solve(instance)
         best = _better(instance, best, list(greedy.route))
         model = SearchModel.of(instance)
-        budget = max(0.0, time_limit) * _WORK_SHARE * WORK_PER_SECOND
+        budget = max(0.0, time_limit) * _WORK_SHARE * self._work_per_second
 
         def report(fraction: float) -> None:
             if progress is not None:
@@ -96,6 +98,9 @@ def _better(instance: OPInstance, incumbent: OPSolution, route: list[int]) -> OP
 
 def _polish(instance: OPInstance, route: list[int], hard_stop: float) -> list[int] | None:
     """OR-Tools local search from `route` to a local optimum; None if it cannot start."""
+    # Imported here: the polish is optional and OR-Tools takes a second to load.
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
     n = instance.n
     model = SearchModel.of(instance)
     arcs = np.rint(model.cost * _SCALE).astype(np.int64)
