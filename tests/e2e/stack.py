@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
+from websockets.typing import Subprotocol
 
 from wildside_common.testing.servers import free_port
 
@@ -34,8 +35,9 @@ class Service:
         LOGS.mkdir(parents=True, exist_ok=True)
         self.log_path = LOGS / f"{self.name}-{os.getpid()}-{time.time_ns()}.log"
         self.log_file = self.log_path.open("wb")
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=self.log_file,
-                                        stderr=self.log_file)
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=self.log_file, stderr=self.log_file
+        )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -68,13 +70,22 @@ class Service:
             self.log_file = None
 
 
-def base_env(database_url: str, nats_url: str, redis_url: str,
-             extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def base_env(
+    database_url: str, nats_url: str, redis_url: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
-    env.update({"DATABASE_URL": database_url, "NATS_URL": nats_url, "REDIS_URL": redis_url,
-                "WILDSIDE_ENV": "development", "LOG_LEVEL": "INFO",
-                # One key file for every process: ephemeral keys would differ per process.
-                "SESSION_KEYS_FILE": session_keys_file(), "SESSION_ALLOW_EPHEMERAL": "false"})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "REDIS_URL": redis_url,
+            "WILDSIDE_ENV": "development",
+            "LOG_LEVEL": "INFO",
+            # One key file for every process: ephemeral keys would differ per process.
+            "SESSION_KEYS_FILE": session_keys_file(),
+            "SESSION_ALLOW_EPHEMERAL": "false",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -82,34 +93,45 @@ def base_env(database_url: str, nats_url: str, redis_url: str,
 def gateway(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "GATEWAY_PORT": str(port)}
-    return Service("gateway", [str(BIN / "wildside-gateway")], env,
-                   f"http://127.0.0.1:{port}/health/ready")
+    return Service(
+        "gateway", [str(BIN / "wildside-gateway")], env, f"http://127.0.0.1:{port}/health/ready"
+    )
 
 
 def router(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "METRICS_PORT": str(port)}
-    return Service("router", [str(BIN / "wildside-router")], env,
-                   f"http://127.0.0.1:{port}/health/ready")
+    return Service(
+        "router", [str(BIN / "wildside-router")], env, f"http://127.0.0.1:{port}/health/ready"
+    )
 
 
 def enricher(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "METRICS_PORT": str(port)}
-    return Service("enricher", [str(BIN / "wildside-enricher")], env,
-                   f"http://127.0.0.1:{port}/health/ready")
+    return Service(
+        "enricher", [str(BIN / "wildside-enricher")], env, f"http://127.0.0.1:{port}/health/ready"
+    )
 
 
 def tiles_auth(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "TILES_AUTH_PORT": str(port)}
-    return Service("tiles-auth", [str(BIN / "wildside-tiles-auth")], env,
-                   f"http://127.0.0.1:{port}/health/ready")
+    return Service(
+        "tiles-auth",
+        [str(BIN / "wildside-tiles-auth")],
+        env,
+        f"http://127.0.0.1:{port}/health/ready",
+    )
 
 
 def create_dev_accounts(env: dict[str, str]) -> None:
-    subprocess.run([str(BIN / "wildside-manage"), "ensure-dev-accounts"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "wildside-manage"), "ensure-dev-accounts"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 _KEYS_DIR: list[str] = []
@@ -122,8 +144,11 @@ def session_keys_file() -> str:
         _KEYS_DIR.append(tempfile.mkdtemp(prefix="wildside-e2e-keys-"))
     path = Path(_KEYS_DIR[0]) / "session-keys.json"
     if not path.exists():
-        subprocess.run([str(BIN / "wildside-manage"), "generate-session-key", "--out", str(path)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "wildside-manage"), "generate-session-key", "--out", str(path)],
+            check=True,
+            capture_output=True,
+        )
     return str(path)
 
 
@@ -152,6 +177,6 @@ def auth(service: Service, username: str = "demo") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(service, username)}"}
 
 
-def ws_protocols(service: Service, username: str = "demo") -> list[str]:
+def ws_protocols(service: Service, username: str = "demo") -> list[Subprotocol]:
     """The WebSocket subprotocol offer carrying the session: wildside.v1 + bearer.<token>."""
-    return ["wildside.v1", f"bearer.{token(service, username)}"]
+    return [Subprotocol("wildside.v1"), Subprotocol(f"bearer.{token(service, username)}")]
