@@ -16,8 +16,9 @@ def test_requests_wait_in_the_stream_while_the_router_is_down(gateway, stack_env
     request_ids = [submit(gateway) for _ in range(5)]
     assert httpx.get(gateway.health_url, timeout=5).status_code == 200
     for request_id in request_ids:
-        response = httpx.get(f"{base(gateway)}/api/v1/routes/{request_id}", timeout=5,
-                             headers=stack.auth(gateway))
+        response = httpx.get(
+            f"{base(gateway)}/api/v1/routes/{request_id}", timeout=5, headers=stack.auth(gateway)
+        )
         assert response.status_code == 202
         assert response.json()["status"] == "queued"
     router = stack.router(stack_env)

@@ -15,8 +15,11 @@ from tests.e2e import stack
 
 pytestmark = pytest.mark.e2e
 
-BODY = {"start": {"lat": 60.1699, "lng": 24.9384}, "duration_minutes": 60,
-        "preferences": ["history", "nature"]}
+BODY = {
+    "start": {"lat": 60.1699, "lng": 24.9384},
+    "duration_minutes": 60,
+    "preferences": ["history", "nature"],
+}
 
 
 def base(service: stack.Service) -> str:
@@ -24,8 +27,9 @@ def base(service: stack.Service) -> str:
 
 
 def submit(gateway: stack.Service, body: dict[str, object] | None = None) -> str:
-    response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body or BODY, timeout=10,
-                          headers=stack.auth(gateway))
+    response = httpx.post(
+        f"{base(gateway)}/api/v1/routes", json=body or BODY, timeout=10, headers=stack.auth(gateway)
+    )
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
     assert response.headers["location"] == f"/api/v1/routes/{request_id}"
@@ -36,8 +40,9 @@ def submit(gateway: stack.Service, body: dict[str, object] | None = None) -> str
 def wait_final(gateway: stack.Service, request_id: str, timeout: float = 30.0) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = httpx.get(f"{base(gateway)}/api/v1/routes/{request_id}", timeout=5,
-                             headers=stack.auth(gateway))
+        response = httpx.get(
+            f"{base(gateway)}/api/v1/routes/{request_id}", timeout=5, headers=stack.auth(gateway)
+        )
         if response.status_code == 200:
             return response
         assert response.status_code == 202, response.text
@@ -83,26 +88,31 @@ def test_late_subscriber_gets_the_final_status(gateway, router) -> None:
 
 
 def test_unknown_request_is_not_found(gateway) -> None:
-    response = httpx.get(f"{base(gateway)}/api/v1/routes/{uuid.uuid4()}", timeout=5,
-                         headers=stack.auth(gateway))
+    response = httpx.get(
+        f"{base(gateway)}/api/v1/routes/{uuid.uuid4()}", timeout=5, headers=stack.auth(gateway)
+    )
     assert response.status_code == 404
     body = response.json()
     assert body["code"] == "not_found"
     assert body["trace_id"] == response.headers["trace-id"]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"duration_minutes": 60}, "start"),
-    ({**BODY, "start": {"lat": 91, "lng": 0}}, "start.lat"),
-    ({**BODY, "start": {"lat": 0, "lng": -180}}, "start.lng"),
-    ({**BODY, "duration_minutes": 5}, "duration_minutes"),
-    ({**BODY, "duration_minutes": "60"}, "duration_minutes"),
-    ({**BODY, "preferences": ["astrology"]}, "preferences[0]"),
-    ({**BODY, "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"duration_minutes": 60}, "start"),
+        ({**BODY, "start": {"lat": 91, "lng": 0}}, "start.lat"),
+        ({**BODY, "start": {"lat": 0, "lng": -180}}, "start.lng"),
+        ({**BODY, "duration_minutes": 5}, "duration_minutes"),
+        ({**BODY, "duration_minutes": "60"}, "duration_minutes"),
+        ({**BODY, "preferences": ["astrology"]}, "preferences[0]"),
+        ({**BODY, "colour": "red"}, "colour"),
+    ],
+)
 def test_bad_bodies_are_400_naming_the_field(gateway, body, field) -> None:
-    response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body, timeout=5,
-                          headers=stack.auth(gateway))
+    response = httpx.post(
+        f"{base(gateway)}/api/v1/routes", json=body, timeout=5, headers=stack.auth(gateway)
+    )
     assert response.status_code == 400, response.text
     assert response.json()["details"]["field"] == field
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 from nats.aio.client import Client as Nats
+from nats.js import JetStreamContext
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route, WebSocketRoute
@@ -25,15 +30,24 @@ from wildside_gateway.adapters.outbound.jetstream import (
     StatusFeed,
 )
 from wildside_gateway.adapters.outbound.postgres import (
+    PostgresMaintenance,
     PostgresRouteRequests,
     PostgresThemeCatalogue,
     create_pool,
     ping,
 )
-from wildside_gateway.app import RouteService
+from wildside_gateway.adapters.outbound.redis_store import (
+    RedisGuard,
+    RedisRateLimiter,
+    RedisRouteCache,
+    connect_redis,
+)
+from wildside_gateway.app import RouteService, SubmissionPolicy
 from wildside_gateway.bootstrap_identity import identity_wiring
 from wildside_gateway.config import GatewaySettings
 from wildside_gateway.domain.routes import DurationBounds
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,25 +99,60 @@ def build_app(
     return app
 
 
+def route_service(
+    settings: GatewaySettings, pool: asyncpg.Pool, js: JetStreamContext, redis: Redis
+) -> RouteService:
+    guard = RedisGuard()
+    policy = SubmissionPolicy(
+        bounds=DurationBounds(settings.min_duration_minutes, settings.max_duration_minutes),
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        cache_namespace=settings.cache_namespace,
+        engine_version=settings.engine_version,
+    )
+    return RouteService(
+        PostgresRouteRequests(pool),
+        JetStreamJobQueue(js),
+        JetStreamStatusAnnouncer(js),
+        PostgresThemeCatalogue(pool),
+        policy,
+        RedisRouteCache(redis, guard, settings.redis_prefix),
+        RedisRateLimiter(
+            redis, guard, settings.rate_limit_per_minute, prefix=settings.redis_prefix
+        ),
+    )
+
+
+async def run_maintenance(maintenance: PostgresMaintenance, interval: float) -> None:
+    """Purge expired idempotency keys and route requests (with their results)."""
+    while True:
+        try:
+            purged = await maintenance.purge_expired()
+            if any(purged.values()):
+                log.info("expired rows purged", extra=purged)
+        except Exception:
+            log.warning("maintenance failed; will retry", exc_info=True)
+        await asyncio.sleep(interval)
+
+
 @asynccontextmanager
 async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     pool = await create_pool(settings.database_url, settings.db_pool_size)
+    redis = connect_redis(settings.redis_url)
     nats = await connect(settings.common.nats_url, "wildside-gateway")
+    maintenance = asyncio.create_task(
+        run_maintenance(PostgresMaintenance(pool), settings.maintenance_interval)
+    )
     try:
         js = nats.jetstream()
         await ensure_streams(js)
         feed = StatusFeed(js)
         await feed.start()
-        service = RouteService(
-            PostgresRouteRequests(pool),
-            JetStreamJobQueue(js),
-            JetStreamStatusAnnouncer(js),
-            PostgresThemeCatalogue(pool),
-            DurationBounds(settings.min_duration_minutes, settings.max_duration_minutes),
-        )
+        service = route_service(settings, pool, js, redis)
         app = build_app(settings, pool, nats, feed, service)
         yield Gateway(settings, pool, nats, feed, service, app)
         await feed.stop()
     finally:
+        maintenance.cancel()
         await nats.drain()
+        await redis.aclose()
         await pool.close()

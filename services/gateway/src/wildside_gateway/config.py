@@ -22,6 +22,12 @@ class GatewaySettings:
     request_timeout: float
     retry_after_seconds: int
     db_pool_size: int
+    redis_prefix: str
+    rate_limit_per_minute: int
+    idempotency_ttl_hours: float
+    cache_namespace: str
+    engine_version: str
+    maintenance_interval: float
     identity: IdentitySettings
 
     @classmethod
@@ -43,5 +49,11 @@ class GatewaySettings:
             request_timeout=env.real("REQUEST_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             retry_after_seconds=env.integer("ROUTE_RETRY_AFTER_SECONDS", 1, minimum=1),
             db_pool_size=env.integer("DB_POOL_SIZE", 10, minimum=1),
+            redis_prefix=env.text("REDIS_PREFIX", ""),
+            rate_limit_per_minute=env.integer("RATE_LIMIT_PER_MINUTE", 60, minimum=1),
+            idempotency_ttl_hours=env.real("IDEMPOTENCY_TTL_HOURS", 24.0, minimum=0.001),
+            cache_namespace=env.text("ROUTE_CACHE_NAMESPACE", "v1"),
+            engine_version=env.text("ENGINE_VERSION", "skeleton-1"),
+            maintenance_interval=env.real("MAINTENANCE_INTERVAL_SECONDS", 600.0, minimum=1.0),
             identity=IdentitySettings.from_env(env, common),
         )

@@ -20,6 +20,8 @@ from wildside_common.errors import DomainError, InvalidInput, PayloadTooLarge, T
 from wildside_common.logs import current_trace_id
 from wildside_common.transport.http import JSONResponse, error_response, plain_status_response
 from wildside_gateway.app import RouteService
+from wildside_gateway.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
+from wildside_gateway.domain.idempotency import parse_key
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.ports import Authenticator
 
@@ -77,15 +79,18 @@ class RouteEndpoints:
 
     async def submit(self, request: Request) -> Response:
         principal = await self.principal(request)
+        key = parse_key(request.headers.get(IDEMPOTENCY_HEADER))
         body = await read_json(request, self.max_body)
         try:
-            accepted = await asyncio.wait_for(self.service.submit(principal, body), self.timeout)
+            accepted = await asyncio.wait_for(
+                self.service.submit(principal, body, key), self.timeout
+            )
         except TimeoutError:
             raise Timeout("the request took too long; nothing was accepted") from None
-        location = f"/api/v1/routes/{accepted.request_id}"
-        return JSONResponse(
-            {"request_id": accepted.request_id}, status_code=202, headers={"Location": location}
-        )
+        headers = {"Location": f"/api/v1/routes/{accepted.request_id}"}
+        if accepted.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return JSONResponse({"request_id": accepted.request_id}, status_code=202, headers=headers)
 
     async def read(self, request: Request) -> Response:
         principal = await self.principal(request)

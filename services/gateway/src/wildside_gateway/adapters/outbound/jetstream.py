@@ -9,6 +9,7 @@ from collections import defaultdict
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
+from opentelemetry import trace
 
 from wildside_common.bus.publisher import publish
 from wildside_common.bus.topology import (
@@ -20,6 +21,7 @@ from wildside_common.bus.topology import (
 from wildside_common.codec import decode
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
+from wildside_common.telemetry import extract_context, tracer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class StatusFeed:
         self.js = js
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
         self._subscription: object | None = None
+        self._tracer = tracer("wildside.gateway.status_feed")
 
     async def start(self) -> None:
         self._subscription = await self.js.subscribe(
@@ -97,12 +100,19 @@ class StatusFeed:
                 del self._listeners[request_id]
 
     async def _on_message(self, msg: Msg) -> None:
-        try:
-            status = decode(RouteGenerationStatus, msg.data)
-        except InvalidInput:
-            log.warning("malformed status event ignored", extra={"subject": msg.subject})
-            return
-        self.dispatch(status)
+        # The event's span joins the request's trace (its traceparent came from the router).
+        with self._tracer.start_as_current_span(
+            "fan-out route status",
+            context=extract_context(msg.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.destination": msg.subject},
+        ):
+            try:
+                status = decode(RouteGenerationStatus, msg.data)
+            except InvalidInput:
+                log.warning("malformed status event ignored", extra={"subject": msg.subject})
+                return
+            self.dispatch(status)
 
     def dispatch(self, status: RouteGenerationStatus) -> None:
         for listener in tuple(self._listeners.get(status.request_id, ())):

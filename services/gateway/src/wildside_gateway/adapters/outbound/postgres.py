@@ -6,16 +6,18 @@ asyncpg errors are translated here: a lost or refused connection is `Unavailable
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 import orjson
 
 from wildside_common.errors import Unavailable
 from wildside_common.messages import RouteStatus
+from wildside_gateway.domain.idempotency import KeyClaimedConcurrently, StoredResponse
 from wildside_gateway.domain.routes import RouteState
+from wildside_gateway.ports import NewRouteRequest
 
 T = TypeVar("T")
 DB_ERRORS = (
@@ -48,33 +50,73 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
     return pool
 
 
+CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (user_id, key, payload_sha256, request_id, response_status, "
+    "response_body, expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) "
+    "ON CONFLICT (user_id, key) DO UPDATE SET payload_sha256 = EXCLUDED.payload_sha256, "
+    "request_id = EXCLUDED.request_id, response_status = EXCLUDED.response_status, "
+    "response_body = EXCLUDED.response_body, created_at = now(), "
+    "expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= now() RETURNING key"
+)
+RECORD_REQUEST = (
+    "INSERT INTO route_requests (id, user_id, payload, cache_key, status, progress) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"
+)
+RECORD_RESULT = (
+    "INSERT INTO route_results (request_id, route, expires_at) "
+    "SELECT id, $2, expires_at FROM route_requests WHERE id = $1"
+)
+
+
 class PostgresRouteRequests:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     @asynccontextmanager
-    async def recording(
-        self, request_id: str, user_id: str, payload: Mapping[str, Any], cache_key: str | None
-    ) -> AsyncIterator[None]:
+    async def recording(self, new: NewRouteRequest) -> AsyncIterator[None]:
         try:
             conn = await self.pool.acquire()
         except DB_ERRORS as exc:
             raise Unavailable("the database is unavailable") from exc
         try:
             async with conn.transaction():
+                await self._claim(conn, new)
+                done = new.cached_route is not None
                 await conn.execute(
-                    "INSERT INTO route_requests (id, user_id, payload, cache_key) "
-                    "VALUES ($1, $2, $3, $4)",
-                    request_id,
-                    user_id,
-                    dict(payload),
-                    cache_key,
+                    RECORD_REQUEST,
+                    new.request_id,
+                    new.user_id,
+                    dict(new.payload),
+                    new.cache_key,
+                    "succeeded" if done else "queued",
+                    100 if done else 0,
                 )
+                if new.cached_route is not None:
+                    await conn.execute(RECORD_RESULT, new.request_id, dict(new.cached_route))
                 yield
         except DB_ERRORS as exc:
             raise Unavailable("the database is unavailable") from exc
         finally:
             await self.pool.release(conn)
+
+    async def _claim(self, conn: asyncpg.Connection, new: NewRouteRequest) -> None:
+        claim = new.claim
+        if claim is None:
+            return
+        # A concurrent claim of the same key waits on the unique index here until the
+        # first transaction ends, then finds the key taken (no row returned).
+        claimed = await conn.fetchval(
+            CLAIM_KEY,
+            new.user_id,
+            claim.key,
+            claim.fingerprint,
+            new.request_id,
+            claim.status_code,
+            dict(claim.body),
+            claim.ttl,
+        )
+        if claimed is None:
+            raise KeyClaimedConcurrently(claim.key)
 
     async def get(self, request_id: str) -> RouteState | None:
         row = await guarded(
@@ -95,6 +137,48 @@ class PostgresRouteRequests:
             row["error"],
             row["route"],
         )
+
+    async def stored_response(self, user_id: str, key: str) -> StoredResponse | None:
+        row = await guarded(
+            lambda: self.pool.fetchrow(
+                "SELECT payload_sha256, request_id, response_status, response_body, created_at "
+                "FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at > now()",
+                user_id,
+                key,
+            )
+        )
+        if row is None:
+            return None
+        return StoredResponse(
+            row["payload_sha256"],
+            str(row["request_id"]),
+            int(row["response_status"]),
+            dict(row["response_body"]),
+            row["created_at"],
+        )
+
+
+class PostgresMaintenance:
+    """Scheduled clean-up of expired rows; one replica at a time (advisory lock)."""
+
+    LOCK_ID = 7_310_001
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def purge_expired(self) -> dict[str, int]:
+        async with self.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.LOCK_ID):
+                return {}
+            try:
+                keys = await conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= now()")
+                routes = await conn.execute("DELETE FROM route_requests WHERE expires_at <= now()")
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", self.LOCK_ID)
+        return {
+            "idempotency_keys": int(keys.split()[-1]),
+            "route_requests": int(routes.split()[-1]),
+        }
 
 
 class PostgresThemeCatalogue:

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from wildside_common.messages import GenerateRouteJob
-
 from wildside_router.domain.skeleton_planner import straight_route
 from wildside_router.ports import Progress
 

@@ -1,0 +1,106 @@
+"""Gateway submission throughput and latency, beside a bare Starlette "hello".
+
+Measures, in one run on this machine: wrk's requests/s against the hello app and
+against authenticated `POST /api/v1/routes` (session cookie, fresh Idempotency-Key,
+validation, idempotency claim, PostgreSQL write, JetStream publish acknowledged), then
+the gateway's latency at half its measured throughput with an open-loop generator.
+Targets: >= 25 % of hello's requests/s; p99 < 50 ms at half load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from fixed_rate import run as fixed_rate  # noqa: E402
+from harness import base, ensure_tool, private_stack  # noqa: E402
+
+from tests.e2e import stack  # noqa: E402
+from wildside_common.testing.servers import free_port, wait_for_port  # noqa: E402
+
+
+def wrk(
+    url: str,
+    seconds: int,
+    connections: int,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, float]:
+    command = [
+        ensure_tool("wrk", "wrk"),
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        url,
+    ]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {
+        "rps": rps,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args()
+    extra = {"RATE_LIMIT_PER_MINUTE": "100000000", "DB_POOL_SIZE": "20"}
+    with private_stack(extra) as bench:
+        gateway = bench.add(stack.gateway(bench.env))
+        cookie = bench.login(gateway)
+        hello_port = free_port()
+        hello = subprocess.Popen([sys.executable, str(HERE / "hello_app.py"), str(hello_port)])
+        try:
+            wait_for_port(hello_port)
+            wrk(f"http://127.0.0.1:{hello_port}/", 3, args.connections)  # warm-up
+            hello_result = wrk(f"http://127.0.0.1:{hello_port}/", args.seconds, args.connections)
+        finally:
+            hello.terminate()
+            hello.wait()
+        url = f"{base(gateway)}/api/v1/routes"
+        wrk(url, 3, args.connections, HERE / "post_routes.lua", {"WILDSIDE_SESSION": cookie})
+        gateway_result = wrk(
+            url,
+            args.seconds,
+            args.connections,
+            HERE / "post_routes.lua",
+            {"WILDSIDE_SESSION": cookie},
+        )
+        time.sleep(2)
+        half = asyncio.run(fixed_rate(url, cookie, gateway_result["rps"] / 2, args.seconds))
+    ratio = gateway_result["rps"] / hello_result["rps"]
+    result = {
+        "hello": hello_result,
+        "gateway_post_routes": gateway_result,
+        "ratio": ratio,
+        "half_load": half,
+        "targets": {"ratio_ge_0_25": ratio >= 0.25, "p99_lt_50ms": half["p99_ms"] < 50},
+    }
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

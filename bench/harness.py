@@ -1,0 +1,96 @@
+"""Benchmark harness: a private stack (scratch database, own nats-server, Redis prefix)
+with the real services as processes, the same way the end-to-end tests start them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e import stack  # noqa: E402
+from wildside_common.testing.servers import (  # noqa: E402
+    NatsServer,
+    redis_url,
+    scratch_database,
+    unique_prefix,
+)
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    services: list[stack.Service] = field(default_factory=list)
+
+    def add(self, service: stack.Service) -> stack.Service:
+        service.start()
+        service.wait_ready(60)
+        self.services.append(service)
+        return service
+
+    def login(
+        self, gateway: stack.Service, username: str = "demo", password: str = "wildside-demo"
+    ) -> str:
+        """A session token for the account (the `session` cookie's value)."""
+        return stack.login(gateway, username, password)
+
+
+def base(service: stack.Service) -> str:
+    return service.health_url.removesuffix("/health/ready")
+
+
+@contextlib.contextmanager
+def private_stack(extra: dict[str, str] | None = None) -> Iterator[Stack]:
+    nats = NatsServer()
+    nats.start()
+    try:
+        with scratch_database() as database_url:
+            env = stack.base_env(
+                database_url,
+                nats.url,
+                redis_url(),
+                {"REDIS_PREFIX": unique_prefix(), "LOG_LEVEL": "WARNING", **(extra or {})},
+            )
+            stack.create_dev_accounts(env)
+            bench = Stack(env)
+            try:
+                yield bench
+            finally:
+                for service in bench.services:
+                    service.stop()
+    finally:
+        nats.close()
+
+
+def ensure_tool(binary: str, package: str) -> str:
+    found = shutil.which(binary)
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit(f"{binary} is missing: install the Debian package {package}")
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", package],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    return shutil.which(binary) or binary
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a running process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_children_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

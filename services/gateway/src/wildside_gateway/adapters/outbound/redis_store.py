@@ -1,0 +1,131 @@
+"""Redis adapters: the route cache (read side) and per-user rate limits.
+
+Redis is an accelerator, not a dependency of correctness: when it does not answer,
+the cache misses and the limiter lets the request through, and both say so in a
+metric and a log line. After a failure Redis is skipped for `backoff` seconds, so an
+outage costs one short timeout, not one per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from prometheus_client import Counter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from wildside_common.errors import RateLimited
+
+log = logging.getLogger(__name__)
+CACHE_LOOKUPS = Counter("cache_route_lookups_total", "Route cache lookups", ["outcome"])
+REDIS_FAILURES = Counter(
+    "wildside_redis_unavailable_total", "Redis calls that failed (served without Redis)", ["use"]
+)
+RATE_LIMITED = Counter("wildside_rate_limited_total", "Route requests refused by the limiter")
+
+# Sliding-window counter: this window's count plus the previous window's, weighted by
+# how much of it still overlaps the last `window` seconds. Refused calls are not counted.
+SLIDING_WINDOW = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+local weight = tonumber(ARGV[3])
+local limit = tonumber(ARGV[1])
+if previous * weight + current + 1 > limit then
+  return 0
+end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return 1
+"""
+
+
+def connect_redis(url: str, timeout: float = 0.25) -> Redis:
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+class RedisGuard:
+    """Tracks whether Redis is worth asking right now."""
+
+    def __init__(self, backoff: float = 5.0) -> None:
+        self.backoff = backoff
+        self.down_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self.down_until
+
+    def failed(self, use: str, exc: Exception) -> None:
+        if self.available:
+            log.warning(
+                "redis unavailable; serving without it", extra={"use": use, "error": repr(exc)}
+            )
+        self.down_until = time.monotonic() + self.backoff
+        REDIS_FAILURES.labels(use).inc()
+
+
+class RedisRouteCache:
+    def __init__(self, redis: Redis, guard: RedisGuard, prefix: str = "") -> None:
+        self.redis = redis
+        self.guard = guard
+        self.prefix = prefix
+
+    async def get(self, key: str) -> Mapping[str, Any] | None:
+        if not self.guard.available:
+            CACHE_LOOKUPS.labels("unavailable").inc()
+            return None
+        try:
+            raw = await self.redis.get(self.prefix + key)
+        except (RedisError, OSError) as exc:
+            self.guard.failed("cache", exc)
+            CACHE_LOOKUPS.labels("unavailable").inc()
+            return None
+        if raw is None:
+            CACHE_LOOKUPS.labels("miss").inc()
+            return None
+        CACHE_LOOKUPS.labels("hit").inc()
+        value: dict[str, Any] = orjson.loads(raw)
+        return value
+
+
+class RedisRateLimiter:
+    def __init__(
+        self, redis: Redis, guard: RedisGuard, limit: int, window: float = 60.0, prefix: str = ""
+    ) -> None:
+        self.redis = redis
+        self.guard = guard
+        self.limit = limit
+        self.window = window
+        self.prefix = prefix
+        self.script = redis.register_script(SLIDING_WINDOW)
+
+    async def acquire(self, user_id: str) -> None:
+        if not self.guard.available:
+            return
+        now = time.time()
+        slot = math.floor(now / self.window)
+        weight = 1.0 - (now - slot * self.window) / self.window
+        keys = [
+            f"{self.prefix}ratelimit:{user_id}:{slot}",
+            f"{self.prefix}ratelimit:{user_id}:{slot - 1}",
+        ]
+        try:
+            allowed = await self.script(keys=keys, args=[self.limit, int(self.window), weight])
+        except (RedisError, OSError) as exc:
+            self.guard.failed("rate_limit", exc)
+            return
+        if not allowed:
+            RATE_LIMITED.inc()
+            retry_after = math.ceil((slot + 1) * self.window - now)
+            raise RateLimited(
+                f"at most {self.limit} route requests per minute",
+                retry_after,
+                {"limit": self.limit},
+            )
+
+    async def ping(self) -> None:
+        await self.redis.ping()

@@ -1,0 +1,63 @@
+"""Idempotency keys for route submission (pure rules)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from wildside_common.errors import Conflict, InvalidInput
+
+HEADER = "Idempotency-Key"
+AGE_BUCKETS = (
+    (timedelta(minutes=1), "lt_1m"),
+    (timedelta(hours=1), "lt_1h"),
+    (timedelta(hours=24), "lt_24h"),
+)
+
+
+def parse_key(raw: str | None) -> str | None:
+    """The header's UUID in canonical form, None when absent; anything else is 400."""
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise InvalidInput.field(HEADER, "must be a UUID") from None
+
+
+def user_scope(user_id: str) -> str:
+    """A short, stable, non-reversible label for a user in metrics."""
+    return hashlib.sha256(user_id.encode()).hexdigest()[:8]
+
+
+def age_bucket(created_at: datetime, now: datetime) -> str:
+    age = now - created_at
+    for limit, label in AGE_BUCKETS:
+        if age < limit:
+            return label
+    return "ge_24h"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """What a key is bound to: the payload fingerprint and the first response."""
+
+    fingerprint: str
+    request_id: str
+    status_code: int
+    body: dict[str, Any]
+    created_at: datetime
+
+    def replay_for(self, fingerprint: str) -> StoredResponse:
+        if fingerprint != self.fingerprint:
+            raise Conflict(
+                "Idempotency key conflict", {"reason": "the key was used with a different payload"}
+            )
+        return self
+
+
+class KeyClaimedConcurrently(Exception):
+    """Another request claimed the same key first; read its response and replay it."""

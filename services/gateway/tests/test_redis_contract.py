@@ -1,0 +1,105 @@
+"""Rate limiter and route cache: the same suites over the fakes and the Redis adapters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from gateway_route_fakes import FakeCache, FakeLimiter
+from redis.asyncio import Redis
+
+from wildside_common.errors import RateLimited
+from wildside_common.testing.servers import free_port
+from wildside_gateway.adapters.outbound.redis_store import (
+    RedisGuard,
+    RedisRateLimiter,
+    RedisRouteCache,
+    connect_redis,
+)
+from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect_redis(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(params=["fake", "redis"])
+def limiter(request, redis, redis_prefix):
+    if request.param == "fake":
+        return FakeLimiter(limit=3)
+    return RedisRateLimiter(redis, RedisGuard(), limit=3, prefix=redis_prefix)
+
+
+async def test_limiter_allows_the_quota_then_refuses_with_retry_after(limiter) -> None:
+    user = str(uuid.uuid4())
+    for _ in range(3):
+        await limiter.acquire(user)
+    with pytest.raises(RateLimited) as refused:
+        await limiter.acquire(user)
+    assert 1 <= refused.value.retry_after <= 60
+
+
+async def test_limiter_counts_each_user_apart(limiter) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    for _ in range(3):
+        await limiter.acquire(first)
+    await limiter.acquire(second)
+
+
+async def test_redis_limiter_lets_requests_through_when_redis_is_down() -> None:
+    dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
+    guard = RedisGuard()
+    limiter = RedisRateLimiter(dead, guard, limit=1)
+    for _ in range(3):
+        await limiter.acquire(str(uuid.uuid4()))
+    assert not guard.available
+    await dead.aclose()
+
+
+@pytest.fixture(params=["fake", "redis"])
+def cache_pair(request, redis, redis_prefix):
+    if request.param == "fake":
+        fake = FakeCache()
+
+        async def put(key, route):
+            fake.entries[key] = route
+
+        return fake, put
+    writer = RedisRouteCacheWriter(redis, prefix=redis_prefix)
+    return RedisRouteCache(redis, RedisGuard(), redis_prefix), writer.store
+
+
+async def test_cache_returns_what_was_stored_and_misses_otherwise(cache_pair) -> None:
+    cache, put = cache_pair
+    key = f"route:v1:{uuid.uuid4().hex}"
+    assert await cache.get(key) is None
+    await put(key, {"points": [{"lat": 1.5, "lng": 2.5, "name": "A"}], "distance_m": 10})
+    assert await cache.get(key) == {
+        "points": [{"lat": 1.5, "lng": 2.5, "name": "A"}],
+        "distance_m": 10,
+    }
+
+
+async def test_cached_routes_expire_after_a_jittered_day(redis, redis_prefix) -> None:
+    writer = RedisRouteCacheWriter(redis, prefix=redis_prefix)
+    ttls = []
+    for _ in range(20):
+        key = f"route:v1:{uuid.uuid4().hex}"
+        await writer.store(key, {"points": []})
+        ttls.append(await redis.ttl(redis_prefix + key))
+    assert all(0.9 * 86400 - 1 <= ttl <= 1.1 * 86400 for ttl in ttls)
+    assert len(set(ttls)) > 1
+
+
+async def test_cache_misses_when_redis_is_down() -> None:
+    dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
+    cache = RedisRouteCache(dead, RedisGuard())
+    assert await cache.get("route:v1:" + "0" * 64) is None
+    await RedisRouteCacheWriter(dead).store("route:v1:" + "0" * 64, {"points": []})
+    await dead.aclose()
