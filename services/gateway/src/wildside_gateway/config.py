@@ -53,7 +53,7 @@ class GatewaySettings:
             rate_limit_per_minute=env.integer("RATE_LIMIT_PER_MINUTE", 60, minimum=1),
             idempotency_ttl_hours=env.real("IDEMPOTENCY_TTL_HOURS", 24.0, minimum=0.001),
             cache_namespace=env.text("ROUTE_CACHE_NAMESPACE", "v1"),
-            engine_version=env.text("ENGINE_VERSION", "skeleton-1"),
+            engine_version=env.text("ENGINE_VERSION", "engine-1"),
             maintenance_interval=env.real("MAINTENANCE_INTERVAL_SECONDS", 600.0, minimum=1.0),
             identity=IdentitySettings.from_env(env, common),
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from nats.aio.client import Client as Nats
+from nats.js import JetStreamContext
 from redis.asyncio import Redis
 
 from wildside_common.bus.connection import connect
@@ -21,13 +23,23 @@ from wildside_common.bus.topology import (
     job_consumer,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
+from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
+from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
+from wildside_router.adapters.outbound.engine_planner import (
+    EngineOptions,
+    EnginePlanner,
+    SimulatedWork,
+)
+from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
+from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
+from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
-from wildside_router.adapters.outbound.skeleton_planner import SkeletonPlanner
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
 from wildside_router.app import GenerateRoute
 from wildside_router.config import RouterSettings
+from wildside_router.domain.planner import PlannerSettings
 from wildside_router.ports import RoutePlanner
 
 
@@ -44,6 +56,29 @@ class Router:
         await self.store.ping()
         if not self.nats.is_connected:
             raise ConnectionError("nats is not connected")
+
+
+def engine_planner(settings: RouterSettings, pool: asyncpg.Pool, js: JetStreamContext) -> Any:
+    """The real engine (docs/engine.md), behind the simulated-work knob when it is set."""
+    options = EngineOptions(
+        PlannerSettings(
+            settings.walking_speed_kmh, settings.solver_time_limit, settings.max_snap_m
+        ),
+        settings.max_candidates,
+        settings.sparse_threshold,
+        settings.default_dwell_minutes,
+    )
+    engine = EnginePlanner(
+        PostgresCandidateSource(pool),
+        NetworkCache(PostgresNetworkSource(pool), settings.network_refresh_seconds),
+        OrToolsOPSolver(),
+        load_theme_rules(),
+        options,
+        NatsEnrichmentRequester(js),
+    )
+    if settings.simulated_work > 0:
+        return SimulatedWork(engine, settings.simulated_work)
+    return engine
 
 
 @asynccontextmanager
@@ -68,7 +103,7 @@ async def bootstrap(
         use_case = GenerateRoute(
             store,
             JetStreamStatusPublisher(js),
-            planner or SkeletonPlanner(settings.simulated_work),
+            planner or engine_planner(settings, pool, js),
             settings.job_timeout,
             settings.policy.max_deliver,
             cache=cache,

@@ -22,6 +22,13 @@ class RouterSettings:
     redis_prefix: str
     cache_ttl_seconds: int
     simulated_work: float
+    walking_speed_kmh: float = 4.8
+    solver_time_limit: float = 1.0
+    max_candidates: int = 60
+    sparse_threshold: int = 5
+    max_snap_m: float = 250.0
+    network_refresh_seconds: float = 60.0
+    default_dwell_minutes: float = 5.0
 
     @classmethod
     def from_env(cls, env: EnvReader) -> RouterSettings:
@@ -45,4 +52,15 @@ class RouterSettings:
             redis_prefix=env.text("REDIS_PREFIX", ""),
             cache_ttl_seconds=env.integer("ROUTE_CACHE_TTL_SECONDS", 24 * 3600, minimum=1),
             simulated_work=env.real("ROUTER_SIMULATED_WORK_SECONDS", 0.0, minimum=0.0),
+            walking_speed_kmh=env.real("ROUTER_WALKING_SPEED_KMH", 4.8, minimum=0.5, maximum=20.0),
+            solver_time_limit=env.real(
+                "ROUTER_SOLVER_TIME_LIMIT_SECONDS", 1.0, minimum=0.05, maximum=60.0
+            ),
+            max_candidates=env.integer("ROUTER_MAX_CANDIDATES", 60, minimum=1, maximum=500),
+            sparse_threshold=env.integer("ROUTER_SPARSE_THRESHOLD", 5, minimum=0),
+            max_snap_m=env.real("ROUTER_MAX_SNAP_METRES", 250.0, minimum=1.0),
+            network_refresh_seconds=env.real("ROUTER_NETWORK_REFRESH_SECONDS", 60.0, minimum=0.0),
+            default_dwell_minutes=env.real(
+                "ROUTER_DEFAULT_DWELL_MINUTES", 5.0, minimum=0.0, maximum=240.0
+            ),
         )

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
+from wildside_common.messages import (
+    BoundingBox,
+    GenerateRouteJob,
+    RouteGenerationStatus,
+    RouteStatus,
+)
+from wildside_router.domain.candidates import Candidate, ReachArea
+from wildside_router.domain.network import StreetNetwork
 
 Progress = Callable[[float], None]
 
@@ -45,4 +52,30 @@ class RoutePlanner(Protocol):
 class RouteCacheWriter(Protocol):
     async def store(self, key: str, route: Mapping[str, Any]) -> None:
         """Cache a finished route under its canonical key (never raises)."""
+        ...
+
+
+class CandidateSource(Protocol):
+    """Places in the reach area, best first by a cheap prior, at most `limit`."""
+
+    async def within(
+        self, area: ReachArea, themes: Sequence[str], limit: int
+    ) -> list[Candidate]: ...
+
+
+class NetworkSource(Protocol):
+    """The walking network as stored, and a cheap fingerprint that changes with it."""
+
+    async def fingerprint(self) -> str: ...
+
+    async def load(self) -> StreetNetwork | None:
+        """The whole network, or None when there is none."""
+        ...
+
+
+class EnrichmentRequester(Protocol):
+    async def request(
+        self, bbox: BoundingBox, themes: Sequence[str], request_id: str, found: int
+    ) -> None:
+        """Ask for more places in `bbox` (never raises: the walk is answered anyway)."""
         ...

@@ -1,0 +1,158 @@
+"""The walking network as a compact graph: snapping and shortest paths.
+
+Nodes are numbered 0..n-1 (arrays of OSM ids and coordinates); edges are undirected
+(one-way tags are for vehicles) and kept once per node pair, the shortest. The graph is
+a symmetric CSR matrix of metres for scipy's compiled Dijkstra; a KD-tree over locally
+projected coordinates (equirectangular around the network's mean latitude, metres)
+snaps points to their nearest node. Each edge keeps its polyline so a path can be drawn
+along the streets.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from wildside_common.errors import InvalidInput
+from wildside_router.domain.geometry import EARTH_RADIUS_M
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+# csgraph treats a stored zero as "no edge": zero-length edges get this length instead.
+_MIN_EDGE_M = 1e-3
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StreetNetwork:
+    """An immutable walking graph; build it with `StreetNetwork.build`."""
+
+    node_ids: IntArray
+    lat: FloatArray
+    lng: FloatArray
+    graph: csr_matrix  # metres, symmetric
+    edge_of: csr_matrix  # 1 + index into the edge polylines, same pattern as `graph`
+    line_offsets: IntArray  # edge k's points are line_points[offsets[k]:offsets[k+1]]
+    line_points: FloatArray  # (m, 2) lng, lat
+    tree: cKDTree
+    ref_lat: float
+    version: str = ""
+
+    @classmethod
+    def build(
+        cls,
+        node_ids: IntArray,
+        lat: FloatArray,
+        lng: FloatArray,
+        edges: tuple[IntArray, IntArray, FloatArray],
+        lines: list[FloatArray] | None = None,
+        version: str = "",
+    ) -> StreetNetwork:
+        """From node arrays and edges (source id, target id, metres); `lines[k]` is
+        edge k's (lng, lat) polyline from source to target (default: straight)."""
+        node_ids = np.asarray(node_ids, dtype=np.int64)
+        lat, lng = np.asarray(lat, np.float64), np.asarray(lng, np.float64)
+        if not (len(node_ids) == len(lat) == len(lng)):
+            raise InvalidInput("node ids and coordinates differ in length")
+        order = np.argsort(node_ids, kind="stable")
+        node_ids, lat, lng = node_ids[order], lat[order], lng[order]
+        src, dst = _indices(node_ids, edges[0]), _indices(node_ids, edges[1])
+        length = np.maximum(np.asarray(edges[2], np.float64), _MIN_EDGE_M)
+        if lines is None:
+            lines = [
+                np.array([[lng[s], lat[s]], [lng[t], lat[t]]])
+                for s, t in zip(src, dst, strict=True)
+            ]
+        graph, edge_of = _csr(len(node_ids), src, dst, length)
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(line) for line in lines])
+        points = np.concatenate(lines) if lines else np.zeros((0, 2))
+        ref_lat = float(lat.mean()) if len(lat) else 0.0
+        tree = cKDTree(_project(lat, lng, ref_lat)) if len(lat) else cKDTree(np.zeros((0, 2)))
+        return cls(node_ids, lat, lng, graph, edge_of, offsets, points, tree, ref_lat, version)
+
+    @property
+    def size(self) -> int:
+        """Number of nodes."""
+        return len(self.node_ids)
+
+    def snap(self, lat: float, lng: float) -> tuple[int, float]:
+        """(nearest node index, distance in metres); (-1, inf) on an empty network."""
+        if self.size == 0:
+            return -1, float("inf")
+        xy = _project(np.array([lat]), np.array([lng]), self.ref_lat)[0]
+        distance, index = self.tree.query(xy)
+        return int(index), float(distance)
+
+    def distances(self, sources: list[int], limit: float) -> FloatArray:
+        """Metres from each source node to every node, inf beyond `limit` metres."""
+        return np.asarray(
+            dijkstra(self.graph, directed=True, indices=sources, limit=limit), np.float64
+        ).reshape(len(sources), self.size)
+
+    def path(self, source: int, target: int, limit: float = np.inf) -> list[int]:
+        """Node indices of a shortest path from `source` to `target` ([] if unreachable)."""
+        if source == target:
+            return [source]
+        _, pred = dijkstra(
+            self.graph, directed=True, indices=source, limit=limit, return_predecessors=True
+        )
+        if pred[target] < 0:
+            return []
+        nodes = [target]
+        while nodes[-1] != source:
+            nodes.append(int(pred[nodes[-1]]))
+        return nodes[::-1]
+
+    def polyline(self, nodes: list[int]) -> list[tuple[float, float]]:
+        """(lng, lat) points along the edges of a node path, following street geometry."""
+        if not nodes:
+            return []
+        points = [(float(self.lng[nodes[0]]), float(self.lat[nodes[0]]))]
+        for a, b in itertools.pairwise(nodes):
+            edge = int(self.edge_of[a, b]) - 1
+            line = self.line_points[self.line_offsets[edge] : self.line_offsets[edge + 1]]
+            # The polyline runs source->target; walk it backwards when going the other way.
+            here = np.array([self.lng[a], self.lat[a]])
+            if len(line) and np.abs(line[-1] - here).sum() < np.abs(line[0] - here).sum():
+                line = line[::-1]
+            points.extend((float(x), float(y)) for x, y in line[1:])
+        return points
+
+
+def _indices(sorted_ids: IntArray, ids: IntArray) -> IntArray:
+    """Positions of `ids` in `sorted_ids`; every id must be a node."""
+    ids = np.asarray(ids, dtype=np.int64)
+    pos = np.searchsorted(sorted_ids, ids)
+    if len(ids) and (np.any(pos >= len(sorted_ids)) or np.any(sorted_ids[pos] != ids)):
+        raise InvalidInput("an edge names a node that is not in the network")
+    return pos.astype(np.int64)
+
+
+def _csr(n: int, src: IntArray, dst: IntArray, length: FloatArray) -> tuple[csr_matrix, csr_matrix]:
+    """Symmetric metres matrix keeping the shortest edge per pair, and its edge index."""
+    edge = np.arange(len(src), dtype=np.int64)
+    rows, cols = np.concatenate([src, dst]), np.concatenate([dst, src])
+    lengths, edges = np.concatenate([length, length]), np.concatenate([edge, edge])
+    keep = rows != cols  # a loop never shortens a walk
+    rows, cols, lengths, edges = rows[keep], cols[keep], lengths[keep], edges[keep]
+    order = np.lexsort((edges, lengths, cols, rows))
+    rows, cols, lengths, edges = rows[order], cols[order], lengths[order], edges[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    rows, cols, lengths, edges = rows[first], cols[first], lengths[first], edges[first]
+    graph = csr_matrix((lengths, (rows, cols)), shape=(n, n))
+    edge_of = csr_matrix(((edges + 1).astype(np.float64), (rows, cols)), shape=(n, n))
+    return graph, edge_of
+
+
+def _project(lat: FloatArray, lng: FloatArray, ref_lat: float) -> FloatArray:
+    """Local equirectangular metres: exact enough for nearest-node search in a city."""
+    x = np.radians(lng) * EARTH_RADIUS_M * np.cos(np.radians(ref_lat))
+    y = np.radians(lat) * EARTH_RADIUS_M
+    return np.column_stack([x, y])

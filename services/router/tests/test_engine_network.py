@@ -1,0 +1,93 @@
+"""The street graph: snapping, shortest paths, street geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from engine_fakes import grid_network, offset
+
+from wildside_common.errors import InvalidInput
+from wildside_router.domain.network import StreetNetwork
+
+pytestmark = pytest.mark.unit
+
+
+def tiny() -> StreetNetwork:
+    """a-b-c in a line (100 m each), a-c directly by a bent 150 m street, d isolated;
+    plus a 300 m duplicate of a-b that must not count."""
+    pts = [offset(0, 0), offset(0, 100), offset(0, 200), offset(500, 500)]
+    ids = np.array([40, 10, 30, 20])  # unsorted on purpose: a=40 b=10 c=30 d=20
+    bend = offset(60, 100)
+    lines = [
+        np.array([[pts[0].lng, pts[0].lat], [pts[1].lng, pts[1].lat]]),
+        np.array([[pts[1].lng, pts[1].lat], [pts[2].lng, pts[2].lat]]),
+        np.array([[pts[2].lng, pts[2].lat], [bend.lng, bend.lat], [pts[0].lng, pts[0].lat]]),
+        np.array([[pts[0].lng, pts[0].lat], [pts[1].lng, pts[1].lat]]),
+    ]
+    edges = (
+        np.array([40, 10, 30, 40]),
+        np.array([10, 30, 40, 10]),
+        np.array([100, 100, 150, 300.0]),
+    )
+    return StreetNetwork.build(
+        ids, np.array([p.lat for p in pts]), np.array([p.lng for p in pts]), edges, lines
+    )
+
+
+def node(network: StreetNetwork, osm_id: int) -> int:
+    return int(np.flatnonzero(network.node_ids == osm_id)[0])
+
+
+def test_snapping_finds_the_nearest_node_and_its_distance() -> None:
+    net = tiny()
+    index, distance = net.snap(*_ll(offset(30, 190)))
+    assert net.node_ids[index] == 30
+    assert distance == pytest.approx(np.hypot(30, 10), rel=0.01)
+    empty = StreetNetwork.build(np.array([]), np.array([]), np.array([]),
+                                (np.array([]), np.array([]), np.array([])))  # fmt: skip
+    assert empty.snap(60, 24) == (-1, float("inf"))
+
+
+def test_shortest_paths_take_the_shorter_edge_and_respect_the_limit() -> None:
+    net = tiny()
+    a, b, c, d = (node(net, i) for i in (40, 10, 30, 20))
+    rows = net.distances([a, b], limit=1000)
+    assert rows[0, b] == pytest.approx(100)  # not the 300 m duplicate
+    assert rows[0, c] == pytest.approx(150)  # the direct street beats 200 m
+    assert np.isinf(rows[0, d])
+    assert np.isinf(net.distances([a], limit=120)[0, c])
+    assert net.path(a, c) == [a, c]
+    assert net.path(b, a) == [b, a]
+    assert net.path(a, d) == []
+
+
+def test_polylines_follow_the_street_in_either_direction() -> None:
+    net = tiny()
+    a, c = node(net, 40), node(net, 30)
+    bend = offset(60, 100)
+    forward = net.polyline([a, c])
+    assert forward[1] == pytest.approx((bend.lng, bend.lat))
+    assert forward[0] == pytest.approx((net.lng[a], net.lat[a]))
+    assert forward[-1] == pytest.approx((net.lng[c], net.lat[c]))
+    backward = net.polyline([c, a])
+    assert backward == forward[::-1]
+
+
+def test_grid_distances_are_manhattan() -> None:
+    net = grid_network(4, 100.0)
+    corner, far = 0, 15
+    assert net.distances([corner], limit=1e9)[0, far] == pytest.approx(600)
+    assert len(net.path(corner, far)) == 7
+
+
+def test_zero_length_edges_still_connect_and_bad_edges_are_refused() -> None:
+    ids = np.array([1, 2])
+    lat, lng = np.array([60.0, 60.0]), np.array([24.0, 24.0])
+    net = StreetNetwork.build(ids, lat, lng, (np.array([1]), np.array([2]), np.array([0.0])))
+    assert net.distances([0], limit=10)[0, 1] < 0.01
+    with pytest.raises(InvalidInput):
+        StreetNetwork.build(ids, lat, lng, (np.array([1]), np.array([9]), np.array([1.0])))
+
+
+def _ll(point: object) -> tuple[float, float]:
+    return point.lat, point.lng  # type: ignore[attr-defined]
