@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from shapely.geometry import Polygon
+from shapely.geometry import Point, Polygon
 
 from wildside_common.errors import InvalidInput
 from wildside_common.themes import load_theme_rules
-from wildside_ingest.domain.features import FeatureBuilder, point_on_surface, way_geometry
+from wildside_ingest.domain.features import (
+    FeatureBuilder,
+    assemble_multipolygon,
+    point_on_surface,
+    way_geometry,
+)
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox, Geofence
 from wildside_ingest.domain.network import haversine_m, is_walkable, split_way
@@ -172,3 +177,22 @@ def test_request_validation() -> None:
     assert request.resolve_geofence(BoundingBox(0, 0, 1, 1)).rectangle == BoundingBox(0, 0, 1, 1)
     with pytest.raises(InvalidInput, match="no header bounding box"):
         request.resolve_geofence(None)
+
+
+def test_multipolygon_from_split_ways_with_a_hole() -> None:
+    # The outer square comes in two ways (out of order); the hole is one closed way.
+    outer_a = [(0.0, 0.0), (4.0, 0.0), (4.0, 4.0)]
+    outer_b = [(0.0, 0.0), (0.0, 4.0), (4.0, 4.0)]
+    hole = [(1.0, 1.0), (3.0, 1.0), (3.0, 3.0), (1.0, 3.0), (1.0, 1.0)]
+    area = assemble_multipolygon([outer_b, outer_a], [hole])
+    assert area is not None and area.area == pytest.approx(16 - 4)
+    poi = FeatureBuilder(ALL, Geofence.from_bbox("t", BoundingBox(-1, -1, 5, 5))).relation_poi(
+        5, {"leisure": "park"}, [outer_a, outer_b], [hole]
+    )
+    assert poi is not None and poi.themes == ("nature",)
+    assert area.covers(Point(poi.lon, poi.lat))
+    assert not Polygon(hole).contains(Point(poi.lon, poi.lat))
+
+
+def test_multipolygon_with_open_rings_has_no_area() -> None:
+    assert assemble_multipolygon([[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]], []) is None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from wildside_ingest.adapters.inbound.progress import TerminalProgress
-from wildside_ingest.adapters.outbound.pbf import PbfFeatureSource
+from wildside_ingest.adapters.outbound.pbf import PbfFeatureSource, limit_read_ahead
 from wildside_ingest.adapters.outbound.postgres import PostgresIngestStore, connect
 from wildside_ingest.app import IngestService
 
@@ -16,6 +17,7 @@ async def ingest_service(
     database_url: str, location_store: str, show_progress: bool
 ) -> AsyncIterator[IngestService]:
     """Yield a ready `IngestService`; the connection closes on exit."""
+    limit_read_ahead(os.environ)
     conn = await connect(database_url)
     try:
         yield IngestService(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import polygonize
 
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import Geofence
@@ -67,6 +68,26 @@ def way_geometry(coords: Sequence[Coord]) -> BaseGeometry:
     return Point(coords[0])
 
 
+def assemble_multipolygon(
+    outers: Sequence[Sequence[Coord]], inners: Sequence[Sequence[Coord]]
+) -> BaseGeometry | None:
+    """Rings from member ways (any order, any split): outer area minus inner area."""
+    outer = _rings(outers)
+    if outer is None:
+        return None
+    inner = _rings(inners)
+    return outer if inner is None else outer.difference(inner)
+
+
+def _rings(lines: Sequence[Sequence[Coord]]) -> BaseGeometry | None:
+    usable = [LineString(line) for line in lines if len(line) >= 2]
+    polygons = list(polygonize(usable)) if usable else []
+    if not polygons:
+        return None
+    merged = shapely.union_all([shapely.make_valid(p) for p in polygons])
+    return None if merged.is_empty else merged
+
+
 class FeatureBuilder:
     """Applies the filter set and the geofence to elements, one at a time."""
 
@@ -99,12 +120,24 @@ class FeatureBuilder:
         point = point_on_surface(way_geometry(coords))  # type: ignore[arg-type]
         return self._inside("way", osm_id, point, tags, themes)
 
-    def area_poi(self, osm_id: int, tags: Mapping[str, str], wkb: bytes | str) -> PoiRecord | None:
-        """A multipolygon relation (assembled area, WKB) as a POI at its point-on-surface."""
+    def relation_poi(
+        self,
+        osm_id: int,
+        tags: Mapping[str, str],
+        outers: Sequence[Sequence[Coord]],
+        inners: Sequence[Sequence[Coord]],
+    ) -> PoiRecord | None:
+        """A multipolygon relation as a POI at the point-on-surface of its assembled area.
+
+        Member ways are joined into rings (`polygonize`); the area is the outer rings
+        minus the inner ones. A relation whose rings do not close (members cut by the
+        extract) has no area and is skipped.
+        """
         themes = self.filters.poi_themes(tags)
         if themes is None:
             return None
-        point = point_on_surface(shapely.from_wkb(wkb))
+        area = assemble_multipolygon(outers, inners)
+        point = None if area is None else point_on_surface(area)
         return self._inside("relation", osm_id, point, tags, themes)
 
     def walk_edges(

@@ -122,17 +122,19 @@ def _edge(
     target: int,
     piece: Sequence[Coord],
 ) -> EdgeRecord | None:
-    rounded = tuple((round(lon, 7), round(lat, 7)) for lon, lat in piece)
-    length = sum(haversine_m(rounded[k], rounded[k + 1]) for k in range(len(rounded) - 1))
+    # Coordinates are OSM's fixed 7-decimal values already (the reader's locations), so
+    # they are stored as given; the haversine is inlined: this runs once per segment.
+    length = 0.0
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    lon1, lat1 = radians(piece[0][0]), radians(piece[0][1])
+    for lon, lat in piece[1:]:
+        lon2, lat2 = radians(lon), radians(lat)
+        h = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos(lat2) * sin((lon2 - lon1) / 2) ** 2
+        length += 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+        lon1, lat1 = lon2, lat2
     if source == target and length == 0:
         return None  # a node repeated in place: no edge to walk
+    name = tags.get("name") or None
     return EdgeRecord(
-        way_id,
-        seq,
-        source,
-        target,
-        round(length, 3),
-        tags["highway"],
-        tags.get("name") or None,
-        rounded,
+        way_id, seq, source, target, round(length, 3), tags["highway"], name, tuple(piece)
     )

@@ -1,20 +1,21 @@
 """Read `.osm.pbf` extracts with pyosmium, handing plain values to the domain builder.
 
-Two passes over the file, both streaming:
+First, two light passes that Python barely sees (C++ key filters drop the rest):
 
-1. ways and relations only: the node references of walkable ways give the network's
-   vertices (junctions and way ends, one sorted int64 array), and the multipolygon
-   relations carrying a POI key give the ids of the areas worth assembling;
-2. everything, with node locations cached for ways and those relations assembled into
-   areas by pyosmium's area manager (which adds its own relation pass).
+1. relations: the multipolygons whose tags pass the POI filters (tags, member ways);
+2. ways with `highway`: the node references of walkable ways give the network's
+   vertices (junctions and way ends), kept as a set of node ids.
 
-Python is slow per object, so C++ filters decide as much as they can before Python
-sees anything: nodes need a POI key, ways a POI key or `highway`, areas must come from
-a candidate relation, relations themselves are not needed. Tags are then read key by
-key (only the keys the rules know) instead of copying every tag of every object.
+Then the main pass reads everything with node locations cached (pyosmium's location
+store): nodes carrying a POI key, and every way (POIs, the network, and the members of
+the candidate multipolygons, whose coordinates are kept). After it, the multipolygons
+are assembled from their members (shapely) and placed at their point-on-surface.
 
-Memory: the location cache and the vertex array grow with the file's nodes; POIs and
-edges leave in batches of `batch_size`, so nothing grows with the number of POIs.
+Memory: the location cache and the vertex set grow with the file's nodes; POIs and
+edges leave in batches of `batch_size`; only the candidate multipolygons (tags, member
+ids and member coordinates) wait for the end. pyosmium's area manager behind an id
+filter was tried first: libosmium's dense id sets took ~0.5 MB per distinct id region
+(540 MB on the 50x benchmark file), so relations are assembled here instead.
 """
 
 from __future__ import annotations
@@ -22,27 +23,24 @@ from __future__ import annotations
 import hashlib
 import os
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 import osmium
-from numpy.typing import NDArray
-from osmium.osm import Area, Node, Way
+from osmium.osm import Node, Relation, Way
 
 from wildside_common.errors import InvalidInput
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
 from wildside_ingest.domain.network import Coord, is_walkable
+from wildside_ingest.domain.poi import PoiRecord
 
 _CHUNK = 1 << 20
 _COPY_ALL_BELOW = 4  # copying n tags costs about as much as looking up 6n keys
-_AREA_TYPES = ("multipolygon", "boundary")
 _NETWORK_KEYS = ("highway", "foot", "access", "area", "name")
-_EMPTY: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-_WKB = osmium.geom.WKBFactory()
 
 
 def _pbf(path: str) -> osmium.io.File:
@@ -55,11 +53,37 @@ def _corrupt(path: str, exc: Exception) -> InvalidInput:
 
 
 @dataclass(frozen=True, slots=True)
-class Scan:
-    """What the first pass learns: network vertices and the relation areas to build."""
+class Multipolygon:
+    """A candidate multipolygon relation: its tags and (way id, role) members."""
 
-    vertices: NDArray[np.int64]
-    area_ids: frozenset[int]
+    osm_id: int
+    tags: dict[str, str]
+    members: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What the light passes learn before the main pass."""
+
+    vertices: frozenset[int]
+    multipolygons: tuple[Multipolygon, ...]
+
+    @property
+    def member_ways(self) -> frozenset[int]:
+        """Ids of the candidate multipolygons' member ways."""
+        return frozenset(way_id for mp in self.multipolygons for way_id, _ in mp.members)
+
+
+# libosmium decodes ahead of its consumer into queues of 20 blocks each by default;
+# Python consumes far slower than C++ decodes, so those queues fill up and hold ~150 MB
+# on a 30 MB file. Two blocks keep the decoder busy and the memory flat.
+READ_AHEAD = {"OSMIUM_MAX_INPUT_QUEUE_SIZE": "2", "OSMIUM_MAX_OSMDATA_QUEUE_SIZE": "2"}
+
+
+def limit_read_ahead(environ: MutableMapping[str, str]) -> None:
+    """Bound libosmium's read-ahead (read from the environment when a reader opens)."""
+    for name, value in READ_AHEAD.items():
+        environ.setdefault(name, value)
 
 
 class PbfFeatureSource:
@@ -114,42 +138,56 @@ class PbfFeatureSource:
     def _features(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, scan: Scan
     ) -> Iterator[FeatureBatch]:
-        reader = _ElementReader(builder, scan.vertices)
+        reader = _ElementReader(builder, scan.vertices, scan.member_ways)
         batch = FeatureBatch()
-        for obj in self._processor(path, builder.filters, scan):
+        for obj in self._elements(path, builder.filters):
             if isinstance(obj, Node):
                 read.nodes += 1
                 reader.node(obj, batch)
             elif isinstance(obj, Way):
                 read.ways += 1
                 reader.way(obj, batch)
-            elif isinstance(obj, Area):
-                read.relations += 1
-                reader.area(obj, batch)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = FeatureBatch()
+        for relation in scan.multipolygons:
+            read.relations += 1
+            poi = _relation_poi(builder, relation, reader.member_coords)
+            if poi is not None:
+                batch.pois.append(poi)
             if len(batch) >= batch_size:
                 yield batch
                 batch = FeatureBatch()
         if len(batch):
             yield batch
 
-    def _processor(self, path: str, filters: FilterSet, scan: Scan) -> osmium.FileProcessor:
-        processor = osmium.FileProcessor(_pbf(path)).with_locations(self.location_store)
-        poi_keys = sorted(filters.poi_keys())
-        way_keys = sorted({*poi_keys, "highway"} if filters.network else poi_keys)
-        if scan.area_ids:
-            processor.with_areas(osmium.filter.KeyFilter(*poi_keys))
-        kinds = osmium.osm.WAY | osmium.osm.AREA
-        processor.with_filter(
-            osmium.filter.EntityFilter(kinds | osmium.osm.NODE if poi_keys else kinds)
-        )
-        if poi_keys:
-            processor.with_filter(_only_for(osmium.filter.KeyFilter(*poi_keys), osmium.osm.NODE))
-        if way_keys:
-            processor.with_filter(_only_for(osmium.filter.KeyFilter(*way_keys), osmium.osm.WAY))
-        # Areas built from closed ways are skipped: ways are placed from their own nodes.
-        area_ids = sorted(scan.area_ids) or [0]
-        processor.with_filter(_only_for(osmium.filter.IdFilter(area_ids), osmium.osm.AREA))
-        return processor
+    def _elements(self, path: str, filters: FilterSet) -> Iterator[Any]:
+        """The main pass: every node's location cached; Python sees candidates only.
+
+        Ways are not key-filtered in C++: multipolygon members are usually untagged, and
+        an id filter (libosmium's dense id set) costs ~0.5 MB per distinct id region.
+        """
+        locations = osmium.NodeLocationsForWays(osmium.index.create_map(self.location_store))
+        locations.ignore_errors()  # ways cut by the extract: their missing nodes are skipped
+        poi_keys = sorted(filters.poi_keys()) or ["\x00"]  # no POI filter: no node passes
+        chain: list[Any] = [
+            osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
+            _only_for(osmium.filter.KeyFilter(*poi_keys), osmium.osm.NODE),
+        ]
+        with osmium.io.Reader(_pbf(path)) as reader:
+            yield from osmium.OsmFileIterator(reader, locations, *chain)
+
+
+def _relation_poi(
+    builder: FeatureBuilder, relation: Multipolygon, coords: dict[int, list[Coord]]
+) -> PoiRecord | None:
+    outers: list[list[Coord]] = []
+    inners: list[list[Coord]] = []
+    for way_id, role in relation.members:
+        line = coords.get(way_id)
+        if line is not None:
+            (inners if role == "inner" else outers).append(line)
+    return builder.relation_poi(relation.osm_id, relation.tags, outers, inners)
 
 
 def _only_for(filt: Any, entities: Any) -> Any:
@@ -159,36 +197,57 @@ def _only_for(filt: Any, entities: Any) -> Any:
 
 
 def scan_file(path: str, filters: FilterSet) -> Scan:
-    """The first pass: walkable ways' vertices and candidate multipolygon relations."""
+    """The light passes: candidate multipolygons and network vertices."""
+    multipolygons = _multipolygons(path, filters) if filters.wants_pois else ()
+    vertices = _network_vertices(path) if filters.network else frozenset()
+    return Scan(vertices, multipolygons)
+
+
+def _multipolygons(path: str, filters: FilterSet) -> tuple[Multipolygon, ...]:
+    found: list[Multipolygon] = []
+    relations = osmium.FileProcessor(_pbf(path), osmium.osm.RELATION)
+    for relation in relations.with_filter(osmium.filter.KeyFilter(*sorted(filters.poi_keys()))):
+        if not isinstance(relation, Relation) or relation.tags.get("type") != "multipolygon":
+            continue
+        tags = dict(relation.tags)
+        if filters.poi_themes(tags) is None:
+            continue
+        members = tuple((m.ref, m.role) for m in relation.members if m.type == "w")
+        found.append(Multipolygon(relation.id, tags, members))
+    return tuple(found)
+
+
+def _network_vertices(path: str) -> frozenset[int]:
+    """Node ids used twice or more by walkable ways (way ends count twice)."""
     refs = array("q")
-    areas: set[int] = set()
-    poi_keys = filters.poi_keys()
-    processor = osmium.FileProcessor(_pbf(path), osmium.osm.WAY | osmium.osm.RELATION)
-    for obj in processor.with_filter(osmium.filter.EmptyTagFilter()):
-        tags = cast("Mapping[str, str]", obj.tags)
-        if isinstance(obj, Way):
-            if filters.network and "highway" in tags and is_walkable(tags):
-                ids = [node.ref for node in obj.nodes]
-                if len(ids) >= 2:
-                    refs.extend(ids)
-                    refs.append(ids[0])  # way ends always split: count them twice
-                    refs.append(ids[-1])
-        elif tags.get("type") in _AREA_TYPES and any(key in tags for key in poi_keys):
-            areas.add(2 * obj.id + 1)  # osmium's area id for a relation
-    return Scan(_shared(refs), frozenset(areas))
+    ways = osmium.FileProcessor(_pbf(path), osmium.osm.WAY)
+    for way in ways.with_filter(osmium.filter.KeyFilter("highway")):
+        if not isinstance(way, Way) or not is_walkable(cast("Mapping[str, str]", way.tags)):
+            continue
+        ids = [node.ref for node in way.nodes]
+        if len(ids) >= 2:
+            refs.extend(ids)
+            refs.append(ids[0])  # way ends always split: count them twice
+            refs.append(ids[-1])
+    return _shared(refs)
 
 
-def _shared(refs: array[int]) -> NDArray[np.int64]:
+def _shared(refs: array[int]) -> frozenset[int]:
+    """Ids seen twice or more (numpy: one sort instead of a dict of counters)."""
     if not refs:
-        return _EMPTY
+        return frozenset()
     unique, counts = np.unique(np.frombuffer(refs, dtype=np.int64), return_counts=True)
-    return unique[counts > 1]
+    return frozenset(unique[counts > 1].tolist())
 
 
 class _ElementReader:
     """Reads only the tags the rules use, then hands plain values to the builder."""
 
-    def __init__(self, builder: FeatureBuilder, vertices: NDArray[np.int64]) -> None:
+    def __init__(
+        self, builder: FeatureBuilder, vertices: frozenset[int], member_ways: frozenset[int]
+    ) -> None:
+        self.member_ways = member_ways
+        self.member_coords: dict[int, list[Coord]] = {}
         self.builder = builder
         self.filters = builder.filters
         self.vertices = vertices
@@ -207,6 +266,10 @@ class _ElementReader:
             batch.pois.append(poi)
 
     def way(self, way: Way, batch: FeatureBatch) -> None:
+        if way.id in self.member_ways:
+            self._keep_member(way)
+        if not len(way.tags):
+            return
         tags = _tags(way, self.way_keys)
         themes = self.filters.poi_themes(tags) if self.filters.wants_pois else None
         walkable = self.filters.network and is_walkable(tags)
@@ -225,23 +288,15 @@ class _ElementReader:
             batch.nodes[edge.source] = (edge.source, *edge.coords[0])
             batch.nodes[edge.target] = (edge.target, *edge.coords[-1])
 
-    def area(self, area: Area, batch: FeatureBatch) -> None:
-        try:
-            wkb = _WKB.create_multipolygon(area)
-        except RuntimeError:
-            return  # an area osmium could not assemble (broken rings): no point to place
-        poi = self.builder.area_poi(area.orig_id(), dict(area.tags), wkb)
-        if poi is not None:
-            batch.pois.append(poi)
+    def _keep_member(self, way: Way) -> None:
+        """A multipolygon member's coordinates, kept until the relations are assembled."""
+        _, coords = _way_nodes(way)
+        if all(c is not None for c in coords):
+            self.member_coords[way.id] = cast("list[Coord]", coords)
 
     def _vertex(self, refs: list[int]) -> list[bool]:
         vertices = self.vertices
-        if not len(vertices):
-            return [False] * len(refs)
-        wanted = np.asarray(refs, dtype=np.int64)
-        index = np.minimum(np.searchsorted(vertices, wanted), len(vertices) - 1)
-        found: list[bool] = (vertices[index] == wanted).tolist()
-        return found
+        return [ref in vertices for ref in refs]
 
 
 def _getter(obj: Any) -> Callable[[str, None], str | None]:
