@@ -20,7 +20,7 @@ IntArray = npt.NDArray[np.intp]
 # the Python around it), and cells per second on the reference machine; fitted by least
 # squares over the benchmark instances (docs/solver.md).
 STEP_OVERHEAD = 14_000
-WORK_PER_SECOND = 59e6
+WORK_PER_SECOND = 22e6
 # Ties between equal-length routes are broken by this slack so that floating noise
 # never makes a move look improving forever.
 _EPS = 1e-9
@@ -199,13 +199,18 @@ def exchange(
     mid = route[1:-1]
     saving = cost[route[:-2], mid] + cost[mid, route[2:]] - cost[route[:-2], route[2:]]
     table = insertion_table(model, route, outside)
-    # Best place for each outside node away from the removed stop's two arcs, per stop.
-    masked = np.repeat(table[np.newaxis, :, :], len(mid), axis=0)
-    model.charge(masked.size)
-    rows = np.arange(len(mid))
-    masked[rows, rows, :] = np.inf
-    masked[rows, rows + 1, :] = np.inf
-    extra = masked.min(axis=1)
+    # Best place for each outside node away from the removed stop's two arcs: removing
+    # stop i rules out at most two places, so the best of each node's three cheapest
+    # places that avoids them is exact.
+    top = min(3, table.shape[0])
+    places = np.argsort(table, axis=0)[:top]  # (top, k)
+    values = np.take_along_axis(table, places, axis=0)
+    stops = np.arange(len(mid))[:, np.newaxis, np.newaxis]
+    allowed = (places[np.newaxis] != stops) & (places[np.newaxis] != stops + 1)
+    choice = np.where(allowed, values[np.newaxis], np.inf)  # (stops, top, k)
+    model.charge(choice.size)
+    pick = choice.argmin(axis=1)  # (stops, k)
+    extra = np.take_along_axis(choice, pick[:, np.newaxis, :], axis=1)[:, 0, :]
     new_used = used - saving[:, np.newaxis] + extra
     gain = model.scores[outside][np.newaxis, :] - model.scores[mid][:, np.newaxis]
     shorter = (gain > -_EPS) & (new_used < used - 1e-6)
@@ -214,7 +219,7 @@ def exchange(
         return None
     value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
     i, k = divmod(int(value.argmax()), value.shape[1])
-    position = int(masked[i, :, k].argmin())
+    position = int(places[pick[i, k], k])
     node = outside[k]
     removed = route[i + 1]
     route = np.insert(route, position + 1, node)

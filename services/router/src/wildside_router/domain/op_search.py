@@ -1,13 +1,16 @@
 """Iterated local search (ILS) for the OP, deterministic for a seed.
 
-Each round perturbs the current route (drops a random stretch or random stops), shortens
-what is left with 2-opt, and refills it by best score/extra-cost insertion with a randomly
-drawn score exponent, repeating shorten-and-refill until nothing more fits. A better or
-equal route replaces the current one; after a run of failures the search returns to the
-best route found. The search stops after a fixed amount of work, which is what makes
-it deterministic: rounds are paid for in "work" (array cells touched, plus a charge per
-vectorised step), a deterministic stand-in for time calibrated on the reference machine.
-A wall-clock deadline is only a safety net for slower or busier machines.
+Each round perturbs the current route (drops a random stretch or random stops, or forces
+random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
+relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
+restricted candidate list) and stop exchanges, until nothing changes. A trial within 2 %
+of the current score is accepted; the search falls back to the best route after a run of
+failures and restarts from a fresh randomised route after a longer one.
+
+The search stops after a fixed amount of work, which is what makes it deterministic:
+rounds are paid for in "work" (array cells touched plus a charge per vectorised step,
+`SearchModel.charge`), a stand-in for time calibrated on the reference machine. A
+wall-clock deadline is only a safety net for slower or busier machines.
 """
 
 from __future__ import annotations
@@ -23,12 +26,19 @@ from wildside_router.domain.op_moves import (
     SearchModel,
     exchange,
     fill_greedily,
+    insertion_table,
     path_cost,
     shorten,
 )
 
 # Rounds without improvement after which the search restarts from the best route.
-_PATIENCE = 60
+_PATIENCE = 20
+# Score exponents of the extra greedy constructions the search may start from.
+_START_POWERS = (2.0, 3.0)
+# Rounds without a new best after which the search restarts from a fresh route.
+_RESTART = 3 * _PATIENCE
+# Share of rounds that perturb by forcing nodes in rather than dropping some.
+_FORCE_SHARE = 0.33
 # A trial within this fraction of the current score is accepted.
 _ACCEPT = 0.98
 
@@ -70,9 +80,36 @@ def improve(
         route, used, outside = swapped
 
 
+def force_and_repair(model: SearchModel, route: IntArray, rng: np.random.Generator) -> IntArray:
+    """Insert one to three random unvisited nodes at their cheapest places even past the
+    budget, shorten, then drop the stops with the worst score per saved cost until the
+    route fits again: this reaches regions a greedy refill never enters."""
+    outside = _outside(model, route)
+    if len(outside) == 0:
+        return route
+    weights = model.scores[outside] / model.scores[outside].sum()
+    count = min(len(outside), int(rng.integers(1, 4)))
+    for node in rng.choice(outside, size=count, replace=False, p=weights):
+        table = insertion_table(model, route, np.array([node]))[:, 0]
+        route = np.insert(route, int(table.argmin()) + 1, node)
+    route, used = shorten(model, route, path_cost(model, route))
+    cost = model.cost
+    while used > model.budget + 1e-9 and len(route) > 2:
+        mid = route[1:-1]
+        saving = cost[route[:-2], mid] + cost[mid, route[2:]] - cost[route[:-2], route[2:]]
+        model.charge(len(mid))
+        worst = int((model.scores[mid] / np.maximum(saving, 1e-9)).argmin())
+        route = np.delete(route, worst + 1)
+        used = path_cost(model, route)
+    return route
+
+
 def perturb(model: SearchModel, route: IntArray, rng: np.random.Generator) -> IntArray:
-    """Drop a random contiguous stretch or a random handful of the route's stops."""
+    """Drop a random contiguous stretch or a random handful of the route's stops, or
+    (one round in three) force new nodes in and repair (`force_and_repair`)."""
     inner = len(route) - 2
+    if rng.random() < _FORCE_SHARE:
+        return force_and_repair(model, route, rng)
     if inner <= 0:
         return route
     size = int(rng.integers(1, max(2, inner // 3 + 2)))
@@ -99,8 +136,16 @@ def iterated_local_search(
     spent, or the monotonic `deadline` passes; returns the best candidate met."""
     rng = np.random.default_rng(seed)
     origin = float(model.work[0])
-    current = best = improve(model, start)
-    stale = 0
+    base = np.array([model.start, model.end], dtype=np.intp)
+    # Several constructions: which score exponent suits an instance varies (far, rich
+    # nodes want a high one), and a bad first basin costs many rounds to leave.
+    best = improve(model, start)
+    for power in _START_POWERS:
+        other = improve(model, base, power)
+        if other.used <= model.budget + 1e-9 and other.beats(best):
+            best = other
+    current = best
+    stale = since_best = 0
     everything = len(model.candidates)
     while (spent := float(model.work[0]) - origin) < work_budget:
         if deadline is not None and time.monotonic() >= deadline:
@@ -109,13 +154,21 @@ def iterated_local_search(
             break  # every scoring node is on the route: nothing left to gain
         power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
         trial = improve(model, perturb(model, current.route, rng), power, rng)
-        # Threshold acceptance: a slightly worse route may replace the current one, so
-        # the search can walk out of a local optimum; the best stays on record.
-        if trial.score >= current.score * _ACCEPT - 1e-9:
-            current = trial
         stale += 1
-        if trial.beats(best):
-            best, stale = trial, 0
+        # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
+        if trial.used <= model.budget + 1e-9:
+            # Threshold acceptance: a slightly worse route may replace the current one,
+            # so the search can walk out of a local optimum; the best stays on record.
+            if trial.score >= current.score * _ACCEPT - 1e-9:
+                current = trial
+            if trial.beats(best):
+                best, stale, since_best = trial, 0, -1
+        since_best += 1
+        if since_best >= _RESTART:
+            # Long stuck: start afresh from a route through a random (score-weighted) node.
+            seed_route = force_and_repair(model, base, rng)
+            current = improve(model, seed_route, float(rng.choice((1.0, 2.0, 3.0))), rng)
+            since_best = stale = 0
         elif stale >= _PATIENCE:
             current, stale = best, 0
         if on_progress is not None:
