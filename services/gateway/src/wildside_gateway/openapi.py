@@ -61,10 +61,10 @@ ROUTE_REQUEST = {
     "required": ["start", "duration_minutes"],
     "properties": {
         "start": _ref("GeoPoint"),
-        "end": _ref("GeoPoint"),
+        "end": {"anyOf": [_ref("GeoPoint"), {"type": "null"}]},
         "duration_minutes": {"type": "integer", "minimum": 10, "maximum": 480},
         "preferences": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
-        "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+        "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2147483647},
     },
 }
 ROUTE_STATE = {

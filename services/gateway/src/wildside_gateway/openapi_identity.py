@@ -45,8 +45,8 @@ def _page_parameters(default: int, maximum: int) -> list[dict[str, Any]]:
         {
             "name": "cursor",
             "in": "query",
-            "description": "Opaque cursor from links.next or links.prev",
-            "schema": {"type": "string"},
+            "description": "Opaque cursor from links.next or links.prev (url-safe base64)",
+            "schema": {"type": "string", "pattern": "^([A-Za-z0-9_-]+={0,2})?$"},
         },
     ]
 
@@ -237,7 +237,10 @@ def identity_schemas() -> dict[str, Any]:
         ),
         "InterestUpdate": _object(
             ["interest_theme_ids"],
-            {"interest_theme_ids": ids, "expected_revision": {"type": "integer", "minimum": 0}},
+            {
+                "interest_theme_ids": ids,
+                "expected_revision": {"type": ["integer", "null"], "minimum": 0},
+            },
             closed=True,
         ),
         "ProvenanceRecord": _object(

@@ -79,10 +79,11 @@ class ProvenanceFilter:
     def parse(cls, query: Mapping[str, str]) -> ProvenanceFilter:
         """The filter in the query parameters `from`, `to` and `bbox`."""
         since, until, box = query.get("from"), query.get("to"), query.get("bbox")
+        # Present but blank is a malformed value, not an absent filter.
         return cls(
-            parse_instant("from", since) if since else None,
-            parse_instant("to", until) if until else None,
-            Box.parse(box) if box else None,
+            parse_instant("from", since) if since is not None else None,
+            parse_instant("to", until) if until is not None else None,
+            Box.parse(box) if box is not None else None,
         )
 
 

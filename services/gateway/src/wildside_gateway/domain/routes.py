@@ -53,6 +53,14 @@ def _integer(body: Mapping[str, Any], name: str) -> int:
     return value
 
 
+def _point(value: Any, name: str) -> GeoPoint:
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"lat", "lng"})
+        if unknown:
+            raise InvalidInput.field(f"{name}.{unknown[0]}", "is not a known field")
+    return GeoPoint.from_wire(value, name)
+
+
 def _preferences(value: Any, known_themes: frozenset[str]) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise InvalidInput.field("preferences", "must be a list of theme ids")
@@ -80,8 +88,8 @@ def parse_route_request(
         raise InvalidInput.field(unknown[0], "is not a known field")
     if "start" not in body:
         raise InvalidInput.field("start", "is required")
-    start = GeoPoint.from_wire(body["start"], "start")
-    end = GeoPoint.from_wire(body["end"], "end") if body.get("end") is not None else None
+    start = _point(body["start"], "start")
+    end = _point(body["end"], "end") if body.get("end") is not None else None
     if "duration_minutes" not in body:
         raise InvalidInput.field("duration_minutes", "is required")
     duration = _integer(body, "duration_minutes")
