@@ -2,8 +2,8 @@
 bus -> the `wildside-enricher` process queries (a fake) Overpass -> the area's POIs are in
 `pois` with source `overpass`, with a provenance row, and a repeat of the job changes nothing.
 
-The router's half (a route request in a sparse area publishing the job, and the next
-request using the new POIs) needs the router's engine and lands with it.
+The router's half: a route request in the sparse area publishes an `EnrichmentJob` (with
+its request id), the enricher fills the area, and the next request walks to the new POIs.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 from tests.e2e import stack
 from wildside_common.bus.publisher import publish
 from wildside_common.bus.topology import ENRICHMENT_JOB_SUBJECT
+from wildside_common.codec import decode
 from wildside_common.messages import BoundingBox, EnrichmentJob, utc_now
 from wildside_common.testing.servers import unique_prefix
 
@@ -145,3 +146,62 @@ def test_an_enrichment_job_adds_the_areas_pois_once(
     assert 'wildside_enrichment_jobs_total{outcome="redelivered"} 1.0' in text
     assert len(FakeOverpass.requests) == 1
     assert poll(database_url, PROVENANCE, (job.job_id,), until=1)[0][1] == 3
+
+
+def route_for(gateway: stack.Service, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    base = gateway.health_url.removesuffix("/health/ready")
+    headers = stack.auth(gateway)
+    response = httpx.post(f"{base}/api/v1/routes", json=body, timeout=10, headers=headers)
+    assert response.status_code == 202, response.text
+    request_id = response.json()["request_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done = httpx.get(f"{base}/api/v1/routes/{request_id}", timeout=5, headers=headers)
+        if done.status_code == 200:
+            assert done.json()["status"] == "succeeded", done.text
+            return request_id, done.json()["route"]
+        time.sleep(0.1)
+    raise AssertionError("the route did not finish in 30 s")
+
+
+def enrichment_jobs(nats_url: str) -> list[EnrichmentJob]:
+    """Every EnrichmentJob on the stream so far."""
+
+    async def read() -> list[EnrichmentJob]:
+        client = await nats.connect(nats_url)
+        try:
+            sub = await client.jetstream().subscribe(ENRICHMENT_JOB_SUBJECT, ordered_consumer=True)
+            found = []
+            while True:
+                try:
+                    message = await sub.next_msg(timeout=0.5)
+                except nats.errors.TimeoutError:
+                    return found
+                found.append(decode(EnrichmentJob, message.data))
+        finally:
+            await client.close()
+
+    return asyncio.run(read())
+
+
+def test_a_route_in_a_sparse_area_asks_for_enrichment_and_the_next_walk_uses_it(
+    enricher: stack.Service, gateway: stack.Service, router: stack.Service,
+    database_url: str, nats_url: str,
+) -> None:  # fmt: skip
+    start = {"lat": 60.1530, "lng": 24.8750}
+    body = {"start": start, "duration_minutes": 40, "preferences": ["history", "nature"]}
+    request_id, first = route_for(gateway, body)
+    assert first["sparse_area"] is True and first["straight_line"] is True  # no streets here
+    deadline = time.monotonic() + 10
+    while not (mine := [j for j in enrichment_jobs(nats_url) if j.request_id == request_id]):
+        assert time.monotonic() < deadline, "no EnrichmentJob for the request"
+    (job,) = mine
+    assert job.themes == ("history", "nature")
+    assert job.bbox.min_lat < start["lat"] < job.bbox.max_lat
+    assert job.bbox.min_lng < start["lng"] < job.bbox.max_lng
+    ids = [element["id"] for element in ELEMENTS]
+    assert len(poll(database_url, POIS, (ids,), until=3)) == 3
+    # The next walk there (another duration: not the cached route) visits the new places.
+    _, second = route_for(gateway, {**body, "duration_minutes": 45})
+    names = {point["name"] for point in second["points"][1:-1]}
+    assert names & {"Muistomerkki", "Rantapuisto"}, second["points"]

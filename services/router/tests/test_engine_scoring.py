@@ -109,3 +109,10 @@ def test_reach_area_disc_and_ellipse() -> None:
 
 def _ll(point: object) -> tuple[float, float]:
     return point.lat, point.lng  # type: ignore[attr-defined]
+
+
+def test_unthemed_landmarks_are_filler_for_a_walker_with_themes() -> None:
+    landmark = place(1, ORIGIN, (), popularity=0.7, tags={"amenity": "pharmacy"})
+    statue = place(2, ORIGIN, ("art",), popularity=0.3, tags={"tourism": "artwork"})
+    assert base_score(landmark, profile("art")) < 0.5 * base_score(statue, profile("art"))
+    assert base_score(landmark, profile()) > base_score(landmark, profile("art"))

@@ -5,7 +5,8 @@ score = 100 x relevance x quality x diversity
 - relevance: the best weight, in the walker's profile, of the candidate's themes. A
   theme the walker chose weighs 1, any other theme `OTHER_THEME_WEIGHT`; no themes chosen
   is the balanced profile (every theme 1). A place with no theme (a named landmark the
-  ingest kept for its wikidata/wikipedia tags) weighs `UNTHEMED_WEIGHT`.
+  ingest kept for its wikidata/wikipedia tags) weighs `UNTHEMED_WEIGHT` in the balanced
+  profile, `OTHER_THEME_WEIGHT` when the walker chose themes.
 - quality: 0.25 + 0.75 x popularity (the ingest's prior from wikidata, wikipedia,
   heritage, tourism, name, website, opening hours tags), times `UNNAMED_FACTOR` for a
   place without a name (a bench, a tree): such places score low but not zero.
@@ -59,9 +60,10 @@ class InterestProfile:
         return cls({t: 1.0 if t in chosen else OTHER_THEME_WEIGHT for t in known_set}, chosen)
 
     def relevance(self, themes: Sequence[str]) -> float:
-        """The best weight among `themes`; `UNTHEMED_WEIGHT` for none."""
+        """The best weight among `themes`; for none, `UNTHEMED_WEIGHT` in a balanced
+        profile and `OTHER_THEME_WEIGHT` when the walker chose themes."""
         if not themes:
-            return UNTHEMED_WEIGHT
+            return OTHER_THEME_WEIGHT if self.chosen else UNTHEMED_WEIGHT
         return max(self.weights.get(t, 0.0) for t in themes)
 
     def matches(self, themes: Iterable[str]) -> list[str]:
