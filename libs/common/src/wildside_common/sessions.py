@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -130,6 +131,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+VERIFIED_CACHE_SIZE = 10_000
+
+
 class SessionCodec:
     """Issues and verifies session tokens against a keyring."""
 
@@ -146,6 +150,7 @@ class SessionCodec:
         self.lifetime = lifetime
         self.algorithm = algorithm
         self.clock = clock
+        self._verified: OrderedDict[str, SessionClaims] = OrderedDict()
 
     def issue(self, subject: str, role: str) -> tuple[str, SessionClaims]:
         """A new token for `subject`, signed by the keyring's signing key."""
@@ -159,7 +164,25 @@ class SessionCodec:
         return token, claims
 
     def verify(self, token: str) -> SessionClaims:
-        """The token's claims, or `InvalidSession` for any token we did not issue or is stale."""
+        """The token's claims, or `InvalidSession` for any token we did not issue or is stale.
+
+        A token that verified once is remembered (bounded), so a client's every request
+        does not pay for HMAC and JSON again; expiry and the key are checked each time.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at <= self.clock():
+                del self._verified[token]
+                raise InvalidSession("the session has expired")
+            if self.keyring.find(known.kid) is not None:
+                return known
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> SessionClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -8,6 +8,7 @@ only after JetStream has acknowledged the job.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -101,7 +102,6 @@ class RouteService:
             replay = await self._replay(principal, key, fingerprint)
             if replay is not None:
                 return replay
-        await self.limiter.acquire(principal.user_id)
         try:
             return await self._accept(principal, request, key, fingerprint)
         except KeyClaimedConcurrently:
@@ -133,7 +133,10 @@ class RouteService:
         cache_key = canonical.cache_key(
             request, self.policy.cache_namespace, self.policy.engine_version
         )
-        cached = await self.cache.get(cache_key)
+        # One round trip to Redis for both: the user's quota and the route cache.
+        _, cached = await asyncio.gather(
+            self.limiter.acquire(principal.user_id), self.cache.get(cache_key)
+        )
         claim = None
         if key is not None:
             claim = IdempotencyClaim(

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import asyncpg
 from nats.aio.client import Client as Nats
-from nats.js import JetStreamContext
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -100,8 +99,9 @@ def build_app(
 
 
 def route_service(
-    settings: GatewaySettings, pool: asyncpg.Pool, js: JetStreamContext, redis: Redis
+    settings: GatewaySettings, pool: asyncpg.Pool, nats: Nats, redis: Redis
 ) -> RouteService:
+    js = nats.jetstream()
     guard = RedisGuard()
     policy = SubmissionPolicy(
         bounds=DurationBounds(settings.min_duration_minutes, settings.max_duration_minutes),
@@ -112,7 +112,7 @@ def route_service(
     return RouteService(
         PostgresRouteRequests(pool),
         JetStreamJobQueue(js),
-        JetStreamStatusAnnouncer(js),
+        JetStreamStatusAnnouncer(nats),
         PostgresThemeCatalogue(pool),
         policy,
         RedisRouteCache(redis, guard, settings.redis_prefix),
@@ -147,7 +147,7 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await ensure_streams(js)
         feed = StatusFeed(js)
         await feed.start()
-        service = route_service(settings, pool, js, redis)
+        service = route_service(settings, pool, nats, redis)
         app = build_app(settings, pool, nats, feed, service)
         yield Gateway(settings, pool, nats, feed, service, app)
         await feed.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import Error as JsError
@@ -44,3 +45,14 @@ async def publish(
     except (TimeoutError, NatsError, JsError, OSError) as exc:
         raise Unavailable("the message bus did not acknowledge the message") from exc
     return int(ack.seq)
+
+
+async def publish_nowait(
+    nc: Client, subject: str, message: Message, *, msg_id: str | None = None
+) -> None:
+    """Publish without waiting for JetStream's ack (the stream still stores it and
+    de-duplicates by `msg_id`): for best-effort events whose truth lives elsewhere."""
+    try:
+        await nc.publish(subject, encode(message), headers=message_headers(message, msg_id))
+    except (NatsError, OSError) as exc:
+        raise Unavailable("the message bus is unavailable") from exc

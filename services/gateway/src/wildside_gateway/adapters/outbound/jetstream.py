@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections import defaultdict
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 from opentelemetry import trace
 
-from wildside_common.bus.publisher import publish
+from wildside_common.bus.publisher import publish, publish_nowait
 from wildside_common.bus.topology import (
     ROUTE_JOB_SUBJECT,
     ROUTE_STATUS_PREFIX,
@@ -42,12 +43,15 @@ class JetStreamJobQueue:
 
 
 class JetStreamStatusAnnouncer:
-    def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
+    """Announces `queued` (and cache-hit `succeeded`) events without waiting for the ack:
+    the database already holds the status, and a socket reads it on subscribing."""
+
+    def __init__(self, nc: Client) -> None:
+        self.nc = nc
 
     async def announce(self, status: RouteGenerationStatus) -> None:
         msg_id = f"status:{status.request_id}:{status.status}:{status.progress}"
-        await publish(self.js, status_subject(status.request_id), status, msg_id=msg_id)
+        await publish_nowait(self.nc, status_subject(status.request_id), status, msg_id=msg_id)
 
 
 Listener = asyncio.Queue[RouteGenerationStatus]
@@ -100,6 +104,9 @@ class StatusFeed:
                 del self._listeners[request_id]
 
     async def _on_message(self, msg: Msg) -> None:
+        # Most events concern sockets of other replicas (or none): skip them unread.
+        if msg.subject.rpartition(".")[2] not in self._listeners:
+            return
         # The event's span joins the request's trace (its traceparent came from the router).
         with self._tracer.start_as_current_span(
             "fan-out route status",

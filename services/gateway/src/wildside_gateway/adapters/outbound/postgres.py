@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -45,27 +45,64 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
             schema="pg_catalog",
         )
 
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=init, command_timeout=10)
+    async def reset(conn: asyncpg.Connection) -> None:
+        # The gateway keeps no session state (no SET, LISTEN, temp tables), so asyncpg's
+        # default reset round trip on every release is skipped; only an interrupted
+        # transaction needs undoing.
+        if conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+
+    pool = await asyncpg.create_pool(
+        url, min_size=1, max_size=size, init=init, reset=reset, command_timeout=10
+    )
     assert pool is not None
     return pool
 
 
-CLAIM_KEY = (
-    "INSERT INTO idempotency_keys (user_id, key, payload_sha256, request_id, response_status, "
-    "response_body, expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) "
-    "ON CONFLICT (user_id, key) DO UPDATE SET payload_sha256 = EXCLUDED.payload_sha256, "
-    "request_id = EXCLUDED.request_id, response_status = EXCLUDED.response_status, "
-    "response_body = EXCLUDED.response_body, created_at = now(), "
-    "expires_at = EXCLUDED.expires_at WHERE idempotency_keys.expires_at <= now() RETURNING key"
+# One statement claims the key (a new key, or one whose window has passed) and records
+# the request (and, for a cache hit, its route). A key still held by another request
+# records nothing: `recorded` is false. A concurrent claim of the same key waits on the
+# unique index until the first transaction ends, then finds the key taken.
+RECORD = """
+WITH claim AS (
+    INSERT INTO idempotency_keys (user_id, key, payload_sha256, request_id, response_status,
+                                  response_body, expires_at)
+    SELECT $2, $5, $6, $1, $7, $8, now() + $9::interval WHERE $5::uuid IS NOT NULL
+    ON CONFLICT (user_id, key) DO UPDATE SET payload_sha256 = EXCLUDED.payload_sha256,
+        request_id = EXCLUDED.request_id, response_status = EXCLUDED.response_status,
+        response_body = EXCLUDED.response_body, created_at = now(),
+        expires_at = EXCLUDED.expires_at
+    WHERE idempotency_keys.expires_at <= now()
+    RETURNING 1
+), request AS (
+    INSERT INTO route_requests (id, user_id, payload, cache_key, status, progress)
+    SELECT $1, $2, $3, $4, $10, $11 WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM claim)
+    RETURNING id, expires_at
+), result AS (
+    INSERT INTO route_results (request_id, route, expires_at)
+    SELECT id, $12::jsonb, expires_at FROM request WHERE $12::jsonb IS NOT NULL
+    RETURNING 1
 )
-RECORD_REQUEST = (
-    "INSERT INTO route_requests (id, user_id, payload, cache_key, status, progress) "
-    "VALUES ($1, $2, $3, $4, $5, $6)"
-)
-RECORD_RESULT = (
-    "INSERT INTO route_results (request_id, route, expires_at) "
-    "SELECT id, $2, expires_at FROM route_requests WHERE id = $1"
-)
+SELECT EXISTS (SELECT 1 FROM request) AS recorded, (SELECT count(*) FROM result) AS results
+"""
+
+
+def record_arguments(new: NewRouteRequest) -> tuple[Any, ...]:
+    claim, done = new.claim, new.cached_route is not None
+    return (
+        new.request_id,
+        new.user_id,
+        dict(new.payload),
+        new.cache_key,
+        claim.key if claim else None,
+        claim.fingerprint if claim else None,
+        claim.status_code if claim else None,
+        dict(claim.body) if claim else None,
+        claim.ttl if claim else None,
+        "succeeded" if done else "queued",
+        100 if done else 0,
+        dict(new.cached_route) if new.cached_route is not None else None,
+    )
 
 
 class PostgresRouteRequests:
@@ -80,43 +117,14 @@ class PostgresRouteRequests:
             raise Unavailable("the database is unavailable") from exc
         try:
             async with conn.transaction():
-                await self._claim(conn, new)
-                done = new.cached_route is not None
-                await conn.execute(
-                    RECORD_REQUEST,
-                    new.request_id,
-                    new.user_id,
-                    dict(new.payload),
-                    new.cache_key,
-                    "succeeded" if done else "queued",
-                    100 if done else 0,
-                )
-                if new.cached_route is not None:
-                    await conn.execute(RECORD_RESULT, new.request_id, dict(new.cached_route))
+                row = await conn.fetchrow(RECORD, *record_arguments(new))
+                if not row["recorded"]:
+                    raise KeyClaimedConcurrently(new.claim.key if new.claim else "")
                 yield
         except DB_ERRORS as exc:
             raise Unavailable("the database is unavailable") from exc
         finally:
             await self.pool.release(conn)
-
-    async def _claim(self, conn: asyncpg.Connection, new: NewRouteRequest) -> None:
-        claim = new.claim
-        if claim is None:
-            return
-        # A concurrent claim of the same key waits on the unique index here until the
-        # first transaction ends, then finds the key taken (no row returned).
-        claimed = await conn.fetchval(
-            CLAIM_KEY,
-            new.user_id,
-            claim.key,
-            claim.fingerprint,
-            new.request_id,
-            claim.status_code,
-            dict(claim.body),
-            claim.ttl,
-        )
-        if claimed is None:
-            raise KeyClaimedConcurrently(claim.key)
 
     async def get(self, request_id: str) -> RouteState | None:
         row = await guarded(
