@@ -141,7 +141,31 @@ def run_size(copies: int, work: Path, ours_url: str, theirs_url: str, binary: st
     }
 
 
-def render(results: list[dict], binary: str) -> str:
+def memory_by_pois(copies: int, work: Path, ours_url: str) -> dict:
+    """Same file, different POI counts: peak RSS with POIs only and with no POIs."""
+    pbf = tiled(copies, work)
+    rss = {}
+    for filters in ("pois", "network"):
+        with psycopg.connect(ours_url, autocommit=True) as conn:
+            conn.execute("TRUNCATE pois, street_edges, street_nodes, ingestion_runs")
+        run = measure(
+            [
+                str(INGEST),
+                str(pbf),
+                "--filters",
+                filters,
+                "--json",
+                "--no-progress",
+                "--database-url",
+                ours_url,
+            ]
+        )
+        kept = json.loads(run.stdout)["counts"]["pois"]["kept"]
+        rss[filters] = {"pois": kept, "rss": run.peak_rss_mb, "s": run.seconds}
+    return {"copies": copies, **rss}
+
+
+def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str:
     version = subprocess.run([binary, "--version"], capture_output=True, text=True)
     o2p = (version.stdout + version.stderr).splitlines()[0].split("osm2pgsql version")[-1]
     base = results[0]
@@ -183,6 +207,18 @@ def render(results: list[dict], binary: str) -> str:
         " the POIs; what grows is the node location cache and the network vertex array"
         " (per node in the file), not the POIs, which leave in batches.",
     ]
+    if by_pois:
+        pois, network = by_pois["pois"], by_pois["network"]
+        lines.append(
+            f"- Same {by_pois['copies']}x file, POIs only (`--filters pois`, {pois['pois']:,}"
+            f" POIs) vs network only (`--filters network`, 0 POIs): peak RSS"
+            f" {pois['rss']:.0f} MB vs {network['rss']:.0f} MB: the number of POIs does not"
+            " drive memory; the file's node count does."
+        )
+    lines.append(
+        f"- Load average during the run: {os.getloadavg()[0]:.1f} on"
+        f" {os.cpu_count()} CPUs (a shared machine; both tools ran under it)."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -205,7 +241,9 @@ def main() -> None:
             result = run_size(copies, args.work_dir, ours, theirs, binary)
             print(json.dumps(result), flush=True)
             results.append(result)
-    args.out.write_text(render(results, binary))
+        by_pois = memory_by_pois(max(args.sizes), args.work_dir, ours)
+        print(json.dumps(by_pois), flush=True)
+    args.out.write_text(render(results, binary, by_pois))
     print(f"wrote {args.out}")
 
 

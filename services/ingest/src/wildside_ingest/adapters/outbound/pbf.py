@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from array import array
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, cast
 
-import numpy as np
 import osmium
-from osmium.osm import Node, Relation, Way
+from osmium.osm import Node, Way
 
 from wildside_common.errors import InvalidInput
+from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon, Scan, pbf_file, scan_file
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
@@ -43,35 +41,8 @@ _COPY_ALL_BELOW = 4  # copying n tags costs about as much as looking up 6n keys
 _NETWORK_KEYS = ("highway", "foot", "access", "area", "name")
 
 
-def _pbf(path: str) -> osmium.io.File:
-    # Force the format: a misnamed file is still read (or refused) as PBF.
-    return osmium.io.File(path, "pbf")
-
-
 def _corrupt(path: str, exc: Exception) -> InvalidInput:
     return InvalidInput(f"pbf: {path}: corrupt or truncated file ({exc})", {"path": path})
-
-
-@dataclass(frozen=True, slots=True)
-class Multipolygon:
-    """A candidate multipolygon relation: its tags and (way id, role) members."""
-
-    osm_id: int
-    tags: dict[str, str]
-    members: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Scan:
-    """What the light passes learn before the main pass."""
-
-    vertices: frozenset[int]
-    multipolygons: tuple[Multipolygon, ...]
-
-    @property
-    def member_ways(self) -> frozenset[int]:
-        """Ids of the candidate multipolygons' member ways."""
-        return frozenset(way_id for mp in self.multipolygons for way_id, _ in mp.members)
 
 
 # libosmium decodes ahead of its consumer into queues of 20 blocks each by default;
@@ -102,7 +73,7 @@ class PbfFeatureSource:
         except OSError as exc:
             raise InvalidInput(f"pbf: {path}: unreadable ({exc.strerror})", {"path": path}) from exc
         try:
-            reader = osmium.io.Reader(_pbf(path), osmium.osm.NOTHING)
+            reader = osmium.io.Reader(pbf_file(path), osmium.osm.NOTHING)
             try:
                 box = reader.header().box()
             finally:
@@ -174,7 +145,7 @@ class PbfFeatureSource:
             osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
             _only_for(osmium.filter.KeyFilter(*poi_keys), osmium.osm.NODE),
         ]
-        with osmium.io.Reader(_pbf(path)) as reader:
+        with osmium.io.Reader(pbf_file(path)) as reader:
             yield from osmium.OsmFileIterator(reader, locations, *chain)
 
 
@@ -194,50 +165,6 @@ def _only_for(filt: Any, entities: Any) -> Any:
     """Apply a filter to some entity types only; the others pass it untouched."""
     filt.enable_for(entities)
     return filt
-
-
-def scan_file(path: str, filters: FilterSet) -> Scan:
-    """The light passes: candidate multipolygons and network vertices."""
-    multipolygons = _multipolygons(path, filters) if filters.wants_pois else ()
-    vertices = _network_vertices(path) if filters.network else frozenset()
-    return Scan(vertices, multipolygons)
-
-
-def _multipolygons(path: str, filters: FilterSet) -> tuple[Multipolygon, ...]:
-    found: list[Multipolygon] = []
-    relations = osmium.FileProcessor(_pbf(path), osmium.osm.RELATION)
-    for relation in relations.with_filter(osmium.filter.KeyFilter(*sorted(filters.poi_keys()))):
-        if not isinstance(relation, Relation) or relation.tags.get("type") != "multipolygon":
-            continue
-        tags = dict(relation.tags)
-        if filters.poi_themes(tags) is None:
-            continue
-        members = tuple((m.ref, m.role) for m in relation.members if m.type == "w")
-        found.append(Multipolygon(relation.id, tags, members))
-    return tuple(found)
-
-
-def _network_vertices(path: str) -> frozenset[int]:
-    """Node ids used twice or more by walkable ways (way ends count twice)."""
-    refs = array("q")
-    ways = osmium.FileProcessor(_pbf(path), osmium.osm.WAY)
-    for way in ways.with_filter(osmium.filter.KeyFilter("highway")):
-        if not isinstance(way, Way) or not is_walkable(cast("Mapping[str, str]", way.tags)):
-            continue
-        ids = [node.ref for node in way.nodes]
-        if len(ids) >= 2:
-            refs.extend(ids)
-            refs.append(ids[0])  # way ends always split: count them twice
-            refs.append(ids[-1])
-    return _shared(refs)
-
-
-def _shared(refs: array[int]) -> frozenset[int]:
-    """Ids seen twice or more (numpy: one sort instead of a dict of counters)."""
-    if not refs:
-        return frozenset()
-    unique, counts = np.unique(np.frombuffer(refs, dtype=np.int64), return_counts=True)
-    return frozenset(unique[counts > 1].tolist())
 
 
 class _ElementReader:
