@@ -86,6 +86,10 @@ def test_instance_refuses_bad_input() -> None:
     with pytest.raises(InvalidInput):
         OPInstance(good, np.zeros(3), math.nan, 0, 1)
     with pytest.raises(InvalidInput):
+        OPInstance(good, np.zeros(3), 1.0, 0.5, 1)  # type: ignore[arg-type]
+    numpy_numbers = OPInstance(good, np.zeros(3), np.float32(2.0), np.int64(0), 1)  # type: ignore[arg-type]
+    assert (numpy_numbers.budget, numpy_numbers.start) == (2.0, 0)
+    with pytest.raises(InvalidInput):
         OPInstance(np.full((2, 2), 5.0), np.zeros(2), 1.0, 0, 1)  # cannot even reach end
 
 

@@ -124,6 +124,52 @@ def perturb(model: SearchModel, route: IntArray, rng: np.random.Generator) -> In
     return route[keep]
 
 
+def first_route(model: SearchModel, start: IntArray) -> Candidate:
+    """The best of `start` improved and of greedy constructions with higher exponents:
+    which exponent suits an instance varies (far, rich nodes want a high one), and a bad
+    first basin costs many rounds to leave."""
+    base = np.array([model.start, model.end], dtype=np.intp)
+    best = improve(model, start)
+    for power in _START_POWERS:
+        other = improve(model, base, power)
+        if other.used <= model.budget + 1e-9 and other.beats(best):
+            best = other
+    return best
+
+
+class _Walk:
+    """The search's state between rounds: current and best routes, failure counters."""
+
+    def __init__(self, model: SearchModel, best: Candidate, rng: np.random.Generator) -> None:
+        self.model, self.rng = model, rng
+        self.best = self.current = best
+        self.stale = self.since_best = 0
+
+    def step(self) -> None:
+        """One round: perturb, improve, accept or not, fall back or restart."""
+        model, rng = self.model, self.rng
+        power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
+        trial = improve(model, perturb(model, self.current.route, rng), power, rng)
+        self.stale += 1
+        self.since_best += 1
+        # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
+        if trial.used <= model.budget + 1e-9:
+            # Threshold acceptance: a slightly worse route may replace the current one,
+            # so the search can walk out of a local optimum; the best stays on record.
+            if trial.score >= self.current.score * _ACCEPT - 1e-9:
+                self.current = trial
+            if trial.beats(self.best):
+                self.best, self.stale, self.since_best = trial, 0, 0
+        if self.since_best >= _RESTART:
+            # Long stuck: start afresh from a route through a random (score-weighted) node.
+            base = np.array([model.start, model.end], dtype=np.intp)
+            fresh = force_and_repair(model, base, rng)
+            self.current = improve(model, fresh, float(rng.choice((1.0, 2.0, 3.0))), rng)
+            self.since_best = self.stale = 0
+        elif self.stale >= _PATIENCE:
+            self.current, self.stale = self.best, 0
+
+
 def iterated_local_search(
     model: SearchModel,
     start: IntArray,
@@ -134,43 +180,14 @@ def iterated_local_search(
 ) -> Candidate:
     """ILS from `start` until `work_budget` units of work (see `SearchModel.charge`) are
     spent, or the monotonic `deadline` passes; returns the best candidate met."""
-    rng = np.random.default_rng(seed)
     origin = float(model.work[0])
-    base = np.array([model.start, model.end], dtype=np.intp)
-    # Several constructions: which score exponent suits an instance varies (far, rich
-    # nodes want a high one), and a bad first basin costs many rounds to leave.
-    best = improve(model, start)
-    for power in _START_POWERS:
-        other = improve(model, base, power)
-        if other.used <= model.budget + 1e-9 and other.beats(best):
-            best = other
-    current = best
-    stale = since_best = 0
-    everything = len(model.candidates)
+    walk = _Walk(model, first_route(model, start), np.random.default_rng(seed))
     while (spent := float(model.work[0]) - origin) < work_budget:
         if deadline is not None and time.monotonic() >= deadline:
             break
-        if len(best.route) - 2 >= everything:
+        if len(walk.best.route) - 2 >= len(model.candidates):
             break  # every scoring node is on the route: nothing left to gain
-        power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
-        trial = improve(model, perturb(model, current.route, rng), power, rng)
-        stale += 1
-        # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
-        if trial.used <= model.budget + 1e-9:
-            # Threshold acceptance: a slightly worse route may replace the current one,
-            # so the search can walk out of a local optimum; the best stays on record.
-            if trial.score >= current.score * _ACCEPT - 1e-9:
-                current = trial
-            if trial.beats(best):
-                best, stale, since_best = trial, 0, -1
-        since_best += 1
-        if since_best >= _RESTART:
-            # Long stuck: start afresh from a route through a random (score-weighted) node.
-            seed_route = force_and_repair(model, base, rng)
-            current = improve(model, seed_route, float(rng.choice((1.0, 2.0, 3.0))), rng)
-            since_best = stale = 0
-        elif stale >= _PATIENCE:
-            current, stale = best, 0
+        walk.step()
         if on_progress is not None:
             on_progress(min(1.0, spent / work_budget) if work_budget > 0 else 1.0)
-    return best
+    return walk.best

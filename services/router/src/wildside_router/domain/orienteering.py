@@ -10,6 +10,7 @@ start at both ends. `RouteSolver` is the port every solver implements.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -66,17 +67,22 @@ class OPInstance:
             service.setflags(write=False)
         if scores.shape != (n,) or service.shape != (n,):
             raise InvalidInput.field("scores", f"scores and service need {n} entries")
-        if not (isinstance(self.budget, int | float) and math.isfinite(self.budget)):
+        if isinstance(self.budget, bool) or not isinstance(self.budget, numbers.Real):
+            raise InvalidInput.field("budget", "must be a finite number")
+        if not math.isfinite(float(self.budget)):
             raise InvalidInput.field("budget", "must be a finite number")
         if self.budget < 0:
             raise InvalidInput.field("budget", "must be non-negative")
         for label, index in (("start", self.start), ("end", self.end)):
-            if not 0 <= index < n:
+            integral = isinstance(index, numbers.Integral) and not isinstance(index, bool)
+            if not integral or not 0 <= index < n:
                 raise InvalidInput.field(label, f"must be a node index in [0, {n})")
         object.__setattr__(self, "distances", distances)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "service", service)
         object.__setattr__(self, "budget", float(self.budget))
+        object.__setattr__(self, "start", int(self.start))
+        object.__setattr__(self, "end", int(self.end))
         if self.base_cost() > self.budget * (1 + _BUDGET_RTOL):
             raise InvalidInput.field("budget", "too small even to go from start to end")
 

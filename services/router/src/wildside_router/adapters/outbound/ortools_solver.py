@@ -37,7 +37,7 @@ from wildside_router.domain.orienteering import (
 # error (about +-40 % per instance), the polish and the machine being busier than usual.
 _WORK_SHARE = 0.7
 # The wall-clock safety net stops the search at this share of the time limit.
-_DEADLINE_SHARE = 0.9
+_DEADLINE_SHARE = 0.85
 # Fixed-point scale for OR-Tools' integer arcs; rounding slack is re-checked in floats.
 _SCALE = 10_000
 
