@@ -1,0 +1,306 @@
+"""Router engine benchmark on the Helsinki extract ((c) OpenStreetMap contributors, ODbL).
+
+    .venv/bin/python bench/router/run.py --out bench/router/results.json [--starts 50]
+
+A private stack (scratch database, own nats-server, Redis prefix; bench/harness.py); the
+extract ingested with `ingest-osm`. Then, in this process, the engine as the router
+wires it (PostGIS candidates, cached street network, the production solver at the
+default 1 s limit) plans `--starts` round trips from street nodes picked at random (fixed
+seed) x 30, 60, 90 minutes x three interest profiles, and checks every route: within
+budget, starts and ends where asked, no place twice, every vertex of the geometry on
+the network (or a stop), distance = the geometry's length. A sample is planned twice to
+check determinism for a seed. Finally `wildside-router` runs as a process, serves a few
+requests through the gateway, and its VmRSS is read from /proc.
+Writes the figures as JSON to --out and a Markdown summary beside it (results.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import base, private_stack, rss_mb  # noqa: E402
+
+from tests.e2e import stack  # noqa: E402
+from wildside_common.messages import GenerateRouteJob, GeoPoint, utc_now  # noqa: E402
+from wildside_common.themes import load_theme_rules  # noqa: E402
+from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource  # noqa: E402
+from wildside_router.adapters.outbound.engine_planner import (  # noqa: E402
+    EngineOptions,
+    EnginePlanner,
+)
+from wildside_router.adapters.outbound.network_pg import (  # noqa: E402
+    NetworkCache,
+    PostgresNetworkSource,
+)
+from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver  # noqa: E402
+from wildside_router.adapters.outbound.postgres import create_pool  # noqa: E402
+from wildside_router.domain.network import StreetNetwork  # noqa: E402
+from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn  # noqa: E402
+from wildside_router.domain.planner import PlannerSettings  # noqa: E402
+from wildside_router.domain.scoring import InterestProfile  # noqa: E402
+
+EXTRACT = ROOT / "data" / "helsinki-centre.osm.pbf"
+DURATIONS = (30, 60, 90)
+PROFILES = {
+    "culture (history, art, culture)": ("history", "art", "culture"),
+    "outdoors (nature, architecture)": ("nature", "architecture"),
+    "balanced (no themes)": (),
+}
+
+
+class TimedSolver:
+    """The production solver, timing each call."""
+
+    def __init__(self) -> None:
+        self.inner = OrToolsOPSolver()
+        self.seconds: list[float] = []
+
+    def solve(
+        self, instance: OPInstance, time_limit: float, seed: int, progress: ProgressFn | None
+    ) -> OPSolution:
+        started = time.perf_counter()
+        try:
+            return self.inner.solve(instance, time_limit, seed, progress)
+        finally:
+            self.seconds.append(time.perf_counter() - started)
+
+
+def ingest(database_url: str) -> str:
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/ingest-osm"), str(EXTRACT), "--no-progress"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()
+
+
+def start_points(network: StreetNetwork, count: int) -> list[GeoPoint]:
+    """Street nodes of the largest component, chosen at random with a fixed seed."""
+    from scipy.sparse.csgraph import connected_components
+
+    _, labels = connected_components(network.graph, directed=False)
+    biggest = np.flatnonzero(labels == np.bincount(labels).argmax())
+    chosen = np.random.default_rng(2026).choice(biggest, size=count, replace=False)
+    return [GeoPoint(float(network.lat[i]), float(network.lng[i])) for i in sorted(chosen)]
+
+
+def check(route: dict[str, Any], job: GenerateRouteJob, network: StreetNetwork) -> list[str]:
+    """Why the route is wrong (empty when it is right)."""
+    problems = []
+    points, coords = route["points"], route["geometry"]["coordinates"]
+    if route["duration_minutes"] > job.duration_minutes:
+        problems.append("over budget")
+    start = [job.start.lng, job.start.lat]
+    if [points[0]["lng"], points[0]["lat"]] != start or coords[0] != start:
+        problems.append("does not start where asked")
+    if [points[-1]["lng"], points[-1]["lat"]] != start or coords[-1] != start:
+        problems.append("does not end where asked")
+    osm = [p["osm"] for p in points[1:-1]]
+    if len(set(osm)) != len(osm):
+        problems.append("a place twice")
+    on_network = {(round(float(x), 7), round(float(y), 7)) for x, y in network.line_points}
+    stops = {(round(p["lng"], 7), round(p["lat"], 7)) for p in points}
+    off = [c for c in coords if (round(c[0], 7), round(c[1], 7)) not in on_network | stops]
+    if off or route["straight_line"]:
+        problems.append(f"{len(off)} vertices off the network")
+    length = sum(_metres(a, b) for a, b in itertools.pairwise(coords))
+    if abs(length - route["distance_m"]) > max(2.0, 0.01 * length):
+        problems.append(f"distance {route['distance_m']} != geometry {length:.1f}")
+    return problems
+
+
+def _metres(a: list[float], b: list[float]) -> float:
+    from wildside_router.domain.geometry import haversine_m
+
+    return haversine_m(a[1], a[0], b[1], b[0])
+
+
+async def engine_runs(database_url: str, starts: int) -> dict[str, Any]:
+    pool = await create_pool(database_url, 2)
+    solver = TimedSolver()
+    rules = load_theme_rules()
+    cache = NetworkCache(PostgresNetworkSource(pool), 3600)
+    planner = EnginePlanner(
+        PostgresCandidateSource(pool), cache, solver, rules, EngineOptions(PlannerSettings())
+    )
+    loaded = time.perf_counter()
+    network = await cache.current()
+    assert network is not None
+    load_seconds = time.perf_counter() - loaded
+    rows: list[dict[str, Any]] = []
+    for point in start_points(network, starts):
+        for minutes in DURATIONS:
+            for label, themes in PROFILES.items():
+                rows.append(await one(planner, solver, network, point, minutes, label, themes))
+    determinism = []
+    for row in rows[:: max(1, len(rows) // 12)]:
+        again = await one(planner, solver, network, GeoPoint(*row["start"]), row["minutes"],
+                          row["profile"], PROFILES[row["profile"]])  # fmt: skip
+        determinism.append(again["visits"] == row["visits"])
+    await pool.close()
+    return {
+        "rows": rows,
+        "network_load_seconds": load_seconds,
+        "deterministic": determinism,
+        "network_nodes": network.size,
+        "network_edges": int(network.graph.nnz // 2),
+    }
+
+
+async def one(planner, solver, network, point, minutes, label, themes) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    job = GenerateRouteJob(str(uuid.uuid4()), str(uuid.uuid4()), point, minutes, themes,
+                           utc_now(), seed=1)  # fmt: skip
+    started = time.perf_counter()
+    route = await planner.plan(job, lambda _: None)
+    plan_seconds = time.perf_counter() - started
+    profile = InterestProfile.of(themes, load_theme_rules().theme_ids)
+    visits = route["points"][1:-1]
+    return {
+        "start": [point.lat, point.lng], "minutes": minutes, "profile": label,
+        "plan_seconds": plan_seconds, "solver_seconds": solver.seconds[-1],
+        "budget_share": route["duration_minutes"] / minutes, "pois": len(visits),
+        "matching": sum(bool(profile.matches(v["themes"])) for v in visits),
+        "considered": route["pois_considered"], "visits": [v["osm"] for v in visits],
+        "distance_m": route["distance_m"], "problems": check(route, job, network),
+    }  # fmt: skip
+
+
+def router_rss(bench_stack: Any, jobs: int = 6) -> dict[str, float]:
+    """Start gateway + router, serve `jobs` Helsinki routes, read the router's VmRSS."""
+    gateway = bench_stack.add(stack.gateway(bench_stack.env))
+    router = bench_stack.add(stack.router(bench_stack.env))
+    idle = rss_mb(router.process.pid)
+    headers = {"Authorization": f"Bearer {bench_stack.login(gateway)}"}
+    for i in range(jobs):
+        body = {"start": {"lat": 60.1695, "lng": 24.9522 - 0.002 * i},
+                "duration_minutes": 30 + 15 * i, "preferences": ["history", "art"]}  # fmt: skip
+        response = httpx.post(f"{base(gateway)}/api/v1/routes", json=body, headers=headers)
+        assert response.status_code == 202, response.text
+        url = f"{base(gateway)}/api/v1/routes/{response.json()['request_id']}"
+        while (done := httpx.get(url, headers=headers)).status_code == 202:
+            time.sleep(0.1)
+        assert done.json()["status"] == "succeeded", done.text
+    return {"idle_mb": idle, "after_jobs_mb": rss_mb(router.process.pid), "jobs": jobs}
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def block(part: list[dict[str, Any]]) -> dict[str, Any]:
+        pois = sum(r["pois"] for r in part)
+        return {
+            "routes": len(part),
+            "plan_p50_s": pct([r["plan_seconds"] for r in part], 50),
+            "plan_p95_s": pct([r["plan_seconds"] for r in part], 95),
+            "solver_p50_s": pct([r["solver_seconds"] for r in part], 50),
+            "solver_p95_s": pct([r["solver_seconds"] for r in part], 95),
+            "budget_used_mean": statistics.fmean(r["budget_share"] for r in part),
+            "budget_used_min": min(r["budget_share"] for r in part),
+            "pois_mean": statistics.fmean(r["pois"] for r in part),
+            "pois_min": min(r["pois"] for r in part),
+            "matching_share": sum(r["matching"] for r in part) / pois if pois else 0.0,
+            "considered_mean": statistics.fmean(r["considered"] for r in part),
+            "failed_checks": sum(bool(r["problems"]) for r in part),
+        }
+
+    table = {"all": block(rows)}
+    for minutes in DURATIONS:
+        table[f"{minutes} min"] = block([r for r in rows if r["minutes"] == minutes])
+    for label in PROFILES:
+        table[label] = block([r for r in rows if r["profile"] == label])
+    return table
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# Router engine on the Helsinki extract",
+        "",
+        f"Run {result['when']} on {result['machine']}; `{result['command']}`.",
+        f"Data: {result['ingest']}",
+        f"Network: {result['network_nodes']} nodes, {result['network_edges']} edges, loaded "
+        f"in {result['network_load_seconds']:.2f} s. Round trips from {result['starts']} street "
+        "nodes x 30/60/90 min x 3 profiles; solver limit 1 s; walking 4.8 km/h.",
+        "",
+        "| slice | routes | plan p50 / p95 (s) | solver p50 / p95 (s) | budget used mean (min) "
+        "| POIs mean (min) | matching themes | considered | failed checks |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in result["summary"].items():
+        lines.append(
+            f"| {name} | {s['routes']} | {s['plan_p50_s']:.2f} / {s['plan_p95_s']:.2f} "
+            f"| {s['solver_p50_s']:.2f} / {s['solver_p95_s']:.2f} "
+            f"| {s['budget_used_mean']:.0%} ({s['budget_used_min']:.0%}) "
+            f"| {s['pois_mean']:.1f} ({s['pois_min']}) | {s['matching_share']:.0%} "
+            f"| {s['considered_mean']:.0f} | {s['failed_checks']} |"
+        )
+    rss = result["router_rss"]
+    det = result["deterministic"]
+    lines += [
+        "",
+        "Checks on every route: within budget, starts and ends at the asked point, no place "
+        "twice, every geometry vertex a network vertex or a stop, distance = geometry length.",
+        f"Determinism: {sum(det)}/{len(det)} re-planned routes identical (same request, seed).",
+        f"`wildside-router` RSS with the Helsinki graph loaded: {rss['after_jobs_mb']:.0f} MB "
+        f"after {rss['jobs']} jobs ({rss['idle_mb']:.0f} MB at start, before the graph loads).",
+        "",
+        "Plan time = candidate query + snapping + Dijkstra + solver + geometry, in process.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/router/results.json")
+    parser.add_argument("--starts", type=int, default=50)
+    args = parser.parse_args()
+    with private_stack() as bench_stack:
+        database_url = bench_stack.env["DATABASE_URL"]
+        summary_line = ingest(database_url)
+        runs = asyncio.run(engine_runs(database_url, args.starts))
+        rss = router_rss(bench_stack)
+    result = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "command": f"bench/router/run.py --starts {args.starts}",
+        "ingest": summary_line.split(";")[0],
+        "starts": args.starts,
+        "network_nodes": runs["network_nodes"],
+        "network_edges": runs["network_edges"],
+        "network_load_seconds": runs["network_load_seconds"],
+        "summary": summarise(runs["rows"]),
+        "deterministic": runs["deterministic"],
+        "router_rss": rss,
+        "problems": [r for r in runs["rows"] if r["problems"]],
+        "routes": runs["rows"],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    args.out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
