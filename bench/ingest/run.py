@@ -229,7 +229,7 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         "",
     ]
     lines.append(
-        f"- Load average during the run: {os.getloadavg()[0]:.1f} on"
+        f"- Load average (1 min) when this was written: {os.getloadavg()[0]:.1f} on"
         f" {os.cpu_count()} CPUs (a shared machine; both tools ran under it)."
     )
     return "\n".join(lines) + "\n"
