@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 from harness import base, private_stack, rss_mb  # noqa: E402
 
 from tests.e2e import stack  # noqa: E402
-from wildside_common.bus.publisher import publish  # noqa: E402
+from wildside_common.bus.publisher import publish_nowait  # noqa: E402
 from wildside_common.bus.topology import status_subject  # noqa: E402
 from wildside_common.messages import RouteGenerationStatus, RouteStatus  # noqa: E402
 
@@ -85,6 +85,7 @@ async def fan_out(
     request_ids: list[str],
     rounds: int,
     gateway_pid: int,
+    spread: float = 1.0,
 ) -> dict[str, float]:
     lags: list[float] = []
     ready = asyncio.Event()
@@ -99,21 +100,18 @@ async def fan_out(
     rss = rss_mb(gateway_pid)
     ready.set()
     bus = await nats.connect(nats_url)
-    js = bus.jetstream()
     started = time.perf_counter()
+    # Events trickle as routers publish them: each round gives every socket one event,
+    # spread evenly over `spread` seconds; each event is stamped the moment it is sent.
     for round_index in range(rounds):
         progress = 10 + round_index * (89 // rounds)
-        await asyncio.gather(
-            *(
-                publish(
-                    js,
-                    status_subject(rid),
-                    RouteGenerationStatus(rid, RouteStatus.RUNNING, progress, datetime.now(UTC)),
-                )
-                for rid in request_ids
-            )
-        )
-        await asyncio.sleep(0.2)
+        round_start = time.perf_counter()
+        for index, rid in enumerate(request_ids):
+            due = round_start + spread * index / len(request_ids)
+            if (delay := due - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
+            event = RouteGenerationStatus(rid, RouteStatus.RUNNING, progress, datetime.now(UTC))
+            await publish_nowait(bus, status_subject(rid), event)
     await asyncio.wait_for(asyncio.gather(*tasks), 120)
     elapsed = time.perf_counter() - started
     await bus.close()
@@ -121,6 +119,7 @@ async def fan_out(
         "sockets": len(request_ids),
         "events": len(lags),
         "rounds": rounds,
+        "events_per_second": round(len(request_ids) / spread),
         "p50_lag_ms": percentile(lags, 50),
         "p99_lag_ms": percentile(lags, 99),
         "max_lag_ms": max(lags),
@@ -134,6 +133,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--spread", type=float, default=1.0, help="seconds over which each round's events are sent"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
     with private_stack() as bench:
@@ -142,7 +144,13 @@ def main() -> None:
         ids = asyncio.run(seed_requests(bench.env["DATABASE_URL"], args.sockets))
         result = asyncio.run(
             fan_out(
-                base(gateway), bench.env["NATS_URL"], cookie, ids, args.rounds, gateway.process.pid
+                base(gateway),
+                bench.env["NATS_URL"],
+                cookie,
+                ids,
+                args.rounds,
+                gateway.process.pid,
+                args.spread,
             )
         )
     result["targets"] = {

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 from tests.e2e import stack
 from tests.e2e.test_walking_skeleton import BODY, base
@@ -49,14 +50,20 @@ def spans(log: str, trace_id: str) -> list[str]:
 
 def test_one_request_is_one_trace_across_gateway_router_and_back(traced) -> None:
     gateway, router = traced
-    response = httpx.post(
-        f"{base(gateway)}/api/v1/routes",
-        json={**BODY, "seed": 99},
-        headers=stack.auth(gateway),
-        timeout=10,
-    )
-    assert response.status_code == 202
-    trace_id, request_id = response.headers["trace-id"], response.json()["request_id"]
+    ws_url = base(gateway).replace("http://", "ws://") + "/ws"
+    with ws_connect(ws_url, subprotocols=stack.ws_protocols(gateway), open_timeout=5) as socket:
+        response = httpx.post(
+            f"{base(gateway)}/api/v1/routes",
+            json={**BODY, "seed": 99},
+            headers=stack.auth(gateway),
+            timeout=10,
+        )
+        assert response.status_code == 202
+        trace_id, request_id = response.headers["trace-id"], response.json()["request_id"]
+        # A socket listens, so the router's status events fan out through this gateway.
+        socket.send(json.dumps({"type": "subscribe", "request_id": request_id}))
+        while json.loads(socket.recv(timeout=30)).get("status") not in ("succeeded", "failed"):
+            pass
     deadline = time.monotonic() + 30
     gateway_spans: list[str] = []
     router_spans: list[str] = []

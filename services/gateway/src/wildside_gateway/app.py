@@ -8,7 +8,6 @@ only after JetStream has acknowledged the job.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -69,7 +68,7 @@ class SubmissionPolicy:
     bounds: DurationBounds
     idempotency_ttl: timedelta = timedelta(hours=24)
     cache_namespace: str = "v1"
-    engine_version: str = "skeleton-1"
+    engine_version: str = "engine-1"
 
 
 class RouteService:
@@ -133,10 +132,8 @@ class RouteService:
         cache_key = canonical.cache_key(
             request, self.policy.cache_namespace, self.policy.engine_version
         )
-        # One round trip to Redis for both: the user's quota and the route cache.
-        _, cached = await asyncio.gather(
-            self.limiter.acquire(principal.user_id), self.cache.get(cache_key)
-        )
+        await self.limiter.acquire(principal.user_id)
+        cached = await self.cache.get(cache_key)
         claim = None
         if key is not None:
             claim = IdempotencyClaim(
