@@ -94,3 +94,19 @@ def rss_mb(pid: int) -> float:
 
 def peak_rss_children_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def ingest_helsinki(env: dict[str, str]) -> str:
+    """Load the Helsinki demo extract into the stack's database; the summary line."""
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/ingest-osm"),
+            str(ROOT / "data/helsinki-centre.osm.pbf"),
+            "--no-progress",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return (done.stdout or done.stderr).strip().splitlines()[-1]

@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import base, private_stack  # noqa: E402
+from harness import base, ingest_helsinki, private_stack  # noqa: E402
 
 from tests.e2e import stack  # noqa: E402
 
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
     with private_stack({"RATE_LIMIT_PER_MINUTE": "100000"}) as bench:
+        ingest_helsinki(bench.env)
         gateway = bench.add(stack.gateway(bench.env))
         bench.add(stack.router(bench.env))
         cookie = bench.login(gateway)

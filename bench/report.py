@@ -1,0 +1,159 @@
+"""Write the benchmark figures into README.md (between the bench markers).
+
+Reads what each benchmark wrote under bench/*/ and renders one section; a benchmark
+that has not been run is shown as not run. Targets come from the brief; a missed
+target is printed as missed, with its figure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = ROOT / "bench" / name / "results.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def gateway() -> list[str]:
+    r = load("gateway")
+    if r is None:
+        return ["Gateway submission: not run."]
+    half = r["half_load"]
+    return [
+        "**Gateway submission** (`bench/gateway/run.py`: wrk, 1 thread, 32 connections, one "
+        "process each; authenticated `POST /api/v1/routes` with a fresh Idempotency-Key):",
+        "",
+        "| | requests/s | p99 |",
+        "|---|---|---|",
+        f"| bare Starlette hello | {r['hello']['rps']:.0f} | {r['hello']['p99_ms']:.1f} ms |",
+        f"| gateway `POST /api/v1/routes` | {r['gateway_post_routes']['rps']:.0f} | "
+        f"{r['gateway_post_routes']['p99_ms']:.1f} ms |",
+        f"| gateway at half that load ({half['rate']:.0f}/s, open loop) | | "
+        f"{half['p99_ms']:.1f} ms (p50 {half['p50_ms']:.1f} ms) |",
+        "",
+        f"Ratio {r['ratio']:.1%} of hello (target >= 25 %: {verdict(r['ratio'] >= 0.25)}); "
+        f"p99 at half load {half['p99_ms']:.0f} ms (target < 50 ms: "
+        f"{verdict(half['p99_ms'] < 50)}).",
+    ]
+
+
+def end_to_end() -> list[str]:
+    r = load("e2e")
+    if r is None:
+        return ["End to end: not run."]
+    miss, hit = r["cache_miss"], r["cache_hit"]
+    return [
+        "**End to end** (`bench/e2e/run.py`: Helsinki demo, POST to `succeeded` on a "
+        f"WebSocket, {miss['requests']} requests each way):",
+        "",
+        "| | p50 | p95 | failed |",
+        "|---|---|---|---|",
+        f"| cache miss | {miss['p50_ms']:.0f} ms | {miss['p95_ms']:.0f} ms | {miss['failed']} |",
+        f"| cache hit | {hit['p50_ms']:.1f} ms | {hit['p95_ms']:.1f} ms | {hit['failed']} |",
+        "",
+        f"Targets: miss p95 < 2 s {verdict(miss['p95_ms'] < 2000)}; hit p95 < 50 ms "
+        f"{verdict(hit['p95_ms'] < 50)}.",
+    ]
+
+
+def fan_out() -> list[str]:
+    r = load("ws")
+    if r is None:
+        return ["WebSocket fan-out: not run."]
+    return [
+        f"**WebSocket fan-out** (`bench/ws/run.py`): {r['sockets']} subscribed sockets on one "
+        f"gateway process, {r['events']} status events at {r.get('events_per_second', '?')}/s "
+        f"through JetStream: lag p50 {r['p50_lag_ms']:.1f} ms, p99 {r['p99_lag_ms']:.1f} ms "
+        f"(target < 100 ms: {verdict(r['p99_lag_ms'] < 100)}), gateway RSS "
+        f"{r['gateway_rss_after_mb']:.0f} MB (target < 200 MB: "
+        f"{verdict(r['gateway_rss_after_mb'] < 200)}).",
+    ]
+
+
+def solver() -> list[str]:
+    r = load("op")
+    if r is None:
+        return ["Orienteering solver: not run."]
+    rows = [row for row in r["summary"] if row["set"] == "all"]
+    lines = [
+        "**Orienteering solver** (`bench/op/run.py`, 125 classic instances, `docs/solver.md`):",
+        "",
+        "| solver | mean gap | worst gap | infeasible |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['solver']} | {row['mean_gap_pct']:.2f} % | "
+            f"{row['worst_gap_pct']:.1f} % | {row['infeasible']} |"
+        )
+    return [
+        *lines,
+        "",
+        "Targets: mean <= 2 % at 1 s, <= 0.5 % at 10 s, never infeasible "
+        "(details per set and instance in `bench/op/results.md`).",
+    ]
+
+
+def router() -> list[str]:
+    r = load("router")
+    if r is None:
+        return ["Router on Helsinki: not run."]
+    a = r["summary"]["all"]
+    return [
+        f"**Router on Helsinki** (`bench/router/run.py`, {a['routes']} walks: 50 starts x "
+        "30/60/90 min x 3 profiles): plan p50/p95 "
+        f"{a['plan_p50_s']:.2f}/{a['plan_p95_s']:.2f} s, budget used {a['budget_used_mean']:.0%}, "
+        f"{a['pois_mean']:.1f} POIs per walk, {a['matching_share']:.0%} matching the walker's "
+        f"themes, {a['failed_checks']} routes failing a check; router RSS with the graph loaded "
+        f"{r['router_rss']['after_jobs_mb']:.0f} MB (target < 300 MB: "
+        f"{verdict(r['router_rss']['after_jobs_mb'] < 300)}). Per slice: "
+        "`bench/router/results.md`.",
+    ]
+
+
+def ingest() -> list[str]:
+    path = ROOT / "bench" / "ingest" / "results.md"
+    if not path.exists():
+        return ["Ingest: not run."]
+    table = [line for line in path.read_text().splitlines() if line.startswith("|")]
+    return [
+        "**Ingest** (`bench/ingest/run.py`, beside osm2pgsql in the same run):",
+        "",
+        *table,
+        "",
+        "Target: no slower than osm2pgsql: **missed** (about 3x slower); time "
+        "linear in file size: met; memory flat in the number of POIs: met (it follows the "
+        "file's node count). Details: `bench/ingest/results.md`.",
+    ]
+
+
+def render() -> str:
+    parts = [gateway(), end_to_end(), fan_out(), solver(), router(), ingest()]
+    body = "\n\n".join("\n".join(part) for part in parts)
+    return f"{START}\n{body}\n{END}"
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START in text:
+        head, _, rest = text.partition(START)
+        _, _, tail = rest.partition(END)
+        text = head + render() + tail
+    else:
+        text = text.rstrip() + "\n\n" + render() + "\n"
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
