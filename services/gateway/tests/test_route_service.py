@@ -97,7 +97,11 @@ async def test_rate_limit_applies_but_not_to_replays() -> None:
 async def test_cache_hit_is_recorded_succeeded_without_a_job() -> None:
     cache, queue = FakeCache(), FakeQueue()
     request = parse_route_request(BODY, await FakeThemes().theme_ids(), DurationBounds(10, 480))
-    cache.entries[cache_key(request, "v1", "skeleton-1")] = {"points": [], "distance_m": 0}
+    policy = SubmissionPolicy(DurationBounds(10, 480))
+    cache.entries[cache_key(request, policy.cache_namespace, policy.engine_version)] = {
+        "points": [],
+        "distance_m": 0,
+    }
     svc, store = service(queue, cache=cache)
     accepted = await svc.submit(ALICE, BODY)
     state = store.requests[accepted.request_id]
