@@ -6,57 +6,23 @@ asyncpg errors are translated here: a lost or refused connection is `Unavailable
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
-import orjson
 
+from wildside_common import pg
 from wildside_common.errors import Unavailable
 from wildside_common.messages import RouteStatus
+from wildside_common.pg import DB_ERRORS, guarded
 from wildside_gateway.domain.idempotency import KeyClaimedConcurrently, StoredResponse
 from wildside_gateway.domain.routes import RouteState
 from wildside_gateway.ports import NewRouteRequest
 
-T = TypeVar("T")
-DB_ERRORS = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    OSError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
-
-
-async def guarded(call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except DB_ERRORS as exc:
-        raise Unavailable("the database is unavailable") from exc
-
 
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
-    async def init(conn: asyncpg.Connection) -> None:
-        await conn.set_type_codec(
-            "jsonb",
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
-
-    async def reset(conn: asyncpg.Connection) -> None:
-        # The gateway keeps no session state (no SET, LISTEN, temp tables), so asyncpg's
-        # default reset round trip on every release is skipped; only an interrupted
-        # transaction needs undoing.
-        if conn.is_in_transaction():
-            await conn.execute("ROLLBACK")
-
-    pool = await asyncpg.create_pool(
-        url, min_size=1, max_size=size, init=init, reset=reset, command_timeout=10
-    )
-    assert pool is not None
-    return pool
+    return await pg.create_pool(url, size, stateless=True)
 
 
 # One statement claims the key (a new key, or one whose window has passed) and records

@@ -15,7 +15,7 @@ from wildside_common.pagination import (
     time_id_key,
     time_id_position,
 )
-from wildside_gateway.adapters.outbound.postgres import guarded
+from wildside_common.pg import guarded
 from wildside_gateway.domain.provenance import Box, ProvenanceFilter, ProvenanceRecord
 
 COLUMNS = """

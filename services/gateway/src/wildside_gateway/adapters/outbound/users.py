@@ -16,7 +16,7 @@ from wildside_common.pagination import (
     time_id_key,
     time_id_position,
 )
-from wildside_gateway.adapters.outbound.postgres import DB_ERRORS, guarded
+from wildside_common.pg import DB_ERRORS, guarded
 from wildside_gateway.domain.identity import (
     InterestTheme,
     StoredCredentials,

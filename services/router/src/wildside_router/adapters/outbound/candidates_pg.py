@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from wildside_router.adapters.outbound.postgres import guarded
+from wildside_common.pg import guarded
 from wildside_router.domain.candidates import CATEGORY_KEYS, Candidate, ReachArea
 
 CANDIDATES = """

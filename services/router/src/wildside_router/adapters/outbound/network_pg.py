@@ -18,7 +18,7 @@ import asyncpg
 import numpy as np
 import shapely
 
-from wildside_router.adapters.outbound.postgres import guarded
+from wildside_common.pg import guarded
 from wildside_router.domain.network import StreetNetwork
 from wildside_router.ports import NetworkSource
 

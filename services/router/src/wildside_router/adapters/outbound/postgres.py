@@ -3,45 +3,20 @@ redelivered jobs never store two results nor move a final request."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
-import orjson
 
-from wildside_common.errors import Unavailable
+from wildside_common import pg
 from wildside_common.messages import GenerateRouteJob, RouteStatus
+from wildside_common.pg import guarded
 
-T = TypeVar("T")
-DB_ERRORS = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    OSError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
 NOT_FINAL = "status NOT IN ('succeeded', 'failed')"
 
 
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
-    async def init(conn: asyncpg.Connection) -> None:
-        await conn.set_type_codec(
-            "jsonb",
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
-
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=init, command_timeout=10)
-    assert pool is not None
-    return pool
-
-
-async def guarded(call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except DB_ERRORS as exc:
-        raise Unavailable("the database is unavailable") from exc
+    return await pg.create_pool(url, size)
 
 
 class PostgresRouteStore:

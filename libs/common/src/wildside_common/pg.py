@@ -1,0 +1,65 @@
+"""asyncpg helpers shared by the services' PostgreSQL adapters.
+
+`guarded` translates a lost or refused database into `Unavailable` (the error tree's
+"try later"), so use cases never catch asyncpg's errors. `create_pool` makes pools that
+read and write `jsonb` as Python objects (orjson).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import orjson
+
+from wildside_common.errors import Unavailable
+
+T = TypeVar("T")
+DB_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    OSError,
+)
+
+
+async def guarded(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except DB_ERRORS as exc:
+        raise Unavailable("the database is unavailable") from exc
+
+
+async def _json_codec(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+
+
+async def _rollback_only(conn: asyncpg.Connection) -> None:
+    # For services that keep no session state (no SET, LISTEN, temp tables): asyncpg's
+    # default reset costs a round trip on every release; only an interrupted
+    # transaction needs undoing.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+async def create_pool(
+    url: str, size: int, *, stateless: bool = False, command_timeout: float = 10
+) -> asyncpg.Pool:
+    """A pool with the jsonb codec; `stateless` skips the per-release reset query."""
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=1,
+        max_size=size,
+        init=_json_codec,
+        command_timeout=command_timeout,
+        reset=_rollback_only if stateless else None,
+    )
+    assert pool is not None
+    return pool
