@@ -50,7 +50,7 @@ def gateway() -> list[str]:
             else [
                 "",
                 "Why the throughput target is missed: one submission costs the gateway process "
-                "about 2.5-3 ms of CPU (py-spy: the event loop ~20 %, asyncpg ~15 %, nats-py ~10 %, "
+                "about 2.5-3 ms of CPU (py-spy: event loop ~20 %, asyncpg ~15 %, nats-py ~10 %, "
                 "redis-py ~10 %, the app and middleware the rest) over six round trips (Redis x2, "
                 "PostgreSQL x3, JetStream ack); the hello app costs ~0.13 ms. Reaching 25 % needs "
                 "batching submissions (one transaction and one publish batch per few ms) or more "
