@@ -16,7 +16,7 @@ from opentelemetry import trace
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wildside_common.logs import bind, current_trace_id
+from wildside_common.logs import bind, current_trace_id, log_context
 from wildside_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from wildside_common.telemetry import extract_context, tracer
 from wildside_common.transport.http import error_response
@@ -66,7 +66,11 @@ class TelemetryMiddleware:
 
             try:
                 with bind(trace_id=trace_id):
-                    await self.app(scope, receive, send_with_trace)
+                    try:
+                        await self.app(scope, receive, send_with_trace)
+                    finally:
+                        if scope["type"] == "http":
+                            access_log(scope, template, status["code"], started)
             except Exception:
                 log.exception("unhandled error", extra={"path": scope["path"]})
                 if scope["type"] == "http" and not status["sent"]:
@@ -81,3 +85,23 @@ class TelemetryMiddleware:
 def client_ip(scope: Scope) -> str:
     client: Any = scope.get("client")
     return str(client[0]) if client else "-"
+
+
+ACCESS = logging.getLogger("wildside.access")
+
+
+def access_log(scope: Scope, route: str, status: int, started: float) -> None:
+    """One line per HTTP request, with the ids the request bound (trace, user, request)."""
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    ACCESS.info(
+        "request",
+        extra={
+            **log_context(),
+            "method": scope.get("method"),
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )

@@ -43,6 +43,19 @@ def bind(**fields: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
+def log_context() -> dict[str, str]:
+    """The fields bound for this task (trace, request and user ids where known)."""
+    return dict(_context.get() or {})
+
+
+def annotate(**fields: str | None) -> None:
+    """Add fields to the log lines of the rest of this task, inside the enclosing `bind`
+    (e.g. the user id once a request is authenticated); the `bind` exit drops them."""
+    merged = dict(_context.get() or {})
+    merged.update({key: value for key, value in fields.items() if value is not None})
+    _context.set(merged)
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wildside_common.errors import DomainError, InvalidInput, PayloadTooLarge, Timeout
-from wildside_common.logs import current_trace_id
+from wildside_common.logs import annotate, current_trace_id
 from wildside_common.transport.http import JSONResponse, error_response, plain_status_response
 from wildside_gateway.app import RouteService
 from wildside_gateway.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -86,6 +86,7 @@ class RouteEndpoints:
                 accepted = await self.service.submit(principal, body, key)
         except TimeoutError:
             raise Timeout("the request took too long; nothing was accepted") from None
+        annotate(request_id=accepted.request_id)
         headers = {"Location": f"/api/v1/routes/{accepted.request_id}"}
         if accepted.replayed:
             headers["Idempotent-Replayed"] = "true"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wildside_common.errors import InvalidInput, Unauthorized
+from wildside_common.logs import annotate
 from wildside_common.sessions import SessionCodec, request_token, subprotocol_token
 from wildside_gateway.domain.principal import Principal, Role
 
@@ -39,6 +40,8 @@ class SessionAuthenticator:
             raise Unauthorized("this endpoint needs a session: log in first")
         claims = self.codec.verify(token)
         try:
-            return Principal(claims.subject, Role(claims.role))
+            principal = Principal(claims.subject, Role(claims.role))
         except (InvalidInput, ValueError):
             raise Unauthorized("the session token is invalid") from None
+        annotate(user_id=principal.user_id)
+        return principal
