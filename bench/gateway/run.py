@@ -66,7 +66,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
-    extra = {"RATE_LIMIT_PER_MINUTE": "100000000", "DB_POOL_SIZE": "20"}
+    # Logs as in production (INFO: one access line per request).
+    extra = {"RATE_LIMIT_PER_MINUTE": "100000000", "DB_POOL_SIZE": "20", "LOG_LEVEL": "INFO"}
     with private_stack(extra) as bench:
         gateway = bench.add(stack.gateway(bench.env))
         cookie = bench.login(gateway)
