@@ -9,6 +9,7 @@ its request id), the enricher fills the area, and the next request walks to the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import threading
@@ -22,10 +23,11 @@ import httpx
 import nats
 import psycopg
 import pytest
+from nats.js.errors import NotFoundError
 
 from tests.e2e import stack
 from wildside_common.bus.publisher import publish
-from wildside_common.bus.topology import ENRICHMENT_JOB_SUBJECT
+from wildside_common.bus.topology import ENRICHMENT_JOB_SUBJECT, ENRICHMENT_JOBS_STREAM
 from wildside_common.codec import decode
 from wildside_common.messages import BoundingBox, EnrichmentJob, utc_now
 from wildside_common.testing.servers import unique_prefix
@@ -82,11 +84,29 @@ def overpass_url() -> Iterator[str]:
 def enricher(stack_env: dict[str, str], overpass_url: str) -> Iterator[stack.Service]:
     env = {**stack_env, "OVERPASS_URLS": overpass_url, "ENRICHER_REDIS_PREFIX": unique_prefix(),
            "ENRICHER_CONTACT": "e2e@example.org", "ENRICHER_ACK_WAIT_SECONDS": "5"}  # fmt: skip
+    purge_enrichment_backlog(stack_env["NATS_URL"])
     service = stack.enricher(env)
     service.start()
     service.wait_ready()
     yield service
     service.stop()
+
+
+def purge_enrichment_backlog(nats_url: str) -> None:
+    """Earlier modules' routers (no enricher running) may have left jobs for sparse areas
+    on the shared bus; this module's fake Overpass answers every area alike, so start
+    from an empty enrichment stream."""
+
+    async def purge() -> None:
+        client = await nats.connect(nats_url)
+        try:
+            js = client.jetstream()
+            with contextlib.suppress(NotFoundError):
+                await js.purge_stream(ENRICHMENT_JOBS_STREAM)
+        finally:
+            await client.close()
+
+    asyncio.run(purge())
 
 
 def publish_job(nats_url: str, job: EnrichmentJob, msg_id: str) -> None:

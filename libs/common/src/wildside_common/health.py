@@ -11,13 +11,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from wildside_common.metrics import exposition
+from wildside_common.server import serve_http
 from wildside_common.transport.http import JSONResponse
 
 log = logging.getLogger(__name__)
@@ -62,17 +62,5 @@ def health_routes(checks: Mapping[str, Check]) -> list[Route]:
 
 
 async def serve_ops(host: str, port: int, checks: Mapping[str, Check], stop: asyncio.Event) -> None:
-    """Serve the health and metrics routes until `stop` is set.
-
-    uvicorn captures SIGTERM/SIGINT while serving and re-raises them to the handlers
-    installed before (`runtime.stop_on_signals`), so `stop` is set either way.
-    """
-    app = Starlette(routes=health_routes(checks))
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await stop.wait()
-    server.should_exit = True
-    await task
+    """Serve the health and metrics routes until `stop` is set."""
+    await serve_http(Starlette(routes=health_routes(checks)), host, port, stop, grace=2)

@@ -1,0 +1,47 @@
+"""Serving an ASGI app with uvicorn until it ends or `stop` is set.
+
+uvicorn captures SIGTERM/SIGINT while serving and re-raises them to the handlers
+installed before (`runtime.stop_on_signals`), so `stop` is set either way and the
+server drains in-flight requests (`grace` seconds) before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+async def serve_http(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    *,
+    grace: float = 10.0,
+    websockets: bool = False,
+) -> None:
+    options: dict[str, Any] = {}
+    if websockets:
+        options = {"ws": "websockets-sansio", "ws_ping_interval": 20.0, "ws_ping_timeout": 20.0}
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=int(grace),
+        **options,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    server.should_exit = True
+    await task
