@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
 from wildside_common.bus.topology import WorkerPolicy, ensure_consumer, ensure_streams, job_consumer
-from wildside_common.testing.servers import NatsServer
+from wildside_common.testing.servers import NatsServer, nats_server
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.I)
@@ -67,12 +67,8 @@ def schema_errors() -> Callable[[str, Any], list[str]]:
 @pytest.fixture(scope="module")
 def bus_server() -> Iterator[NatsServer]:
     """A nats-server of this module's own: the real topology's stream names stay private."""
-    server = NatsServer()
-    server.start()
-    try:
+    with nats_server() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from wildside_common.bus.service import run_workers
 from wildside_common.config import EnvReader
-from wildside_common.health import serve_ops
 from wildside_common.logs import configure_logging
 from wildside_common.runtime import run_service
 from wildside_common.telemetry import configure_tracing
@@ -18,16 +18,8 @@ async def serve(stop: asyncio.Event) -> None:
     configure_logging("enricher", settings.common.log_level)
     configure_tracing(settings.common)
     async with bootstrap(settings) as enricher:
-
-        async def consuming() -> None:
-            if not enricher.jobs.running:
-                raise ConnectionError("job consumer is not running")
-
-        checks = {"ready": enricher.ready, "consumer": consuming}
-        await asyncio.gather(
-            serve_ops(settings.common.metrics_host, settings.common.metrics_port, checks, stop),
-            enricher.jobs.run(stop),
-            enricher.dead_letters.run(stop),
+        await run_workers(
+            settings.common, enricher.ready, enricher.jobs, enricher.dead_letters, stop=stop
         )
 
 
