@@ -42,7 +42,8 @@ class IngestService:
         provenance = Provenance(
             geofence, request.source_url, digest, request.filters.canonical, header
         )
-        run_id = await self.store.start_run(provenance)
+        filters = request.filters
+        run_id = await self.store.start_run(provenance, filters.wants_pois, filters.network)
         try:
             read = ReadCounts()
             builder = FeatureBuilder(request.filters, geofence)
@@ -51,9 +52,7 @@ class IngestService:
                 async for batch in batches:
                     await self.store.stage(batch)
             self.progress.phase("applying")
-            counts = await self.store.apply(
-                geofence, request.filters.wants_pois, request.filters.network
-            )
+            counts = await self.store.apply(geofence, filters.wants_pois, filters.network)
             counts.read = read.as_dict()
             self.progress.phase("committing")
             status = await self.store.finish(run_id, counts, request.dry_run)

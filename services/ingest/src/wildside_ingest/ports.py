@@ -31,8 +31,11 @@ class FeatureSource(Protocol):
 class IngestStore(Protocol):
     """The database side of one run: all writes land atomically or not at all."""
 
-    async def start_run(self, provenance: Provenance) -> str:
-        """Record a `running` run and open the run's transaction; returns the run id."""
+    async def start_run(self, provenance: Provenance, pois: bool, network: bool) -> str:
+        """Record a `running` run and open the run's transaction; returns the run id.
+
+        `pois` / `network` say which tables the run loads.
+        """
 
     async def stage(self, batch: FeatureBatch) -> None:
         """Stage one batch of rows inside the run's transaction."""

@@ -6,13 +6,19 @@ committed together with the run's `succeeded` status. A failure rolls the transa
 back and marks the run `failed`; a dry run rolls back and marks it `dry_run`. So the
 data tables are either exactly as before the run or exactly as the file says.
 An advisory lock serialises concurrent ingests.
+
+Bulk load: when the tables a run loads (`pois`, or `street_nodes` + `street_edges`) are
+empty at the start, their secondary indexes and foreign keys are dropped inside the
+transaction and rebuilt once before commit (see `sql.IS_EMPTY`); nothing can have
+vanished from an empty table, so its removal step is skipped.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -59,6 +65,48 @@ def linestring_wkb(coords: Iterable[Coord]) -> bytes:
     return struct.pack(f"<BII{len(flat)}d", 1, 2, len(flat) // 2, *flat)
 
 
+POI_TABLES = ("pois",)
+NETWORK_TABLES = ("street_nodes", "street_edges")
+
+
+@dataclass
+class _Deferred:
+    """What a bulk load dropped and must rebuild: index and foreign key definitions."""
+
+    tables: set[str] = field(default_factory=set)
+    indexes: list[str] = field(default_factory=list)
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def drop(self, conn: asyncpg.Connection, tables: Sequence[str]) -> bool:
+        """Lock `tables`; when all are empty, drop their secondary indexes and FKs."""
+        for table in tables:
+            if not await conn.fetchval(sql.IS_EMPTY.format(table=table)):
+                return False
+        await conn.execute(sql.LOCK_TABLES.format(tables=", ".join(tables)))
+        for table in tables:  # checked again under the lock: still empty
+            if not await conn.fetchval(sql.IS_EMPTY.format(table=table)):
+                return False
+        for table, name, definition in await conn.fetch(sql.FOREIGN_KEYS, list(tables)):
+            await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+            self.foreign_keys.append((table, name, definition))
+        for name, definition in await conn.fetch(sql.SECONDARY_INDEXES, list(tables)):
+            await conn.execute(f"DROP INDEX {name}")
+            self.indexes.append(definition)
+        self.tables.update(tables)
+        return True
+
+    async def rebuild(self, conn: asyncpg.Connection) -> None:
+        """Recreate every dropped index, then every dropped foreign key (validated)."""
+        if not (self.indexes or self.foreign_keys):
+            return
+        await conn.execute(sql.BUILD_SETTINGS)
+        for definition in self.indexes:
+            await conn.execute(definition)
+        for table, name, definition in self.foreign_keys:
+            await conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+        self.indexes, self.foreign_keys = [], []
+
+
 class PostgresIngestStore:
     """`IngestStore` over one asyncpg connection."""
 
@@ -67,9 +115,13 @@ class PostgresIngestStore:
         self._tx: Any = None
         self._batch = 0
         self._counts = RunCounts()
+        self._deferred = _Deferred()
 
-    async def start_run(self, provenance: Provenance) -> str:
-        """Record the run (`running`, autocommit), then open the data transaction."""
+    async def start_run(self, provenance: Provenance, pois: bool, network: bool) -> str:
+        """Record the run (`running`, autocommit), then open the data transaction.
+
+        `pois` / `network`: which table groups the run loads (for the bulk-load check).
+        """
         fence = provenance.geofence
         box = provenance.file_bounds
         corners = (box.min_lon, box.min_lat, box.max_lon, box.max_lat) if box else (None,) * 4
@@ -87,6 +139,10 @@ class PostgresIngestStore:
             await self._tx.start()
             await self.conn.execute(sql.LOCK)
             await self.conn.execute(sql.STAGING)
+            if pois:
+                await self._deferred.drop(self.conn, POI_TABLES)
+            if network:
+                await self._deferred.drop(self.conn, NETWORK_TABLES)
         except asyncpg.UndefinedTableError as exc:
             raise Unavailable("database: schema missing, run the migrations first") from exc
         except _CONNECTION_ERRORS as exc:
@@ -123,8 +179,13 @@ class PostgresIngestStore:
     async def apply(self, geofence: Geofence, pois: bool, network: bool) -> RunCounts:
         """Remove what the geofence held but the file no longer has; final counts."""
         conn, counts, fence = self.conn, self._counts, geofence.wkt()
+        bulk = self._deferred.tables
+        pois = pois and "pois" not in bulk  # an empty table had nothing to remove
+        network = network and "street_edges" not in bulk
         try:
-            await conn.execute(sql.PREPARE_REMOVALS)
+            await self._deferred.rebuild(conn)
+            if pois or network:
+                await conn.execute(sql.PREPARE_REMOVALS)
             if pois:
                 counts.pois.removed = await conn.fetchval(sql.REMOVE_POIS, fence)
             if network:
