@@ -117,6 +117,25 @@ async def test_interests_replace_under_the_revision(
     assert me.json()["interest_theme_ids"] == ["food"] and me.json()["revision"] == 2
 
 
+@pytest.mark.parametrize("username", ["nul\u0000inside", "bell\u0007", "\u0000"])
+async def test_login_refuses_control_characters_with_400(
+    client: httpx.AsyncClient, username: str
+) -> None:
+    response = await client.post(
+        "/api/v1/login", json={"username": username, "password": "whatever-password"}
+    )
+    assert response.status_code == 400
+    assert response.json()["details"]["field"] == "username"
+
+
+async def test_text_postgres_cannot_hold_is_invalid_input_not_a_crash(pool: asyncpg.Pool) -> None:
+    from wildside_common.errors import InvalidInput
+    from wildside_common.pg import guarded
+
+    with pytest.raises(InvalidInput):
+        await guarded(lambda: pool.fetchval("SELECT $1::text", "nul\u0000"))
+
+
 @pytest.mark.parametrize("start_revision", [0, 1])
 async def test_of_concurrent_writers_with_one_revision_exactly_one_wins(
     pool: asyncpg.Pool, start_revision: int

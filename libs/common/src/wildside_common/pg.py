@@ -13,7 +13,7 @@ from typing import TypeVar
 import asyncpg
 import orjson
 
-from wildside_common.errors import Unavailable
+from wildside_common.errors import InvalidInput, Unavailable
 
 T = TypeVar("T")
 DB_ERRORS = (
@@ -25,11 +25,17 @@ DB_ERRORS = (
 )
 
 
+# Text PostgreSQL cannot hold (a NUL character): the caller's input, not our failure.
+UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
 async def guarded(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except DB_ERRORS as exc:
         raise Unavailable("the database is unavailable") from exc
+    except UNSTORABLE_TEXT as exc:
+        raise InvalidInput("the input contains characters that cannot be stored") from exc
 
 
 async def _json_codec(conn: asyncpg.Connection) -> None:

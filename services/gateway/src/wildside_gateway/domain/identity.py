@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ class Credentials:
             raise InvalidInput.field("username", "must not be blank")
         if len(self.username) > MAX_USERNAME:
             raise InvalidInput.field("username", f"must be at most {MAX_USERNAME} characters")
+        if any(unicodedata.category(char) == "Cc" for char in self.username):
+            raise InvalidInput.field("username", "must not contain control characters")
         if not self.password.strip():
             raise InvalidInput.field("password", "must not be blank")
         if len(self.password) > MAX_PASSWORD:
