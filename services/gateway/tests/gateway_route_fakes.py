@@ -3,29 +3,56 @@ run the same suite against the real PostgreSQL adapter)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
-from wildside_gateway.domain.idempotency import KeyClaimedConcurrently, StoredResponse
+from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.routes import RouteState
-from wildside_gateway.ports import NewRouteRequest
+from wildside_gateway.ports import NewRouteRequest, OutgoingJob
+
+
+class FakeRecording:
+    def __init__(self, recorded: frozenset[str]) -> None:
+        self._recorded = recorded
+
+    @property
+    def recorded(self) -> frozenset[str]:
+        return self._recorded
+
+    async def discard(self, request_ids: Collection[str]) -> None:
+        self._recorded = self._recorded - frozenset(request_ids)
 
 
 class FakeRouteRequests:
     def __init__(self) -> None:
         self.requests: dict[str, RouteState] = {}
         self.keys: dict[tuple[str, str], StoredResponse] = {}
+        self.batches: list[int] = []
 
     @asynccontextmanager
-    async def recording(self, new: NewRouteRequest) -> AsyncIterator[None]:
+    async def recording(self, batch: Sequence[NewRouteRequest]) -> AsyncIterator[FakeRecording]:
+        self.batches.append(len(batch))
+        taken = set(self.keys)
+        recordable: list[NewRouteRequest] = []
+        for new in batch:
+            if new.claim is not None:
+                pair = (new.user_id, new.claim.key)
+                if pair in taken:
+                    continue
+                taken.add(pair)
+            recordable.append(new)
+        recording = FakeRecording(frozenset(new.request_id for new in recordable))
+        yield recording
+        for new in recordable:
+            if new.request_id in recording.recorded:
+                self._commit(new)
+
+    def _commit(self, new: NewRouteRequest) -> None:
         claim = new.claim
-        if claim is not None and (new.user_id, claim.key) in self.keys:
-            raise KeyClaimedConcurrently(claim.key)
-        yield
         done = new.cached_route is not None
         self.requests[new.request_id] = RouteState(
             new.request_id,
@@ -47,8 +74,10 @@ class FakeRouteRequests:
     async def get(self, request_id: str) -> RouteState | None:
         return self.requests.get(request_id)
 
-    async def stored_response(self, user_id: str, key: str) -> StoredResponse | None:
-        return self.keys.get((user_id, key))
+    async def stored_responses(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredResponse]:
+        return {pair: self.keys[pair] for pair in keys if pair in self.keys}
 
 
 class FakeQueue:
@@ -56,10 +85,11 @@ class FakeQueue:
         self.jobs: list[GenerateRouteJob] = []
         self.fail_with = fail_with
 
-    async def enqueue(self, job: GenerateRouteJob) -> None:
+    async def enqueue_many(self, jobs: Sequence[OutgoingJob]) -> list[Exception | None]:
         if self.fail_with is not None:
-            raise self.fail_with
-        self.jobs.append(job)
+            return [self.fail_with] * len(jobs)
+        self.jobs.extend(item.job for item in jobs)
+        return [None] * len(jobs)
 
 
 class FakeAnnouncer:
@@ -79,8 +109,8 @@ class FakeCache:
     def __init__(self) -> None:
         self.entries: dict[str, Mapping[str, Any]] = {}
 
-    async def get(self, key: str) -> Mapping[str, Any] | None:
-        return self.entries.get(key)
+    async def get_many(self, keys: Sequence[str]) -> list[Mapping[str, Any] | None]:
+        return [self.entries.get(key) for key in keys]
 
 
 class FakeLimiter:
@@ -88,7 +118,12 @@ class FakeLimiter:
         self.limit = limit
         self.counts: dict[str, int] = {}
 
-    async def acquire(self, user_id: str) -> None:
-        if self.counts.get(user_id, 0) >= self.limit:
-            raise RateLimited("slow down", 30)
-        self.counts[user_id] = self.counts.get(user_id, 0) + 1
+    async def acquire_many(self, user_ids: Sequence[str]) -> list[RateLimited | None]:
+        refusals: list[RateLimited | None] = []
+        for user_id in user_ids:
+            if self.counts.get(user_id, 0) >= self.limit:
+                refusals.append(RateLimited("slow down", 30))
+                continue
+            self.counts[user_id] = self.counts.get(user_id, 0) + 1
+            refusals.append(None)
+        return refusals

@@ -38,26 +38,37 @@ def limiter(request, redis, redis_prefix):
 
 async def test_limiter_allows_the_quota_then_refuses_with_retry_after(limiter) -> None:
     user = str(uuid.uuid4())
-    for _ in range(3):
-        await limiter.acquire(user)
-    with pytest.raises(RateLimited) as refused:
-        await limiter.acquire(user)
-    assert 1 <= refused.value.retry_after <= 60
+    assert await limiter.acquire_many([user, user]) == [None, None]
+    verdicts = await limiter.acquire_many([user, user])
+    assert verdicts[0] is None
+    refused = verdicts[1]
+    assert isinstance(refused, RateLimited)
+    assert 1 <= refused.retry_after <= 60
+    assert isinstance((await limiter.acquire_many([user]))[0], RateLimited)
 
 
 async def test_limiter_counts_each_user_apart(limiter) -> None:
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    for _ in range(3):
-        await limiter.acquire(first)
-    await limiter.acquire(second)
+    verdicts = await limiter.acquire_many([first, first, second, first, first, second])
+    assert [verdict is None for verdict in verdicts] == [True, True, True, True, False, True]
+    assert await limiter.acquire_many([]) == []
+
+
+async def test_redis_limiter_survives_a_flushed_script_cache(redis, redis_prefix) -> None:
+    limiter = RedisRateLimiter(redis, RedisGuard(), limit=3, prefix=redis_prefix)
+    user = str(uuid.uuid4())
+    assert await limiter.acquire_many([user]) == [None]  # the first call loads the script
+    await redis.script_flush()
+    assert await limiter.acquire_many([user, user]) == [None, None]
+    assert isinstance((await limiter.acquire_many([user]))[0], RateLimited)
 
 
 async def test_redis_limiter_lets_requests_through_when_redis_is_down() -> None:
     dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     guard = RedisGuard()
     limiter = RedisRateLimiter(dead, guard, limit=1)
-    for _ in range(3):
-        await limiter.acquire(str(uuid.uuid4()))
+    user = str(uuid.uuid4())
+    assert await limiter.acquire_many([user, user, user]) == [None, None, None]
     assert not guard.available
     await dead.aclose()
 
@@ -77,13 +88,12 @@ def cache_pair(request, redis, redis_prefix):
 
 async def test_cache_returns_what_was_stored_and_misses_otherwise(cache_pair) -> None:
     cache, put = cache_pair
-    key = f"route:v1:{uuid.uuid4().hex}"
-    assert await cache.get(key) is None
-    await put(key, {"points": [{"lat": 1.5, "lng": 2.5, "name": "A"}], "distance_m": 10})
-    assert await cache.get(key) == {
-        "points": [{"lat": 1.5, "lng": 2.5, "name": "A"}],
-        "distance_m": 10,
-    }
+    key, other = f"route:v1:{uuid.uuid4().hex}", f"route:v1:{uuid.uuid4().hex}"
+    assert await cache.get_many([key]) == [None]
+    route = {"points": [{"lat": 1.5, "lng": 2.5, "name": "A"}], "distance_m": 10}
+    await put(key, route)
+    assert await cache.get_many([other, key, key]) == [None, route, route]
+    assert await cache.get_many([]) == []
 
 
 async def test_cached_routes_expire_after_a_jittered_day(redis, redis_prefix) -> None:
@@ -100,6 +110,6 @@ async def test_cached_routes_expire_after_a_jittered_day(redis, redis_prefix) ->
 async def test_cache_misses_when_redis_is_down() -> None:
     dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     cache = RedisRouteCache(dead, RedisGuard())
-    assert await cache.get("route:v1:" + "0" * 64) is None
+    assert await cache.get_many(["route:v1:" + "0" * 64]) == [None]
     await RedisRouteCacheWriter(dead).store("route:v1:" + "0" * 64, {"points": []})
     await dead.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -14,9 +15,16 @@ from gateway_route_fakes import (
     FakeThemes,
 )
 
-from wildside_common.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
+from wildside_common.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Unavailable,
+)
 from wildside_common.messages import RouteStatus
-from wildside_gateway.app import RouteService, SubmissionPolicy
+from wildside_gateway.app import Accepted, RouteService, SubmissionPolicy
 from wildside_gateway.domain.canonical import cache_key
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.routes import DurationBounds, parse_route_request
@@ -124,3 +132,116 @@ async def test_invalid_body_never_reaches_the_store() -> None:
     with pytest.raises(InvalidInput):
         await svc.submit(ALICE, {**BODY, "duration_minutes": 5})
     assert store.requests == {}
+
+
+class SelectiveQueue(FakeQueue):
+    """Acknowledges every job but those of the given seeds."""
+
+    def __init__(self, refuse_seeds: set[int]) -> None:
+        super().__init__()
+        self.refuse_seeds = refuse_seeds
+
+    async def enqueue_many(self, jobs):
+        verdicts = []
+        for item in jobs:
+            if item.job.seed in self.refuse_seeds:
+                verdicts.append(Unavailable("bus refused"))
+            else:
+                self.jobs.append(item.job)
+                verdicts.append(None)
+        return verdicts
+
+
+def body(seed: int) -> dict:
+    return {**BODY, "seed": seed}
+
+
+async def test_concurrent_submissions_share_batches_and_each_gets_its_own_job() -> None:
+    queue = FakeQueue()
+    svc, store = service(queue)
+    accepted = await asyncio.gather(*(svc.submit(ALICE, body(n)) for n in range(40)))
+    assert len({a.request_id for a in accepted}) == 40
+    assert sorted(job.seed for job in queue.jobs) == list(range(40))
+    assert {job.request_id for job in queue.jobs} == {a.request_id for a in accepted}
+    assert sum(store.batches) == 40 and max(store.batches) > 1  # batched, nothing lost
+    assert len(store.batches) < 40
+
+
+async def test_one_key_submitted_concurrently_makes_one_job_and_replays_the_rest() -> None:
+    queue = FakeQueue()
+    svc, store = service(queue)
+    key = str(uuid.uuid4())
+    results = await asyncio.gather(*(svc.submit(ALICE, BODY, key) for _ in range(12)))
+    assert len(queue.jobs) == 1
+    assert {r.request_id for r in results} == {queue.jobs[0].request_id}
+    assert sum(not r.replayed for r in results) == 1
+    assert len(store.requests) == 1
+
+
+async def test_a_key_reused_with_another_payload_in_the_same_batch_conflicts() -> None:
+    svc, _ = service()
+    key = str(uuid.uuid4())
+    results = await asyncio.gather(
+        svc.submit(ALICE, body(1), key), svc.submit(ALICE, body(2), key), return_exceptions=True
+    )
+    assert isinstance(results[0], Accepted) and not results[0].replayed
+    assert isinstance(results[1], Conflict)
+
+
+async def test_a_job_the_bus_refuses_fails_alone_and_leaves_no_record() -> None:
+    queue = SelectiveQueue({3})
+    svc, store = service(queue)
+    keys = [str(uuid.uuid4()) for _ in range(6)]
+    results = await asyncio.gather(
+        *(svc.submit(ALICE, body(n), keys[n]) for n in range(6)), return_exceptions=True
+    )
+    assert isinstance(results[3], Unavailable)
+    assert all(isinstance(r, Accepted) for i, r in enumerate(results) if i != 3)
+    assert len(store.requests) == 5 and (ALICE.user_id, keys[3]) not in store.keys
+    assert sorted(job.seed for job in queue.jobs) == [0, 1, 2, 4, 5]
+
+
+async def test_rate_limit_refuses_within_a_batch_per_request() -> None:
+    svc, store = service(limit=3)
+    results = await asyncio.gather(
+        *(svc.submit(ALICE, body(n)) for n in range(5)), return_exceptions=True
+    )
+    assert sum(isinstance(r, Accepted) for r in results) == 3
+    assert sum(isinstance(r, RateLimited) for r in results) == 2
+    assert len(store.requests) == 3
+
+
+async def test_accepted_and_cached_requests_are_announced_replays_are_not() -> None:
+    svc, _ = service()
+    announcer = svc.announcer
+    key = str(uuid.uuid4())
+    first = await svc.submit(ALICE, BODY, key)
+    await svc.submit(ALICE, BODY, key)
+    assert [(e.request_id, e.status) for e in announcer.events] == [
+        (first.request_id, RouteStatus.QUEUED)
+    ]
+
+
+async def test_a_batch_that_overruns_the_timeout_is_refused_and_records_nothing() -> None:
+    class SlowStore(FakeRouteRequests):
+        async def stored_responses(self, keys):
+            await asyncio.sleep(0.2)
+            return await super().stored_responses(keys)
+
+    store = SlowStore()
+    svc = RouteService(
+        store,
+        FakeQueue(),
+        FakeAnnouncer(),
+        FakeThemes(),
+        SubmissionPolicy(DurationBounds(10, 480), timeout=0.1, batch_concurrency=1),
+        FakeCache(),
+        FakeLimiter(),
+    )
+    results = await asyncio.gather(
+        svc.submit(ALICE, body(1), str(uuid.uuid4())),
+        svc.submit(ALICE, body(2)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, Timeout) for r in results)
+    assert store.requests == {} and store.keys == {}

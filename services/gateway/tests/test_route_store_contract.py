@@ -14,7 +14,6 @@ from gateway_route_fakes import FakeRouteRequests
 
 from wildside_common.messages import RouteStatus
 from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests, create_pool
-from wildside_gateway.domain.idempotency import KeyClaimedConcurrently
 from wildside_gateway.ports import IdempotencyClaim, NewRouteRequest
 
 pytestmark = pytest.mark.contract
@@ -53,11 +52,19 @@ def new(
     return NewRouteRequest(request_id, user_id, PAYLOAD, "route:v1:" + "0" * 64, claim, cached)
 
 
+async def stored(store, user: str, key: str):
+    return (await store.stored_responses([(user, key)])).get((user, key))
+
+
+async def record(store, *batch: NewRouteRequest) -> frozenset[str]:
+    async with store.recording(list(batch)) as recording:
+        return recording.recorded
+
+
 async def test_recorded_request_is_queued(store_and_user) -> None:
     store, user = store_and_user
     request = new(user)
-    async with store.recording(request):
-        pass
+    assert await record(store, request) == {request.request_id}
     state = await store.get(request.request_id)
     assert state is not None and state.status is RouteStatus.QUEUED
     assert state.user_id == user and state.result is None
@@ -67,10 +74,10 @@ async def test_an_error_inside_the_block_records_nothing(store_and_user) -> None
     store, user = store_and_user
     request = new(user, key=str(uuid.uuid4()))
     with pytest.raises(RuntimeError):
-        async with store.recording(request):
+        async with store.recording([request]):
             raise RuntimeError("bus refused")
     assert await store.get(request.request_id) is None
-    assert await store.stored_response(user, request.claim.key) is None
+    assert await stored(store, user, request.claim.key) is None
 
 
 async def test_a_claimed_key_returns_its_response_and_refuses_a_second_claim(
@@ -79,26 +86,65 @@ async def test_a_claimed_key_returns_its_response_and_refuses_a_second_claim(
     store, user = store_and_user
     key = str(uuid.uuid4())
     first = new(user, key, fingerprint="b" * 64)
-    async with store.recording(first):
-        pass
-    stored = await store.stored_response(user, key)
-    assert stored is not None
-    assert (stored.request_id, stored.fingerprint, stored.status_code) == (
+    await record(store, first)
+    found = await stored(store, user, key)
+    assert found is not None
+    assert (found.request_id, found.fingerprint, found.status_code) == (
         first.request_id,
         "b" * 64,
         202,
     )
-    assert stored.body == {"request_id": first.request_id}
-    with pytest.raises(KeyClaimedConcurrently):
-        async with store.recording(new(user, key)):
-            pass
+    assert found.body == {"request_id": first.request_id}
+    second = new(user, key)
+    assert await record(store, second) == frozenset()
+    assert await store.get(second.request_id) is None
+
+
+async def test_a_batch_records_each_request_and_claims_each_key_once(store_and_user) -> None:
+    store, user = store_and_user
+    keyed, again, plain, hit = (
+        new(user, "00000000-0000-4000-8000-000000000001"),
+        new(user, "00000000-0000-4000-8000-000000000001", fingerprint="c" * 64),
+        new(user),
+        new(user, str(uuid.uuid4()), cached={"points": []}),
+    )
+    recorded = await record(store, plain, keyed, hit, again)
+    assert recorded == {keyed.request_id, plain.request_id, hit.request_id}
+    assert (await stored(store, user, keyed.claim.key)).request_id == keyed.request_id
+    assert (await store.get(hit.request_id)).status is RouteStatus.SUCCEEDED
+    assert (await store.get(plain.request_id)).status is RouteStatus.QUEUED
+    assert await store.get(again.request_id) is None
+
+
+async def test_discarded_requests_leave_no_trace_and_the_rest_commit(store_and_user) -> None:
+    store, user = store_and_user
+    kept, dropped = new(user, str(uuid.uuid4())), new(user, str(uuid.uuid4()))
+    async with store.recording([kept, dropped]) as recording:
+        await recording.discard([dropped.request_id])
+        assert recording.recorded == {kept.request_id}
+    assert await store.get(kept.request_id) is not None
+    assert await stored(store, user, kept.claim.key) is not None
+    assert await store.get(dropped.request_id) is None
+    assert await stored(store, user, dropped.claim.key) is None
+
+
+async def test_stored_responses_answers_many_keys_at_once(store_and_user) -> None:
+    store, user = store_and_user
+    first, second = new(user, str(uuid.uuid4())), new(user, str(uuid.uuid4()))
+    await record(store, first, second)
+    unknown = str(uuid.uuid4())
+    found = await store.stored_responses(
+        [(user, first.claim.key), (user, unknown), (user, second.claim.key)]
+    )
+    assert set(found) == {(user, first.claim.key), (user, second.claim.key)}
+    assert found[(user, second.claim.key)].request_id == second.request_id
+    assert await store.stored_responses([]) == {}
 
 
 async def test_a_cache_hit_is_recorded_succeeded_with_its_route(store_and_user) -> None:
     store, user = store_and_user
     request = new(user, cached={"points": [{"lat": 1.0, "lng": 2.0, "name": "X"}]})
-    async with store.recording(request):
-        pass
+    await record(store, request)
     state = await store.get(request.request_id)
     assert state.status is RouteStatus.SUCCEEDED and state.progress == 100
     assert state.result == {"points": [{"lat": 1.0, "lng": 2.0, "name": "X"}]}
@@ -107,28 +153,28 @@ async def test_a_cache_hit_is_recorded_succeeded_with_its_route(store_and_user) 
 async def test_unknown_request_and_key_are_none(store_and_user) -> None:
     store, user = store_and_user
     assert await store.get(str(uuid.uuid4())) is None
-    assert await store.stored_response(user, str(uuid.uuid4())) is None
+    assert await stored(store, user, str(uuid.uuid4())) is None
+
+
+async def insert_user(pool, prefix: str) -> str:
+    return str(
+        await pool.fetchval(
+            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
+            "RETURNING id",
+            f"{prefix}-{uuid.uuid4().hex[:12]}",
+        )
+    )
 
 
 async def test_concurrent_claims_of_one_key_let_exactly_one_commit(pool) -> None:
     store = PostgresRouteRequests(pool)
-    user = str(
-        await pool.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"race-{uuid.uuid4().hex[:12]}",
-        )
-    )
+    user = await insert_user(pool, "race")
     key = str(uuid.uuid4())
 
     async def attempt() -> str:
-        request = new(user, key)
-        try:
-            async with store.recording(request):
-                await asyncio.sleep(0.05)
-        except KeyClaimedConcurrently:
-            return "lost"
-        return "won"
+        async with store.recording([new(user, key)]) as recording:
+            await asyncio.sleep(0.05)
+            return "won" if recording.recorded else "lost"
 
     outcomes = await asyncio.gather(*(attempt() for _ in range(4)))
     assert sorted(outcomes) == ["lost", "lost", "lost", "won"]
@@ -138,6 +184,31 @@ async def test_concurrent_claims_of_one_key_let_exactly_one_commit(pool) -> None
         )
         == 1
     )
+
+
+async def test_batches_claiming_keys_in_opposite_orders_do_not_deadlock(pool) -> None:
+    """Batch A waits on a key held by C after taking k1; B, given k2 before k1, must not
+    hold k2 while waiting on A (claims go in key order), or A and B would deadlock."""
+    store = PostgresRouteRequests(pool)
+    user = await insert_user(pool, "order")
+    k1, k2, k3 = (f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
+    holder = new(user, k3)
+    first = [new(user, k1), new(user, k3), new(user, k2)]
+    second = [new(user, k2), new(user, k1)]
+
+    async def batch(items: list[NewRouteRequest]) -> frozenset[str]:
+        async with store.recording(items) as recording:
+            await asyncio.sleep(0.05)
+            return recording.recorded
+
+    async with store.recording([holder]):
+        a = asyncio.create_task(batch(first))
+        await asyncio.sleep(0.3)  # A has claimed what it could and waits on k3
+        b = asyncio.create_task(batch(second))
+        await asyncio.sleep(0.3)
+    recorded_a, recorded_b = await asyncio.wait_for(asyncio.gather(a, b), 10)
+    assert recorded_a == {first[0].request_id, first[2].request_id}
+    assert recorded_b == frozenset()
 
 
 async def test_expired_keys_are_ignored_and_purged(pool) -> None:
@@ -153,8 +224,7 @@ async def test_expired_keys_are_ignored_and_purged(pool) -> None:
     )
     key = str(uuid.uuid4())
     first = new(user, key)
-    async with store.recording(first):
-        pass
+    await record(store, first)
     await pool.execute(
         "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1",
         uuid.UUID(key),
@@ -163,8 +233,15 @@ async def test_expired_keys_are_ignored_and_purged(pool) -> None:
         "UPDATE route_requests SET expires_at = now() - interval '1 second' WHERE id = $1",
         uuid.UUID(first.request_id),
     )
-    assert await store.stored_response(user, key) is None
+    assert await stored(store, user, key) is None
     assert await store.get(first.request_id) is None
+    again = new(user, key, fingerprint="d" * 64)  # the key's window passed: claimable
+    assert await record(store, again) == {again.request_id}
+    assert (await stored(store, user, key)).request_id == again.request_id
+    await pool.execute(
+        "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1",
+        uuid.UUID(key),
+    )
     purged = await PostgresMaintenance(pool).purge_expired()
     assert purged["idempotency_keys"] >= 1 and purged["route_requests"] >= 1
     assert (

@@ -72,7 +72,6 @@ def build_app(
         service,
         auth,
         settings.max_body_bytes,
-        settings.request_timeout,
         settings.retry_after_seconds,
     )
 
@@ -108,6 +107,9 @@ def route_service(
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
         cache_namespace=settings.cache_namespace,
         engine_version=settings.engine_version,
+        timeout=settings.request_timeout,
+        batch_max=settings.submit_batch_max,
+        batch_concurrency=settings.submit_batch_concurrency,
     )
     return RouteService(
         PostgresRouteRequests(pool),

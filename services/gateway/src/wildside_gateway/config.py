@@ -28,6 +28,8 @@ class GatewaySettings:
     cache_namespace: str
     engine_version: str
     maintenance_interval: float
+    submit_batch_max: int
+    submit_batch_concurrency: int
     identity: IdentitySettings
 
     @classmethod
@@ -55,5 +57,9 @@ class GatewaySettings:
             cache_namespace=env.text("ROUTE_CACHE_NAMESPACE", "v1"),
             engine_version=env.text("ENGINE_VERSION", "engine-1"),
             maintenance_interval=env.real("MAINTENANCE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+            submit_batch_max=env.integer("SUBMIT_BATCH_MAX", 64, minimum=1, maximum=1000),
+            submit_batch_concurrency=env.integer(
+                "SUBMIT_BATCH_CONCURRENCY", 4, minimum=1, maximum=64
+            ),
             identity=IdentitySettings.from_env(env, common),
         )

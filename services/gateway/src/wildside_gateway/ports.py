@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextvars
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.principal import Principal
@@ -35,38 +37,62 @@ class NewRouteRequest:
     cached_route: Mapping[str, Any] | None = None  # a cache hit: recorded as succeeded
 
 
+class Recording(Protocol):
+    """An open transaction over a batch of new requests (see `RouteRequests.recording`)."""
+
+    @property
+    def recorded(self) -> frozenset[str]:
+        """Ids of the requests recorded; the others' keys are held by another request."""
+        ...
+
+    async def discard(self, request_ids: Collection[str]) -> None:
+        """Take these requests (and the keys they claimed) back out before the commit."""
+        ...
+
+
 class RouteRequests(Protocol):
     """Where route requests, their results and idempotency keys are kept."""
 
-    def recording(self, new: NewRouteRequest) -> AbstractAsyncContextManager[None]:
-        """Insert the request (and claim its key); committed only if the block exits
-        without error. Raises `KeyClaimedConcurrently` when the key is already taken."""
+    def recording(self, batch: Sequence[NewRouteRequest]) -> AbstractAsyncContextManager[Recording]:
+        """Insert the requests (and claim their keys) in one transaction, committed only
+        if the block exits without error. A request whose key another request holds is
+        not recorded (not in `recorded`); its key's response can then be read back."""
         ...
 
     async def get(self, request_id: str) -> RouteState | None:
         """The request's current state and result, or None when unknown or expired."""
         ...
 
-    async def stored_response(self, user_id: str, key: str) -> StoredResponse | None:
-        """The response an unexpired key is bound to, or None."""
+    async def stored_responses(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredResponse]:
+        """The responses unexpired `(user_id, key)` pairs are bound to (absent: none)."""
         ...
 
 
 class RouteCache(Protocol):
-    async def get(self, key: str) -> Mapping[str, Any] | None:
-        """A cached route, or None on a miss or when the cache is unavailable."""
+    async def get_many(self, keys: Sequence[str]) -> list[Mapping[str, Any] | None]:
+        """Each key's cached route, or None on a miss or when the cache is unavailable."""
         ...
 
 
 class RateLimiter(Protocol):
-    async def acquire(self, user_id: str) -> None:
-        """Count one route request; raises RateLimited when the user's quota is spent."""
+    async def acquire_many(self, user_ids: Sequence[str]) -> list[RateLimited | None]:
+        """Count one route request per entry, in order; each entry's refusal (its user's
+        quota is spent) or None when it may go ahead."""
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingJob:
+    job: GenerateRouteJob
+    context: contextvars.Context  # the submitting request's (its trace), not the batch's
+
+
 class JobQueue(Protocol):
-    async def enqueue(self, job: GenerateRouteJob) -> None:
-        """Hand the job to the bus; return only once the bus has acknowledged it."""
+    async def enqueue_many(self, jobs: Sequence[OutgoingJob]) -> list[Exception | None]:
+        """Hand the jobs to the bus; per job, None once the bus acknowledged it, or the
+        error that kept it from doing so."""
         ...
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
@@ -45,6 +49,56 @@ async def publish(
     except (TimeoutError, NatsError, JsError, OSError) as exc:
         raise Unavailable("the message bus did not acknowledge the message") from exc
     return int(ack.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to publish, with the context (trace) it belongs to."""
+
+    subject: str
+    message: Message
+    msg_id: str | None
+    context: contextvars.Context
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.subject, self.message, self.msg_id, self.context))
+
+
+async def publish_many(
+    js: JetStreamContext,
+    messages: Sequence[Outgoing],
+    *,
+    timeout: float = 2.0,
+) -> list[Exception | None]:
+    """Publish the messages back to back, then wait for all their acks at once: per
+    message None once acknowledged, else `Unavailable`.
+
+    One burst of publishes and one wait instead of a round trip per message; each
+    message is still de-duplicated by its `msg_id`, and carries the trace of the
+    context it was made in (not the batch's).
+    """
+    futures: list[asyncio.Future[Any] | None] = []
+    for subject, message, msg_id, context in messages:
+        try:
+            headers = context.run(message_headers, message, msg_id)
+            futures.append(await js.publish_async(subject, encode(message), headers=headers))
+        except (NatsError, JsError, OSError):
+            futures.append(None)
+    waiting = [future for future in futures if future is not None]
+    if waiting:
+        _, late = await asyncio.wait(waiting, timeout=timeout)
+        for future in late:
+            future.cancel()
+    return [_outcome(future) for future in futures]
+
+
+def _outcome(future: asyncio.Future[Any] | None) -> Exception | None:
+    if future is None or future.cancelled():
+        return Unavailable("the message bus did not acknowledge the message")
+    error = future.exception()
+    if error is not None:
+        return Unavailable("the message bus did not acknowledge the message")
+    return None
 
 
 async def publish_nowait(

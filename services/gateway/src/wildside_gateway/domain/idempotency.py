@@ -57,7 +57,3 @@ class StoredResponse:
                 "Idempotency key conflict", {"reason": "the key was used with a different payload"}
             )
         return self
-
-
-class KeyClaimedConcurrently(Exception):
-    """Another request claimed the same key first; read its response and replay it."""

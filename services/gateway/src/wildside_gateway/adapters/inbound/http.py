@@ -6,7 +6,6 @@ failure is the brief's envelope with the request's trace id.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.errors import DomainError, InvalidInput, PayloadTooLarge, Timeout
+from wildside_common.errors import DomainError, InvalidInput, PayloadTooLarge
 from wildside_common.logs import annotate, current_trace_id
 from wildside_common.transport.http import JSONResponse, error_response, plain_status_response
 from wildside_gateway.app import RouteService
@@ -65,13 +64,11 @@ class RouteEndpoints:
         service: RouteService,
         auth: Authenticator,
         max_body: int,
-        timeout: float,
         retry_after: int,
     ) -> None:
         self.service = service
         self.auth = auth
         self.max_body = max_body
-        self.timeout = timeout
         self.retry_after = retry_after
 
     async def principal(self, request: Request) -> Principal:
@@ -81,11 +78,9 @@ class RouteEndpoints:
         principal = await self.principal(request)
         key = parse_key(request.headers.get(IDEMPOTENCY_HEADER))
         body = await read_json(request, self.max_body)
-        try:
-            async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
-                accepted = await self.service.submit(principal, body, key)
-        except TimeoutError:
-            raise Timeout("the request took too long; nothing was accepted") from None
+        # The service bounds the submission itself (REQUEST_TIMEOUT_SECONDS): a request
+        # it has started is always answered with what became of it.
+        accepted = await self.service.submit(principal, body, key)
         annotate(request_id=accepted.request_id)
         headers = {"Location": f"/api/v1/routes/{accepted.request_id}"}
         if accepted.replayed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -12,7 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 from opentelemetry import trace
 
-from wildside_common.bus.publisher import publish, publish_nowait
+from wildside_common.bus.publisher import Outgoing, publish_many, publish_nowait
 from wildside_common.bus.topology import (
     ROUTE_JOB_SUBJECT,
     ROUTE_STATUS_PREFIX,
@@ -21,8 +22,9 @@ from wildside_common.bus.topology import (
 )
 from wildside_common.codec import decode
 from wildside_common.errors import InvalidInput
-from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
+from wildside_common.messages import RouteGenerationStatus
 from wildside_common.telemetry import extract_context, tracer
+from wildside_gateway.ports import OutgoingJob
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +34,12 @@ class JetStreamJobQueue:
         self.js = js
         self.timeout = timeout
 
-    async def enqueue(self, job: GenerateRouteJob) -> None:
-        await publish(
-            self.js,
-            ROUTE_JOB_SUBJECT,
-            job,
-            msg_id=f"route-job:{job.request_id}",
-            timeout=self.timeout,
-        )
+    async def enqueue_many(self, jobs: Sequence[OutgoingJob]) -> list[Exception | None]:
+        messages = [
+            Outgoing(ROUTE_JOB_SUBJECT, item.job, f"route-job:{item.job.request_id}", item.context)
+            for item in jobs
+        ]
+        return await publish_many(self.js, messages, timeout=self.timeout)
 
 
 class JetStreamStatusAnnouncer:

@@ -6,17 +6,18 @@ asyncpg errors are translated here: a lost or refused connection is `Unavailable
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import orjson
 
 from wildside_common import pg
 from wildside_common.errors import Unavailable
 from wildside_common.messages import RouteStatus
 from wildside_common.pg import DB_ERRORS, guarded
-from wildside_gateway.domain.idempotency import KeyClaimedConcurrently, StoredResponse
+from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.routes import RouteState
 from wildside_gateway.ports import NewRouteRequest
 
@@ -25,50 +26,105 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
     return await pg.create_pool(url, size, stateless=True)
 
 
-# One statement claims the key (a new key, or one whose window has passed) and records
-# the request (and, for a cache hit, its route). A key still held by another request
-# records nothing: `recorded` is false. A concurrent claim of the same key waits on the
-# unique index until the first transaction ends, then finds the key taken.
+# One statement records a batch: it claims each key (a new key, or one whose window
+# has passed) and records the request (and, for a cache hit, its route). A request whose
+# key is still held by another request records nothing and is missing from the ids
+# returned. A concurrent claim of the same key waits on the unique index until the
+# first transaction ends, then finds the key taken. Rows are claimed in (user, key)
+# order, so two batches never wait on each other's keys in a cycle.
 RECORD = """
-WITH claim AS (
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
+                         $6::text[], $7::int[], $8::text[], $9::float8[], $10::text[],
+                         $11::int[], $12::text[], $13::int[])
+        AS t(id, user_id, payload, cache_key, key, fingerprint, status_code, body, ttl,
+             status, progress, route, ord)
+), claim AS (
     INSERT INTO idempotency_keys (user_id, key, payload_sha256, request_id, response_status,
                                   response_body, expires_at)
-    SELECT $2, $5, $6, $1, $7, $8, now() + $9::interval WHERE $5::uuid IS NOT NULL
+    SELECT user_id, key, fingerprint, id, status_code, body::jsonb,
+           now() + make_interval(secs => ttl)
+    FROM input WHERE key IS NOT NULL ORDER BY ord
     ON CONFLICT (user_id, key) DO UPDATE SET payload_sha256 = EXCLUDED.payload_sha256,
         request_id = EXCLUDED.request_id, response_status = EXCLUDED.response_status,
         response_body = EXCLUDED.response_body, created_at = now(),
         expires_at = EXCLUDED.expires_at
     WHERE idempotency_keys.expires_at <= now()
-    RETURNING 1
+    RETURNING request_id
 ), request AS (
     INSERT INTO route_requests (id, user_id, payload, cache_key, status, progress)
-    SELECT $1, $2, $3, $4, $10, $11 WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM claim)
+    SELECT id, user_id, payload::jsonb, cache_key, status, progress FROM input
+    WHERE key IS NULL OR id IN (SELECT request_id FROM claim)
     RETURNING id, expires_at
 ), result AS (
     INSERT INTO route_results (request_id, route, expires_at)
-    SELECT id, $12::jsonb, expires_at FROM request WHERE $12::jsonb IS NOT NULL
+    SELECT r.id, i.route::jsonb, r.expires_at FROM request r JOIN input i ON i.id = r.id
+    WHERE i.route IS NOT NULL
     RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM request) AS recorded, (SELECT count(*) FROM result) AS results
+SELECT id FROM request
+"""
+DISCARD = """
+WITH keys AS (DELETE FROM idempotency_keys WHERE request_id = ANY($1::uuid[]))
+DELETE FROM route_requests WHERE id = ANY($1::uuid[])
+"""
+STORED = """
+SELECT k.user_id, k.key, k.payload_sha256, k.request_id, k.response_status,
+       k.response_body, k.created_at
+FROM idempotency_keys k
+JOIN unnest($1::uuid[], $2::uuid[]) AS q(user_id, key) USING (user_id, key)
+WHERE k.expires_at > now()
 """
 
 
-def record_arguments(new: NewRouteRequest) -> tuple[Any, ...]:
-    claim, done = new.claim, new.cached_route is not None
-    return (
-        new.request_id,
-        new.user_id,
-        dict(new.payload),
-        new.cache_key,
-        claim.key if claim else None,
-        claim.fingerprint if claim else None,
-        claim.status_code if claim else None,
-        dict(claim.body) if claim else None,
-        claim.ttl if claim else None,
-        "succeeded" if done else "queued",
-        100 if done else 0,
-        dict(new.cached_route) if new.cached_route is not None else None,
-    )
+def _json(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def record_arguments(batch: Sequence[NewRouteRequest]) -> list[list[Any]]:
+    """The batch as column arrays, in (user, key) order; a key repeated within the batch
+    is claimed by its first request only (the others are left unrecorded)."""
+    ordered = sorted(batch, key=lambda new: (new.user_id, new.claim.key if new.claim else ""))
+    seen: set[tuple[str, str]] = set()
+    columns: list[list[Any]] = [[] for _ in range(13)]
+    for new in ordered:
+        claim, done = new.claim, new.cached_route is not None
+        if claim is not None:
+            if (new.user_id, claim.key) in seen:
+                continue
+            seen.add((new.user_id, claim.key))
+        row = (
+            new.request_id,
+            new.user_id,
+            _json(new.payload),
+            new.cache_key,
+            claim.key if claim else None,
+            claim.fingerprint if claim else None,
+            claim.status_code if claim else None,
+            _json(claim.body) if claim else None,
+            claim.ttl.total_seconds() if claim else None,
+            "succeeded" if done else "queued",
+            100 if done else 0,
+            _json(new.cached_route),
+            len(columns[0]),
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
+
+
+class PostgresRecording:
+    def __init__(self, conn: asyncpg.Connection, recorded: frozenset[str]) -> None:
+        self.conn = conn
+        self._recorded = recorded
+
+    @property
+    def recorded(self) -> frozenset[str]:
+        return self._recorded
+
+    async def discard(self, request_ids: Collection[str]) -> None:
+        await self.conn.execute(DISCARD, list(request_ids))
+        self._recorded = self._recorded - frozenset(request_ids)
 
 
 class PostgresRouteRequests:
@@ -76,17 +132,15 @@ class PostgresRouteRequests:
         self.pool = pool
 
     @asynccontextmanager
-    async def recording(self, new: NewRouteRequest) -> AsyncIterator[None]:
+    async def recording(self, batch: Sequence[NewRouteRequest]) -> AsyncIterator[PostgresRecording]:
         try:
             conn = await self.pool.acquire()
         except DB_ERRORS as exc:
             raise Unavailable("the database is unavailable") from exc
         try:
             async with conn.transaction():
-                row = await conn.fetchrow(RECORD, *record_arguments(new))
-                if not row["recorded"]:
-                    raise KeyClaimedConcurrently(new.claim.key if new.claim else "")
-                yield
+                rows = await conn.fetch(RECORD, *record_arguments(batch))
+                yield PostgresRecording(conn, frozenset(str(row["id"]) for row in rows))
         except DB_ERRORS as exc:
             raise Unavailable("the database is unavailable") from exc
         finally:
@@ -112,24 +166,23 @@ class PostgresRouteRequests:
             row["route"],
         )
 
-    async def stored_response(self, user_id: str, key: str) -> StoredResponse | None:
-        row = await guarded(
-            lambda: self.pool.fetchrow(
-                "SELECT payload_sha256, request_id, response_status, response_body, created_at "
-                "FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at > now()",
-                user_id,
-                key,
+    async def stored_responses(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredResponse]:
+        if not keys:
+            return {}
+        users, names = [user for user, _ in keys], [key for _, key in keys]
+        rows = await guarded(lambda: self.pool.fetch(STORED, users, names))
+        return {
+            (str(row["user_id"]), str(row["key"])): StoredResponse(
+                row["payload_sha256"],
+                str(row["request_id"]),
+                int(row["response_status"]),
+                dict(row["response_body"]),
+                row["created_at"],
             )
-        )
-        if row is None:
-            return None
-        return StoredResponse(
-            row["payload_sha256"],
-            str(row["request_id"]),
-            int(row["response_status"]),
-            dict(row["response_body"]),
-            row["created_at"],
-        )
+            for row in rows
+        }
 
 
 class PostgresMaintenance:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 from prometheus_client import Counter
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from wildside_common.errors import RateLimited
 
@@ -74,22 +74,28 @@ class RedisRouteCache:
         self.guard = guard
         self.prefix = prefix
 
-    async def get(self, key: str) -> Mapping[str, Any] | None:
+    async def get_many(self, keys: Sequence[str]) -> list[Mapping[str, Any] | None]:
+        """One MGET for the whole batch."""
+        if not keys:
+            return []
         if not self.guard.available:
-            CACHE_LOOKUPS.labels("unavailable").inc()
-            return None
+            CACHE_LOOKUPS.labels("unavailable").inc(len(keys))
+            return [None] * len(keys)
         try:
-            raw = await self.redis.get(self.prefix + key)
+            raws = await self.redis.mget([self.prefix + key for key in keys])
         except (RedisError, OSError) as exc:
             self.guard.failed("cache", exc)
-            CACHE_LOOKUPS.labels("unavailable").inc()
-            return None
-        if raw is None:
-            CACHE_LOOKUPS.labels("miss").inc()
-            return None
-        CACHE_LOOKUPS.labels("hit").inc()
-        value: dict[str, Any] = orjson.loads(raw)
-        return value
+            CACHE_LOOKUPS.labels("unavailable").inc(len(keys))
+            return [None] * len(keys)
+        found: list[Mapping[str, Any] | None] = [
+            None if raw is None else orjson.loads(raw) for raw in raws
+        ]
+        hits = sum(value is not None for value in found)
+        if hits:
+            CACHE_LOOKUPS.labels("hit").inc(hits)
+        if hits < len(found):
+            CACHE_LOOKUPS.labels("miss").inc(len(found) - hits)
+        return found
 
 
 class RedisRateLimiter:
@@ -103,29 +109,54 @@ class RedisRateLimiter:
         self.prefix = prefix
         self.script = redis.register_script(SLIDING_WINDOW)
 
-    async def acquire(self, user_id: str) -> None:
-        if not self.guard.available:
-            return
+    async def acquire_many(self, user_ids: Sequence[str]) -> list[RateLimited | None]:
+        """One pipelined round trip for the batch; the script runs once per entry, in
+        order, so two entries of one user count twice."""
+        if not user_ids or not self.guard.available:
+            return [None] * len(user_ids)
         now = time.time()
         slot = math.floor(now / self.window)
         weight = 1.0 - (now - slot * self.window) / self.window
+        args = [self.limit, int(self.window), weight]
         keys = [
-            f"{self.prefix}ratelimit:{user_id}:{slot}",
-            f"{self.prefix}ratelimit:{user_id}:{slot - 1}",
+            (
+                f"{self.prefix}ratelimit:{user_id}:{slot}",
+                f"{self.prefix}ratelimit:{user_id}:{slot - 1}",
+            )
+            for user_id in user_ids
         ]
         try:
-            allowed = await self.script(keys=keys, args=[self.limit, int(self.window), weight])
+            try:
+                allowed = await self._run_script(keys, args)
+            except NoScriptError:  # Redis restarted or was flushed: load it, run again
+                await self.redis.script_load(SLIDING_WINDOW)
+                allowed = await self._run_script(keys, args)
         except (RedisError, OSError) as exc:
             self.guard.failed("rate_limit", exc)
-            return
-        if not allowed:
+            return [None] * len(user_ids)
+        retry_after = math.ceil((slot + 1) * self.window - now)
+        refusals: list[RateLimited | None] = []
+        for verdict in allowed:
+            if verdict:
+                refusals.append(None)
+                continue
             RATE_LIMITED.inc()
-            retry_after = math.ceil((slot + 1) * self.window - now)
-            raise RateLimited(
-                f"at most {self.limit} route requests per minute",
-                retry_after,
-                {"limit": self.limit},
+            refusals.append(
+                RateLimited(
+                    f"at most {self.limit} route requests per minute",
+                    retry_after,
+                    {"limit": self.limit},
+                )
             )
+        return refusals
+
+    async def _run_script(self, keys: list[tuple[str, str]], args: list[Any]) -> list[Any]:
+        # EVALSHA straight into the pipeline: registering the script with the pipeline
+        # would cost a SCRIPT EXISTS round trip on every batch.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for current, previous in keys:
+                pipe.evalsha(self.script.sha, 2, current, previous, *args)
+            return list(await pipe.execute())
 
     async def ping(self) -> None:
         await self.redis.ping()
