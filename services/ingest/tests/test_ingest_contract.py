@@ -320,3 +320,55 @@ def test_batches_smaller_than_the_file_give_the_same_rows(
     batched = snapshot(clean_db)
     strip = lambda snap: {k: [r[:9] for r in v] for k, v in snap.items()}  # noqa: E731
     assert strip(batched) == strip(whole)
+
+
+def schema(db: str) -> list[tuple[Any, ...]]:
+    """Every index and constraint of the loaded tables, with their definitions."""
+    return rows(
+        db,
+        "SELECT tablename, indexname, indexdef FROM pg_indexes"
+        " WHERE tablename IN ('pois', 'street_edges', 'street_nodes')"
+        " UNION ALL SELECT conrelid::regclass::text, conname,"
+        " pg_get_constraintdef(oid) || ' valid=' || convalidated FROM pg_constraint"
+        " WHERE conrelid IN ('pois'::regclass, 'street_edges'::regclass,"
+        " 'street_nodes'::regclass) ORDER BY 1, 2",
+    )
+
+
+def test_first_load_into_empty_tables_restores_indexes_and_keys(
+    clean_db: str, base_pbf: Path, tmp_path: Path
+) -> None:
+    before = schema(clean_db)
+    assert any("gist" in r[2] for r in before) and any("FOREIGN KEY" in r[2] for r in before)
+    ingest_json(clean_db, str(base_pbf), "--bbox", BBOX, "--dry-run")
+    assert schema(clean_db) == before
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(base_pbf.read_bytes()[:-40])
+    assert ingest(clean_db, str(cut), "--bbox", BBOX)[0] != 0
+    assert schema(clean_db) == before
+    report = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    assert report["counts"]["street_nodes"]["kept"] == 7
+    assert schema(clean_db) == before
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):  # the keys hold again
+        rows(clean_db, "UPDATE street_edges SET source = 999999 WHERE way_id = 200")
+
+
+def test_bulk_load_and_upsert_give_the_same_rows(clean_db: str, base_pbf: Path) -> None:
+    with psycopg.connect(clean_db, autocommit=True) as conn:  # not empty: the upsert path
+        conn.execute("INSERT INTO street_nodes VALUES (999999, 'SRID=4326;POINT(30 30)')")
+        conn.execute(
+            "INSERT INTO pois (element_type, id, location, source)"
+            " VALUES ('node', 999999, 'SRID=4326;POINT(30 30)', 'overpass')"
+        )
+    upserted = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)["counts"]
+    via_upsert = snapshot(clean_db)
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("TRUNCATE pois, street_edges, street_nodes, ingestion_runs")
+    bulk = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)["counts"]
+
+    def strip(snap: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+        key = {"pois": 1, "edges": 0, "nodes": 0}
+        return {k: [r[:9] for r in v if r[key[k]] != 999999] for k, v in snap.items()}
+
+    assert strip(snapshot(clean_db)) == strip(via_upsert)
+    assert bulk == upserted

@@ -96,10 +96,19 @@ class FeatureBuilder:
         self.geofence = geofence
 
     def node_poi(
-        self, osm_id: int, tags: Mapping[str, str], lon: float, lat: float
+        self,
+        osm_id: int,
+        tags: Mapping[str, str],
+        lon: float,
+        lat: float,
+        themes: tuple[str, ...] | None = None,
     ) -> PoiRecord | None:
-        """A tagged node as a POI, when it passes the filters and lies in the geofence."""
-        themes = self.filters.poi_themes(tags)
+        """A tagged node as a POI, when it passes the filters and lies in the geofence.
+
+        `themes`: `filters.poi_themes(tags)` when the caller has it already.
+        """
+        if themes is None:
+            themes = self.filters.poi_themes(tags)
         if themes is None:
             return None
         return self._inside("node", osm_id, (lon, lat), tags, themes)

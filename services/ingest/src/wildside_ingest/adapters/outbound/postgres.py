@@ -9,8 +9,10 @@ An advisory lock serialises concurrent ingests.
 
 Bulk load: when the tables a run loads (`pois`, or `street_nodes` + `street_edges`) are
 empty at the start, their secondary indexes and foreign keys are dropped inside the
-transaction and rebuilt once before commit (see `sql.IS_EMPTY`); nothing can have
-vanished from an empty table, so its removal step is skipped.
+transaction and rebuilt once before commit (see `sql.IS_EMPTY`), and the batches are
+COPied straight into them (geography as WKB through the binary COPY protocol) instead of
+through staging and an upsert: every row is new, a node shared by two batches is sent
+once. Nothing can have vanished from an empty table, so its removal step is skipped.
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ async def connect(database_url: str, timeout: float = 10.0) -> asyncpg.Connectio
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def point_wkb(lon: float, lat: float) -> bytes:
+    """Little-endian WKB Point."""
+    return _POINT.pack(1, 1, lon, lat)
+
+
+_POINT = struct.Struct("<BIdd")
 
 
 def linestring_wkb(coords: Iterable[Coord]) -> bytes:
@@ -116,6 +126,8 @@ class PostgresIngestStore:
         self._batch = 0
         self._counts = RunCounts()
         self._deferred = _Deferred()
+        self._bulk_pois = self._bulk_network = False
+        self._sent_nodes: set[int] = set()  # bulk network load: node ids already COPied
 
     async def start_run(self, provenance: Provenance, pois: bool, network: bool) -> str:
         """Record the run (`running`, autocommit), then open the data transaction.
@@ -140,9 +152,17 @@ class PostgresIngestStore:
             await self.conn.execute(sql.LOCK)
             await self.conn.execute(sql.STAGING)
             if pois:
-                await self._deferred.drop(self.conn, POI_TABLES)
+                self._bulk_pois = await self._deferred.drop(self.conn, POI_TABLES)
             if network:
-                await self._deferred.drop(self.conn, NETWORK_TABLES)
+                self._bulk_network = await self._deferred.drop(self.conn, NETWORK_TABLES)
+            if self._bulk_pois or self._bulk_network:
+                await self.conn.set_type_codec(
+                    "geography",
+                    schema=await self.conn.fetchval(sql.GEOGRAPHY_SCHEMA),
+                    encoder=bytes,
+                    decoder=bytes,
+                    format="binary",
+                )
         except asyncpg.UndefinedTableError as exc:
             raise Unavailable("database: schema missing, run the migrations first") from exc
         except _CONNECTION_ERRORS as exc:
@@ -159,22 +179,67 @@ class PostgresIngestStore:
 
     async def _stage(self, number: int, batch: FeatureBatch) -> None:
         conn, counts = self.conn, self._counts
-        if batch.nodes:
-            rows = [(number, *node) for node in batch.nodes.values()]
-            await conn.copy_records_to_table("stage_nodes", records=rows, columns=sql.NODE_COLUMNS)
-            _add(counts.street_nodes, await conn.fetchrow(sql.UPSERT_NODES, number))
-        if batch.edges:
+        if self._bulk_network:
+            await self._load_network(batch)
+        else:
+            if batch.nodes:
+                rows = [(number, *node) for node in batch.nodes.values()]
+                await conn.copy_records_to_table(
+                    "stage_nodes", records=rows, columns=sql.NODE_COLUMNS
+                )
+                _add(counts.street_nodes, await conn.fetchrow(sql.UPSERT_NODES, number))
+            if batch.edges:
+                await conn.copy_records_to_table(
+                    "stage_edges", records=_edge_rows(number, batch), columns=sql.EDGE_COLUMNS
+                )
+                _add(counts.street_edges, await conn.fetchrow(sql.UPSERT_EDGES, number))
+                counts.street_edges.kept += len(batch.edges)
+        if batch.pois and self._bulk_pois:
             await conn.copy_records_to_table(
-                "stage_edges", records=_edge_rows(number, batch), columns=sql.EDGE_COLUMNS
+                "pois", records=_poi_table_rows(batch), columns=sql.POI_TABLE_COLUMNS
             )
-            _add(counts.street_edges, await conn.fetchrow(sql.UPSERT_EDGES, number))
-            counts.street_edges.kept += len(batch.edges)
-        if batch.pois:
+            counts.pois.inserted += len(batch.pois)
+            counts.pois.kept += len(batch.pois)
+        elif batch.pois:
             await conn.copy_records_to_table(
                 "stage_pois", records=_poi_rows(number, batch), columns=sql.POI_COLUMNS
             )
             _add(counts.pois, await conn.fetchrow(sql.UPSERT_POIS, number))
             counts.pois.kept += len(batch.pois)
+
+    async def _load_network(self, batch: FeatureBatch) -> None:
+        """Bulk load: COPY the batch's new nodes, then its edges, into the tables."""
+        conn, counts, sent = self.conn, self._counts, self._sent_nodes
+        nodes = [
+            (node_id, point_wkb(lon, lat))
+            for node_id, lon, lat in batch.nodes.values()
+            if node_id not in sent
+        ]
+        if nodes:
+            sent.update(row[0] for row in nodes)
+            await conn.copy_records_to_table(
+                "street_nodes", records=nodes, columns=("id", "location")
+            )
+            counts.street_nodes.inserted += len(nodes)
+        if batch.edges:
+            edges = [
+                (
+                    e.way_id,
+                    e.seq,
+                    e.source,
+                    e.target,
+                    e.length_m,
+                    e.highway,
+                    e.name,
+                    linestring_wkb(e.coords),
+                )
+                for e in batch.edges
+            ]
+            await conn.copy_records_to_table(
+                "street_edges", records=edges, columns=sql.EDGE_TABLE_COLUMNS
+            )
+            counts.street_edges.inserted += len(edges)
+            counts.street_edges.kept += len(edges)
 
     async def apply(self, geofence: Geofence, pois: bool, network: bool) -> RunCounts:
         """Remove what the geofence held but the file no longer has; final counts."""
@@ -191,7 +256,10 @@ class PostgresIngestStore:
             if network:
                 counts.street_edges.removed = await conn.fetchval(sql.REMOVE_EDGES, fence)
                 counts.street_nodes.removed = await conn.fetchval(sql.REMOVE_NODES, fence)
-            counts.street_nodes.kept = await conn.fetchval(sql.COUNT_DISTINCT_NODES)
+            if self._bulk_network:
+                counts.street_nodes.kept = len(self._sent_nodes)
+            else:
+                counts.street_nodes.kept = await conn.fetchval(sql.COUNT_DISTINCT_NODES)
         except _CONNECTION_ERRORS as exc:
             raise Unavailable(f"database: {_reason(exc)}") from exc
         for table in (counts.pois, counts.street_edges, counts.street_nodes):
@@ -244,6 +312,24 @@ def _poi_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
             p.tags_json,
             list(p.themes),
             p.popularity,
+            p.content_hash,
+        )
+        for p in batch.pois
+    ]
+
+
+def _poi_table_rows(batch: FeatureBatch) -> list[tuple[Any, ...]]:
+    """Bulk load: rows of `pois` itself (`sql.POI_TABLE_COLUMNS`), location as WKB."""
+    return [
+        (
+            p.element_type,
+            p.osm_id,
+            point_wkb(p.lon, p.lat),
+            p.name,
+            p.tags_json,
+            list(p.themes),
+            p.popularity,
+            sql.INGEST_SOURCE,
             p.content_hash,
         )
         for p in batch.pois

@@ -176,3 +176,19 @@ ORDER BY conrelid, conname
 """
 # More sort memory for the index builds (session-local, undone at commit).
 BUILD_SETTINGS = "SET LOCAL maintenance_work_mem = '256MB'"
+GEOGRAPHY_SCHEMA = (
+    "SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'geography'"
+)
+INGEST_SOURCE = "osm_ingest"
+POI_TABLE_COLUMNS = (
+    "element_type",
+    "id",
+    "location",
+    "name",
+    "tags",
+    "themes",
+    "popularity",
+    "source",
+    "content_hash",
+)
+EDGE_TABLE_COLUMNS = ("way_id", "seq", "source", "target", "length_m", "highway", "name", "geom")
