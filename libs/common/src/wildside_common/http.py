@@ -24,6 +24,9 @@ from wildside_common.transport.http import error_response
 log = logging.getLogger(__name__)
 
 
+PROPAGATED = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
+
 def route_template(router: Router, scope: Scope) -> str:
     for route in router.routes:
         match, _ = route.matches(scope)
@@ -43,7 +46,11 @@ class TelemetryMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in PROPAGATED  # only these can carry a parent context
+        }
         template = route_template(self.router, scope)
         method = scope.get("method", "WS")
         started = time.perf_counter()

@@ -28,7 +28,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _uuid(value: Any, name: str) -> str:
+    if isinstance(value, str) and CANONICAL_UUID.fullmatch(value):
+        return value  # already what str(UUID(...)) would give: skip the parse
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):

@@ -147,12 +147,15 @@ class RouteService:
     async def submit(self, principal: Principal, body: Any, key: str | None = None) -> Accepted:
         request = parse_route_request(body, await self.themes.theme_ids(), self.policy.bounds)
         policy = self.policy
+        fingerprint, cache_key = canonical.identities(
+            request, policy.cache_namespace, policy.engine_version
+        )
         submission = Submission(
             principal,
             request,
             key,
-            canonical.fingerprint(request),
-            canonical.cache_key(request, policy.cache_namespace, policy.engine_version),
+            fingerprint,
+            cache_key,
             asyncio.get_running_loop().time() + policy.timeout,
             contextvars.copy_context(),
         )

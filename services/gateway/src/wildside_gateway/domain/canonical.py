@@ -51,9 +51,16 @@ def canonical_bytes(payload: dict[str, Any]) -> bytes:
 
 def fingerprint(request: RouteRequest) -> str:
     """SHA-256 of the canonical request: what an idempotency key is bound to."""
-    return hashlib.sha256(canonical_bytes(canonical_payload(request))).hexdigest()
+    return identities(request, "", "")[0]
 
 
 def cache_key(request: RouteRequest, namespace: str, engine_version: str) -> str:
-    payload = {**canonical_payload(request), "engine": engine_version}
-    return f"route:{namespace}:{hashlib.sha256(canonical_bytes(payload)).hexdigest()}"
+    return identities(request, namespace, engine_version)[1]
+
+
+def identities(request: RouteRequest, namespace: str, engine_version: str) -> tuple[str, str]:
+    """The fingerprint and the cache key together, canonicalising the request once."""
+    payload = canonical_payload(request)
+    digest = hashlib.sha256(canonical_bytes(payload)).hexdigest()
+    payload["engine"] = engine_version
+    return digest, f"route:{namespace}:{hashlib.sha256(canonical_bytes(payload)).hexdigest()}"
