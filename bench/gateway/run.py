@@ -10,7 +10,6 @@ Targets: >= 25 % of hello's requests/s; p99 < 50 ms at half load.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -90,7 +89,7 @@ def main() -> None:
             {"WILDSIDE_SESSION": cookie},
         )
         time.sleep(2)
-        half = asyncio.run(fixed_rate(url, cookie, gateway_result["rps"] / 2, args.seconds))
+        half = fixed_rate(url, cookie, gateway_result["rps"] / 2, args.seconds)
     ratio = gateway_result["rps"] / hello_result["rps"]
     result = {
         "hello": hello_result,
