@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +60,22 @@ def wrk(
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, seconds: int, run: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """wrk's figures plus the server's CPU per request over the same run."""
+    before = cpu_seconds(pid)
+    result = run()
+    used = cpu_seconds(pid) - before
+    result["cpu_ms_per_request"] = 1000 * used / max(1.0, result["rps"] * seconds)
+    result["cpu_utilisation"] = used / seconds
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
@@ -75,25 +92,37 @@ def main() -> None:
         try:
             wait_for_port(hello_port)
             wrk(f"http://127.0.0.1:{hello_port}/", 3, args.connections)  # warm-up
-            hello_result = wrk(f"http://127.0.0.1:{hello_port}/", args.seconds, args.connections)
+            hello_result = measured(
+                hello.pid,
+                args.seconds,
+                lambda: wrk(f"http://127.0.0.1:{hello_port}/", args.seconds, args.connections),
+            )
         finally:
             hello.terminate()
             hello.wait()
         url = f"{base(gateway)}/api/v1/routes"
         wrk(url, 3, args.connections, HERE / "post_routes.lua", {"WILDSIDE_SESSION": cookie})
-        gateway_result = wrk(
-            url,
+        session = {"WILDSIDE_SESSION": cookie}
+        assert gateway.process is not None
+        gateway_result = measured(
+            gateway.process.pid,
             args.seconds,
-            args.connections,
-            HERE / "post_routes.lua",
-            {"WILDSIDE_SESSION": cookie},
+            lambda: wrk(url, args.seconds, args.connections, HERE / "post_routes.lua", session),
         )
+        # More clients at once (larger batches): for reading, not for the target.
+        crowd = measured(
+            gateway.process.pid,
+            args.seconds,
+            lambda: wrk(url, args.seconds, 4 * args.connections, HERE / "post_routes.lua", session),
+        )
+        crowd["connections"] = 4 * args.connections
         time.sleep(2)
         half = fixed_rate(url, cookie, gateway_result["rps"] / 2, args.seconds)
     ratio = gateway_result["rps"] / hello_result["rps"]
     result = {
         "hello": hello_result,
         "gateway_post_routes": gateway_result,
+        "gateway_more_clients": crowd,
         "ratio": ratio,
         "half_load": half,
         "targets": {"ratio_ge_0_25": ratio >= 0.25, "p99_lt_50ms": half["p99_ms"] < 50},
