@@ -372,3 +372,17 @@ def test_bulk_load_and_upsert_give_the_same_rows(clean_db: str, base_pbf: Path) 
 
     assert strip(snapshot(clean_db)) == strip(via_upsert)
     assert bulk == upserted
+
+
+def test_one_or_two_reader_processes_give_the_same_rows_and_counts(
+    clean_db: str, base_pbf: Path, db: str
+) -> None:
+    one = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX, "--readers", "1")["counts"]
+    single = snapshot(clean_db)
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("TRUNCATE pois, street_edges, street_nodes, ingestion_runs")
+    two = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX, "--readers", "2")["counts"]
+    strip = lambda snap: {k: [r[:9] for r in v] for k, v in snap.items()}  # noqa: E731
+    assert strip(snapshot(clean_db)) == strip(single)
+    assert one == two
+    assert one["read"] == {"nodes": 5, "ways": 10, "relations": 1}

@@ -14,14 +14,14 @@ from wildside_ingest.app import IngestService
 
 @asynccontextmanager
 async def ingest_service(
-    database_url: str, location_store: str, show_progress: bool
+    database_url: str, location_store: str, show_progress: bool, readers: int = 1
 ) -> AsyncIterator[IngestService]:
     """Yield a ready `IngestService`; the connection closes on exit."""
     limit_read_ahead(os.environ)
     conn = await connect(database_url)
     try:
         yield IngestService(
-            source=PbfFeatureSource(location_store),
+            source=PbfFeatureSource(location_store, readers),
             store=PostgresIngestStore(conn),
             progress=TerminalProgress(enabled=show_progress),
         )

@@ -120,7 +120,13 @@ class Geofence:
 
     def touches_line(self, coords: Sequence[tuple[float, float]]) -> bool:
         """True when any part of the polyline lies inside or on the boundary."""
-        if any(self.covers_point(lon, lat) for lon, lat in coords):
+        rect = self.rectangle
+        if rect is not None:  # the common case, inlined: this runs once per edge
+            min_x, min_y, max_x, max_y = rect.min_lon, rect.min_lat, rect.max_lon, rect.max_lat
+            for lon, lat in coords:
+                if min_x <= lon <= max_x and min_y <= lat <= max_y:
+                    return True
+        elif any(self.covers_point(lon, lat) for lon, lat in coords):
             return True
         xs = [c[0] for c in coords]
         ys = [c[1] for c in coords]

@@ -86,6 +86,23 @@ class EdgeRecord:
     name: str | None
     coords: tuple[Coord, ...]
 
+    def __reduce__(self) -> tuple[type[EdgeRecord], tuple[object, ...]]:
+        # Pickled field by field (reader processes send edges): twice as fast to load
+        # as the slotted dataclass's default state dictionary.
+        return (
+            EdgeRecord,
+            (
+                self.way_id,
+                self.seq,
+                self.source,
+                self.target,
+                self.length_m,
+                self.highway,
+                self.name,
+                self.coords,
+            ),
+        )
+
 
 def split_way(
     way_id: int,
@@ -106,7 +123,7 @@ def split_way(
         if not (is_vertex[i] or i == last):
             continue
         piece = coords[start : i + 1]
-        if all(c is not None for c in piece):
+        if None not in piece:
             edge = _edge(way_id, seq, tags, refs[start], refs[i], piece)  # type: ignore[arg-type]
             if edge is not None:
                 edges.append(edge)

@@ -70,6 +70,23 @@ class PoiRecord:
     popularity: float
     content_hash: str
 
+    def __reduce__(self) -> tuple[type[PoiRecord], tuple[object, ...]]:
+        # Pickled field by field (reader processes send POIs): faster to load.
+        return (
+            PoiRecord,
+            (
+                self.element_type,
+                self.osm_id,
+                self.lon,
+                self.lat,
+                self.name,
+                self.tags_json,
+                self.themes,
+                self.popularity,
+                self.content_hash,
+            ),
+        )
+
 
 def make_poi(
     element_type: ElementType,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from wildside_ingest.domain.run import MAX_BATCH, MIN_BATCH, IngestRequest, RunR
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNAVAILABLE = 0, 1, 2, 3
 PROG = "ingest-osm"
+MAX_READERS = 8
 
 DESCRIPTION = """\
 Load points of interest and the walking network from an OpenStreetMap .osm.pbf extract
@@ -99,6 +101,14 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
         "(default: $INGEST_BATCH_SIZE or 10000)",
     )
     parser.add_argument(
+        "--readers",
+        metavar="N",
+        type=int,
+        default=default_readers(),
+        help="processes reading the file side by side, 1-8; the rows are the same for any "
+        f"N (default: the CPU count up to 2, here {default_readers()})",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="do everything, report the counts, then roll back: nothing is written "
@@ -112,6 +122,11 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+def default_readers() -> int:
+    """One reader process per CPU, at most two (PostgreSQL needs a core as well)."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def default_geofence_name(pbf: str) -> str:
@@ -153,7 +168,9 @@ async def _run(args: argparse.Namespace, settings: IngestSettings) -> RunReport:
     if not url:
         raise InvalidInput("database: pass --database-url or set DATABASE_URL")
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    async with ingest_service(url, settings.location_store, show) as service:
+    if not 1 <= args.readers <= MAX_READERS:
+        raise InvalidInput(f"readers: must be between 1 and {MAX_READERS}")
+    async with ingest_service(url, settings.location_store, show, args.readers) as service:
         return await service.run(request)
 
 

@@ -21,16 +21,19 @@ filter was tried first: libosmium's dense id sets took ~0.5 MB per distinct id r
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+import queue
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
 import osmium
 from osmium.osm import Node, Way
 
-from wildside_common.errors import InvalidInput
-from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon, Scan, pbf_file, scan_file
+from wildside_common.errors import DomainError, InvalidInput
+from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon, pbf_file, scan_file
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
@@ -59,8 +62,9 @@ def limit_read_ahead(environ: MutableMapping[str, str]) -> None:
 class PbfFeatureSource:
     """The `FeatureSource` over pyosmium; `location_store` picks the node cache."""
 
-    def __init__(self, location_store: str = "flex_mem") -> None:
+    def __init__(self, location_store: str = "flex_mem", readers: int = 1) -> None:
         self.location_store = location_store
+        self.readers = readers
 
     def header_bbox(self, path: str) -> BoundingBox | None:
         """The header's bbox; refuses a missing, unreadable or unparseable file."""
@@ -98,24 +102,41 @@ class PbfFeatureSource:
     def batches(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
     ) -> Iterator[FeatureBatch]:
-        """Both passes; corrupt data anywhere raises InvalidInput."""
-        try:
-            scan = scan_file(path, builder.filters)
-            yield from self._features(path, builder, batch_size, read, scan)
-        except RuntimeError as exc:
-            raise _corrupt(path, exc) from exc
+        """Every pass; corrupt data anywhere raises InvalidInput.
 
-    def _features(
-        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, scan: Scan
+        With two `readers` and both POIs and the network to load, two forked processes
+        read the file side by side: one the walking network (vertices, then the
+        `highway` ways), one the POIs (multipolygons, then nodes and ways); their
+        batches come back through a bounded queue. The rows are the same either way.
+        """
+        filters = builder.filters
+        roles = [_Role(pois=filters.wants_pois, network=filters.network, all_ways=True)]
+        if self.readers >= 2 and filters.wants_pois and filters.network:
+            roles = [
+                _Role(pois=False, network=True, all_ways=False),
+                _Role(pois=True, network=False, all_ways=True),
+            ]
+        if len(roles) == 1:
+            try:
+                yield from self._read(path, builder, batch_size, read, roles[0])
+            except RuntimeError as exc:
+                raise _corrupt(path, exc) from exc
+            return
+        yield from self._parallel(path, builder, batch_size, read, roles)
+
+    def _read(
+        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, role: _Role
     ) -> Iterator[FeatureBatch]:
-        reader = _ElementReader(builder, scan.vertices, scan.member_ways)
+        """One role's light passes, then its main pass, then its multipolygons."""
+        scan = scan_file(path, builder.filters, pois=role.pois, network=role.network)
+        reader = _ElementReader(builder, scan.vertices, scan.member_ways, role)
         batch = FeatureBatch()
-        for obj in self._elements(path, builder.filters):
+        for obj in self._elements(path, builder.filters, role):
             if isinstance(obj, Node):
                 read.nodes += 1
                 reader.node(obj, batch)
             elif isinstance(obj, Way):
-                read.ways += 1
+                read.ways += role.all_ways  # only a reader that sees every way counts them
                 reader.way(obj, batch)
             if len(batch) >= batch_size:
                 yield batch
@@ -131,21 +152,119 @@ class PbfFeatureSource:
         if len(batch):
             yield batch
 
-    def _elements(self, path: str, filters: FilterSet) -> Iterator[Any]:
+    def _parallel(
+        self,
+        path: str,
+        builder: FeatureBuilder,
+        batch_size: int,
+        read: ReadCounts,
+        roles: list[_Role],
+    ) -> Iterator[FeatureBatch]:
+        context = multiprocessing.get_context("fork")
+        channel: Any = context.Queue(maxsize=2 * len(roles))
+        workers = [
+            context.Process(
+                target=_read_in_process,
+                args=(self, path, builder, batch_size, role, channel),
+                name=f"ingest-reader-{index}",
+                daemon=True,
+            )
+            for index, role in enumerate(roles)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            running = len(workers)
+            while running:
+                try:
+                    kind, counts, payload = channel.get(timeout=0.5)
+                except queue.Empty:
+                    if any(w.exitcode not in (None, 0) for w in workers):
+                        raise RuntimeError("a reader process died") from None
+                    continue
+                read.nodes += counts[0]
+                read.ways += counts[1]
+                read.relations += counts[2]
+                if kind == "batch":
+                    yield payload
+                elif kind == "done":
+                    running -= 1
+                elif kind == "corrupt":
+                    raise _corrupt(path, RuntimeError(payload))
+                else:
+                    raise payload
+        finally:
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
+            for worker in workers:
+                worker.join()
+            channel.close()
+
+    def _elements(self, path: str, filters: FilterSet, role: _Role) -> Iterator[Any]:
         """The main pass: every node's location cached; Python sees candidates only.
 
-        Ways are not key-filtered in C++: multipolygon members are usually untagged, and
-        an id filter (libosmium's dense id set) costs ~0.5 MB per distinct id region.
+        The POI reader's ways are not key-filtered in C++: multipolygon members are
+        usually untagged, and an id filter (libosmium's dense id set) costs ~0.5 MB per
+        distinct id region. The network reader sees `highway` ways only.
         """
         locations = osmium.NodeLocationsForWays(osmium.index.create_map(self.location_store))
         locations.ignore_errors()  # ways cut by the extract: their missing nodes are skipped
-        poi_keys = sorted(filters.poi_keys()) or ["\x00"]  # no POI filter: no node passes
+        poi_keys = sorted(filters.poi_keys()) if role.pois else []
         chain: list[Any] = [
             osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
-            _only_for(osmium.filter.KeyFilter(*poi_keys), osmium.osm.NODE),
+            # no POI filter: no node passes
+            _only_for(osmium.filter.KeyFilter(*(poi_keys or ["\x00"])), osmium.osm.NODE),
+            # tags and point as plain Python values; a node whose location is not valid
+            # (out of range) is dropped here, as it was when read one by one
+            _only_for(osmium.filter.GeoInterfaceFilter(), osmium.osm.NODE),
         ]
+        if not role.all_ways:
+            chain.append(_only_for(osmium.filter.KeyFilter("highway"), osmium.osm.WAY))
         with osmium.io.Reader(pbf_file(path)) as reader:
             yield from osmium.OsmFileIterator(reader, locations, *chain)
+
+
+@dataclass(frozen=True, slots=True)
+class _Role:
+    """What one reader loads (the POIs, the walking network, or both); whether it sees
+    every way (else the `highway` ways only) and so counts them."""
+
+    pois: bool
+    network: bool
+    all_ways: bool
+
+
+def _read_in_process(
+    source: PbfFeatureSource,
+    path: str,
+    builder: FeatureBuilder,
+    batch_size: int,
+    role: _Role,
+    channel: Any,
+) -> None:
+    """A reader process: its role's batches, each with the read counts since the last."""
+    read, sent = ReadCounts(), (0, 0, 0)
+
+    def delta() -> tuple[int, int, int]:
+        nonlocal sent
+        now = (read.nodes, read.ways, read.relations)
+        change = (now[0] - sent[0], now[1] - sent[1], now[2] - sent[2])
+        sent = now
+        return change
+
+    try:
+        for batch in source._read(path, builder, batch_size, read, role):
+            channel.put(("batch", delta(), batch))
+        channel.put(("done", delta(), None))
+    except RuntimeError as exc:
+        channel.put(("corrupt", delta(), str(exc)))
+    except DomainError as exc:
+        channel.put(("error", delta(), exc))
+    except BaseException as exc:  # handed to the parent as a plain error
+        channel.put(("error", delta(), RuntimeError(f"{type(exc).__name__}: {exc}")))
+    channel.close()
+    channel.join_thread()
 
 
 def _relation_poi(
@@ -175,30 +294,33 @@ class _ElementReader:
     """
 
     def __init__(
-        self, builder: FeatureBuilder, vertices: frozenset[int], member_ways: frozenset[int]
+        self,
+        builder: FeatureBuilder,
+        vertices: frozenset[int],
+        member_ways: frozenset[int],
+        role: _Role,
     ) -> None:
         self.member_ways = member_ways
         self.member_coords: dict[int, list[Coord]] = {}
         self.builder = builder
         self.filters = builder.filters
-        self.wants_pois = self.filters.wants_pois
-        self.network = self.filters.network
+        self.wants_pois = role.pois
+        self.network = role.network
         self.vertices = vertices
         rule_keys = {rule.key for rule in self.filters.rules.rules}
         self.keys = tuple(sorted(rule_keys | {"name", "wikidata", "wikipedia"}))
 
     def node(self, node: Node, batch: FeatureBatch) -> None:
-        data = _raw(node)
-        get = data.tags_get_value_by_key
-        tags = {key: value for key in self.keys if (value := get(key, None)) is not None}
+        # `__geo_interface__` (osmium.filter.GeoInterfaceFilter, see `_elements`) holds
+        # every tag and the point, built in C++: ten times cheaper than reading the tags
+        # one by one from Python.
+        feature = cast("Any", node).__geo_interface__
+        tags = feature["properties"]
         themes = self.filters.poi_themes(tags)
         if themes is None:
             return
-        location = data.location()
-        if not location.valid():
-            return
-        full = tags if len(tags) == data.tags_size() else _all_tags(data)
-        poi = self.builder.node_poi(node.id, full, location.lon, location.lat, themes)
+        lon, lat = feature["geometry"]["coordinates"]
+        poi = self.builder.node_poi(node.id, tags, lon, lat, themes)
         if poi is not None:
             batch.pois.append(poi)
 

@@ -45,11 +45,11 @@ class Scan:
         return frozenset(way_id for mp in self.multipolygons for way_id, _ in mp.members)
 
 
-def scan_file(path: str, filters: FilterSet) -> Scan:
-    """The light passes: candidate multipolygons and network vertices."""
-    multipolygons = _multipolygons(path, filters) if filters.wants_pois else ()
-    vertices = _network_vertices(path) if filters.network else frozenset()
-    return Scan(vertices, multipolygons)
+def scan_file(path: str, filters: FilterSet, pois: bool = True, network: bool = True) -> Scan:
+    """The light passes: candidate multipolygons (`pois`) and network vertices (`network`)."""
+    relations = _multipolygons(path, filters) if filters.wants_pois and pois else ()
+    vertices = _network_vertices(path) if filters.network and network else frozenset()
+    return Scan(vertices, relations)
 
 
 def _multipolygons(path: str, filters: FilterSet) -> tuple[Multipolygon, ...]:
@@ -71,14 +71,28 @@ def _network_vertices(path: str) -> frozenset[int]:
     refs = array("q")
     ways = osmium.FileProcessor(pbf_file(path), osmium.osm.WAY)
     for way in ways.with_filter(osmium.filter.KeyFilter("highway")):
-        if not isinstance(way, Way) or not is_walkable(cast("Mapping[str, str]", way.tags)):
+        data = getattr(way, "_pyosmium_data", None)
+        if data is None:  # pyosmium's internals moved: the public API
+            if isinstance(way, Way) and is_walkable(cast("Mapping[str, str]", way.tags)):
+                _add_refs(refs, [node.ref for node in way.nodes])
             continue
-        ids = [node.ref for node in way.nodes]
-        if len(ids) >= 2:
-            refs.extend(ids)
-            refs.append(ids[0])  # way ends always split: count them twice
-            refs.append(ids[-1])
+        get = data.tags_get_value_by_key
+        tags = {key: value for key in _WALK_KEYS if (value := get(key, None)) is not None}
+        if is_walkable(tags):
+            nodes = data.nodes()
+            node = nodes.get
+            _add_refs(refs, [node(data, i).ref for i in range(nodes.size(data))])
     return _shared(refs)
+
+
+_WALK_KEYS = ("highway", "foot", "access", "area")
+
+
+def _add_refs(refs: array[int], ids: list[int]) -> None:
+    if len(ids) >= 2:
+        refs.extend(ids)
+        refs.append(ids[0])  # way ends always split: count them twice
+        refs.append(ids[-1])
 
 
 def _shared(refs: array[int]) -> frozenset[int]:
