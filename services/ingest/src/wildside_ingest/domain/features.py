@@ -158,8 +158,7 @@ class FeatureBuilder:
         is_vertex: Sequence[bool],
     ) -> list[EdgeRecord]:
         """The edges of a walkable way touching the geofence (the caller checked walkability)."""
-        edges = split_way(way_id, tags, refs, coords, is_vertex)
-        return [edge for edge in edges if self.geofence.touches_line(edge.coords)]
+        return split_way(way_id, tags, refs, coords, is_vertex, self.geofence.touches_line)
 
     def _inside(
         self,

@@ -10,7 +10,10 @@ with its polyline and its length on the sphere in metres.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import struct
+import sys
+from array import array
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 WALKABLE_HIGHWAYS = frozenset(
@@ -75,7 +78,12 @@ def haversine_m(a: Coord, b: Coord) -> float:
 
 @dataclass(frozen=True, slots=True)
 class EdgeRecord:
-    """One street edge row (trusted constructor: built by `split_way`)."""
+    """One street edge row (trusted constructor: built by `split_way`).
+
+    The polyline is kept packed (`points`: little-endian float64 lon, lat pairs), so a
+    batch of edges crosses from a reader process as a few bytes objects, not a Python
+    tuple per point; `coords`, `first` and `last` unpack it.
+    """
 
     way_id: int
     seq: int
@@ -84,11 +92,32 @@ class EdgeRecord:
     length_m: float
     highway: str
     name: str | None
-    coords: tuple[Coord, ...]
+    points: bytes
+
+    @property
+    def coords(self) -> tuple[Coord, ...]:
+        """The polyline, every node's (lon, lat)."""
+        values = array("d", self.points)
+        if sys.byteorder != "little":
+            values.byteswap()
+        pairs = iter(values)
+        return tuple(zip(pairs, pairs, strict=True))
+
+    @property
+    def first(self) -> Coord:
+        """The source node's (lon, lat)."""
+        lon, lat = _POINT.unpack_from(self.points, 0)
+        return (lon, lat)
+
+    @property
+    def last(self) -> Coord:
+        """The target node's (lon, lat)."""
+        lon, lat = _POINT.unpack_from(self.points, len(self.points) - _POINT.size)
+        return (lon, lat)
 
     def __reduce__(self) -> tuple[type[EdgeRecord], tuple[object, ...]]:
-        # Pickled field by field (reader processes send edges): twice as fast to load
-        # as the slotted dataclass's default state dictionary.
+        # Pickled field by field (reader processes send edges): faster to load than the
+        # slotted dataclass's default state dictionary.
         return (
             EdgeRecord,
             (
@@ -99,9 +128,12 @@ class EdgeRecord:
                 self.length_m,
                 self.highway,
                 self.name,
-                self.coords,
+                self.points,
             ),
         )
+
+
+_POINT = struct.Struct("<dd")
 
 
 def split_way(
@@ -110,11 +142,13 @@ def split_way(
     refs: Sequence[int],
     coords: Sequence[Coord | None],
     is_vertex: Sequence[bool],
+    keep: Callable[[Sequence[Coord]], bool] | None = None,
 ) -> list[EdgeRecord]:
     """Split a walkable way at its vertices; pieces with a missing location are dropped.
 
     `seq` is the piece's position along the way (dropped pieces keep their number), so
-    the same way always gives the same keys.
+    the same way always gives the same keys. `keep` (e.g. the geofence test) drops the
+    pieces it refuses before their record is built.
     """
     edges: list[EdgeRecord] = []
     start, seq = 0, 0
@@ -123,7 +157,7 @@ def split_way(
         if not (is_vertex[i] or i == last):
             continue
         piece = coords[start : i + 1]
-        if None not in piece:
+        if None not in piece and (keep is None or keep(piece)):  # type: ignore[arg-type]
             edge = _edge(way_id, seq, tags, refs[start], refs[i], piece)  # type: ignore[arg-type]
             if edge is not None:
                 edges.append(edge)
@@ -152,6 +186,9 @@ def _edge(
     if source == target and length == 0:
         return None  # a node repeated in place: no edge to walk
     name = tags.get("name") or None
+    points = array("d", [value for point in piece for value in point])
+    if sys.byteorder != "little":
+        points.byteswap()
     return EdgeRecord(
-        way_id, seq, source, target, round(length, 3), tags["highway"], name, tuple(piece)
+        way_id, seq, source, target, round(length, 3), tags["highway"], name, points.tobytes()
     )

@@ -359,8 +359,8 @@ class _ElementReader:
         nodes = batch.nodes
         for edge in self.builder.walk_edges(way_id, net, refs, coords, is_vertex):
             batch.edges.append(edge)
-            nodes[edge.source] = (edge.source, *edge.coords[0])
-            nodes[edge.target] = (edge.target, *edge.coords[-1])
+            nodes[edge.source] = (edge.source, *edge.first)
+            nodes[edge.target] = (edge.target, *edge.last)
 
     def _keep_member(self, data: Any) -> None:
         """A multipolygon member's coordinates, kept until the relations are assembled."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from wildside_common.errors import Unavailable
 from wildside_ingest.adapters.outbound import sql
 from wildside_ingest.domain.features import FeatureBatch
 from wildside_ingest.domain.geofence import Geofence
-from wildside_ingest.domain.network import Coord
+from wildside_ingest.domain.network import EdgeRecord
 from wildside_ingest.domain.run import Provenance, RunCounts, TableCounts
 
 _CONNECTION_ERRORS = (
@@ -69,10 +69,13 @@ def point_wkb(lon: float, lat: float) -> bytes:
 _POINT = struct.Struct("<BIdd")
 
 
-def linestring_wkb(coords: Iterable[Coord]) -> bytes:
-    """Little-endian WKB LineString: PostGIS reads it without parsing text."""
-    flat = [value for point in coords for value in point]
-    return struct.pack(f"<BII{len(flat)}d", 1, 2, len(flat) // 2, *flat)
+def edge_wkb(edge: EdgeRecord) -> bytes:
+    """The edge's polyline as little-endian WKB LineString (its packed points behind a
+    header): PostGIS reads it without parsing text."""
+    return _LINE_HEADER.pack(1, 2, len(edge.points) // 16) + edge.points
+
+
+_LINE_HEADER = struct.Struct("<BII")
 
 
 POI_TABLES = ("pois",)
@@ -231,7 +234,7 @@ class PostgresIngestStore:
                     e.length_m,
                     e.highway,
                     e.name,
-                    linestring_wkb(e.coords),
+                    edge_wkb(e),
                 )
                 for e in batch.edges
             ]
@@ -347,7 +350,7 @@ def _edge_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
             e.length_m,
             e.highway,
             e.name,
-            linestring_wkb(e.coords),
+            edge_wkb(e),
         )
         for e in batch.edges
     ]
