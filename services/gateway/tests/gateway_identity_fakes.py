@@ -15,6 +15,7 @@ from wildside_common.pagination import Direction, Key, PageParams, Window, assem
 from wildside_common.session_keys import KeyringSettings
 from wildside_common.sessions import Keyring, KeyStatus, SessionKey
 from wildside_common.telemetry import configure_tracing
+from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_gateway.bootstrap_identity import IdentityWiring, wire_identity
 from wildside_gateway.domain.identity import (
     InterestTheme,
@@ -104,6 +105,7 @@ def identity_app(
     users: FakeUsers,
     settings: IdentitySettings | None = None,
     provenance: FakeProvenance | None = None,
+    analytics: RecordingAnalytics | None = None,
 ) -> tuple[httpx.AsyncClient, IdentityWiring]:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))  # real trace ids
     wiring = wire_identity(
@@ -114,6 +116,7 @@ def identity_app(
         FakeThemes(),
         FakePasswords(),
         provenance or FakeProvenance(),
+        analytics,
     )
     app = Starlette(routes=wiring.routes)
     app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)

@@ -13,6 +13,7 @@ import pytest
 from gateway_identity_fakes import KEY, FakeUsers, identity_app, identity_settings
 from prometheus_client import REGISTRY
 
+from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_gateway.domain.principal import Role
 
 pytestmark = pytest.mark.unit
@@ -291,3 +292,18 @@ async def test_expired_wrongly_signed_alg_none_tampered_and_garbage_tokens_are_4
             response = await client.get("/api/v1/users/me", headers=headers)
             assert response.status_code == 401, token
             assert response.json()["code"] == "unauthorized"
+
+
+async def test_a_login_is_one_user_logged_in_event_a_failed_one_none(users: FakeUsers) -> None:
+    analytics = RecordingAnalytics()
+    test_client, _ = identity_app(users, analytics=analytics)
+    async with test_client:
+        await login(test_client, "boss", "boss-password")
+        wrong = await test_client.post(
+            "/api/v1/login", json={"username": "walker", "password": "wrong-password"}
+        )
+        assert wrong.status_code == 401
+    [event] = analytics.events
+    assert event.name == "UserLoggedIn" and event.properties() == {"role": "admin"}
+    boss = next(uid for uid, (summary, _) in users.rows.items() if summary.username == "boss")
+    assert event.user_id == boss

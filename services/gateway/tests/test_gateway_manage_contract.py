@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from wildside_common.session_keys import load_keyring
+from wildside_common.testing.fake_posthog import FakePostHog
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 
 pytestmark = pytest.mark.contract
@@ -103,3 +104,34 @@ def test_generate_session_key_writes_once(tmp_path: Path) -> None:
         check=True,
     )
     assert "kept" in second.stdout and load_keyring(path) == ring
+
+
+async def test_create_user_sends_a_user_signup_event_when_posthog_is_configured(
+    database_url: str,
+) -> None:
+    posthog = FakePostHog().start()
+    try:
+        name = f"s-{uuid.uuid4().hex[:10]}"
+        env = {"POSTHOG_API_KEY": "phc_test", "POSTHOG_HOST": posthog.url}
+        created = manage(
+            database_url, "create-user", name, "--password-stdin", stdin="first-pass\n", env=env
+        )
+        assert created.returncode == 0, created.stderr
+        [event] = posthog.events("UserSignup")  # sent before the command returned
+        user_id = created.stdout.strip().rsplit("(", 1)[1].rstrip(")")
+        assert event["distinct_id"] == user_id
+        assert event["properties"]["role"] == "user"
+        assert event["properties"]["source"] == "admin-cli"
+        assert name not in str(event)  # no username (or other personal data) leaves
+        posthog.fail_with = 503  # PostHog down: the command still succeeds
+        other = manage(
+            database_url,
+            "create-user",
+            f"{name}x",
+            "--password-stdin",
+            stdin="first-pass\n",
+            env=env,
+        )
+        assert other.returncode == 0, other.stderr
+    finally:
+        posthog.close()

@@ -15,6 +15,7 @@ from gateway_route_fakes import (
     FakeThemes,
 )
 
+from wildside_common.analytics import RouteRequested
 from wildside_common.errors import (
     Conflict,
     InvalidInput,
@@ -24,6 +25,7 @@ from wildside_common.errors import (
     Unavailable,
 )
 from wildside_common.messages import RouteStatus
+from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_gateway.app import Accepted, RouteService, SubmissionPolicy
 from wildside_gateway.domain.canonical import cache_key
 from wildside_gateway.domain.principal import Principal
@@ -245,3 +247,25 @@ async def test_a_batch_that_overruns_the_timeout_is_refused_and_records_nothing(
     )
     assert all(isinstance(r, Timeout) for r in results)
     assert store.requests == {} and store.keys == {}
+
+
+async def test_each_new_request_is_one_route_requested_event_replays_are_none() -> None:
+    analytics = RecordingAnalytics()
+    svc = RouteService(
+        FakeRouteRequests(),
+        FakeQueue(),
+        FakeAnnouncer(),
+        FakeThemes(),
+        SubmissionPolicy(DurationBounds(10, 480)),
+        FakeCache(),
+        FakeLimiter(),
+        analytics=analytics,
+    )
+    key = str(uuid.uuid4())
+    first = await svc.submit(ALICE, {**BODY, "preferences": ["nature", "history"], "seed": 3}, key)
+    await svc.submit(ALICE, {**BODY, "preferences": ["nature", "history"], "seed": 3}, key)
+    [event] = analytics.events
+    assert isinstance(event, RouteRequested)
+    assert (event.user_id, event.request_id) == (ALICE.user_id, first.request_id)
+    assert event.themes == ("history", "nature") and event.duration_minutes == 60
+    assert event.seeded and not event.one_way and not event.from_cache

@@ -7,8 +7,10 @@ import uuid
 import pytest
 from router_fakes import FakeCacheWriter, FakePlanner, FakePublisher, FakeRouteStore
 
+from wildside_common.analytics import RouteFailed, RouteGenerated
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
+from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_router.app import GenerateRoute, JobAbandoned
 
 pytestmark = pytest.mark.unit
@@ -96,3 +98,45 @@ async def test_a_dead_lettered_job_ends_failed_once() -> None:
     await case.abandon(item.request_id, "again")
     assert store.rows[item.request_id]["error"] == "dead-lettered: max_deliveries"
     assert publisher.events[-1].status is RouteStatus.FAILED
+
+
+ROUTE = {
+    "points": [{"name": "Start"}, {"name": "A"}, {"name": "B"}, {"name": "Start"}],
+    "distance_m": 2298.4,
+    "duration_minutes": 58.7,
+    "themes_matched": ["history"],
+    "straight_line": False,
+}
+
+
+async def test_a_stored_route_is_one_route_generated_event_with_its_figures() -> None:
+    analytics = RecordingAnalytics()
+    store, publisher = FakeRouteStore(), FakePublisher()
+    case = GenerateRoute(store, publisher, FakePlanner(ROUTE), 5.0, 3, analytics=analytics)
+    item = job()
+    await case.handle(item, attempt=1)
+    await case.handle(item, attempt=2)  # redelivered: no second event
+    [event] = analytics.named("RouteGenerated")
+    assert isinstance(event, RouteGenerated)
+    assert (event.user_id, event.request_id) == (item.user_id, item.request_id)
+    assert (event.poi_count, event.distance_m, event.duration_minutes) == (2, 2298.4, 58.7)
+    assert event.themes_matched == ("history",) and event.requested_minutes == 60
+    assert not event.straight_line and event.solve_seconds >= 0
+
+
+async def test_a_failed_request_is_one_route_failed_event_with_its_reason() -> None:
+    analytics = RecordingAnalytics()
+    store, publisher = FakeRouteStore(), FakePublisher()
+    slow = FakePlanner(delay=1.0)
+    case = GenerateRoute(store, publisher, slow, 0.05, 3, analytics=analytics)
+    item = job()
+    await case.handle(item, attempt=1)
+    await case.handle(item, attempt=2)
+    [event] = analytics.named("RouteFailed")
+    assert isinstance(event, RouteFailed)
+    assert (event.user_id, event.request_id, event.reason) == (
+        item.user_id,
+        item.request_id,
+        "timeout",
+    )
+    assert analytics.named("RouteGenerated") == []

@@ -25,6 +25,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from wildside_common.analytics import Analytics, NullAnalytics, RouteRequested
 from wildside_common.batching import MicroBatcher
 from wildside_common.errors import Conflict, DomainError, NotFound, Timeout, Unavailable
 from wildside_common.messages import (
@@ -130,7 +131,9 @@ class RouteService:
         limiter: RateLimiter,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        analytics: Analytics | None = None,
     ) -> None:
+        self.analytics = analytics or NullAnalytics()
         self.store = store
         self.queue = queue
         self.announcer = announcer
@@ -164,6 +167,7 @@ class RouteService:
             if isinstance(outcome, Accepted):
                 if not outcome.replayed:  # announced here, in the request's own context
                     await self._announce_accepted(outcome)
+                    self.analytics.capture(_requested(submission, outcome))
                 return outcome
             if isinstance(outcome, BaseException):  # pragma: no cover - the batcher raises
                 raise outcome
@@ -308,6 +312,19 @@ class RouteService:
         if state is None or state.user_id != principal.user_id:
             raise NotFound("no such route request")
         return state
+
+
+def _requested(item: Submission, accepted: Accepted) -> RouteRequested:
+    request = item.request
+    return RouteRequested(
+        item.user_id,
+        accepted.request_id,
+        request.duration_minutes,
+        tuple(sorted(set(request.preferences))),
+        one_way=request.end is not None,
+        seeded=request.seed is not None,
+        from_cache=accepted.from_cache,
+    )
 
 
 def _as_domain_error(error: Exception) -> DomainError:

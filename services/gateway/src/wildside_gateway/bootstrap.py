@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route, WebSocketRoute
 
+from wildside_common.analytics import Analytics, analytics_from_settings
 from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
 from wildside_common.health import health_routes
@@ -66,7 +67,7 @@ def build_app(
     feed: StatusFeed,
     service: RouteService,
 ) -> Starlette:
-    identity = identity_wiring(settings.identity, settings.max_body_bytes, pool)
+    identity = identity_wiring(settings.identity, settings.max_body_bytes, pool, service.analytics)
     auth = identity.auth
     endpoints = RouteEndpoints(
         service,
@@ -98,7 +99,7 @@ def build_app(
 
 
 def route_service(
-    settings: GatewaySettings, pool: asyncpg.Pool, nats: Nats, redis: Redis
+    settings: GatewaySettings, pool: asyncpg.Pool, nats: Nats, redis: Redis, analytics: Analytics
 ) -> RouteService:
     js = nats.jetstream()
     guard = RedisGuard()
@@ -121,6 +122,7 @@ def route_service(
         RedisRateLimiter(
             redis, guard, settings.rate_limit_per_minute, prefix=settings.redis_prefix
         ),
+        analytics=analytics,
     )
 
 
@@ -144,17 +146,19 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     maintenance = asyncio.create_task(
         run_maintenance(PostgresMaintenance(pool), settings.maintenance_interval)
     )
+    analytics = analytics_from_settings(settings.analytics, "gateway")
     try:
         js = nats.jetstream()
         await ensure_streams(js)
         feed = StatusFeed(js)
         await feed.start()
-        service = route_service(settings, pool, nats, redis)
+        service = route_service(settings, pool, nats, redis, analytics)
         app = build_app(settings, pool, nats, feed, service)
         yield Gateway(settings, pool, nats, feed, service, app)
         await feed.stop()
     finally:
         maintenance.cancel()
+        await analytics.close()
         await nats.drain()
         await redis.aclose()
         await pool.close()

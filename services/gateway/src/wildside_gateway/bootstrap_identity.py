@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 from starlette.routing import Route
 
+from wildside_common.analytics import Analytics
 from wildside_common.sessions import SessionCodec
 from wildside_gateway.adapters.inbound.admin_http import AdminEndpoints
 from wildside_gateway.adapters.inbound.identity_http import IdentityEndpoints
@@ -52,12 +53,13 @@ def wire_identity(
     themes: ThemeDirectory,
     passwords: PasswordVerifier,
     provenance: ProvenanceReport,
+    analytics: Analytics | None = None,
 ) -> IdentityWiring:
     """Build the session codec, authenticators, use cases and HTTP routes."""
     codec = SessionCodec(settings.keys.keyring)
     auth = SessionAuthenticator(codec, settings.cookie_name)
     ws_auth = SessionAuthenticator(codec, settings.cookie_name, websocket=True)
-    service = IdentityService(users, interests, themes, passwords, codec)
+    service = IdentityService(users, interests, themes, passwords, codec, analytics)
     routes = [
         *IdentityEndpoints(service, auth, settings, max_body).routes(),
         *AdminEndpoints(AdminService(provenance), auth).routes(),
@@ -66,7 +68,10 @@ def wire_identity(
 
 
 def identity_wiring(
-    settings: IdentitySettings, max_body: int, pool: asyncpg.Pool
+    settings: IdentitySettings,
+    max_body: int,
+    pool: asyncpg.Pool,
+    analytics: Analytics | None = None,
 ) -> IdentityWiring:
     """The identity side over PostgreSQL; logs the keyring's origin and any warning."""
     for warning in settings.keys.warnings:
@@ -83,4 +88,5 @@ def identity_wiring(
         PostgresThemeDirectory(pool),
         Argon2Passwords(),
         PostgresProvenanceReport(pool),
+        analytics,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wildside_common.analytics import AnalyticsSettings
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_gateway.identity_config import IdentitySettings
 
@@ -30,6 +31,7 @@ class GatewaySettings:
     maintenance_interval: float
     submit_batch_max: int
     submit_batch_concurrency: int
+    analytics: AnalyticsSettings
     identity: IdentitySettings
 
     @classmethod
@@ -61,5 +63,6 @@ class GatewaySettings:
             submit_batch_concurrency=env.integer(
                 "SUBMIT_BATCH_CONCURRENCY", 4, minimum=1, maximum=64
             ),
+            analytics=AnalyticsSettings.from_env(env),
             identity=IdentitySettings.from_env(env, common),
         )

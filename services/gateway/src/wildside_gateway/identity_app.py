@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from wildside_common.analytics import Analytics, NullAnalytics, UserLoggedIn
 from wildside_common.errors import Unauthorized
 from wildside_common.pagination import PageParams, Window
 from wildside_common.sessions import SessionClaims, SessionCodec
@@ -49,7 +50,9 @@ class IdentityService:
         themes: ThemeDirectory,
         passwords: PasswordVerifier,
         sessions: SessionCodec,
+        analytics: Analytics | None = None,
     ) -> None:
+        self.analytics = analytics or NullAnalytics()
         self.users = users
         self.interests = interests
         self.themes_directory = themes
@@ -68,6 +71,7 @@ class IdentityService:
         if profile is None:
             raise Unauthorized("wrong username or password")
         token, claims = self.sessions.issue(stored.user_id, str(stored.role))
+        self.analytics.capture(UserLoggedIn(stored.user_id, str(stored.role)))
         return Session(token, claims, profile)
 
     async def me(self, principal: Principal) -> UserProfile:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import asyncpg
 
+from wildside_common.analytics import AnalyticsSettings, UserSignup, analytics_from_settings
+from wildside_common.config import EnvReader
 from wildside_common.session_keys import load_keyring, write_new_key_file
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 
@@ -51,7 +53,16 @@ async def create_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str
     )
     if user_id is None:
         raise SystemExit(f"user {args.username!r} already exists")
+    await record_signup(str(user_id), role)
     return f"created {role} {args.username} ({user_id})"
+
+
+async def record_signup(user_id: str, role: str) -> None:
+    """The `UserSignup` analytics event (sent before the command exits, when PostHog is
+    configured; a PostHog outage never fails the command)."""
+    analytics = analytics_from_settings(AnalyticsSettings.from_env(EnvReader.from_os()), "manage")
+    analytics.capture(UserSignup(user_id, role, source="admin-cli"))
+    await analytics.close()
 
 
 async def reset_password(conn: asyncpg.Connection, args: argparse.Namespace) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from wildside_common.analytics import Analytics, NullAnalytics, RouteFailed, RouteGenerated
 from wildside_common.errors import DomainError, InvalidInput
 from wildside_common.messages import (
     GenerateRouteJob,
@@ -50,7 +51,9 @@ class GenerateRoute:
         max_attempts: int,
         cache: RouteCacheWriter | None = None,
         clock: Callable[[], datetime] = utc_now,
+        analytics: Analytics | None = None,
     ) -> None:
+        self.analytics = analytics or NullAnalytics()
         self.store = store
         self.publisher = publisher
         self.planner = planner
@@ -67,21 +70,23 @@ class GenerateRoute:
         if not await self.store.mark_running(job):
             return
         await self._announce(job.request_id, RouteStatus.RUNNING, None, RUNNING_PROGRESS)
+        started = time.perf_counter()
         try:
             route = await self._plan(job)
         except TimeoutError:
-            await self._fail(job.request_id, "timeout", "timeout")
+            await self._fail(job.request_id, "timeout", "timeout", job.user_id)
             return
         except DomainError as exc:
-            await self._fail(job.request_id, exc.message, exc.code)
+            await self._fail(job.request_id, exc.message, exc.code, job.user_id)
             return
         except Exception as exc:
             if attempt >= self.max_attempts:
-                await self._fail(job.request_id, "internal error", "exhausted")
+                await self._fail(job.request_id, "internal error", "exhausted", job.user_id)
                 raise JobAbandoned(f"gave up after {attempt} attempts") from exc
             raise
         if await self.store.save_result(job.request_id, route):
             ROUTES.labels("succeeded", "").inc()
+            self.analytics.capture(_generated(job, route, time.perf_counter() - started))
             if job.cache_key and self.cache is not None:
                 await self.cache.store(job.cache_key, route)
         await self._announce(job.request_id, RouteStatus.SUCCEEDED, None, 100)
@@ -114,9 +119,13 @@ class GenerateRoute:
         await self.store.set_progress(request_id, value)
         await self._announce(request_id, RouteStatus.RUNNING, None, value)
 
-    async def _fail(self, request_id: str, error: str, reason: str) -> None:
+    async def _fail(
+        self, request_id: str, error: str, reason: str, user_id: str | None = None
+    ) -> None:
         if await self.store.mark_failed(request_id, error):
             ROUTES.labels("failed", reason).inc()
+            if user_id is not None:  # a dead letter's user is unknown here: metric only
+                self.analytics.capture(RouteFailed(user_id, request_id, reason))
         current = await self.store.status_of(request_id)
         if current is not None:
             await self._announce(request_id, current[0], current[1])
@@ -140,3 +149,19 @@ class GenerateRoute:
                 "status event not published; the store holds it",
                 extra={"request_id": request_id, "status": status.value},
             )
+
+
+def _generated(job: GenerateRouteJob, route: Mapping[str, Any], seconds: float) -> RouteGenerated:
+    """The analytics event for a stored route (its figures, never its places)."""
+    points = route.get("points") or []
+    return RouteGenerated(
+        job.user_id,
+        job.request_id,
+        job.duration_minutes,
+        float(route.get("distance_m") or 0.0),
+        float(route.get("duration_minutes") or 0.0),
+        max(0, len(points) - 2),  # the start and the end are not places visited
+        tuple(route.get("themes_matched") or ()),
+        bool(route.get("straight_line", False)),
+        round(seconds, 3),
+    )

@@ -12,6 +12,7 @@ from nats.aio.client import Client as Nats
 from nats.js import JetStreamContext
 from redis.asyncio import Redis
 
+from wildside_common.analytics import analytics_from_settings
 from wildside_common.bus.connection import connect
 from wildside_common.bus.dead_letter import DeadLetterForwarder
 from wildside_common.bus.topology import (
@@ -88,6 +89,7 @@ async def bootstrap(
     pool = await create_pool(settings.database_url, settings.db_pool_size)
     nats = await connect(settings.common.nats_url, "wildside-router")
     cache: RedisRouteCacheWriter | None = None
+    analytics = analytics_from_settings(settings.analytics, "router")
     try:
         js = nats.jetstream()
         await ensure_streams(js)
@@ -107,6 +109,7 @@ async def bootstrap(
             settings.job_timeout,
             settings.policy.max_deliver,
             cache=cache,
+            analytics=analytics,
         )
         options = WorkerOptions(
             concurrency=settings.concurrency,
@@ -127,6 +130,7 @@ async def bootstrap(
         await forwarder.provision()
         yield Router(settings, pool, nats, store, jobs, forwarder.worker())
     finally:
+        await analytics.close()
         await nats.drain()
         await pool.close()
         if cache is not None:

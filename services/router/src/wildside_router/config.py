@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wildside_common.analytics import AnalyticsSettings
 from wildside_common.bus.topology import WorkerPolicy
 from wildside_common.config import CommonSettings, EnvReader
 
@@ -22,6 +23,7 @@ class RouterSettings:
     redis_prefix: str
     cache_ttl_seconds: int
     simulated_work: float
+    analytics: AnalyticsSettings
     walking_speed_kmh: float = 4.8
     solver_time_limit: float = 1.0
     max_candidates: int = 60
@@ -52,6 +54,7 @@ class RouterSettings:
             redis_prefix=env.text("REDIS_PREFIX", ""),
             cache_ttl_seconds=env.integer("ROUTE_CACHE_TTL_SECONDS", 24 * 3600, minimum=1),
             simulated_work=env.real("ROUTER_SIMULATED_WORK_SECONDS", 0.0, minimum=0.0),
+            analytics=AnalyticsSettings.from_env(env),
             walking_speed_kmh=env.real("ROUTER_WALKING_SPEED_KMH", 4.8, minimum=0.5, maximum=20.0),
             solver_time_limit=env.real(
                 "ROUTER_SOLVER_TIME_LIMIT_SECONDS", 1.0, minimum=0.05, maximum=60.0

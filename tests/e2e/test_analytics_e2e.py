@@ -1,0 +1,80 @@
+"""Product analytics through the running services: a login, a route request and its
+outcome reach a PostHog capture endpoint (a local stand-in) as typed events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+from tests.e2e import stack
+from tests.e2e.test_walking_skeleton import BODY, base
+from wildside_common.testing.fake_posthog import FakePostHog
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def posthog() -> Iterator[FakePostHog]:
+    fake = FakePostHog().start()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def services(
+    stack_env: dict[str, str], posthog: FakePostHog
+) -> Iterator[tuple[stack.Service, stack.Service]]:
+    env = {
+        **stack_env,
+        "POSTHOG_API_KEY": "phc_e2e",
+        "POSTHOG_HOST": posthog.url,
+        "POSTHOG_FLUSH_INTERVAL_SECONDS": "0.2",
+    }
+    gateway, router = stack.gateway(env), stack.router(env)
+    for service in (gateway, router):
+        service.start()
+        service.wait_ready()
+    yield gateway, router
+    for service in (gateway, router):
+        service.stop()
+
+
+def test_login_request_and_outcome_arrive_as_posthog_events(services, posthog) -> None:
+    gateway, _ = services
+    headers = stack.auth(gateway)  # logs in: UserLoggedIn
+    ws_url = base(gateway).replace("http://", "ws://") + "/ws"
+    with ws_connect(ws_url, subprotocols=stack.ws_protocols(gateway), open_timeout=5) as socket:
+        response = httpx.post(
+            f"{base(gateway)}/api/v1/routes",
+            json={**BODY, "seed": 4242},
+            headers=headers,
+            timeout=10,
+        )
+        assert response.status_code == 202
+        request_id = response.json()["request_id"]
+        socket.send(json.dumps({"type": "subscribe", "request_id": request_id}))
+        status = None
+        while status not in ("succeeded", "failed"):
+            status = json.loads(socket.recv(timeout=30)).get("status")
+    logins = posthog.wait_for("UserLoggedIn")
+    user_id = logins[0]["distinct_id"]
+    [requested] = [
+        e for e in posthog.wait_for("RouteRequested") if e["properties"]["request_id"] == request_id
+    ]
+    assert requested["distinct_id"] == user_id
+    assert requested["properties"]["service"] == "gateway"
+    assert requested["properties"]["seeded"] is True
+    outcome = "RouteGenerated" if status == "succeeded" else "RouteFailed"
+    [finished] = [
+        e for e in posthog.wait_for(outcome) if e["properties"]["request_id"] == request_id
+    ]
+    assert finished["distinct_id"] == user_id
+    assert finished["properties"]["service"] == "router"
+    assert finished["properties"]["schema_version"] == 1
+    sent = json.dumps(posthog.events())
+    assert "demo" not in sent and str(BODY["start"]["lat"]) not in sent  # no name, no place
+    assert all(batch["api_key"] == "phc_e2e" for batch in posthog.batches)
