@@ -385,4 +385,4 @@ def test_one_or_two_reader_processes_give_the_same_rows_and_counts(
     strip = lambda snap: {k: [r[:9] for r in v] for k, v in snap.items()}  # noqa: E731
     assert strip(snapshot(clean_db)) == strip(single)
     assert one == two
-    assert one["read"] == {"nodes": 5, "ways": 10, "relations": 1}
+    assert one["read"] == {"nodes": 5, "ways": 8, "relations": 1}

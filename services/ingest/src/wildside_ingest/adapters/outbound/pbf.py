@@ -106,15 +106,17 @@ class PbfFeatureSource:
 
         With two `readers` and both POIs and the network to load, two forked processes
         read the file side by side: one the walking network (vertices, then the
-        `highway` ways), one the POIs (multipolygons, then nodes and ways); their
-        batches come back through a bounded queue. The rows are the same either way.
+        `highway` ways), one the POIs (multipolygons, then the nodes and ways carrying a
+        POI key, then the multipolygons' members); their batches come back through a
+        bounded queue. The rows and the counts are the same either way.
         """
         filters = builder.filters
-        roles = [_Role(pois=filters.wants_pois, network=filters.network, all_ways=True)]
-        if self.readers >= 2 and filters.wants_pois and filters.network:
+        pois = filters.wants_pois
+        roles = [_Role(pois=pois, network=filters.network, split=False)]
+        if self.readers >= 2 and pois and filters.network:
             roles = [
-                _Role(pois=False, network=True, all_ways=False),
-                _Role(pois=True, network=False, all_ways=True),
+                _Role(pois=False, network=True, split=True),
+                _Role(pois=True, network=False, split=True),
             ]
         if len(roles) == 1:
             try:
@@ -127,23 +129,33 @@ class PbfFeatureSource:
     def _read(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, role: _Role
     ) -> Iterator[FeatureBatch]:
-        """One role's light passes, then its main pass, then its multipolygons."""
+        """One role's light passes, its main pass, its members pass, its multipolygons.
+
+        `read.ways` counts the ways with a `highway` or POI key; when the network and the
+        POIs have readers of their own, the POI reader leaves the `highway` ways to the
+        network reader's count, so the sum is the same.
+        """
         scan = scan_file(path, builder.filters, pois=role.pois, network=role.network)
-        reader = _ElementReader(builder, scan.vertices, scan.member_ways, role)
+        reader = _ElementReader(builder, scan.vertices, role)
+        skip_highway = role.split and role.pois
+        member_refs = self._member_refs(path, scan.member_ways)
+        store = osmium.index.create_map(self.location_store)
         batch = FeatureBatch()
-        for obj in self._elements(path, builder.filters, role):
+        for obj in self._elements(path, builder.filters, role, store):
             if isinstance(obj, Node):
                 read.nodes += 1
                 reader.node(obj, batch)
             elif isinstance(obj, Way):
-                read.ways += role.all_ways  # only a reader that sees every way counts them
+                if not (skip_highway and "highway" in obj.tags):
+                    read.ways += 1
                 reader.way(obj, batch)
             if len(batch) >= batch_size:
                 yield batch
                 batch = FeatureBatch()
+        member_coords = _member_coords(member_refs, store)
         for relation in scan.multipolygons:
             read.relations += 1
-            poi = _relation_poi(builder, relation, reader.member_coords)
+            poi = _relation_poi(builder, relation, member_coords)
             if poi is not None:
                 batch.pois.append(poi)
             if len(batch) >= batch_size:
@@ -201,16 +213,28 @@ class PbfFeatureSource:
                 worker.join()
             channel.close()
 
-    def _elements(self, path: str, filters: FilterSet, role: _Role) -> Iterator[Any]:
-        """The main pass: every node's location cached; Python sees candidates only.
+    def _member_refs(self, path: str, member_ways: frozenset[int]) -> dict[int, list[int]]:
+        """The node ids of the candidate multipolygons' member ways.
 
-        The POI reader's ways are not key-filtered in C++: multipolygon members are
-        usually untagged, and an id filter (libosmium's dense id set) costs ~0.5 MB per
-        distinct id region. The network reader sees `highway` ways only.
+        A pass of its own over the ways, without locations: members are mostly
+        untagged, so the main pass's key filter drops them, and an id filter in C++
+        (libosmium's dense id set) costs ~0.5 MB per distinct id region. Their
+        coordinates come from the main pass's location store afterwards.
         """
-        locations = osmium.NodeLocationsForWays(osmium.index.create_map(self.location_store))
-        locations.ignore_errors()  # ways cut by the extract: their missing nodes are skipped
+        refs: dict[int, list[int]] = {}
+        if not member_ways:
+            return refs
+        for way in osmium.FileProcessor(pbf_file(path), osmium.osm.WAY):
+            data = _raw(way)
+            if data.id() in member_ways:
+                refs[data.id()] = _way_refs(data)
+        return refs
+
+    def _elements(self, path: str, filters: FilterSet, role: _Role, store: Any) -> Iterator[Any]:
+        """The main pass: every node's location cached in `store`; Python sees
+        candidates only: nodes with a POI key, ways with a POI key or `highway`."""
         poi_keys = sorted(filters.poi_keys()) if role.pois else []
+        way_keys = [*(["highway"] if role.network else []), *poi_keys]
         chain: list[Any] = [
             osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
             # no POI filter: no node passes
@@ -218,21 +242,22 @@ class PbfFeatureSource:
             # tags and point as plain Python values; a node whose location is not valid
             # (out of range) is dropped here, as it was when read one by one
             _only_for(osmium.filter.GeoInterfaceFilter(), osmium.osm.NODE),
+            _only_for(osmium.filter.KeyFilter(*(way_keys or ["\x00"])), osmium.osm.WAY),
         ]
-        if not role.all_ways:
-            chain.append(_only_for(osmium.filter.KeyFilter("highway"), osmium.osm.WAY))
+        locations = osmium.NodeLocationsForWays(store)  # referenced: C++ keeps a pointer
+        locations.ignore_errors()  # ways cut by the extract: their missing nodes are skipped
         with osmium.io.Reader(pbf_file(path)) as reader:
             yield from osmium.OsmFileIterator(reader, locations, *chain)
 
 
 @dataclass(frozen=True, slots=True)
 class _Role:
-    """What one reader loads (the POIs, the walking network, or both); whether it sees
-    every way (else the `highway` ways only) and so counts them."""
+    """What one reader loads (the POIs, the walking network or both); `split` when the
+    other is loaded by another reader at the same time."""
 
     pois: bool
     network: bool
-    all_ways: bool
+    split: bool
 
 
 def _read_in_process(
@@ -267,6 +292,24 @@ def _read_in_process(
     channel.join_thread()
 
 
+def _member_coords(refs: dict[int, list[int]], store: Any) -> dict[int, list[Coord]]:
+    """Member ways' coordinates from the location store; ways missing a node are left out."""
+    coords: dict[int, list[Coord]] = {}
+    for way_id, nodes in refs.items():
+        line: list[Coord] = []
+        for node in nodes:
+            try:
+                location = store.get(node)
+            except KeyError:
+                break
+            if not location.valid():
+                break
+            line.append((location.lon, location.lat))
+        else:
+            coords[way_id] = line
+    return coords
+
+
 def _relation_poi(
     builder: FeatureBuilder, relation: Multipolygon, coords: dict[int, list[Coord]]
 ) -> PoiRecord | None:
@@ -293,15 +336,7 @@ class _ElementReader:
     (each tag becomes a Python tuple). All tags are copied only for the POIs kept.
     """
 
-    def __init__(
-        self,
-        builder: FeatureBuilder,
-        vertices: frozenset[int],
-        member_ways: frozenset[int],
-        role: _Role,
-    ) -> None:
-        self.member_ways = member_ways
-        self.member_coords: dict[int, list[Coord]] = {}
+    def __init__(self, builder: FeatureBuilder, vertices: frozenset[int], role: _Role) -> None:
         self.builder = builder
         self.filters = builder.filters
         self.wants_pois = role.pois
@@ -327,10 +362,6 @@ class _ElementReader:
     def way(self, way: Way, batch: FeatureBatch) -> None:
         data = _raw(way)
         way_id = data.id()
-        if way_id in self.member_ways:
-            self._keep_member(data)
-        if not data.tags_size():
-            return
         get = data.tags_get_value_by_key
         walkable = False
         net: dict[str, str] = {}
@@ -361,12 +392,6 @@ class _ElementReader:
             batch.edges.append(edge)
             nodes[edge.source] = (edge.source, *edge.first)
             nodes[edge.target] = (edge.target, *edge.last)
-
-    def _keep_member(self, data: Any) -> None:
-        """A multipolygon member's coordinates, kept until the relations are assembled."""
-        _, coords = _way_nodes(data)
-        if all(c is not None for c in coords):
-            self.member_coords[data.id()] = cast("list[Coord]", coords)
 
 
 _NETWORK_KEYS = ("foot", "access", "area", "name")
@@ -422,6 +447,12 @@ def _raw(obj: Any) -> Any:
 def _all_tags(data: Any) -> dict[str, str]:
     """Every tag of the object (`tags_next` raises StopIteration at the end)."""
     return dict(iter(partial(data.tags_next, data.tags_begin()), None))
+
+
+def _way_refs(data: Any) -> list[int]:
+    nodes = data.nodes()
+    get = nodes.get
+    return [get(data, index).ref for index in range(nodes.size(data))]
 
 
 def _way_nodes(data: Any) -> tuple[list[int], list[Coord | None]]:
