@@ -117,3 +117,62 @@ def test_tiles_auth_accepts_the_gateways_sessions(gateway, tiles) -> None:
     for headers in ({}, {"Authorization": "Bearer " + token[:-4] + "AAAA"}):
         denied = httpx.get(url, headers=headers, timeout=5)
         assert denied.status_code == 401 and denied.json()["code"] == "unauthorized"
+
+
+def test_route_tiles_are_for_the_routes_owner_and_martins_function_draws_them(
+    gateway, router, tiles, stack_env
+) -> None:
+    import asyncio
+    import math
+
+    import asyncpg
+
+    from tests.e2e.test_walking_skeleton import BODY
+
+    posted = httpx.post(
+        f"{base(gateway)}/api/v1/routes",
+        json={**BODY, "seed": 777},
+        headers=stack.auth(gateway),
+        timeout=10,
+    )
+    assert posted.status_code == 202
+    request_id = posted.json()["request_id"]
+    for _ in range(300):
+        state = httpx.get(
+            f"{base(gateway)}/api/v1/routes/{request_id}", headers=stack.auth(gateway), timeout=5
+        )
+        if state.status_code == 200:
+            break
+    assert state.json()["status"] == "succeeded", state.text
+    uri = f"/tiles/get_route_tile/13/4663/2366?request_id={request_id}"
+    url = f"{base(tiles)}/auth"
+
+    def ask(username: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {stack.token(gateway, username)}"}
+        return httpx.get(url, headers={**headers, "X-Forwarded-Uri": uri}, timeout=5)
+
+    assert ask("demo").status_code == 200
+    assert ask("admin").status_code == 200  # admins may look at any route
+    unknown = uri.replace(request_id, str(uuid.uuid4()))
+    headers = {"Authorization": f"Bearer {stack.token(gateway)}", "X-Forwarded-Uri": unknown}
+    assert httpx.get(url, headers=headers, timeout=5).status_code == 404
+
+    start = BODY["start"]
+    n = 2**13
+    x = int((start["lng"] + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(start["lat"]))) / math.pi) / 2 * n)
+
+    async def tile() -> bytes:
+        conn = await asyncpg.connect(stack_env["DATABASE_URL"])
+        try:
+            params = json.dumps({"request_id": request_id})
+            return bytes(
+                await conn.fetchval("SELECT get_route_tile(13, $1, $2, $3::json)", x, y, params)
+            )
+        finally:
+            await conn.close()
+
+    drawn = asyncio.run(tile())
+    assert b"stops" in drawn and b"Start" in drawn  # the stops layer, with the start
+    if state.json()["route"].get("distance_m", 0) > 0:  # this test database may be empty
+        assert b"route" in drawn  # the line layer (its geometry: the contract tests)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tiles_auth_fakes import FakeRouteOwners
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.sessions import Keyring, KeyStatus, SessionCodec, SessionKey
@@ -76,3 +77,61 @@ async def test_health_and_metrics() -> None:
         metrics = (await tiles.get("/metrics")).text
         assert 'wildside_tiles_auth_decisions_total{outcome="denied"}' in metrics
         assert (await tiles.get("/nope")).json()["code"] == "not_found"
+
+
+ROUTE = "2b0f4c1e-8a43-4b8e-9d0e-0e4bb7c8a111"
+OTHER_USER = "9d8e7f6a-1111-4222-8333-444455556666"
+
+
+def route_client(owners: FakeRouteOwners | None) -> httpx.AsyncClient:
+    configure_tracing(CommonSettings.from_env(EnvReader({}), "tiles-auth", 0))
+    app = build_app(SessionCodec(Keyring((NEW,))), owners)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tiles")
+
+
+def asking_for(uri: str, role: str = "user") -> dict[str, str]:
+    signer = SessionKey(NEW.kid, NEW.secret, KeyStatus.SIGNING)
+    value = SessionCodec(Keyring((signer,))).issue(USER, role)[0]
+    return {"Authorization": f"Bearer {value}", "X-Forwarded-Uri": uri}
+
+
+async def test_a_route_tile_of_ones_own_route_passes_anothers_is_404() -> None:
+    owners = FakeRouteOwners({ROUTE: USER})
+    uri = f"/tiles/get_route_tile/14/9327/4742?request_id={ROUTE}"
+    async with route_client(owners) as tiles:
+        own = await tiles.get("/auth", headers=asking_for(uri))
+        owners.owners[ROUTE] = OTHER_USER
+        other = await tiles.get("/auth", headers=asking_for(uri))
+        admin = await tiles.get("/auth", headers=asking_for(uri, role="admin"))
+        unknown = await tiles.get(
+            "/auth", headers=asking_for(uri.replace(ROUTE, "00000000-0000-4000-8000-000000000000"))
+        )
+    assert own.status_code == 200 and own.headers["x-wildside-user"] == USER
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+    assert admin.status_code == 200
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+
+
+async def test_a_route_tile_without_a_valid_request_id_is_400_and_other_tiles_pass() -> None:
+    owners = FakeRouteOwners()
+    async with route_client(owners) as tiles:
+        bad = await tiles.get("/auth", headers=asking_for("/tiles/get_route_tile/1/0/0?x=1"))
+        pois = await tiles.get("/auth", headers=asking_for("/tiles/pois/14/9327/4742"))
+    assert bad.status_code == 400 and bad.json()["details"]["field"] == "request_id"
+    assert pois.status_code == 200 and owners.lookups == 0
+
+
+async def test_without_a_database_route_tiles_are_503_and_other_tiles_pass() -> None:
+    uri = f"/tiles/get_route_tile/14/9327/4742?request_id={ROUTE}"
+    async with route_client(None) as tiles:
+        route = await tiles.get("/auth", headers=asking_for(uri))
+        pois = await tiles.get("/auth", headers=asking_for("/tiles/pois/1/0/0"))
+    assert route.status_code == 503 and pois.status_code == 200
+
+
+async def test_a_bad_session_is_401_before_any_route_lookup() -> None:
+    owners = FakeRouteOwners({ROUTE: USER})
+    uri = f"/tiles/get_route_tile/14/9327/4742?request_id={ROUTE}"
+    async with route_client(owners) as tiles:
+        response = await tiles.get("/auth", headers={"X-Forwarded-Uri": uri})
+    assert response.status_code == 401 and owners.lookups == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,8 +16,9 @@ from wildside_common.logs import current_trace_id
 from wildside_common.sessions import SessionCodec
 from wildside_common.transport.http import plain_status_response
 from wildside_tiles_auth.adapters.inbound.http import auth_route
+from wildside_tiles_auth.adapters.outbound.postgres import PostgresRouteOwners
 from wildside_tiles_auth.config import TilesAuthSettings
-from wildside_tiles_auth.ports import SessionVerifier
+from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,18 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
 
 
-def build_app(verifier: SessionVerifier) -> Starlette:
-    """The service's app around any verifier (tests pass a codec over their own keys)."""
+def build_app(verifier: SessionVerifier, owners: RouteOwners | None = None) -> Starlette:
+    """The service's app around any verifier (tests pass a codec over their own keys)
+    and, when route tiles are served, a source of route owners."""
 
     async def keyring_ready() -> None:
         return None  # the keyring is loaded at start; nothing can go away afterwards
 
-    routes = [*health_routes({"keyring": keyring_ready}), auth_route(verifier)]
+    checks: dict[str, Callable[[], Awaitable[None]]] = {"keyring": keyring_ready}
+    ping = getattr(owners, "ping", None)
+    if ping is not None:
+        checks["database"] = ping
+    routes = [*health_routes(checks), auth_route(verifier, owners)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
     app.add_middleware(TelemetryMiddleware, service="tiles-auth", router=app.router)
     return app
@@ -45,4 +52,7 @@ def bootstrap(settings: TilesAuthSettings) -> Starlette:
         "session keys loaded",
         extra={"source": settings.keys.source, "keys": settings.keys.keyring.describe()},
     )
-    return build_app(SessionCodec(settings.keys.keyring))
+    owners = PostgresRouteOwners(settings.database_url) if settings.database_url else None
+    if owners is None:
+        log.warning("no DATABASE_URL: route tiles (get_route_tile) will be refused with 503")
+    return build_app(SessionCodec(settings.keys.keyring), owners)

@@ -3,6 +3,8 @@
 TILES_AUTH_HOST   listen address (default 127.0.0.1)
 TILES_AUTH_PORT   listen port (default 8090)
 SESSION_KEYS_FILE, SESSION_ALLOW_EPHEMERAL   the gateway's keyring (same file, same rules)
+DATABASE_URL      where route owners are looked up for route tiles (a read-only role is
+                  enough); without it route tiles are refused (503), other tiles still pass
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class TilesAuthSettings:
     host: str
     port: int
     keys: KeyringSettings
+    database_url: str | None = None
 
     @classmethod
     def from_env(cls, env: EnvReader) -> TilesAuthSettings:
@@ -28,4 +31,5 @@ class TilesAuthSettings:
             host=env.text("TILES_AUTH_HOST", "127.0.0.1"),
             port=env.integer("TILES_AUTH_PORT", 8090, minimum=1, maximum=65535),
             keys=KeyringSettings.from_env(env, common),
+            database_url=env.optional("DATABASE_URL"),
         )

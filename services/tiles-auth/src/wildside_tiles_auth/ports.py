@@ -1,4 +1,4 @@
-"""The one port tiles-auth depends on."""
+"""The ports tiles-auth depends on."""
 
 from __future__ import annotations
 
@@ -10,4 +10,10 @@ from wildside_common.sessions import SessionClaims
 class SessionVerifier(Protocol):
     def verify(self, token: str) -> SessionClaims:
         """The token's claims; raises Unauthorized for any token that is not valid now."""
+        ...
+
+
+class RouteOwners(Protocol):
+    async def owner_of(self, request_id: str) -> str | None:
+        """The user id of the route request (unexpired), or None when unknown."""
         ...

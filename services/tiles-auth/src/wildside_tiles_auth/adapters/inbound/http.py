@@ -1,9 +1,12 @@
 """`GET /auth`: Traefik forward-auth for `/tiles/*`.
 
-Traefik forwards the tile request's headers (Cookie, Authorization) here. A valid
-session (cookie `session` or `Authorization: Bearer`) answers 200 with the user id and
-role as `X-Wildside-User` / `X-Wildside-Role` (Traefik can copy them upstream); anything
-else answers 401 with the error envelope, which Traefik returns to the client.
+Traefik forwards the tile request's headers (Cookie, Authorization, X-Forwarded-Uri)
+here. A valid session (cookie `session` or `Authorization: Bearer`) answers 200 with the
+user id and role as `X-Wildside-User` / `X-Wildside-Role` (Traefik can copy them
+upstream); no or a bad session answers 401 with the error envelope, which Traefik
+returns to the client. A route tile (`get_route_tile?request_id=...`) also needs the
+route to be the user's own (an admin's: any): another user's or an unknown route is
+404, as on `GET /api/v1/routes/{id}`; a missing or malformed request_id is 400.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.errors import Unauthorized
+from wildside_common.errors import DomainError, NotFound, Unauthorized, Unavailable
 from wildside_common.logs import current_trace_id
 from wildside_common.sessions import request_token
 from wildside_common.transport.http import error_response
-from wildside_tiles_auth.ports import SessionVerifier
+from wildside_tiles_auth.domain.route_tiles import may_see, route_tile_request_id
+from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
 
 DECISIONS = Counter("wildside_tiles_auth_decisions_total", "Forward-auth answers", ["outcome"])
 
 
-def auth_route(verifier: SessionVerifier, cookie_name: str = "session") -> Route:
+def auth_route(
+    verifier: SessionVerifier, owners: RouteOwners | None = None, cookie_name: str = "session"
+) -> Route:
     async def check(request: Request) -> Response:
         try:
             token = request_token(request.headers, request.cookies, cookie_name)
@@ -34,6 +40,11 @@ def auth_route(verifier: SessionVerifier, cookie_name: str = "session") -> Route
             response = error_response(exc, current_trace_id())
             response.headers["WWW-Authenticate"] = 'Bearer realm="wildside"'
             return response
+        try:
+            await check_route_tile(request, claims.subject, claims.role)
+        except DomainError as exc:
+            DECISIONS.labels(exc.code).inc()
+            return error_response(exc, current_trace_id())
         DECISIONS.labels("allowed").inc()
         headers = {
             "X-Wildside-User": claims.subject,
@@ -41,5 +52,14 @@ def auth_route(verifier: SessionVerifier, cookie_name: str = "session") -> Route
             "Cache-Control": "no-store",
         }
         return Response(status_code=200, headers=headers)
+
+    async def check_route_tile(request: Request, subject: str, role: str) -> None:
+        request_id = route_tile_request_id(request.headers.get("x-forwarded-uri"))
+        if request_id is None:
+            return
+        if owners is None:
+            raise Unavailable("route tiles are not available (tiles-auth has no database)")
+        if not may_see(await owners.owner_of(request_id), subject, role):
+            raise NotFound("no such route")
 
     return Route("/auth", check, methods=["GET"])
