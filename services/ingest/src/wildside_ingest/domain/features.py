@@ -37,11 +37,16 @@ class ReadCounts:
 
 @dataclass(slots=True)
 class FeatureBatch:
-    """Rows for the store: POIs, edges, and the end nodes of those edges."""
+    """Rows for the store: POIs, edges, and the end nodes of those edges.
+
+    `network_done`: no edge or node follows this batch (the store may finish the
+    network's tables early).
+    """
 
     pois: list[PoiRecord] = field(default_factory=list)
     edges: list[EdgeRecord] = field(default_factory=list)
     nodes: dict[int, NodeRow] = field(default_factory=dict)
+    network_done: bool = False
 
     def __len__(self) -> int:
         return len(self.pois) + len(self.edges)

@@ -173,7 +173,8 @@ class PbfFeatureSource:
         roles: list[_Role],
     ) -> Iterator[FeatureBatch]:
         context = multiprocessing.get_context("fork")
-        channel: Any = context.Queue(maxsize=2 * len(roles))
+        # Deep enough for the POI reader to go on while the network's indexes are built.
+        channel: Any = context.Queue(maxsize=4 * len(roles))
         workers = [
             context.Process(
                 target=_read_in_process,
@@ -201,6 +202,8 @@ class PbfFeatureSource:
                     yield payload
                 elif kind == "done":
                     running -= 1
+                    if payload:  # the network reader is through: its tables can be built
+                        yield FeatureBatch(network_done=True)
                 elif kind == "corrupt":
                     raise _corrupt(path, RuntimeError(payload))
                 else:
@@ -281,7 +284,7 @@ def _read_in_process(
     try:
         for batch in source._read(path, builder, batch_size, read, role):
             channel.put(("batch", delta(), batch))
-        channel.put(("done", delta(), None))
+        channel.put(("done", delta(), role.network))
     except RuntimeError as exc:
         channel.put(("corrupt", delta(), str(exc)))
     except DomainError as exc:

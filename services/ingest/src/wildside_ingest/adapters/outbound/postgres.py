@@ -87,8 +87,9 @@ class _Deferred:
     """What a bulk load dropped and must rebuild: index and foreign key definitions."""
 
     tables: set[str] = field(default_factory=set)
-    indexes: list[str] = field(default_factory=list)
-    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    rebuilt: set[str] = field(default_factory=set)
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (table, definition)
+    foreign_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     async def drop(self, conn: asyncpg.Connection, tables: Sequence[str]) -> bool:
         """Lock `tables`; when all are empty, drop their secondary indexes and FKs."""
@@ -99,25 +100,33 @@ class _Deferred:
         for table in tables:  # checked again under the lock: still empty
             if not await conn.fetchval(sql.IS_EMPTY.format(table=table)):
                 return False
-        for table, name, definition in await conn.fetch(sql.FOREIGN_KEYS, list(tables)):
+        for table, target, name, definition in await conn.fetch(sql.FOREIGN_KEYS, list(tables)):
             await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
-            self.foreign_keys.append((table, name, definition))
-        for name, definition in await conn.fetch(sql.SECONDARY_INDEXES, list(tables)):
+            self.foreign_keys.append((table, target, name, definition))
+        for table, name, definition in await conn.fetch(sql.SECONDARY_INDEXES, list(tables)):
             await conn.execute(f"DROP INDEX {name}")
-            self.indexes.append(definition)
+            self.indexes.append((table, definition))
         self.tables.update(tables)
         return True
 
-    async def rebuild(self, conn: asyncpg.Connection) -> None:
-        """Recreate every dropped index, then every dropped foreign key (validated)."""
-        if not (self.indexes or self.foreign_keys):
+    async def rebuild(self, conn: asyncpg.Connection, tables: Sequence[str] = ()) -> None:
+        """Recreate the dropped indexes of `tables` (of every table when empty), then the
+        dropped foreign keys whose two ends are complete (validated)."""
+        self.rebuilt.update(tables or self.tables)
+        ready = [(t, d) for t, d in self.indexes if t in self.rebuilt]
+        keys = [k for k in self.foreign_keys if self._complete(k[0]) and self._complete(k[1])]
+        if not (ready or keys):
             return
         await conn.execute(sql.BUILD_SETTINGS)
-        for definition in self.indexes:
+        for _, definition in ready:
             await conn.execute(definition)
-        for table, name, definition in self.foreign_keys:
+        for table, _, name, definition in keys:
             await conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-        self.indexes, self.foreign_keys = [], []
+        self.indexes = [i for i in self.indexes if i not in ready]
+        self.foreign_keys = [k for k in self.foreign_keys if k not in keys]
+
+    def _complete(self, table: str) -> bool:
+        return table not in self.tables or table in self.rebuilt
 
 
 class PostgresIngestStore:
@@ -184,6 +193,8 @@ class PostgresIngestStore:
         conn, counts = self.conn, self._counts
         if self._bulk_network:
             await self._load_network(batch)
+            if batch.network_done:  # build its indexes now, while the POIs still stream
+                await self._deferred.rebuild(conn, NETWORK_TABLES)
         else:
             if batch.nodes:
                 rows = [(number, *node) for node in batch.nodes.values()]

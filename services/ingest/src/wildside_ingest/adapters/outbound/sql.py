@@ -162,14 +162,15 @@ SELECT count(*) FROM gone
 IS_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM {table})"
 LOCK_TABLES = "LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"
 SECONDARY_INDEXES = """
-SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
 FROM pg_index i
 WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique
   AND NOT i.indisexclusion
 ORDER BY i.indrelid, i.indexrelid
 """
 FOREIGN_KEYS = """
-SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid)
+SELECT conrelid::regclass::text, confrelid::regclass::text, quote_ident(conname),
+       pg_get_constraintdef(oid)
 FROM pg_constraint
 WHERE contype = 'f' AND (conrelid = ANY($1::regclass[]) OR confrelid = ANY($1::regclass[]))
 ORDER BY conrelid, conname
