@@ -125,8 +125,12 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
 
 
 def default_readers() -> int:
-    """One reader process per CPU, at most two (PostgreSQL needs a core as well)."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """One reader process per CPU this process may use, at most two."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(2, cpus))
 
 
 def default_geofence_name(pbf: str) -> str:

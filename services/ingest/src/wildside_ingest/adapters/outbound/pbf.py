@@ -113,7 +113,8 @@ class PbfFeatureSource:
         filters = builder.filters
         pois = filters.wants_pois
         roles = [_Role(pois=pois, network=filters.network, split=False)]
-        if self.readers >= 2 and pois and filters.network:
+        channel = _channel(4 * 2) if self.readers >= 2 and pois and filters.network else None
+        if channel is not None:  # None also where processes cannot share a queue
             roles = [
                 _Role(pois=False, network=True, split=True),
                 _Role(pois=True, network=False, split=True),
@@ -124,7 +125,7 @@ class PbfFeatureSource:
             except RuntimeError as exc:
                 raise _corrupt(path, exc) from exc
             return
-        yield from self._parallel(path, builder, batch_size, read, roles)
+        yield from self._parallel(path, builder, batch_size, read, roles, channel)
 
     def _read(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, role: _Role
@@ -171,10 +172,9 @@ class PbfFeatureSource:
         batch_size: int,
         read: ReadCounts,
         roles: list[_Role],
+        channel: Any,
     ) -> Iterator[FeatureBatch]:
         context = multiprocessing.get_context("fork")
-        # Deep enough for the POI reader to go on while the network's indexes are built.
-        channel: Any = context.Queue(maxsize=4 * len(roles))
         workers = [
             context.Process(
                 target=_read_in_process,
@@ -261,6 +261,16 @@ class _Role:
     pois: bool
     network: bool
     split: bool
+
+
+def _channel(depth: int) -> Any:
+    """A queue between forked processes (deep enough for the POI reader to go on while
+    the network's indexes are built), or None where the platform has none (no fork, no
+    shared-memory semaphores): then one reader does everything."""
+    try:
+        return multiprocessing.get_context("fork").Queue(maxsize=depth)
+    except (ValueError, OSError, ImportError):
+        return None
 
 
 def _read_in_process(
