@@ -28,17 +28,11 @@ def stack_env(database_url: str, nats_url: str, redis_url: str) -> dict[str, str
 
 @pytest.fixture(scope="module")
 def gateway(stack_env: dict[str, str]) -> Iterator[stack.Service]:
-    service = stack.gateway(stack_env)
-    service.start()
-    service.wait_ready()
-    yield service
-    service.stop()
+    with stack.running(stack.gateway(stack_env)) as (service,):
+        yield service
 
 
 @pytest.fixture(scope="module")
 def router(stack_env: dict[str, str]) -> Iterator[stack.Service]:
-    service = stack.router(stack_env)
-    service.start()
-    service.wait_ready()
-    yield service
-    service.stop()
+    with stack.running(stack.router(stack_env)) as (service,):
+        yield service

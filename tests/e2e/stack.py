@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -68,6 +69,21 @@ class Service:
         if self.log_file is not None:
             self.log_file.close()
             self.log_file = None
+
+
+@contextlib.contextmanager
+def running(*services: Service) -> Iterator[tuple[Service, ...]]:
+    """Start the services in order (each ready before the next), stop them all after."""
+    started: list[Service] = []
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+            service.wait_ready()
+        yield services
+    finally:
+        for service in reversed(started):
+            service.stop()
 
 
 def base_env(

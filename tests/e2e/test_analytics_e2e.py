@@ -34,13 +34,8 @@ def services(
         "POSTHOG_HOST": posthog.url,
         "POSTHOG_FLUSH_INTERVAL_SECONDS": "0.2",
     }
-    gateway, router = stack.gateway(env), stack.router(env)
-    for service in (gateway, router):
-        service.start()
-        service.wait_ready()
-    yield gateway, router
-    for service in (gateway, router):
-        service.stop()
+    with stack.running(stack.gateway(env), stack.router(env)) as (gateway, router):
+        yield gateway, router
 
 
 def test_login_request_and_outcome_arrive_as_posthog_events(services, posthog) -> None:

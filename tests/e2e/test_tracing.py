@@ -21,13 +21,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def traced(stack_env: dict[str, str]) -> Iterator[tuple[stack.Service, stack.Service]]:
     env = {**stack_env, "OTEL_EXPORTER": "console"}
-    gateway, router = stack.gateway(env), stack.router(env)
-    for service in (gateway, router):
-        service.start()
-        service.wait_ready()
-    yield gateway, router
-    for service in (gateway, router):
-        service.stop()
+    with stack.running(stack.gateway(env), stack.router(env)) as (gateway, router):
+        yield gateway, router
 
 
 def spans(log: str, trace_id: str) -> list[str]:
