@@ -118,11 +118,28 @@ def main() -> None:
         crowd["connections"] = 4 * args.connections
         time.sleep(2)
         half = fixed_rate(url, cookie, gateway_result["rps"] / 2, args.seconds)
+        gateway.stop()
+        # The same gateway with batching off (each submission its own transaction, Redis
+        # round trips and publish), for comparison in this run.
+        single = bench.add(
+            stack.gateway({**bench.env, "SUBMIT_BATCH_MAX": "1", "SUBMIT_BATCH_CONCURRENCY": "64"})
+        )
+        assert single.process is not None
+        single_url = f"{base(single)}/api/v1/routes"
+        wrk(single_url, 3, args.connections, HERE / "post_routes.lua", session)
+        unbatched = measured(
+            single.process.pid,
+            args.seconds,
+            lambda: wrk(
+                single_url, args.seconds, args.connections, HERE / "post_routes.lua", session
+            ),
+        )
     ratio = gateway_result["rps"] / hello_result["rps"]
     result = {
         "hello": hello_result,
         "gateway_post_routes": gateway_result,
         "gateway_more_clients": crowd,
+        "gateway_unbatched": unbatched,
         "ratio": ratio,
         "half_load": half,
         "targets": {"ratio_ge_0_25": ratio >= 0.25, "p99_lt_50ms": half["p99_ms"] < 50},
