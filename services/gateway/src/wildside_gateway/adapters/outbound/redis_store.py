@@ -30,17 +30,26 @@ RATE_LIMITED = Counter("wildside_rate_limited_total", "Route requests refused by
 
 # Sliding-window counter: this window's count plus the previous window's, weighted by
 # how much of it still overlaps the last `window` seconds. Refused calls are not counted.
+# One call decides a whole batch: KEYS holds (this window, previous window) per entry, in
+# order, so two entries of one user count twice. (All keys in one call: a single Redis,
+# or a cluster with every ratelimit key in one hash slot.)
 SLIDING_WINDOW = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-local weight = tonumber(ARGV[3])
 local limit = tonumber(ARGV[1])
-if previous * weight + current + 1 > limit then
-  return 0
+local ttl = tonumber(ARGV[2]) * 2
+local weight = tonumber(ARGV[3])
+local verdicts = {}
+for i = 1, #KEYS, 2 do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local previous = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
+  if previous * weight + current + 1 > limit then
+    verdicts[#verdicts + 1] = 0
+  else
+    redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], ttl)
+    verdicts[#verdicts + 1] = 1
+  end
 end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-return 1
+return verdicts
 """
 
 
@@ -110,21 +119,19 @@ class RedisRateLimiter:
         self.script = redis.register_script(SLIDING_WINDOW)
 
     async def acquire_many(self, user_ids: Sequence[str]) -> list[RateLimited | None]:
-        """One pipelined round trip for the batch; the script runs once per entry, in
-        order, so two entries of one user count twice."""
+        """One script call (one round trip) decides the whole batch, entry by entry."""
         if not user_ids or not self.guard.available:
             return [None] * len(user_ids)
         now = time.time()
         slot = math.floor(now / self.window)
         weight = 1.0 - (now - slot * self.window) / self.window
         args = [self.limit, int(self.window), weight]
-        keys = [
-            (
+        keys: list[str] = []
+        for user_id in user_ids:
+            keys += (
                 f"{self.prefix}ratelimit:{user_id}:{slot}",
                 f"{self.prefix}ratelimit:{user_id}:{slot - 1}",
             )
-            for user_id in user_ids
-        ]
         try:
             try:
                 allowed = await self._run_script(keys, args)
@@ -150,13 +157,9 @@ class RedisRateLimiter:
             )
         return refusals
 
-    async def _run_script(self, keys: list[tuple[str, str]], args: list[Any]) -> list[Any]:
-        # EVALSHA straight into the pipeline: registering the script with the pipeline
-        # would cost a SCRIPT EXISTS round trip on every batch.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for current, previous in keys:
-                pipe.evalsha(self.script.sha, 2, current, previous, *args)
-            return list(await pipe.execute())
+    async def _run_script(self, keys: list[str], args: list[Any]) -> list[Any]:
+        verdicts = await self.redis.evalsha(self.script.sha, len(keys), *keys, *args)
+        return list(verdicts)
 
     async def ping(self) -> None:
         await self.redis.ping()
