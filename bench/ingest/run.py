@@ -84,7 +84,9 @@ class TreeMemory(threading.Thread):
         self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(0.02):
+        # Reading smaps_rollup walks the page tables (~6 ms for 300 MB): sampled often,
+        # it would steal a good part of a core from the measured command.
+        while not self.done.wait(0.25):
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
 
 
@@ -251,7 +253,7 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         " (pgsql output, non-slim, default cache) into a postgis+hstore database on the same"
         " server, one after the other. Memory, the largest of the rounds: peak RSS of the"
         " largest single process (os.wait4) and the peak summed PSS of the command's whole"
-        " process tree (sampled every 20 ms; `ingest-osm` forks two reader processes).",
+        " process tree (sampled every 250 ms; `ingest-osm` forks two reader processes).",
         "",
         "| size | PBF MB | POIs | edges | ingest-osm s | ingest-osm peak MB (RSS / tree PSS) |"
         " rerun s | osm2pgsql s | osm2pgsql peak MB (RSS / tree PSS) | ours / osm2pgsql |"
