@@ -1,21 +1,26 @@
 """Read `.osm.pbf` extracts with pyosmium, handing plain values to the domain builder.
 
-First, two light passes that Python barely sees (C++ key filters drop the rest):
+Passes (C++ key filters drop what no rule can use before Python sees it):
 
 1. relations: the multipolygons whose tags pass the POI filters (tags, member ways);
 2. ways with `highway`: the node references of walkable ways give the network's
-   vertices (junctions and way ends), kept as a set of node ids.
+   vertices (junctions and way ends), kept as a set of node ids;
+3. the members of the candidate multipolygons: their node ids (ways only, no locations);
+4. the main pass, every node location cached (pyosmium's location store): nodes with a
+   POI key (tags and point from `GeoInterfaceFilter`, built in C++), ways with a POI key
+   or `highway` (POIs, the network split at its vertices). Afterwards the members'
+   coordinates come from the location store and the multipolygons are assembled
+   (shapely) and placed at their point-on-surface.
 
-Then the main pass reads everything with node locations cached (pyosmium's location
-store): nodes carrying a POI key, and every way (POIs, the network, and the members of
-the candidate multipolygons, whose coordinates are kept). After it, the multipolygons
-are assembled from their members (shapely) and placed at their point-on-surface.
+With two readers (the default on two CPUs) a forked network reader does 2 and 4 for the
+network, a forked POI reader 1, 3 and 4 for the POIs, side by side; one reader does
+everything in the same passes.
 
-Memory: the location cache and the vertex set grow with the file's nodes; POIs and
+Memory: the location stores and the vertex set grow with the file's nodes; POIs and
 edges leave in batches of `batch_size`; only the candidate multipolygons (tags, member
-ids and member coordinates) wait for the end. pyosmium's area manager behind an id
-filter was tried first: libosmium's dense id sets took ~0.5 MB per distinct id region
-(540 MB on the 50x benchmark file), so relations are assembled here instead.
+node ids) wait for the end. pyosmium's area manager behind an id filter was tried first:
+libosmium's dense id sets took ~0.5 MB per distinct id region (540 MB on the 50x
+benchmark file), so relations are assembled here instead.
 """
 
 from __future__ import annotations
