@@ -12,9 +12,10 @@ Passes (C++ key filters drop what no rule can use before Python sees it):
    coordinates come from the location store and the multipolygons are assembled
    (shapely) and placed at their point-on-surface.
 
-With two readers (the default on two CPUs) a forked network reader does 2 and 4 for the
-network, a forked POI reader 1, 3 and 4 for the POIs, side by side; one reader does
-everything in the same passes.
+With two readers (the default on two CPUs) a network reader process does 2 and 4 for
+the network, a POI reader process 1, 3 and 4 for the POIs, side by side (both forked
+from a fork server, never from the CLI itself); one reader does everything in the same
+passes.
 
 Memory: the location stores and the vertex set grow with the file's nodes; POIs and
 edges leave in batches of `batch_size`; only the candidate multipolygons (tags, member
@@ -180,7 +181,7 @@ class PbfFeatureSource:
         roles: list[_Role],
         channel: Any,
     ) -> Iterator[FeatureBatch]:
-        context = multiprocessing.get_context("fork")
+        context = _context()
         workers = [
             context.Process(
                 target=_read_in_process,
@@ -274,9 +275,19 @@ def _channel(depth: int) -> Any:
     the network's indexes are built), or None where the platform has none (no fork, no
     shared-memory semaphores): then one reader does everything."""
     try:
-        return multiprocessing.get_context("fork").Queue(maxsize=depth)
+        return _context().Queue(maxsize=depth)
     except (ValueError, OSError, ImportError):
         return None
+
+
+def _context() -> Any:
+    """Reader processes come from a fork server: a fresh interpreter that has imported
+    this module and nothing else, so a reader inherits none of the CLI's threads (the
+    event loop's, asyncpg's, the batch thread), locks or libosmium state. Forking the
+    CLI itself did, and a reader could abort when it collected an inherited object."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
 
 
 def _read_in_process(
