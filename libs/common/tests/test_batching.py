@@ -102,3 +102,18 @@ def test_limits_must_be_positive() -> None:
         MicroBatcher(Recorder(), max_size=0)
     with pytest.raises(ValueError):
         MicroBatcher(Recorder(), concurrency=0)
+
+
+async def test_a_second_batch_starts_only_when_a_full_one_is_waiting() -> None:
+    handler = Recorder(delay=0.05)
+    batcher = MicroBatcher(handler, max_size=4, concurrency=3)
+    first = asyncio.ensure_future(batcher.submit(0))
+    await asyncio.sleep(0.01)  # the first batch runs
+    few = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    assert handler.running == 1  # three waiting: not a full batch, they wait and join
+    more = [asyncio.ensure_future(batcher.submit(n)) for n in (4, 5, 6)]
+    await asyncio.sleep(0.01)
+    assert handler.running == 2  # a full batch was waiting: it runs beside the first
+    await asyncio.gather(first, *few, *more, return_exceptions=True)
+    assert handler.batches == [[0], [1, 2, 3, 4], [5, 6]]
