@@ -106,7 +106,7 @@ def test_limits_must_be_positive() -> None:
 
 async def test_a_second_batch_starts_only_when_a_full_one_is_waiting() -> None:
     handler = Recorder(delay=0.05)
-    batcher = MicroBatcher(handler, max_size=4, concurrency=3)
+    batcher = MicroBatcher(handler, max_size=4, concurrency=3, overlap_after=60)
     first = asyncio.ensure_future(batcher.submit(0))
     await asyncio.sleep(0.01)  # the first batch runs
     few = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2, 3)]
@@ -117,3 +117,17 @@ async def test_a_second_batch_starts_only_when_a_full_one_is_waiting() -> None:
     assert handler.running == 2  # a full batch was waiting: it runs beside the first
     await asyncio.gather(first, *few, *more, return_exceptions=True)
     assert handler.batches == [[0], [1, 2, 3, 4], [5, 6]]
+
+
+async def test_a_batch_waiting_long_on_io_gets_company_after_overlap_after() -> None:
+    handler = Recorder(delay=0.3)
+    batcher = MicroBatcher(handler, max_size=64, concurrency=4, overlap_after=0.05)
+    first = asyncio.ensure_future(batcher.submit(0))
+    await asyncio.sleep(0.01)
+    later = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2)]
+    await asyncio.sleep(0.02)
+    assert handler.running == 1  # not yet: the running batch may end soon
+    await asyncio.sleep(0.1)
+    assert handler.running == 2  # the first is still waiting: the others go beside it
+    await asyncio.gather(first, *later)
+    assert handler.batches == [[0], [1, 2]]

@@ -23,7 +23,8 @@ from wildside_gateway.ports import NewRouteRequest
 
 
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
-    return await pg.create_pool(url, size, stateless=True)
+    # Custom plans: the gateway's tables start empty and grow fast (see pg.create_pool).
+    return await pg.create_pool(url, size, stateless=True, custom_plans=True)
 
 
 # One statement records a batch: it claims each key (a new key, or one whose window
