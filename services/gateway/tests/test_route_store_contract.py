@@ -13,6 +13,7 @@ import pytest
 from gateway_route_fakes import FakeRouteRequests
 
 from wildside_common.messages import RouteStatus
+from wildside_common.testing.servers import scratch_database
 from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests, create_pool
 from wildside_gateway.ports import IdempotencyClaim, NewRouteRequest
 
@@ -248,3 +249,50 @@ async def test_expired_keys_are_ignored_and_purged(pool) -> None:
         await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = $1", uuid.UUID(key))
         == 0
     )
+
+
+async def test_key_lookups_keep_using_the_index_once_the_table_has_grown() -> None:
+    """A statement first run on an empty table must not keep an empty-table plan: the
+    lookup stays an index scan after the table grows (pg.create_pool custom plans)."""
+    with scratch_database() as url:
+        pool = await create_pool(url, 1)
+        try:
+            user = str(
+                await pool.fetchval(
+                    "INSERT INTO users (username, display_name, password_hash) "
+                    "VALUES ('grow', 'G', 'x') RETURNING id"
+                )
+            )
+            store = PostgresRouteRequests(pool)
+            probe = [(user, str(uuid.uuid4())) for _ in range(5)]
+            for _ in range(8):  # enough runs for PostgreSQL to consider a generic plan
+                await store.stored_responses(probe)
+            await pool.execute(
+                "INSERT INTO idempotency_keys (user_id, key, payload_sha256, request_id, "
+                "response_status, response_body, expires_at) "
+                "SELECT $1, gen_random_uuid(), repeat('a', 64), gen_random_uuid(), 202, "
+                "'{}'::jsonb, now() + interval '1 day' FROM generate_series(1, 20000)",
+                uuid.UUID(user),
+            )
+            before = await seq_scans(pool, url)
+            for _ in range(20):
+                await store.stored_responses(probe)
+            assert await seq_scans(pool, url) - before < 5
+        finally:
+            await pool.close()
+
+
+async def seq_scans(pool: asyncpg.Pool, url: str) -> int:
+    """Sequential scans of idempotency_keys so far, the pool's own included (a backend
+    publishes its counters when idle, at most once a second: ask it to, then wait)."""
+    await pool.execute("SELECT pg_stat_force_next_flush()")
+    await asyncio.sleep(1.2)
+    conn = await asyncpg.connect(url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'"
+            )
+        )
+    finally:
+        await conn.close()
