@@ -236,19 +236,7 @@ class PostgresIngestStore:
             )
             counts.street_nodes.inserted += len(nodes)
         if batch.edges:
-            edges = [
-                (
-                    e.way_id,
-                    e.seq,
-                    e.source,
-                    e.target,
-                    e.length_m,
-                    e.highway,
-                    e.name,
-                    edge_wkb(e),
-                )
-                for e in batch.edges
-            ]
+            edges = _edge_values(batch)
             await conn.copy_records_to_table(
                 "street_edges", records=edges, columns=sql.EDGE_TABLE_COLUMNS
             )
@@ -350,18 +338,14 @@ def _poi_table_rows(batch: FeatureBatch) -> list[tuple[Any, ...]]:
     ]
 
 
-def _edge_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
+def _edge_values(batch: FeatureBatch) -> list[tuple[Any, ...]]:
+    """The batch's edges as street_edges columns (way_id ... geom as WKB)."""
     return [
-        (
-            number,
-            e.way_id,
-            e.seq,
-            e.source,
-            e.target,
-            e.length_m,
-            e.highway,
-            e.name,
-            edge_wkb(e),
-        )
+        (e.way_id, e.seq, e.source, e.target, e.length_m, e.highway, e.name, edge_wkb(e))
         for e in batch.edges
     ]
+
+
+def _edge_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
+    """The same, staged: behind the batch number."""
+    return [(number, *values) for values in _edge_values(batch)]
