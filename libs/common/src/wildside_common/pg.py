@@ -23,17 +23,31 @@ DB_ERRORS = (
     asyncpg.TooManyConnectionsError,
     OSError,
 )
+# Also worth a retry for a worker, whose message is redelivered: the statement lost a
+# deadlock or serialization race, waited too long for a lock, or timed out.
+TRANSIENT_DB_ERRORS = (
+    *DB_ERRORS,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
+    TimeoutError,
+)
 
 
 # Text PostgreSQL cannot hold (a NUL character): the caller's input, not our failure.
 UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 
-async def guarded(call: Callable[[], Awaitable[T]]) -> T:
+async def guarded(
+    call: Callable[[], Awaitable[T]],
+    errors: tuple[type[BaseException], ...] = DB_ERRORS,
+    retry_after: float = 5.0,
+) -> T:
+    """Runs `call`; `errors` become Unavailable (try again in `retry_after` seconds)."""
     try:
         return await call()
-    except DB_ERRORS as exc:
-        raise Unavailable("the database is unavailable") from exc
+    except errors as exc:
+        raise Unavailable("the database is unavailable", retry_after) from exc
     except UNSTORABLE_TEXT as exc:
         raise InvalidInput("the input contains characters that cannot be stored") from exc
 

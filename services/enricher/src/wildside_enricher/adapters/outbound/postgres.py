@@ -12,24 +12,15 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from wildside_common import pg
 from wildside_common.errors import Unavailable
 from wildside_common.messages import BoundingBox
+from wildside_common.pg import TRANSIENT_DB_ERRORS
 from wildside_enricher.domain.provenance import Provenance
 from wildside_ingest.adapters.outbound.poi_batches import upsert_poi_batch
 from wildside_ingest.domain.poi import PoiRecord
 
 T = TypeVar("T")
-DB_ERRORS = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.LockNotAvailableError,
-    OSError,
-    TimeoutError,
-)
 
 SELECT = """
 SELECT job_id::text, source_url, fetched_at, themes, pois_added, pois_updated, bytes,
@@ -51,17 +42,15 @@ COUNTS = "UPDATE enrichment_provenance SET pois_added = $2, pois_updated = $3 WH
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=size, command_timeout=30)
-    except (*DB_ERRORS, asyncpg.InvalidCatalogNameError) as exc:
+    except (*TRANSIENT_DB_ERRORS, asyncpg.InvalidCatalogNameError) as exc:
         raise Unavailable("cannot connect to the database") from exc
     assert pool is not None
     return pool
 
 
 async def guarded(call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except DB_ERRORS as exc:
-        raise Unavailable("the database is unavailable", retry_after=2.0) from exc
+    """A worker's statement: transient failures too are Unavailable (redelivered soon)."""
+    return await pg.guarded(call, TRANSIENT_DB_ERRORS, retry_after=2.0)
 
 
 def _provenance(row: Any) -> Provenance:
