@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from wildside_common.testing.db import insert_user
+
 pytestmark = pytest.mark.contract
 
 ROUTE = {
@@ -89,11 +91,7 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def stored_route(conn: asyncpg.Connection, route: dict, expired: bool = False) -> str:
-    user = await conn.fetchval(
-        "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-        "RETURNING id",
-        f"tiles-{uuid.uuid4().hex[:12]}",
-    )
+    user = await insert_user(conn, "tiles")
     request_id = uuid.uuid4()
     await conn.execute(
         "INSERT INTO route_requests (id, user_id, payload, status, progress) "

@@ -13,6 +13,7 @@ import pytest
 from gateway_route_fakes import FakeRouteRequests
 
 from wildside_common.messages import RouteStatus
+from wildside_common.testing.db import insert_user
 from wildside_common.testing.servers import scratch_database
 from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests, create_pool
 from wildside_gateway.ports import IdempotencyClaim, NewRouteRequest
@@ -30,13 +31,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(params=["fake", "postgres"])
 async def store_and_user(request, pool) -> tuple[object, str]:
-    user_id = str(
-        await pool.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"store-{uuid.uuid4().hex[:12]}",
-        )
-    )
+    user_id = await insert_user(pool, "store")
     store = FakeRouteRequests() if request.param == "fake" else PostgresRouteRequests(pool)
     return store, user_id
 
@@ -157,16 +152,6 @@ async def test_unknown_request_and_key_are_none(store_and_user) -> None:
     assert await stored(store, user, str(uuid.uuid4())) is None
 
 
-async def insert_user(pool, prefix: str) -> str:
-    return str(
-        await pool.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"{prefix}-{uuid.uuid4().hex[:12]}",
-        )
-    )
-
-
 async def test_concurrent_claims_of_one_key_let_exactly_one_commit(pool) -> None:
     store = PostgresRouteRequests(pool)
     user = await insert_user(pool, "race")
@@ -216,13 +201,7 @@ async def test_expired_keys_are_ignored_and_purged(pool) -> None:
     from wildside_gateway.adapters.outbound.postgres import PostgresMaintenance
 
     store = PostgresRouteRequests(pool)
-    user = str(
-        await pool.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"expiry-{uuid.uuid4().hex[:12]}",
-        )
-    )
+    user = await insert_user(pool, "expiry")
     key = str(uuid.uuid4())
     first = new(user, key)
     await record(store, first)
@@ -257,12 +236,7 @@ async def test_key_lookups_keep_using_the_index_once_the_table_has_grown() -> No
     with scratch_database() as url:
         pool = await create_pool(url, 1)
         try:
-            user = str(
-                await pool.fetchval(
-                    "INSERT INTO users (username, display_name, password_hash) "
-                    "VALUES ('grow', 'G', 'x') RETURNING id"
-                )
-            )
+            user = await insert_user(pool, "grow")
             store = PostgresRouteRequests(pool)
             probe = [(user, str(uuid.uuid4())) for _ in range(5)]
             for _ in range(8):  # enough runs for PostgreSQL to consider a generic plan

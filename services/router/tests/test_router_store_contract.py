@@ -10,6 +10,7 @@ import pytest
 from router_fakes import FakeRouteStore
 
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
+from wildside_common.testing.db import insert_user
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
 
 pytestmark = pytest.mark.contract
@@ -24,13 +25,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(params=["fake", "postgres"])
 async def store_and_job(request, pool):
-    user_id = str(
-        await pool.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"router-{uuid.uuid4().hex[:12]}",
-        )
-    )
+    user_id = await insert_user(pool, "router")
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
     store = FakeRouteStore() if request.param == "fake" else PostgresRouteStore(pool)
     return store, job
@@ -63,13 +58,7 @@ async def test_failure_is_final_and_keeps_its_error(store_and_job) -> None:
 
 async def test_the_postgres_store_keeps_one_result_row(pool) -> None:
     store = PostgresRouteStore(pool)
-    user_id = str(
-        await pool.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"router-{uuid.uuid4().hex[:12]}",
-        )
-    )
+    user_id = await insert_user(pool, "router")
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
     await store.mark_running(job)
     await store.mark_running(job)

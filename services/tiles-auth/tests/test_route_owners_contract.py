@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from tiles_auth_fakes import FakeRouteOwners
 
+from wildside_common.testing.db import insert_user
 from wildside_tiles_auth.adapters.outbound.postgres import PostgresRouteOwners
 
 pytestmark = pytest.mark.contract
@@ -17,11 +18,7 @@ pytestmark = pytest.mark.contract
 async def a_route(database_url: str, expired: bool = False) -> tuple[str, str]:
     conn = await asyncpg.connect(database_url)
     try:
-        user = await conn.fetchval(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, 'T', 'x') "
-            "RETURNING id",
-            f"owner-{uuid.uuid4().hex[:12]}",
-        )
+        user = await insert_user(conn, "owner")
         request_id = uuid.uuid4()
         await conn.execute(
             "INSERT INTO route_requests (id, user_id, payload, expires_at) "
