@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import pytest
+from bus_helpers import FAST, MakeQueue, a_job
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -28,24 +26,10 @@ from wildside_common.bus.topology import (
     WorkerPolicy,
     dead_letter_subject,
 )
-from wildside_common.bus.worker import PullWorker, WorkerOptions
+from wildside_common.bus.worker import PullWorker
 from wildside_common.errors import InvalidInput, RateLimited
-from wildside_common.messages import BoundingBox, EnrichmentJob
 
 pytestmark = pytest.mark.contract
-
-# The `make_queue` fixture (conftest.py): a job stream and consumer of one test.
-MakeQueue = Callable[[WorkerPolicy], Awaitable[Any]]
-FAST = WorkerOptions(concurrency=2, heartbeat_interval=5.0, fetch_timeout=0.2, drain_timeout=5.0)
-
-
-def a_job() -> EnrichmentJob:
-    return EnrichmentJob(
-        job_id=str(uuid.uuid4()),
-        bbox=BoundingBox(60.16, 24.93, 60.18, 24.96),
-        themes=("art",),
-        requested_at=datetime.now(UTC),
-    )
 
 
 @asynccontextmanager

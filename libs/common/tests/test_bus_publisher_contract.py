@@ -6,11 +6,10 @@ import asyncio
 import contextvars
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
+from bus_helpers import MakeQueue
 from nats.aio.client import Client
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -29,8 +28,6 @@ from wildside_common.testing.servers import NatsServer, free_port
 
 pytestmark = pytest.mark.contract
 
-# The `make_queue` fixture (conftest.py): a job stream and consumer of one test.
-MakeQueue = Callable[[WorkerPolicy], Awaitable[Any]]
 
 TRACER = TracerProvider().get_tracer("wildside.test.publisher")
 

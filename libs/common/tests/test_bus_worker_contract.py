@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Any
 
 import nats
 import orjson
 import pytest
+from bus_helpers import FAST, MakeQueue, a_job
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -38,25 +36,11 @@ from wildside_common.bus.worker import PullWorker, WorkerOptions, attempt_of
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.errors import Unavailable
 from wildside_common.logs import current_trace_id
-from wildside_common.messages import BoundingBox, EnrichmentJob
+from wildside_common.messages import EnrichmentJob
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.servers import NatsServer
 
 pytestmark = pytest.mark.contract
-
-# The `make_queue` fixture (conftest.py): a job stream and consumer of one test.
-MakeQueue = Callable[[WorkerPolicy], Awaitable[Any]]
-
-FAST = WorkerOptions(concurrency=2, heartbeat_interval=5.0, fetch_timeout=0.2, drain_timeout=5.0)
-
-
-def a_job() -> EnrichmentJob:
-    return EnrichmentJob(
-        job_id=str(uuid.uuid4()),
-        bbox=BoundingBox(60.16, 24.93, 60.18, 24.96),
-        themes=("art",),
-        requested_at=datetime.now(UTC),
-    )
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
