@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,6 @@ class Outgoing:
     msg_id: str | None
     context: contextvars.Context
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.subject, self.message, self.msg_id, self.context))
-
 
 async def publish_many(
     js: JetStreamContext,
@@ -78,10 +75,11 @@ async def publish_many(
     context it was made in (not the batch's).
     """
     futures: list[asyncio.Future[Any] | None] = []
-    for subject, message, msg_id, context in messages:
+    for out in messages:
         try:
-            headers = context.run(message_headers, message, msg_id)
-            futures.append(await js.publish_async(subject, encode(message), headers=headers))
+            headers = out.context.run(message_headers, out.message, out.msg_id)
+            data = encode(out.message)
+            futures.append(await js.publish_async(out.subject, data, headers=headers))
         except (NatsError, JsError, OSError):
             futures.append(None)
     waiting = [future for future in futures if future is not None]
@@ -93,10 +91,7 @@ async def publish_many(
 
 
 def _outcome(future: asyncio.Future[Any] | None) -> Exception | None:
-    if future is None or future.cancelled():
-        return Unavailable("the message bus did not acknowledge the message")
-    error = future.exception()
-    if error is not None:
+    if future is None or future.cancelled() or future.exception() is not None:
         return Unavailable("the message bus did not acknowledge the message")
     return None
 
