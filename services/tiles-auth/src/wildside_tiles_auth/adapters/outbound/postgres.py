@@ -23,6 +23,8 @@ class PostgresRouteOwners:
         self._owners: OrderedDict[str, str] = OrderedDict()
 
     async def pool(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
         async with self._lock:  # created on first use, inside the server's event loop
             if self._pool is None:
                 self._pool = await guarded(
