@@ -21,7 +21,7 @@ from wildside_common.themes import ThemeRules
 
 WIKI = "wiki"
 NETWORK = "network"
-_REFERENCE_KEYS = ("wikidata", "wikipedia")
+REFERENCE_KEYS = ("wikidata", "wikipedia")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ class FilterSet:
         """Every tag key a POI must carry at least one of: a cheap pre-filter for the reader."""
         keys = {rule.key for rule in self.rules.rules_for(self.themes)}
         if self.wiki:
-            keys.update(_REFERENCE_KEYS)
+            keys.update(REFERENCE_KEYS)
         return frozenset(keys)
 
     def poi_themes(self, tags: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -94,6 +94,6 @@ class FilterSet:
         themes = self.rules.themes_for(tags)
         if any(theme in self.themes for theme in themes):
             return themes
-        if self.wiki and tags.get("name") and any(tags.get(k) for k in _REFERENCE_KEYS):
+        if self.wiki and tags.get("name") and any(tags.get(k) for k in REFERENCE_KEYS):
             return themes
         return None

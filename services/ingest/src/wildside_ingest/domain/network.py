@@ -42,9 +42,11 @@ WALKABLE_HIGHWAYS = frozenset(
         "sidewalk",
     }
 )
-_FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "destination"})
-_FOOT_FORBIDDEN = frozenset({"no", "use_sidepath", "private"})
-_ACCESS_FORBIDDEN = frozenset({"no", "private"})
+# Roads pedestrians may use only when `foot` says so explicitly (motorways never).
+TRUNK_HIGHWAYS = frozenset({"trunk", "trunk_link"})
+FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "destination"})
+FOOT_FORBIDDEN = frozenset({"no", "use_sidepath", "private"})
+ACCESS_FORBIDDEN = frozenset({"no", "private"})
 EARTH_RADIUS_M = 6_371_008.8
 
 Coord = tuple[float, float]
@@ -56,12 +58,12 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
     if highway is None:
         return False
     foot = tags.get("foot")
-    if foot in _FOOT_FORBIDDEN:
+    if foot in FOOT_FORBIDDEN:
         return False
     if highway not in WALKABLE_HIGHWAYS:
         # Trunk roads only when pedestrians are explicitly allowed; motorways never.
-        return highway in ("trunk", "trunk_link") and foot in _FOOT_ALLOWED
-    if tags.get("access") in _ACCESS_FORBIDDEN and foot not in _FOOT_ALLOWED:
+        return highway in TRUNK_HIGHWAYS and foot in FOOT_ALLOWED
+    if tags.get("access") in ACCESS_FORBIDDEN and foot not in FOOT_ALLOWED:
         return False
     return tags.get("area") != "yes" or highway == "pedestrian"
 

@@ -1,4 +1,10 @@
-"""Read `.osm.pbf` extracts with pyosmium, handing plain values to the domain builder.
+"""Read `.osm.pbf` extracts, handing plain values to the domain builder.
+
+Where the C++ readers were built (`wildside_ingest._native`, services/ingest/native; the
+default), the walking network is read by `pbf_network` in this process and the POI
+candidates by `pbf_pois` (in a reader process beside it), with the same rows and counts
+as the Python reader below, which stays as their reference (the tests compare the two)
+and as the fallback. The Python reader, over pyosmium:
 
 Passes (C++ key filters drop what no rule can use before Python sees it):
 
@@ -39,12 +45,13 @@ import osmium
 from osmium.osm import Node, Way
 
 from wildside_common.errors import DomainError, InvalidInput
-from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon, pbf_file, scan_file
+from wildside_ingest.adapters.outbound.pbf_network import native_available, native_network
+from wildside_ingest.adapters.outbound.pbf_pois import native_pois, relation_poi
+from wildside_ingest.adapters.outbound.pbf_scan import pbf_file, scan_file
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
 from wildside_ingest.domain.network import Coord, is_walkable
-from wildside_ingest.domain.poi import PoiRecord
 
 _CHUNK = 1 << 20
 _POI_READER_NICENESS = 10
@@ -69,9 +76,14 @@ def limit_read_ahead(environ: MutableMapping[str, str]) -> None:
 class PbfFeatureSource:
     """The `FeatureSource` over pyosmium; `location_store` picks the node cache."""
 
-    def __init__(self, location_store: str = "flex_mem", readers: int = 1) -> None:
+    def __init__(
+        self, location_store: str = "flex_mem", readers: int = 1, native: bool | None = None
+    ) -> None:
         self.location_store = location_store
         self.readers = readers
+        # the C++ network reader where it was built (None), or as asked (the tests
+        # compare both); the Python reader otherwise
+        self.native = native_available() if native is None else native
 
     def header_bbox(self, path: str) -> BoundingBox | None:
         """The header's bbox; refuses a missing, unreadable or unparseable file."""
@@ -119,6 +131,9 @@ class PbfFeatureSource:
         """
         filters = builder.filters
         pois = filters.wants_pois
+        if filters.network and self.native:
+            yield from self._native(path, builder, batch_size, read)
+            return
         roles = [_Role(pois=pois, network=filters.network, split=False)]
         channel = _channel(4 * 2) if self.readers >= 2 and pois and filters.network else None
         if channel is not None:  # None also where processes cannot share a queue
@@ -127,12 +142,27 @@ class PbfFeatureSource:
                 _Role(pois=True, network=False, split=True),
             ]
         if len(roles) == 1:
-            try:
-                yield from self._read(path, builder, batch_size, read, roles[0])
-            except RuntimeError as exc:
-                raise _corrupt(path, exc) from exc
+            yield from _mapped(path, self._read(path, builder, batch_size, read, roles[0]))
             return
         yield from self._parallel(path, builder, batch_size, read, roles, channel)
+
+    def _native(
+        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
+    ) -> Iterator[FeatureBatch]:
+        """The network from the C++ reader in this process; the POIs (if loaded) from a
+        reader process beside it, or after it with one reader."""
+        network = _mapped(path, native_network(path, builder, batch_size, read))
+        if not builder.filters.wants_pois:
+            yield from network
+            return
+        role = _Role(pois=True, network=False, split=True)
+        channel = _channel(4 * 2) if self.readers >= 2 else None
+        if channel is None:
+            yield from network
+            yield FeatureBatch(network_done=True)
+            yield from _mapped(path, self._read(path, builder, batch_size, read, role))
+            return
+        yield from self._parallel(path, builder, batch_size, read, [role], channel, network)
 
     def _read(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, role: _Role
@@ -144,8 +174,13 @@ class PbfFeatureSource:
         network reader's count, so the sum is the same.
         """
         scan = scan_file(path, builder.filters, pois=role.pois, network=role.network)
-        reader = _ElementReader(builder, scan.vertices, role)
         skip_highway = role.split and role.pois
+        if self.native and not role.network:
+            yield from native_pois(
+                path, builder, batch_size, read, scan.multipolygons, skip_highway
+            )
+            return
+        reader = _ElementReader(builder, scan.vertices, role)
         member_refs = self._member_refs(path, scan.member_ways)
         store = osmium.index.create_map(self.location_store)
         batch = FeatureBatch()
@@ -163,7 +198,7 @@ class PbfFeatureSource:
         member_coords = _member_coords(member_refs, store)
         for relation in scan.multipolygons:
             read.relations += 1
-            poi = _relation_poi(builder, relation, member_coords)
+            poi = relation_poi(builder, relation, member_coords)
             if poi is not None:
                 batch.pois.append(poi)
             if len(batch) >= batch_size:
@@ -180,7 +215,10 @@ class PbfFeatureSource:
         read: ReadCounts,
         roles: list[_Role],
         channel: Any,
+        local: Iterator[FeatureBatch] | None = None,
     ) -> Iterator[FeatureBatch]:
+        """Reader processes for `roles`; `local` (the native network) is read here
+        meanwhile, with what the processes sent taken in between its batches."""
         context = _context()
         workers = [
             context.Process(
@@ -193,28 +231,14 @@ class PbfFeatureSource:
         ]
         for worker in workers:
             worker.start()
+        inbox = _Inbox(path, channel, workers, read)
         try:
-            running = len(workers)
-            while running:
-                try:
-                    kind, counts, payload = channel.get(timeout=0.5)
-                except queue.Empty:
-                    if any(w.exitcode not in (None, 0) for w in workers):
-                        raise RuntimeError("a reader process died") from None
-                    continue
-                read.nodes += counts[0]
-                read.ways += counts[1]
-                read.relations += counts[2]
-                if kind == "batch":
-                    yield payload
-                elif kind == "done":
-                    running -= 1
-                    if payload:  # the network reader is through: its tables can be built
-                        yield FeatureBatch(network_done=True)
-                elif kind == "corrupt":
-                    raise _corrupt(path, RuntimeError(payload))
-                else:
-                    raise payload
+            if local is not None:
+                for batch in local:
+                    yield batch
+                    yield from inbox.receive(wait=False)
+                yield FeatureBatch(network_done=True)
+            yield from inbox.receive(wait=True)
         finally:
             for worker in workers:
                 if worker.is_alive():
@@ -268,6 +292,49 @@ class _Role:
     pois: bool
     network: bool
     split: bool
+
+
+class _Inbox:
+    """What the reader processes send: batches, read counts, their end or their error."""
+
+    def __init__(self, path: str, channel: Any, workers: list[Any], read: ReadCounts) -> None:
+        self.path, self.channel, self.workers, self.read = path, channel, workers, read
+        self.running = len(workers)
+
+    def receive(self, wait: bool) -> Iterator[FeatureBatch]:
+        """Until every reader is done (`wait`), or what has arrived so far."""
+        while self.running:
+            try:
+                kind, counts, payload = (
+                    self.channel.get(timeout=0.5) if wait else (self.channel.get_nowait())
+                )
+            except queue.Empty:
+                if not wait:
+                    return
+                if any(w.exitcode not in (None, 0) for w in self.workers):
+                    raise RuntimeError("a reader process died") from None
+                continue
+            self.read.nodes += counts[0]
+            self.read.ways += counts[1]
+            self.read.relations += counts[2]
+            if kind == "batch":
+                yield payload
+            elif kind == "done":
+                self.running -= 1
+                if payload:  # the network reader is through: its tables can be built
+                    yield FeatureBatch(network_done=True)
+            elif kind == "corrupt":
+                raise _corrupt(self.path, RuntimeError(payload))
+            else:
+                raise payload
+
+
+def _mapped(path: str, batches: Iterator[FeatureBatch]) -> Iterator[FeatureBatch]:
+    """libosmium's errors (RuntimeError) as InvalidInput: a corrupt or truncated file."""
+    try:
+        yield from batches
+    except RuntimeError as exc:
+        raise _corrupt(path, exc) from exc
 
 
 def _channel(depth: int) -> Any:
@@ -343,18 +410,6 @@ def _member_coords(refs: dict[int, list[int]], store: Any) -> dict[int, list[Coo
         else:
             coords[way_id] = line
     return coords
-
-
-def _relation_poi(
-    builder: FeatureBuilder, relation: Multipolygon, coords: dict[int, list[Coord]]
-) -> PoiRecord | None:
-    outers: list[list[Coord]] = []
-    inners: list[list[Coord]] = []
-    for way_id, role in relation.members:
-        line = coords.get(way_id)
-        if line is not None:
-            (inners if role == "inner" else outers).append(line)
-    return builder.relation_poi(relation.osm_id, relation.tags, outers, inners)
 
 
 def _only_for(filt: Any, entities: Any) -> Any:

@@ -1,0 +1,23 @@
+// Shared by the C++ readers of wildside_ingest._native (network.cpp, pois.cpp).
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <unordered_set>
+
+namespace py = pybind11;
+
+using StringSet = std::unordered_set<std::string>;
+
+inline StringSet to_set(const py::iterable& values) {
+    StringSet set;
+    for (auto value : values) {
+        set.insert(value.cast<std::string>());
+    }
+    return set;
+}
+
+void bind_network(py::module_& m);
+void bind_pois(py::module_& m);

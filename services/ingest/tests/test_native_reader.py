@@ -1,0 +1,197 @@
+"""The C++ readers (wildside_ingest._native) give exactly the Python reader's rows.
+
+Every case reads one file twice, with the Python reader (`native=False`) and with the
+C++ readers (the default), and compares every POI, edge and node row and the read
+counts: lengths to the bit, tags, themes, points on surface, seq numbers, geofence
+decisions. The rules the C++ side repeats (walkability, rounding) are also compared on
+generated input.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from ingest_pbf import Extract, at, base_extract, changed_extract
+
+from wildside_common.errors import InvalidInput
+from wildside_common.themes import load_theme_rules
+from wildside_ingest import _native
+from wildside_ingest.adapters.outbound.pbf import PbfFeatureSource
+from wildside_ingest.domain.features import FeatureBuilder, ReadCounts
+from wildside_ingest.domain.filters import FilterSet
+from wildside_ingest.domain.geofence import BoundingBox, Geofence
+from wildside_ingest.domain.network import (
+    ACCESS_FORBIDDEN,
+    FOOT_ALLOWED,
+    FOOT_FORBIDDEN,
+    TRUNK_HIGHWAYS,
+    WALKABLE_HIGHWAYS,
+    is_walkable,
+)
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+HELSINKI = ROOT / "data" / "helsinki-centre.osm.pbf"
+RULES = load_theme_rules()
+
+
+def read_all(path: Path, filters: str, fence: Geofence, native: bool, batch: int = 10_000) -> Any:
+    """Every row a reader gives, sorted, with its read counts."""
+    source = PbfFeatureSource(readers=1, native=native)
+    builder = FeatureBuilder(FilterSet.parse(RULES, filters.split(",")), fence)
+    read = ReadCounts()
+    pois, edges, nodes = [], [], {}
+    for part in source.batches(str(path), builder, batch, read):
+        pois += part.pois
+        edges += part.edges
+        nodes.update(part.nodes)
+    pois.sort(key=lambda p: (p.element_type, p.osm_id))
+    edges.sort(key=lambda e: (e.way_id, e.seq))
+    return read.as_dict(), pois, edges, nodes
+
+
+def assert_same(path: Path, filters: str, fence: Geofence, batch: int = 10_000) -> Any:
+    python = read_all(path, filters, fence, native=False, batch=batch)
+    native = read_all(path, filters, fence, native=True, batch=batch)
+    assert native[0] == python[0], "read counts"
+    assert native[1] == python[1], "POI rows"
+    assert native[2] == python[2], "edge rows"
+    assert native[3] == python[3], "node rows"
+    return native
+
+
+def edge_cases() -> Extract:
+    """The base world plus what the rules single out."""
+    e = base_extract()
+    e.node(40, 1, 3, historic="memorial;monument", name="Listed")  # a;b value
+    e.node(41, 1, 4, historic="no", name="Not historic")  # "no" is no value
+    e.node(42, 2, 4, tourism="hotel", name="Hotel")  # a key without a matching value
+    e.node(43, 2, 3, name="Only Wikipedia", wikipedia="fi:Jotain")  # wiki, no theme
+    e.node(44, 3, 4, wikidata="Q1")  # a reference without a name: not a POI
+    for osm_id, x, y in [(50, 0.5, 0.5), (51, 2, 0.5), (53, 4, 0.5), (54, 6, 0.5)]:
+        e.node(osm_id, x, y)
+    # node 52 is missing from the file: the pieces around it are dropped, seq goes on
+    e.way(210, [50, 51, 21, 52, 53, 54], {"highway": "path", "name": ""})
+    e.way(211, [51, 51], {"highway": "footway"})  # a node repeated in place
+    e.way(212, [53, 54], {"highway": "trunk", "foot": "yes"})  # trunk open to walkers
+    e.way(213, [53, 22], {"highway": "trunk"})  # trunk: not walkable
+    e.way(214, [50, 20], {"highway": "pedestrian", "area": "yes"})
+    e.way(215, [51, 53], {"highway": "footway", "area": "yes"})  # an area: not a path
+    e.way(216, [20, 53], {"highway": "service", "access": "private", "foot": "yes"})
+    e.way(217, [21, 22], {"highway": "service", "access": "no"})
+    # Crosses the fence corner with both ends outside: the segment test decides.
+    e.node(60, -1, 8)
+    e.node(61, 1, 11)
+    e.way(218, [60, 61], {"highway": "footway"})
+    e.node(62, -2, -1)
+    e.node(63, -1, -2)
+    e.way(219, [62, 63], {"highway": "footway"})  # near the corner, outside
+    # A building with a node missing: no POI; a multipolygon whose member misses a node.
+    e.way(220, [101, 102, 999, 101], {"building": "church", "amenity": "place_of_worship"})
+    e.way(303, [311, 312, 998, 311])
+    e.relation(
+        310, [("w", 303, "outer")], {"type": "multipolygon", "leisure": "park", "name": "Cut"}
+    )
+    return e
+
+
+BOX = Geofence.from_bbox("t", BoundingBox(*at(0, 0), *at(10, 10)))
+SMALL = Geofence.from_bbox("s", BoundingBox(*at(1.5, 0.2), *at(5, 5)))
+TRIANGLE = Geofence.from_geojson(
+    "tri",
+    {"type": "Polygon", "coordinates": [[at(0, 0), at(10, 0), at(0, 10), at(0, 0)]]},
+)
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("native")
+    return {
+        "base": base_extract().write(directory / "base.osm.pbf"),
+        "changed": changed_extract().write(directory / "changed.osm.pbf"),
+        "edges": edge_cases().write(directory / "edges.osm.pbf"),
+    }
+
+
+@pytest.mark.parametrize("case", ["base", "changed", "edges"])
+@pytest.mark.parametrize("filters", ["all", "pois", "network", "history", "wiki", "nature,wiki"])
+@pytest.mark.parametrize("fence", [BOX, SMALL, TRIANGLE], ids=["box", "small", "triangle"])
+def test_same_rows_as_the_python_reader(
+    cases: dict[str, Path], case: str, filters: str, fence: Geofence
+) -> None:
+    assert_same(cases[case], filters, fence)
+
+
+def test_the_edge_cases_reach_both_readers(cases: dict[str, Path]) -> None:
+    # The comparison above means something only if the cases are in the rows.
+    read, pois, edges, _ = assert_same(cases["edges"], "all", BOX)
+    by_way: dict[int, list[int]] = {}
+    for edge in edges:
+        by_way.setdefault(edge.way_id, []).append(edge.seq)
+    assert by_way[210] == [0, 1, 3]  # the piece through the missing node 52 is gone
+    assert 211 not in by_way and 213 not in by_way and 215 not in by_way
+    assert by_way[212] == [0] and by_way[214] == [0] and by_way[216] == [0]
+    assert 217 not in by_way
+    assert 218 in by_way and 219 not in by_way
+    assert all(edge.name is None for edge in edges if edge.way_id == 210)
+    ids = {(p.element_type, p.osm_id) for p in pois}
+    assert ("node", 40) in ids and ("node", 43) in ids
+    assert not {("node", 41), ("node", 42), ("node", 44), ("way", 220), ("relation", 310)} & ids
+    assert read["relations"] == 2
+
+
+def test_same_rows_on_the_helsinki_extract_in_small_batches() -> None:
+    fence = Geofence.from_bbox("h", BoundingBox(24.93, 60.16, 24.96, 60.175))
+    read, pois, edges, nodes = assert_same(HELSINKI, "all", fence, batch=500)
+    assert len(pois) > 300 and len(edges) > 1000 and len(nodes) > 800
+    assert read["nodes"] > 0 and read["ways"] > 0 and read["relations"] > 0
+
+
+def test_the_native_readers_are_used_by_default() -> None:
+    # scripts/venv.sh builds them; a checkout without them would silently be slower
+    assert PbfFeatureSource().native is True
+
+
+def test_a_corrupt_file_is_invalid_input(tmp_path: Path) -> None:
+    data = HELSINKI.read_bytes()
+    truncated = tmp_path / "cut.osm.pbf"
+    truncated.write_bytes(data[: len(data) // 2])
+    fence = Geofence.from_bbox("h", BoundingBox(24.0, 60.0, 25.0, 61.0))
+    for filters in ("network", "pois"):
+        with pytest.raises(InvalidInput, match="corrupt or truncated"):
+            read_all(truncated, filters, fence, native=True)
+
+
+TAG_VALUES = st.sampled_from(
+    sorted(
+        WALKABLE_HIGHWAYS
+        | TRUNK_HIGHWAYS
+        | FOOT_ALLOWED
+        | FOOT_FORBIDDEN
+        | ACCESS_FORBIDDEN
+        | {"motorway", "yes", "no", "", "pedestrian", "Footway", "foot way"}
+    )
+)
+
+
+@given(st.dictionaries(st.sampled_from(["highway", "foot", "access", "area", "name"]), TAG_VALUES))
+def test_walkability_is_the_python_rule(tags: dict[str, str]) -> None:
+    rules = (WALKABLE_HIGHWAYS, TRUNK_HIGHWAYS, FOOT_ALLOWED, FOOT_FORBIDDEN, ACCESS_FORBIDDEN)
+    assert _native.is_walkable(tags, *rules) == is_walkable(tags)
+
+
+@given(
+    st.one_of(
+        st.floats(min_value=0, max_value=1e7, allow_nan=False),
+        st.integers(0, 10**9).map(lambda n: n / 1000 + 0.0005),  # ties in decimal
+    )
+)
+def test_lengths_round_as_python_rounds(value: float) -> None:
+    assert math.copysign(1, _native.round3(value)) == math.copysign(1, round(value, 3))
+    assert _native.round3(value) == round(value, 3)
