@@ -8,6 +8,10 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
+# The ingest's C++ readers (services/ingest/native) compile against libosmium's headers.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends g++ libosmium2-dev libprotozero-dev zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY constraints.txt ./
 COPY libs/common/ libs/common/
@@ -19,7 +23,7 @@ RUN pip install -c constraints.txt \
         ./services/enricher \
         ./services/ingest \
         ./services/tiles-auth \
-    && python -c "import wildside_gateway, wildside_router, wildside_enricher, wildside_ingest, wildside_tiles_auth"
+    && python -c "import wildside_gateway, wildside_router, wildside_enricher, wildside_ingest, wildside_ingest._native, wildside_tiles_auth"
 
 FROM python:3.11-slim-bookworm
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin wildside

@@ -9,7 +9,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt constraints.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+$(VENV)/.installed: requirements-dev.txt constraints.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml) $(wildcard services/*/setup.py services/*/native/*)
 	bash scripts/venv.sh
 
 ## system-deps: PostGIS (and, for make up, PostgreSQL/Redis) from the distribution

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages Wildside needs from the distribution (Debian/Ubuntu, apt-get).
 #
-#   bash scripts/system-deps.sh            PostGIS for the PostgreSQL server the tests use
+#   bash scripts/system-deps.sh            PostGIS for the PostgreSQL server the tests use, and
+#                                          the build headers below
+#   bash scripts/system-deps.sh --build    only what building the ingest's C++ readers needs
+#                                          (a C++ compiler, libosmium, protozero, zlib headers);
+#                                          scripts/venv.sh runs this before it installs
 #   bash scripts/system-deps.sh --for-up   also PostgreSQL server binaries and PostGIS (unless
 #                                          DATABASE_URL is set) and redis-server (unless REDIS_URL
 #                                          is set), for the servers `make up` starts itself
@@ -15,16 +19,18 @@ source "$(dirname "$0")/lib-common.sh"
 
 TEST_PG_ADMIN_URL=${TEST_PG_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 FOR_UP=0
+BUILD_ONLY=0
 DRY_RUN=0
 UPDATED=0
 # Overridable so tests can watch it without touching the real one.
 POLICY_RC=${WILDSIDE_POLICY_RC:-/usr/sbin/policy-rc.d}
 
-usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,15s/^# \{0,1\}//p' "$0"; }
 
 for arg in "$@"; do
     case $arg in
     --for-up) FOR_UP=1 ;;
+    --build) BUILD_ONLY=1 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage && exit 0 ;;
     *) usage >&2 && exit 2 ;;
@@ -121,6 +127,19 @@ ensure_redis() {
     command -v redis-server >/dev/null || apt_install redis-server
 }
 
+# services/ingest/native (the C++ readers, built by pip through setup.py): a C++17 compiler
+# and the headers of libosmium, protozero and zlib.
+ensure_build_headers() {
+    local missing=() include=${WILDSIDE_INCLUDE_DIR:-/usr/include}
+    command -v c++ >/dev/null || missing+=(g++)
+    [ -f "$include/osmium/version.hpp" ] || missing+=(libosmium2-dev)
+    [ -f "$include/protozero/version.hpp" ] || missing+=(libprotozero-dev)
+    [ -f "$include/zlib.h" ] || missing+=(zlib1g-dev)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
+ensure_build_headers
+[ "$BUILD_ONLY" -eq 1 ] && exit 0
 ensure_test_server_postgis
 if [ "$FOR_UP" -eq 1 ]; then
     [ -n "${DATABASE_URL:-}" ] || ensure_local_postgres

@@ -174,3 +174,18 @@ def test_not_root_it_names_the_package_and_fails_without_calling_apt(tmp_path: P
     assert "postgresql-16-postgis-3" in result.stderr
     assert "root" in result.stderr
     assert not log.exists()
+
+
+def test_installs_the_headers_the_ingest_readers_compile_against(tmp_path: Path) -> None:
+    empty = tmp_path / "include"
+    empty.mkdir()
+    result = run(tmp_path, "15|t", "--build", WILDSIDE_INCLUDE_DIR=str(empty))
+    assert result.returncode == 0, result.stderr
+    assert "would install: libosmium2-dev libprotozero-dev zlib1g-dev" in result.stdout
+
+
+def test_build_mode_installs_only_the_headers(tmp_path: Path) -> None:
+    # --build stops before PostGIS: a server without it is not its business
+    result = run(tmp_path, "16|f", "--build")
+    assert result.returncode == 0, result.stderr
+    assert "postgis" not in result.stdout
