@@ -41,6 +41,7 @@ JOIN pg_class t ON t.oid = ix.indrelid
 JOIN pg_am am ON am.oid = i.relam
 WHERE t.relname = %s
 """
+PLANAR_LOCATION = ["(location::geometry)"]
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def test_postgis_is_installed(migrated: Migrated) -> None:
 
 def test_pois_have_gist_location_gin_tags_and_element_key(migrated: Migrated) -> None:
     found = indexes(migrated.url, "pois")
-    assert any(am == "gist" and columns == ["location"] for _, am, _, _, columns in found)
+    # one spatial index, the planar one (0004 dropped the geography GiST)
+    assert [columns for _, am, _, _, columns in found if am == "gist"] == [PLANAR_LOCATION]
     assert any(am == "gin" and columns == ["tags"] for _, am, _, _, columns in found)
     assert any(
         (primary or unique) and columns == ["element_type", "id"]
@@ -114,8 +116,8 @@ def test_users_have_a_keyset_index(migrated: Migrated) -> None:
 def test_street_network_has_spatial_and_join_indexes(migrated: Migrated) -> None:
     nodes = indexes(migrated.url, "street_nodes")
     edges = indexes(migrated.url, "street_edges")
-    assert any(am == "gist" and columns == ["location"] for _, am, _, _, columns in nodes)
-    assert any(am == "gist" and columns == ["geom"] for _, am, _, _, columns in edges)
+    assert [columns for _, am, _, _, columns in nodes if am == "gist"] == [PLANAR_LOCATION]
+    assert [columns for _, am, _, _, columns in edges if am == "gist"] == [["(geom::geometry)"]]
     for column in ("source", "target"):
         assert any(columns[:1] == [column] for *_, columns in edges), column
 
