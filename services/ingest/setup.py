@@ -8,14 +8,14 @@ zlib1g-dev); scripts/system-deps.sh --build installs them before scripts/venv.sh
 from pybind11.setup_helpers import ParallelCompile, Pybind11Extension
 from setuptools import setup
 
-# the three sources compile side by side (one job per CPU)
+# the sources compile side by side (one job per CPU)
 ParallelCompile("WILDSIDE_BUILD_JOBS").install()
 
 setup(
     ext_modules=[
         Pybind11Extension(
             "wildside_ingest._native",
-            ["native/module.cpp", "native/network.cpp", "native/pois.cpp"],
+            ["native/module.cpp", "native/reader.cpp"],
             depends=["native/native.hpp"],
             cxx_std=17,
             # the same floating-point operations as CPython's: no fused multiply-add

@@ -1,4 +1,4 @@
-// Shared by the C++ readers of wildside_ingest._native (network.cpp, pois.cpp).
+// Shared by the sources of wildside_ingest._native.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -19,5 +19,4 @@ inline StringSet to_set(const py::iterable& values) {
     return set;
 }
 
-void bind_network(py::module_& m);
-void bind_pois(py::module_& m);
+void bind_reader(py::module_& m);

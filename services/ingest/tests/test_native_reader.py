@@ -41,9 +41,11 @@ HELSINKI = ROOT / "data" / "helsinki-centre.osm.pbf"
 RULES = load_theme_rules()
 
 
-def read_all(path: Path, filters: str, fence: Geofence, native: bool, batch: int = 10_000) -> Any:
+def read_all(
+    path: Path, filters: str, fence: Geofence, native: bool, batch: int = 10_000, readers: int = 1
+) -> Any:
     """Every row a reader gives, sorted, with its read counts."""
-    source = PbfFeatureSource(readers=1, native=native)
+    source = PbfFeatureSource(readers=readers, native=native)
     builder = FeatureBuilder(FilterSet.parse(RULES, filters.split(",")), fence)
     read = ReadCounts()
     pois, edges, nodes = [], [], {}
@@ -56,9 +58,11 @@ def read_all(path: Path, filters: str, fence: Geofence, native: bool, batch: int
     return read.as_dict(), pois, edges, nodes
 
 
-def assert_same(path: Path, filters: str, fence: Geofence, batch: int = 10_000) -> Any:
+def assert_same(
+    path: Path, filters: str, fence: Geofence, batch: int = 10_000, readers: int = 1
+) -> Any:
     python = read_all(path, filters, fence, native=False, batch=batch)
-    native = read_all(path, filters, fence, native=True, batch=batch)
+    native = read_all(path, filters, fence, native=True, batch=batch, readers=readers)
     assert native[0] == python[0], "read counts"
     assert native[1] == python[1], "POI rows"
     assert native[2] == python[2], "edge rows"
@@ -146,9 +150,11 @@ def test_the_edge_cases_reach_both_readers(cases: dict[str, Path]) -> None:
     assert read["relations"] == 2
 
 
-def test_same_rows_on_the_helsinki_extract_in_small_batches() -> None:
+@pytest.mark.parametrize("readers", [1, 2], ids=["in-line", "decider-process"])
+def test_same_rows_on_the_helsinki_extract_in_small_batches(readers: int) -> None:
+    # two readers: the POI decisions in a process of their own, fed through a queue
     fence = Geofence.from_bbox("h", BoundingBox(24.93, 60.16, 24.96, 60.175))
-    read, pois, edges, nodes = assert_same(HELSINKI, "all", fence, batch=500)
+    read, pois, edges, nodes = assert_same(HELSINKI, "all", fence, batch=500, readers=readers)
     assert len(pois) > 300 and len(edges) > 1000 and len(nodes) > 800
     assert read["nodes"] > 0 and read["ways"] > 0 and read["relations"] > 0
 
@@ -163,9 +169,9 @@ def test_a_corrupt_file_is_invalid_input(tmp_path: Path) -> None:
     truncated = tmp_path / "cut.osm.pbf"
     truncated.write_bytes(data[: len(data) // 2])
     fence = Geofence.from_bbox("h", BoundingBox(24.0, 60.0, 25.0, 61.0))
-    for filters in ("network", "pois"):
+    for filters, readers in (("network", 1), ("pois", 1), ("all", 2)):
         with pytest.raises(InvalidInput, match="corrupt or truncated"):
-            read_all(truncated, filters, fence, native=True)
+            read_all(truncated, filters, fence, native=True, readers=readers)
 
 
 TAG_VALUES = st.sampled_from(

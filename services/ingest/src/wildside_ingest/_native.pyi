@@ -1,4 +1,4 @@
-"""Type stub of the C++ readers (services/ingest/native/)."""
+"""Type stub of the C++ reader (services/ingest/native/reader.cpp)."""
 
 from collections.abc import Callable, Iterable, Sequence
 
@@ -12,10 +12,10 @@ def is_walkable(
     access_forbidden: Iterable[str],
 ) -> bool: ...
 
-class NetworkReader:
-    def __init__(
+class OsmReader:
+    def __init__(self, path: str, batch_size: int) -> None: ...
+    def load_network(
         self,
-        path: str,
         walkable: Iterable[str],
         trunk: Iterable[str],
         foot_allowed: Iterable[str],
@@ -24,31 +24,22 @@ class NetworkReader:
         rect: Sequence[float] | None,
         bounds: Sequence[float],
         touches: Callable[[list[tuple[float, float]]], bool],
-        batch_size: int,
     ) -> None: ...
-    def next_batch(
-        self, edge_type: type
-    ) -> tuple[list[object], dict[int, tuple[int, float, float]]]: ...
-    @property
-    def ways_read(self) -> int: ...
-    @property
-    def vertex_count(self) -> int: ...
-
-class PoiReader:
-    def __init__(
+    def load_pois(
         self,
-        path: str,
         rules: Iterable[tuple[str, Iterable[str] | None]],
         keys: Iterable[str],
         wiki: bool,
         reference_keys: Iterable[str],
-        member_ways: Iterable[int],
-        skip_highway: bool,
-        batch_size: int,
     ) -> None: ...
-    def next_batch(
+    def scan(
         self,
+    ) -> list[tuple[int, dict[str, str], tuple[tuple[int, str], ...]]]: ...
+    def next_batch(
+        self, edge_type: type
     ) -> tuple[
+        list[object],
+        dict[int, tuple[int, float, float]],
         list[tuple[int, dict[str, str], float, float]],
         list[tuple[int, dict[str, str], list[tuple[float, float]] | None]],
     ]: ...
@@ -57,3 +48,5 @@ class PoiReader:
     def nodes_read(self) -> int: ...
     @property
     def ways_read(self) -> int: ...
+    @property
+    def vertex_count(self) -> int: ...

@@ -53,7 +53,11 @@ def popularity(tags: Mapping[str, str]) -> float:
 
 def canonical_tags(tags: Mapping[str, str]) -> str:
     """Tags as compact JSON with sorted keys: the same tags always give the same text."""
-    return json.dumps(dict(tags), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL(tags if type(tags) is dict else dict(tags))
+
+
+# json.dumps with these options builds a new encoder on every call; one is enough.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)

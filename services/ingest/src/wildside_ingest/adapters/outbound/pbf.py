@@ -1,10 +1,11 @@
 """Read `.osm.pbf` extracts, handing plain values to the domain builder.
 
-Where the C++ readers were built (`wildside_ingest._native`, services/ingest/native; the
-default), the walking network is read by `pbf_network` in this process and the POI
-candidates by `pbf_pois` (in a reader process beside it), with the same rows and counts
-as the Python reader below, which stays as their reference (the tests compare the two)
-and as the fallback. The Python reader, over pyosmium:
+Where the C++ reader was built (`wildside_ingest._native`, services/ingest/native; the
+default), one decode of the file gives the walking network and the POI candidates
+(`pbf_native`), here in the calling process; the POI decisions on the candidates are
+made in line or, with two readers, in a process beside it. The rows and counts are the
+same as the Python reader's below, which stays as their reference (the tests compare the
+two) and as the fallback. The Python reader, over pyosmium:
 
 Passes (C++ key filters drop what no rule can use before Python sees it):
 
@@ -45,13 +46,17 @@ import osmium
 from osmium.osm import Node, Way
 
 from wildside_common.errors import DomainError, InvalidInput
-from wildside_ingest.adapters.outbound.pbf_network import native_available, native_network
-from wildside_ingest.adapters.outbound.pbf_pois import native_pois, relation_poi
+from wildside_ingest.adapters.outbound.pbf_native import (
+    PoiDecider,
+    native_available,
+    open_reader,
+    relation_poi,
+)
 from wildside_ingest.adapters.outbound.pbf_scan import pbf_file, scan_file
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
-from wildside_ingest.domain.network import Coord, is_walkable
+from wildside_ingest.domain.network import Coord, EdgeRecord, is_walkable
 
 _CHUNK = 1 << 20
 _POI_READER_NICENESS = 10
@@ -131,8 +136,8 @@ class PbfFeatureSource:
         """
         filters = builder.filters
         pois = filters.wants_pois
-        if filters.network and self.native:
-            yield from self._native(path, builder, batch_size, read)
+        if self.native:
+            yield from _mapped(path, self._native(path, builder, batch_size, read))
             return
         roles = [_Role(pois=pois, network=filters.network, split=False)]
         channel = _channel(4 * 2) if self.readers >= 2 and pois and filters.network else None
@@ -149,20 +154,65 @@ class PbfFeatureSource:
     def _native(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
     ) -> Iterator[FeatureBatch]:
-        """The network from the C++ reader in this process; the POIs (if loaded) from a
-        reader process beside it, or after it with one reader."""
-        network = _mapped(path, native_network(path, builder, batch_size, read))
-        if not builder.filters.wants_pois:
-            yield from network
-            return
-        role = _Role(pois=True, network=False, split=True)
-        channel = _channel(4 * 2) if self.readers >= 2 else None
-        if channel is None:
-            yield from network
-            yield FeatureBatch(network_done=True)
-            yield from _mapped(path, self._read(path, builder, batch_size, read, role))
-            return
-        yield from self._parallel(path, builder, batch_size, read, [role], channel, network)
+        """The C++ reader here (one decode: the network and the POI candidates); the POI
+        decisions in a process beside it (two readers) or in line (one)."""
+        reader = open_reader(path, builder, batch_size)
+        relations = reader.scan()
+        pois = builder.filters.wants_pois
+        decider = PoiDecider(builder, batch_size)
+        channel: Any = _channel(4 * 2) if pois and self.readers >= 2 else None
+        worker: Any = None
+        outbox: Any = None
+        inbox: _Inbox | None = None
+        if channel is not None:
+            context = _context()
+            outbox = context.Queue(maxsize=4 * 2)
+            worker = context.Process(
+                target=_decide_in_process,
+                args=(builder, batch_size, outbox, channel),
+                name="ingest-pois",
+                daemon=True,
+            )
+            worker.start()
+            inbox = _Inbox(path, channel, [worker], read)
+        counted = (0, 0)
+        try:
+            while True:
+                try:
+                    edges, nodes, poi_nodes, poi_ways = reader.next_batch(EdgeRecord)
+                except StopIteration:
+                    break
+                read.nodes += reader.nodes_read - counted[0]
+                read.ways += reader.ways_read - counted[1]
+                counted = (reader.nodes_read, reader.ways_read)
+                if edges:
+                    yield FeatureBatch(edges=cast("list[EdgeRecord]", edges), nodes=nodes)
+                if not (poi_nodes or poi_ways):
+                    continue
+                if inbox is None:
+                    yield from decider.candidates(poi_nodes, poi_ways)
+                else:
+                    yield from _send(outbox, ("candidates", poi_nodes, poi_ways), inbox)
+            read.nodes += reader.nodes_read - counted[0]
+            read.ways += reader.ways_read - counted[1]
+            if builder.filters.network:
+                yield FeatureBatch(network_done=True)  # its tables can be built
+            if not pois:
+                return
+            members = reader.member_coords()
+            if inbox is None:
+                yield from decider.finish(relations, members)
+                read.relations += decider.relations_read
+                return
+            yield from _send(outbox, ("finish", relations, members), inbox)
+            yield from inbox.receive(wait=True)
+        finally:
+            if worker is not None:
+                if worker.is_alive():
+                    worker.terminate()
+                worker.join()
+                channel.close()
+                outbox.close()
 
     def _read(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, role: _Role
@@ -175,11 +225,6 @@ class PbfFeatureSource:
         """
         scan = scan_file(path, builder.filters, pois=role.pois, network=role.network)
         skip_highway = role.split and role.pois
-        if self.native and not role.network:
-            yield from native_pois(
-                path, builder, batch_size, read, scan.multipolygons, skip_highway
-            )
-            return
         reader = _ElementReader(builder, scan.vertices, role)
         member_refs = self._member_refs(path, scan.member_ways)
         store = osmium.index.create_map(self.location_store)
@@ -215,10 +260,7 @@ class PbfFeatureSource:
         read: ReadCounts,
         roles: list[_Role],
         channel: Any,
-        local: Iterator[FeatureBatch] | None = None,
     ) -> Iterator[FeatureBatch]:
-        """Reader processes for `roles`; `local` (the native network) is read here
-        meanwhile, with what the processes sent taken in between its batches."""
         context = _context()
         workers = [
             context.Process(
@@ -233,11 +275,6 @@ class PbfFeatureSource:
             worker.start()
         inbox = _Inbox(path, channel, workers, read)
         try:
-            if local is not None:
-                for batch in local:
-                    yield batch
-                    yield from inbox.receive(wait=False)
-                yield FeatureBatch(network_done=True)
             yield from inbox.receive(wait=True)
         finally:
             for worker in workers:
@@ -392,6 +429,41 @@ def _read_in_process(
         channel.put(("error", delta(), RuntimeError(f"{type(exc).__name__}: {exc}")))
     channel.close()
     channel.join_thread()
+
+
+def _decide_in_process(builder: FeatureBuilder, batch_size: int, outbox: Any, channel: Any) -> None:
+    """The POI decider process: candidates in from `outbox`, POI batches out."""
+    decider = PoiDecider(builder, batch_size)
+    try:
+        while True:
+            kind, first, second = outbox.get()
+            if kind == "candidates":
+                for batch in decider.candidates(first, second):
+                    channel.put(("batch", (0, 0, 0), batch))
+                continue
+            for batch in decider.finish(first, second):
+                channel.put(("batch", (0, 0, 0), batch))
+            channel.put(("done", (0, 0, decider.relations_read), False))
+            break
+    except DomainError as exc:
+        channel.put(("error", (0, 0, 0), exc))
+    except BaseException as exc:  # handed to the parent as a plain error
+        channel.put(("error", (0, 0, 0), RuntimeError(f"{type(exc).__name__}: {exc}")))
+    channel.close()
+    channel.join_thread()
+
+
+def _send(outbox: Any, item: object, inbox: _Inbox) -> Iterator[FeatureBatch]:
+    """Hand `item` to the decider process, taking its batches while its queue is full
+    (it may be waiting for room in ours)."""
+    while True:
+        try:
+            outbox.put(item, timeout=0.05)
+            return
+        except queue.Full:
+            yield from inbox.receive(wait=False)
+            if not inbox.running or any(w.exitcode not in (None, 0) for w in inbox.workers):
+                raise RuntimeError("the POI decider process died") from None
 
 
 def _member_coords(refs: dict[int, list[int]], store: Any) -> dict[int, list[Coord]]:

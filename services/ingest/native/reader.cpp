@@ -1,0 +1,746 @@
+// The .osm.pbf reader of wildside_ingest, in C++ (libosmium): the walking network and
+// the POI candidates in one decode of the file.
+//
+// The same rules and the same rows as the Python reader (wildside_ingest.domain.network:
+// is_walkable, split_way; adapters/outbound/pbf.py); the rule values (highway sets,
+// foot/access values, the themes' tag rules) come from Python, so they have one source.
+// Python keeps every POI decision (themes, the geofence, point-on-surface, the row):
+// this reader only hands it the elements that may pass the POI filters, with all their
+// tags and coordinates, and skips the rest here. Two passes:
+//
+//   1. ways and relations: the node ids of walkable ways, way ends counted twice (the
+//      ids seen twice or more are the vertices: junctions and way ends), and the
+//      multipolygon relations that may be POIs, with their member ways;
+//   2. nodes and ways: every node location cached (libosmium's flex_mem index, as
+//      pyosmium's "flex_mem"); each walkable way split at its vertices into edges
+//      (length on the sphere, polyline as packed little-endian float64 pairs); the POI
+//      candidates; the member ways' coordinates.
+//
+// `OsmReader.next_batch` decodes with the GIL released until a batch is full, then
+// builds its Python values. A geofence that is not a plain rectangle (and the rare piece
+// whose every vertex lies outside the rectangle but which may cross it) is asked of
+// Python.
+//
+// The POI pre-filter is a superset of `FilterSet.poi_themes(tags) is not None`: one of
+// the selected themes' rules may match (its key carries a value other than "no" that is
+// in the rule's values, any value when the rule has none, or a `a;b` list, which Python
+// splits and tests), or, with `wiki`, a name and a non-empty reference key. Counts, as
+// the Python reader counts them: nodes carrying a POI key with a valid location; ways
+// carrying `highway` (network) or a POI key.
+
+#include "native.hpp"
+
+#include <osmium/handler/node_locations_for_ways.hpp>
+#include <osmium/index/map/flex_mem.hpp>
+#include <osmium/io/pbf_input.hpp>
+#include <osmium/io/reader.hpp>
+#include <osmium/memory/buffer.hpp>
+#include <osmium/osm/node.hpp>
+#include <osmium/osm/relation.hpp>
+#include <osmium/osm/way.hpp>
+#include <osmium/visitor.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace {
+
+constexpr double kEarthRadiusM = 6371008.8;
+// CPython's math.radians multiplies by pi / 180 computed once: the same product here.
+constexpr double kDegToRad = 3.14159265358979323846 / 180.0;
+
+struct Rules {
+    StringSet walkable;
+    StringSet trunk;
+    StringSet foot_allowed;
+    StringSet foot_forbidden;
+    StringSet access_forbidden;
+
+    bool has(const StringSet& set, const char* value) const {
+        return value != nullptr && set.count(value) > 0;
+    }
+
+    // wildside_ingest.domain.network.is_walkable, over the tags of one way.
+    bool walkable_tags(const char* highway, const char* foot, const char* access,
+                       const char* area) const {
+        if (highway == nullptr) {
+            return false;
+        }
+        if (has(foot_forbidden, foot)) {
+            return false;
+        }
+        if (!has(walkable, highway)) {
+            return has(trunk, highway) && has(foot_allowed, foot);
+        }
+        if (has(access_forbidden, access) && !has(foot_allowed, foot)) {
+            return false;
+        }
+        return area == nullptr || std::strcmp(area, "yes") != 0 ||
+               std::strcmp(highway, "pedestrian") == 0;
+    }
+
+    bool walkable_way(const osmium::Way& way) const {
+        const auto& tags = way.tags();
+        return walkable_tags(tags["highway"], tags["foot"], tags["access"], tags["area"]);
+    }
+};
+
+// Python's round(x, 3): the correctly rounded decimal (ties to even, as CPython's dtoa),
+// read back as a double.
+double round3(double value) {
+    if (!std::isfinite(value)) {
+        return value;
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    return std::strtod(text, nullptr);
+}
+
+struct Edge {
+    int64_t way_id;
+    int64_t seq;
+    int64_t source;
+    int64_t target;
+    double length_m;
+    std::string highway;
+    std::optional<std::string> name;
+    std::string points;  // little-endian float64 lon, lat pairs
+};
+
+struct Batch {
+    std::vector<Edge> edges;
+    std::vector<int64_t> node_order;  // first appearance in this batch
+    std::unordered_set<int64_t> node_seen;
+    std::vector<std::pair<double, double>> node_coords;
+
+    void add_node(int64_t id, double lon, double lat) {
+        if (node_seen.insert(id).second) {
+            node_order.push_back(id);
+            node_coords.emplace_back(lon, lat);
+        }
+    }
+
+    void clear() {
+        edges.clear();
+        node_order.clear();
+        node_seen.clear();
+        node_coords.clear();
+    }
+};
+
+struct Coord {
+    double lon;
+    double lat;
+};
+
+void append_double(std::string& out, double value) {
+    static_assert(sizeof(double) == 8, "float64");
+    char bytes[8];
+    std::memcpy(bytes, &value, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    std::reverse(bytes, bytes + 8);
+#endif
+    out.append(bytes, 8);
+}
+
+// CPython's float ** 2 calls the C library's pow at run time; so does this (a compiler
+// would otherwise turn pow(x, 2.0) into x * x, which can differ in the last bit).
+double (*volatile libm_pow)(double, double) = &std::pow;
+
+double piece_length(const std::vector<Coord>& coords, size_t start, size_t end) {
+    // network._edge: the haversine, summed segment by segment, in the same operations.
+    double length = 0.0;
+    double lon1 = coords[start].lon * kDegToRad;
+    double lat1 = coords[start].lat * kDegToRad;
+    for (size_t i = start + 1; i <= end; ++i) {
+        const double lon2 = coords[i].lon * kDegToRad;
+        const double lat2 = coords[i].lat * kDegToRad;
+        const double h = libm_pow(std::sin((lat2 - lat1) / 2), 2.0) +
+                         std::cos(lat1) * std::cos(lat2) * libm_pow(std::sin((lon2 - lon1) / 2), 2.0);
+        length += 2 * kEarthRadiusM * std::asin(std::min(1.0, std::sqrt(h)));
+        lon1 = lon2;
+        lat1 = lat2;
+    }
+    return length;
+}
+
+using Index = osmium::index::map::FlexMem<osmium::unsigned_object_id_type, osmium::Location>;
+using LocationHandler = osmium::handler::NodeLocationsForWays<Index>;
+
+
+struct Rule {
+    std::string key;
+    std::optional<StringSet> values;
+};
+
+struct Tag {
+    std::string key;
+    std::string value;
+};
+
+// An element that may pass the POI filters: all its tags and its coordinates.
+struct Candidate {
+    int64_t id;
+    std::vector<Tag> tags;
+    std::vector<std::pair<double, double>> coords;  // a node: one point
+    bool complete;                                  // every node location is known
+};
+
+struct Relation {
+    int64_t id;
+    std::vector<Tag> tags;
+    std::vector<std::pair<int64_t, std::string>> members;  // (way id, role)
+};
+
+// What the POI side keeps: the selected themes' rules (a superset test of Python's
+// `FilterSet.poi_themes(tags) is not None`), the keys every candidate carries one of,
+// and the wiki rule (a name and a non-empty reference key).
+struct PoiRules {
+    std::vector<Rule> rules;
+    std::vector<std::string> keys;
+    bool wiki = false;
+    std::vector<std::string> reference_keys;
+
+    bool has_key(const osmium::TagList& tags) const {
+        for (const auto& key : keys) {
+            if (tags.has_key(key.c_str())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    bool candidate(const osmium::TagList& tags) const {
+        for (const auto& rule : rules) {
+            const char* value = tags[rule.key.c_str()];
+            if (value == nullptr || std::strcmp(value, "no") == 0) {
+                continue;
+            }
+            // `a;b` lists are split and stripped by Python: they pass here
+            if (!rule.values || rule.values->count(value) > 0 || std::strchr(value, ';')) {
+                return true;
+            }
+        }
+        if (wiki) {
+            const char* name = tags["name"];
+            if (name != nullptr && name[0] != '\0') {
+                for (const auto& key : reference_keys) {
+                    const char* value = tags[key.c_str()];
+                    if (value != nullptr && value[0] != '\0') {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+};
+
+std::vector<Tag> tags_of(const osmium::OSMObject& object) {
+    std::vector<Tag> tags;
+    for (const auto& tag : object.tags()) {
+        tags.push_back(Tag{tag.key(), tag.value()});
+    }
+    return tags;
+}
+
+py::dict to_dict(const std::vector<Tag>& tags) {
+    py::dict result;
+    for (const auto& tag : tags) {
+        result[py::str(tag.key)] = py::str(tag.value);
+    }
+    return result;
+}
+
+py::list to_line(const std::vector<std::pair<double, double>>& coords) {
+    py::list result(coords.size());
+    for (size_t i = 0; i < coords.size(); ++i) {
+        result[i] = py::make_tuple(coords[i].first, coords[i].second);
+    }
+    return result;
+}
+
+bool coords_of(const osmium::WayNodeList& nodes, std::vector<std::pair<double, double>>& coords) {
+    coords.clear();
+    coords.reserve(nodes.size());
+    for (const auto& node : nodes) {
+        const osmium::Location location = node.location();
+        if (!location.valid()) {
+            return false;
+        }
+        coords.emplace_back(location.lon(), location.lat());
+    }
+    return true;
+}
+
+class OsmReader {
+public:
+    OsmReader(std::string path, size_t batch_size) : path_(std::move(path)),
+                                                     batch_size_(std::max<size_t>(1, batch_size)) {}
+
+    void load_network(const py::iterable& walkable, const py::iterable& trunk,
+                      const py::iterable& foot_allowed, const py::iterable& foot_forbidden,
+                      const py::iterable& access_forbidden,
+                      std::optional<std::vector<double>> rect, std::vector<double> bounds,
+                      py::object touches) {
+        if (rect && rect->size() != 4) {
+            throw py::value_error("rect: min_lon, min_lat, max_lon, max_lat");
+        }
+        if (bounds.size() != 4) {
+            throw py::value_error("bounds: min_lon, min_lat, max_lon, max_lat");
+        }
+        network_ = true;
+        walk_ = Rules{to_set(walkable), to_set(trunk), to_set(foot_allowed),
+                      to_set(foot_forbidden), to_set(access_forbidden)};
+        rect_ = std::move(rect);
+        bounds_ = std::move(bounds);
+        touches_ = std::move(touches);
+    }
+
+    void load_pois(const py::iterable& rules, const py::iterable& keys, bool wiki,
+                   const py::iterable& reference_keys) {
+        pois_ = true;
+        for (auto item : rules) {
+            auto pair = item.cast<py::tuple>();
+            Rule rule;
+            rule.key = pair[0].cast<std::string>();
+            if (!pair[1].is_none()) {
+                rule.values = to_set(pair[1].cast<py::iterable>());
+            }
+            poi_.rules.push_back(std::move(rule));
+        }
+        for (auto key : keys) {
+            poi_.keys.push_back(key.cast<std::string>());
+        }
+        poi_.wiki = wiki;
+        for (auto key : reference_keys) {
+            poi_.reference_keys.push_back(key.cast<std::string>());
+        }
+    }
+
+    int64_t nodes_read() const { return nodes_read_; }
+    int64_t ways_read() const { return ways_read_; }
+    size_t vertex_count() const { return vertices_.size(); }
+
+    // The first pass (ways and relations): the network's vertices, and the candidate
+    // multipolygons as [(id, tags, [(way id, role)])], whose member ways' coordinates
+    // the second pass keeps.
+    py::list scan() {
+        if (scanned_) {
+            throw py::value_error("scan: already done");
+        }
+        std::vector<Relation> relations;
+        {
+            py::gil_scoped_release release;
+            relations = scan_file();
+        }
+        scanned_ = true;
+        py::list result(relations.size());
+        for (size_t i = 0; i < relations.size(); ++i) {
+            const auto& r = relations[i];
+            py::list members(r.members.size());
+            for (size_t m = 0; m < r.members.size(); ++m) {
+                members[m] = py::make_tuple(r.members[m].first, py::str(r.members[m].second));
+            }
+            result[i] = py::make_tuple(r.id, to_dict(r.tags), py::tuple(members));
+        }
+        return result;
+    }
+
+    // The next batch of the second pass: (edges, nodes, poi nodes, poi ways): EdgeRecord
+    // objects built by `edge_type` and {node id: (id, lon, lat)} of their end nodes;
+    // [(id, tags, lon, lat)] and [(id, tags, coords or None when a location is missing)].
+    // StopIteration at the end.
+    py::tuple next(const py::object& edge_type) {
+        if (!scanned_) {
+            throw py::value_error("next_batch: scan first");
+        }
+        if (done_) {
+            throw py::stop_iteration();
+        }
+        {
+            py::gil_scoped_release release;
+            fill();
+        }
+        if (done_ && batch_.edges.empty() && poi_nodes_.empty() && poi_ways_.empty()) {
+            throw py::stop_iteration();
+        }
+        py::list edges(batch_.edges.size());
+        size_t i = 0;
+        for (const auto& edge : batch_.edges) {
+            py::object name = edge.name ? py::object(py::str(*edge.name)) : py::object(py::none());
+            edges[i++] = edge_type(edge.way_id, edge.seq, edge.source, edge.target, edge.length_m,
+                                   py::str(edge.highway), name, py::bytes(edge.points));
+        }
+        py::dict nodes;
+        for (size_t n = 0; n < batch_.node_order.size(); ++n) {
+            const int64_t id = batch_.node_order[n];
+            const auto& c = batch_.node_coords[n];
+            nodes[py::int_(id)] = py::make_tuple(id, c.first, c.second);
+        }
+        py::list poi_nodes(poi_nodes_.size());
+        for (size_t k = 0; k < poi_nodes_.size(); ++k) {
+            const auto& c = poi_nodes_[k];
+            poi_nodes[k] = py::make_tuple(c.id, to_dict(c.tags), c.coords[0].first,
+                                          c.coords[0].second);
+        }
+        py::list poi_ways(poi_ways_.size());
+        for (size_t k = 0; k < poi_ways_.size(); ++k) {
+            const auto& c = poi_ways_[k];
+            py::object coords = c.complete ? py::object(to_line(c.coords)) : py::object(py::none());
+            poi_ways[k] = py::make_tuple(c.id, to_dict(c.tags), coords);
+        }
+        batch_.clear();
+        poi_nodes_.clear();
+        poi_ways_.clear();
+        return py::make_tuple(edges, nodes, poi_nodes, poi_ways);
+    }
+
+    // {way id: [(lon, lat), ...]} of the candidate multipolygons' member ways whose every
+    // node location is known (after the last batch).
+    py::dict member_coords() const {
+        py::dict result;
+        for (const auto& [id, coords] : member_coords_) {
+            result[py::int_(id)] = to_line(coords);
+        }
+        return result;
+    }
+
+private:
+    std::vector<Relation> scan_file() {
+        std::vector<int64_t> refs;
+        std::vector<Relation> relations;
+        osmium::osm_entity_bits::type bits = osmium::osm_entity_bits::nothing;
+        if (network_) {
+            bits |= osmium::osm_entity_bits::way;
+        }
+        if (pois_) {
+            bits |= osmium::osm_entity_bits::relation;
+        }
+        if (bits != osmium::osm_entity_bits::nothing) {
+            osmium::io::Reader reader{osmium::io::File{path_, "pbf"}, bits};
+            while (osmium::memory::Buffer buffer = reader.read()) {
+                for (const auto& entity : buffer.select<osmium::OSMObject>()) {
+                    if (entity.type() == osmium::item_type::way) {
+                        scan_way(static_cast<const osmium::Way&>(entity), refs);
+                    } else if (entity.type() == osmium::item_type::relation) {
+                        scan_relation(static_cast<const osmium::Relation&>(entity), relations);
+                    }
+                }
+            }
+            reader.close();
+        }
+        std::sort(refs.begin(), refs.end());
+        for (size_t i = 1; i < refs.size(); ++i) {
+            if (refs[i] == refs[i - 1] && (vertices_.empty() || vertices_.back() != refs[i])) {
+                vertices_.push_back(refs[i]);
+            }
+        }
+        vertices_.shrink_to_fit();
+        for (const auto& relation : relations) {
+            for (const auto& member : relation.members) {
+                members_.push_back(member.first);
+            }
+        }
+        std::sort(members_.begin(), members_.end());
+        members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
+        return relations;
+    }
+
+    // Vertices: the node ids of walkable ways, way ends twice; used twice or more.
+    void scan_way(const osmium::Way& way, std::vector<int64_t>& refs) const {
+        if (way.tags()["highway"] == nullptr || !walk_.walkable_way(way)) {
+            return;
+        }
+        const auto& nodes = way.nodes();
+        if (nodes.size() < 2) {
+            return;
+        }
+        for (const auto& node : nodes) {
+            refs.push_back(node.ref());
+        }
+        refs.push_back(nodes.front().ref());
+        refs.push_back(nodes.back().ref());
+    }
+
+    // pbf_scan._multipolygons: a POI key, type=multipolygon, and (here) the pre-filter.
+    void scan_relation(const osmium::Relation& relation, std::vector<Relation>& out) const {
+        const auto& tags = relation.tags();
+        const char* type = tags["type"];
+        if (tags.empty() || !poi_.has_key(tags) || type == nullptr ||
+            std::strcmp(type, "multipolygon") != 0 || !poi_.candidate(tags)) {
+            return;
+        }
+        Relation r{relation.id(), tags_of(relation), {}};
+        for (const auto& member : relation.members()) {
+            if (member.type() == osmium::item_type::way) {
+                r.members.emplace_back(member.ref(), member.role());
+            }
+        }
+        out.push_back(std::move(r));
+    }
+
+    bool is_vertex(int64_t id) const {
+        return std::binary_search(vertices_.begin(), vertices_.end(), id);
+    }
+
+    size_t pending() const { return batch_.edges.size() + poi_nodes_.size() + poi_ways_.size(); }
+
+    // Decode until the batch is full or the file ends (GIL released).
+    void fill() {
+        if (!reader_) {
+            index_ = std::make_unique<Index>();
+            locations_ = std::make_unique<LocationHandler>(*index_);
+            locations_->ignore_errors();
+            osmium::osm_entity_bits::type bits = osmium::osm_entity_bits::way;
+            if (pois_ || network_) {
+                bits |= osmium::osm_entity_bits::node;  // locations
+            }
+            reader_ = std::make_unique<osmium::io::Reader>(osmium::io::File{path_, "pbf"}, bits);
+        }
+        while (pending() < batch_size_) {
+            if (position_ == nullptr) {
+                buffer_ = reader_->read();
+                if (!buffer_) {
+                    reader_->close();
+                    done_ = true;
+                    return;
+                }
+                osmium::apply(buffer_, *locations_);
+                position_ = std::make_unique<osmium::memory::Buffer::t_iterator<osmium::OSMEntity>>(
+                    buffer_.begin<osmium::OSMEntity>());
+            }
+            auto end = buffer_.end<osmium::OSMEntity>();
+            while (*position_ != end && pending() < batch_size_) {
+                const osmium::OSMEntity& entity = **position_;
+                ++*position_;
+                if (entity.type() == osmium::item_type::node) {
+                    if (pois_) {
+                        poi_node(static_cast<const osmium::Node&>(entity));
+                    }
+                } else if (entity.type() == osmium::item_type::way) {
+                    way(static_cast<const osmium::Way&>(entity));
+                }
+            }
+            if (*position_ == end) {
+                position_.reset();
+            }
+        }
+    }
+
+    // Nodes with a POI key and a valid location are read; candidates kept.
+    void poi_node(const osmium::Node& node) {
+        const auto& tags = node.tags();
+        if (tags.empty() || !poi_.has_key(tags) || !node.location().valid()) {
+            return;
+        }
+        ++nodes_read_;
+        if (!poi_.candidate(tags)) {
+            return;
+        }
+        Candidate c{node.id(), tags_of(node), {}, true};
+        c.coords.emplace_back(node.location().lon(), node.location().lat());
+        poi_nodes_.push_back(std::move(c));
+    }
+
+    // Ways with `highway` (network) or a POI key are read.
+    void way(const osmium::Way& way) {
+        const auto& tags = way.tags();
+        if (pois_ && !members_.empty() &&
+            std::binary_search(members_.begin(), members_.end(), way.id())) {
+            std::vector<std::pair<double, double>> coords;
+            if (coords_of(way.nodes(), coords)) {
+                member_coords_.emplace_back(way.id(), std::move(coords));
+            }
+        }
+        if (tags.empty()) {
+            return;
+        }
+        const char* highway = network_ ? tags["highway"] : nullptr;
+        const bool poi_key = pois_ && poi_.has_key(tags);
+        if (highway == nullptr && !poi_key) {
+            return;
+        }
+        ++ways_read_;
+        if (poi_key && poi_.candidate(tags)) {
+            Candidate c{way.id(), tags_of(way), {}, true};
+            c.complete = coords_of(way.nodes(), c.coords);
+            poi_ways_.push_back(std::move(c));
+        }
+        if (highway != nullptr &&
+            walk_.walkable_tags(highway, tags["foot"], tags["access"], tags["area"])) {
+            walk(way, highway, tags["name"]);
+        }
+    }
+
+    // network.split_way over a walkable way: pieces between vertices, those with a
+    // missing location dropped (their seq number skipped), the geofence applied.
+    void walk(const osmium::Way& way, const char* highway, const char* name) {
+        const auto& nodes = way.nodes();
+        const size_t count = nodes.size();
+        if (count < 2) {
+            return;
+        }
+        coords_.clear();
+        valid_.clear();
+        for (const auto& node : nodes) {
+            const osmium::Location location = node.location();
+            valid_.push_back(location.valid());
+            coords_.push_back(location.valid() ? Coord{location.lon(), location.lat()}
+                                               : Coord{0.0, 0.0});
+        }
+        size_t start = 0;
+        int64_t seq = 0;
+        const size_t last = count - 1;
+        for (size_t i = 1; i < count; ++i) {
+            if (!(i == last || is_vertex(nodes[i].ref()))) {
+                continue;
+            }
+            bool complete = true;
+            for (size_t k = start; k <= i; ++k) {
+                if (!valid_[k]) {
+                    complete = false;
+                    break;
+                }
+            }
+            if (complete && keep(start, i)) {
+                emit(way.id(), seq, nodes[start].ref(), nodes[i].ref(), start, i, highway, name);
+            }
+            start = i;
+            ++seq;
+        }
+    }
+
+    void emit(int64_t way_id, int64_t seq, int64_t source, int64_t target, size_t start,
+              size_t end, const char* highway, const char* name) {
+        const double length = piece_length(coords_, start, end);
+        if (source == target && length == 0) {
+            return;  // a node repeated in place: no edge to walk
+        }
+        Edge edge;
+        edge.way_id = way_id;
+        edge.seq = seq;
+        edge.source = source;
+        edge.target = target;
+        edge.length_m = round3(length);
+        edge.highway = highway;
+        if (name != nullptr && name[0] != '\0') {
+            edge.name = std::string(name);
+        }
+        edge.points.reserve((end - start + 1) * 16);
+        for (size_t k = start; k <= end; ++k) {
+            append_double(edge.points, coords_[k].lon);
+            append_double(edge.points, coords_[k].lat);
+        }
+        batch_.add_node(source, coords_[start].lon, coords_[start].lat);
+        batch_.add_node(target, coords_[end].lon, coords_[end].lat);
+        batch_.edges.push_back(std::move(edge));
+    }
+
+    // Geofence.touches_line: any vertex inside the rectangle; else the rare crossing
+    // case (or any piece of a polygon geofence within its bounds) is asked of Python.
+    bool keep(size_t start, size_t end) {
+        if (rect_) {
+            const auto& r = *rect_;
+            for (size_t k = start; k <= end; ++k) {
+                const Coord& c = coords_[k];
+                if (r[0] <= c.lon && c.lon <= r[2] && r[1] <= c.lat && c.lat <= r[3]) {
+                    return true;
+                }
+            }
+        }
+        double min_x = coords_[start].lon, max_x = min_x;
+        double min_y = coords_[start].lat, max_y = min_y;
+        for (size_t k = start + 1; k <= end; ++k) {
+            min_x = std::min(min_x, coords_[k].lon);
+            max_x = std::max(max_x, coords_[k].lon);
+            min_y = std::min(min_y, coords_[k].lat);
+            max_y = std::max(max_y, coords_[k].lat);
+        }
+        if (max_x < bounds_[0] || min_x > bounds_[2] || max_y < bounds_[1] || min_y > bounds_[3]) {
+            return false;
+        }
+        py::gil_scoped_acquire acquire;
+        py::list line(end - start + 1);
+        for (size_t k = start; k <= end; ++k) {
+            line[k - start] = py::make_tuple(coords_[k].lon, coords_[k].lat);
+        }
+        return touches_(line).cast<bool>();
+    }
+
+    std::string path_;
+    size_t batch_size_;
+    bool network_ = false;
+    Rules walk_;
+    std::optional<std::vector<double>> rect_;
+    std::vector<double> bounds_{-180.0, -90.0, 180.0, 90.0};
+    py::object touches_;
+    bool pois_ = false;
+    PoiRules poi_;
+
+    bool scanned_ = false;
+    std::vector<int64_t> vertices_;
+    std::vector<int64_t> members_;
+    std::unique_ptr<Index> index_;
+    std::unique_ptr<LocationHandler> locations_;
+    std::unique_ptr<osmium::io::Reader> reader_;
+    osmium::memory::Buffer buffer_;
+    std::unique_ptr<osmium::memory::Buffer::t_iterator<osmium::OSMEntity>> position_;
+    Batch batch_;
+    std::vector<Candidate> poi_nodes_;
+    std::vector<Candidate> poi_ways_;
+    std::vector<std::pair<int64_t, std::vector<std::pair<double, double>>>> member_coords_;
+    std::vector<Coord> coords_;
+    std::vector<bool> valid_;
+    int64_t nodes_read_ = 0;
+    int64_t ways_read_ = 0;
+    bool done_ = false;
+};
+
+}  // namespace
+
+void bind_reader(py::module_& m) {
+    m.def("round3", &round3, "Python's round(x, 3), as the reader rounds edge lengths.");
+    m.def(
+        "is_walkable",
+        [](const py::dict& tags, const py::iterable& walkable, const py::iterable& trunk,
+           const py::iterable& foot_allowed, const py::iterable& foot_forbidden,
+           const py::iterable& access_forbidden) {
+            Rules rules{to_set(walkable), to_set(trunk), to_set(foot_allowed),
+                        to_set(foot_forbidden), to_set(access_forbidden)};
+            std::string values[4];
+            const char* pointers[4] = {nullptr, nullptr, nullptr, nullptr};
+            const char* keys[4] = {"highway", "foot", "access", "area"};
+            for (int i = 0; i < 4; ++i) {
+                if (tags.contains(keys[i])) {
+                    values[i] = tags[keys[i]].cast<std::string>();
+                    pointers[i] = values[i].c_str();
+                }
+            }
+            return rules.walkable_tags(pointers[0], pointers[1], pointers[2], pointers[3]);
+        },
+        "The reader's walkability rule over a dict of tags (for tests).");
+    py::class_<OsmReader>(m, "OsmReader")
+        .def(py::init<std::string, size_t>(), py::arg("path"), py::arg("batch_size"))
+        .def("load_network", &OsmReader::load_network, py::arg("walkable"), py::arg("trunk"),
+             py::arg("foot_allowed"), py::arg("foot_forbidden"), py::arg("access_forbidden"),
+             py::arg("rect"), py::arg("bounds"), py::arg("touches"))
+        .def("load_pois", &OsmReader::load_pois, py::arg("rules"), py::arg("keys"),
+             py::arg("wiki"), py::arg("reference_keys"))
+        .def("scan", &OsmReader::scan)
+        .def("next_batch", &OsmReader::next, py::arg("edge_type"))
+        .def("member_coords", &OsmReader::member_coords)
+        .def_property_readonly("nodes_read", &OsmReader::nodes_read)
+        .def_property_readonly("ways_read", &OsmReader::ways_read)
+        .def_property_readonly("vertex_count", &OsmReader::vertex_count);
+}
