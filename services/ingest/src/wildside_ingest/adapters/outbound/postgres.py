@@ -13,6 +13,7 @@ transaction and rebuilt once before commit (see `sql.IS_EMPTY`), and the batches
 COPied straight into them (geography as WKB through the binary COPY protocol) instead of
 through staging and an upsert: every row is new, a node shared by two batches is sent
 once. Nothing can have vanished from an empty table, so its removal step is skipped.
+The temp staging tables are created only when a run first needs them.
 """
 
 from __future__ import annotations
@@ -100,12 +101,14 @@ class _Deferred:
         for table in tables:  # checked again under the lock: still empty
             if not await conn.fetchval(sql.IS_EMPTY.format(table=table)):
                 return False
-        for table, target, name, definition in await conn.fetch(sql.FOREIGN_KEYS, list(tables)):
-            await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
-            self.foreign_keys.append((table, target, name, definition))
-        for table, name, definition in await conn.fetch(sql.SECONDARY_INDEXES, list(tables)):
-            await conn.execute(f"DROP INDEX {name}")
-            self.indexes.append((table, definition))
+        keys = await conn.fetch(sql.FOREIGN_KEYS, list(tables))
+        indexes = await conn.fetch(sql.SECONDARY_INDEXES, list(tables))
+        drops = [f"ALTER TABLE {table} DROP CONSTRAINT {name}" for table, _, name, _ in keys]
+        drops += [f"DROP INDEX {name}" for _, name, _ in indexes]
+        if drops:  # one round trip
+            await conn.execute(";\n".join(drops))
+        self.foreign_keys += [(table, target, name, sql_) for table, target, name, sql_ in keys]
+        self.indexes += [(table, definition) for table, _, definition in indexes]
         self.tables.update(tables)
         return True
 
@@ -139,6 +142,7 @@ class PostgresIngestStore:
         self._counts = RunCounts()
         self._deferred = _Deferred()
         self._bulk_pois = self._bulk_network = False
+        self._staged = False  # the temp staging tables exist (created when first needed)
         self._sent_nodes: set[int] = set()  # bulk network load: node ids already COPied
 
     async def start_run(self, provenance: Provenance, pois: bool, network: bool) -> str:
@@ -162,7 +166,6 @@ class PostgresIngestStore:
             self._tx = self.conn.transaction()
             await self._tx.start()
             await self.conn.execute(sql.LOCK)
-            await self.conn.execute(sql.STAGING)
             if pois:
                 self._bulk_pois = await self._deferred.drop(self.conn, POI_TABLES)
             if network:
@@ -195,7 +198,8 @@ class PostgresIngestStore:
             await self._load_network(batch)
             if batch.network_done:  # build its indexes now, while the POIs still stream
                 await self._deferred.rebuild(conn, NETWORK_TABLES)
-        else:
+        elif batch.nodes or batch.edges:
+            await self._staging()
             if batch.nodes:
                 rows = [(number, *node) for node in batch.nodes.values()]
                 await conn.copy_records_to_table(
@@ -215,11 +219,19 @@ class PostgresIngestStore:
             counts.pois.inserted += len(batch.pois)
             counts.pois.kept += len(batch.pois)
         elif batch.pois:
+            await self._staging()
             await conn.copy_records_to_table(
                 "stage_pois", records=_poi_rows(number, batch), columns=sql.POI_COLUMNS
             )
             _add(counts.pois, await conn.fetchrow(sql.UPSERT_POIS, number))
             counts.pois.kept += len(batch.pois)
+
+    async def _staging(self) -> None:
+        """The temp staging tables, created once when first needed: a run that only
+        bulk-loads empty tables (see the module's doc) never uses them."""
+        if not self._staged:
+            await self.conn.execute(sql.STAGING)
+            self._staged = True
 
     async def _load_network(self, batch: FeatureBatch) -> None:
         """Bulk load: COPY the batch's new nodes, then its edges, into the tables."""
@@ -252,6 +264,7 @@ class PostgresIngestStore:
         try:
             await self._deferred.rebuild(conn)
             if pois or network:
+                await self._staging()
                 await conn.execute(sql.PREPARE_REMOVALS)
             if pois:
                 counts.pois.removed = await conn.fetchval(sql.REMOVE_POIS, fence)
@@ -260,7 +273,7 @@ class PostgresIngestStore:
                 counts.street_nodes.removed = await conn.fetchval(sql.REMOVE_NODES, fence)
             if self._bulk_network:
                 counts.street_nodes.kept = len(self._sent_nodes)
-            else:
+            elif self._staged:  # else no node was staged
                 counts.street_nodes.kept = await conn.fetchval(sql.COUNT_DISTINCT_NODES)
         except _CONNECTION_ERRORS as exc:
             raise Unavailable(f"database: {_reason(exc)}") from exc

@@ -160,11 +160,13 @@ SELECT count(*) FROM gone
 # edge). The exclusive lock keeps the tables empty until the check and the drop are done;
 # DDL is transactional, so a failure or a dry run rolls the indexes back with the rows.
 IS_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM {table})"
+# The table names go in as text[] (cast to regclass[] by the server): a regclass[]
+# parameter made asyncpg introspect that type first, ~10 ms of a run's start.
 LOCK_TABLES = "LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"
 SECONDARY_INDEXES = """
 SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
 FROM pg_index i
-WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique
+WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique
   AND NOT i.indisexclusion
 ORDER BY i.indrelid, i.indexrelid
 """
@@ -172,7 +174,8 @@ FOREIGN_KEYS = """
 SELECT conrelid::regclass::text, confrelid::regclass::text, quote_ident(conname),
        pg_get_constraintdef(oid)
 FROM pg_constraint
-WHERE contype = 'f' AND (conrelid = ANY($1::regclass[]) OR confrelid = ANY($1::regclass[]))
+WHERE contype = 'f'
+  AND (conrelid = ANY($1::text[]::regclass[]) OR confrelid = ANY($1::text[]::regclass[]))
 ORDER BY conrelid, conname
 """
 # More sort memory for the index builds (session-local, undone at commit).
