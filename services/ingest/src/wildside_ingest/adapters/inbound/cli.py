@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -187,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     try:
         settings = IngestSettings.from_env(EnvReader.from_os())
-        report = asyncio.run(_run(args, settings))
+        with _without_cycle_collection():
+            report = asyncio.run(_run(args, settings))
     except ConfigError as exc:
         return _fail(str(exc), EXIT_INVALID)
     except InvalidInput as exc:
@@ -205,6 +208,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(report.summary())
     return EXIT_OK
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the run. A run allocates about a
+    million records (edges, nodes, POIs, their rows) that make no reference cycles:
+    reference counting frees each batch, and the collector's passes over the live ones
+    cost ~1 s of CPU at 50x Helsinki and freed nothing (the same peak memory)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _fail(message: str, status: int) -> int:
