@@ -8,9 +8,10 @@
 // this reader only hands it the elements that may pass the POI filters, with all their
 // tags and coordinates, and skips the rest here. Two passes:
 //
-//   1. ways and relations: the node ids of walkable ways, way ends counted twice (the
-//      ids seen twice or more are the vertices: junctions and way ends), and the
-//      multipolygon relations that may be POIs, with their member ways;
+//   1. ways and relations, in a thread of its own while the second pass decodes the
+//      nodes: the node ids of walkable ways, way ends counted twice (the ids seen
+//      twice or more are the vertices: junctions and way ends), and the multipolygon
+//      relations that may be POIs, with their member ways;
 //   2. nodes and ways: every node location cached (libosmium's flex_mem index, as
 //      pyosmium's "flex_mem"); each walkable way split at its vertices into edges
 //      (length on the sphere, polyline as packed little-endian float64 pairs); the POI
@@ -41,7 +42,9 @@
 #include <osmium/visitor.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -49,6 +52,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -283,6 +287,70 @@ bool coords_of(const osmium::WayNodeList& nodes, std::vector<std::pair<double, d
     return true;
 }
 
+// PostgreSQL's binary COPY rows (no header or trailer): big-endian integers and floats,
+// each field behind its length; geography as WKB (little-endian), as geography_recv reads.
+void put_be(std::string& out, uint64_t value, int bytes) {
+    for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((value >> shift) & 0xff));
+    }
+}
+
+void put_field(std::string& out, const char* data, size_t size) {
+    put_be(out, size, 4);
+    out.append(data, size);
+}
+
+void put_int64(std::string& out, int64_t value) {
+    put_be(out, 8, 4);
+    put_be(out, static_cast<uint64_t>(value), 8);
+}
+
+void put_float64(std::string& out, double value) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, 8);
+    put_be(out, 8, 4);
+    put_be(out, bits, 8);
+}
+
+void put_le32(std::string& out, uint32_t value) {
+    for (int shift = 0; shift < 32; shift += 8) {
+        out.push_back(static_cast<char>((value >> shift) & 0xff));
+    }
+}
+
+// street_edges (way_id, seq, source, target, length_m, highway, name, geom).
+void pack_edge(std::string& out, const Edge& edge) {
+    put_be(out, 8, 2);
+    put_int64(out, edge.way_id);
+    put_be(out, 4, 4);
+    put_be(out, static_cast<uint32_t>(edge.seq), 4);
+    put_int64(out, edge.source);
+    put_int64(out, edge.target);
+    put_float64(out, edge.length_m);
+    put_field(out, edge.highway.data(), edge.highway.size());
+    if (edge.name) {
+        put_field(out, edge.name->data(), edge.name->size());
+    } else {
+        put_be(out, 0xffffffffu, 4);  // NULL
+    }
+    put_be(out, 9 + edge.points.size(), 4);
+    out.push_back('\x01');  // WKB, little-endian LineString
+    put_le32(out, 2);
+    put_le32(out, static_cast<uint32_t>(edge.points.size() / 16));
+    out.append(edge.points);
+}
+
+// street_nodes (id, location).
+void pack_node(std::string& out, int64_t id, double lon, double lat) {
+    put_be(out, 2, 2);
+    put_int64(out, id);
+    put_be(out, 21, 4);
+    out.push_back('\x01');  // WKB, little-endian Point
+    put_le32(out, 1);
+    append_double(out, lon);
+    append_double(out, lat);
+}
+
 class OsmReader {
 public:
     OsmReader(std::string path, size_t batch_size) : path_(std::move(path)),
@@ -328,26 +396,50 @@ public:
         }
     }
 
+    // Hand the network over as street_edges / street_nodes binary COPY rows (each node
+    // once per run) instead of EdgeRecord objects: `next_batch` then gives
+    // wire_type(edge rows, edge count, node rows, node count) in place of the edges,
+    // and None for the nodes.
+    void set_wire(bool wire) { wire_ = wire; }
+
     int64_t nodes_read() const { return nodes_read_; }
     int64_t ways_read() const { return ways_read_; }
     size_t vertex_count() const { return vertices_.size(); }
 
-    // The first pass (ways and relations): the network's vertices, and the candidate
-    // multipolygons as [(id, tags, [(way id, role)])], whose member ways' coordinates
-    // the second pass keeps.
-    py::list scan() {
-        if (scanned_) {
-            throw py::value_error("scan: already done");
+    ~OsmReader() {
+        stop_ = true;
+        if (scan_thread_.joinable()) {
+            scan_thread_.join();
         }
-        std::vector<Relation> relations;
-        {
-            py::gil_scoped_release release;
-            relations = scan_file();
+    }
+
+    // Starts the first pass (ways and relations: the network's vertices, the candidate
+    // multipolygons and their member ways) in a thread of its own: the second pass
+    // decodes the nodes meanwhile and waits for it at its first way.
+    void scan() {
+        if (scanned_) {
+            throw py::value_error("scan: already started");
         }
         scanned_ = true;
-        py::list result(relations.size());
-        for (size_t i = 0; i < relations.size(); ++i) {
-            const auto& r = relations[i];
+        scan_thread_ = std::thread([this] {
+            try {
+                relations_ = scan_file();
+            } catch (...) {
+                scan_error_ = std::current_exception();
+            }
+        });
+    }
+
+    // The candidate multipolygons as [(id, tags, ((way id, role), ...))] (once the first
+    // pass is through).
+    py::list relations() {
+        {
+            py::gil_scoped_release release;
+            join_scan();
+        }
+        py::list result(relations_.size());
+        for (size_t i = 0; i < relations_.size(); ++i) {
+            const auto& r = relations_[i];
             py::list members(r.members.size());
             for (size_t m = 0; m < r.members.size(); ++m) {
                 members[m] = py::make_tuple(r.members[m].first, py::str(r.members[m].second));
@@ -361,9 +453,9 @@ public:
     // objects built by `edge_type` and {node id: (id, lon, lat)} of their end nodes;
     // [(id, tags, lon, lat)] and [(id, tags, coords or None when a location is missing)].
     // StopIteration at the end.
-    py::tuple next(const py::object& edge_type) {
+    py::tuple next(const py::object& edge_type, const py::object& wire_type) {
         if (!scanned_) {
-            throw py::value_error("next_batch: scan first");
+            throw py::value_error("next_batch: start the scan first");
         }
         if (done_) {
             throw py::stop_iteration();
@@ -375,18 +467,49 @@ public:
         if (done_ && batch_.edges.empty() && poi_nodes_.empty() && poi_ways_.empty()) {
             throw py::stop_iteration();
         }
-        py::list edges(batch_.edges.size());
-        size_t i = 0;
-        for (const auto& edge : batch_.edges) {
-            py::object name = edge.name ? py::object(py::str(*edge.name)) : py::object(py::none());
-            edges[i++] = edge_type(edge.way_id, edge.seq, edge.source, edge.target, edge.length_m,
-                                   py::str(edge.highway), name, py::bytes(edge.points));
-        }
-        py::dict nodes;
-        for (size_t n = 0; n < batch_.node_order.size(); ++n) {
-            const int64_t id = batch_.node_order[n];
-            const auto& c = batch_.node_coords[n];
-            nodes[py::int_(id)] = py::make_tuple(id, c.first, c.second);
+        py::object edges;
+        py::object nodes;
+        if (wire_) {
+            edges = py::none();
+            nodes = py::none();
+            if (!batch_.edges.empty()) {
+                std::string edge_rows, node_rows;
+                size_t node_count = 0;
+                {
+                    py::gil_scoped_release release;
+                    for (const auto& edge : batch_.edges) {
+                        pack_edge(edge_rows, edge);
+                    }
+                    for (size_t n = 0; n < batch_.node_order.size(); ++n) {
+                        const int64_t id = batch_.node_order[n];
+                        if (sent_nodes_.insert(id).second) {  // each node once per run
+                            pack_node(node_rows, id, batch_.node_coords[n].first,
+                                      batch_.node_coords[n].second);
+                            ++node_count;
+                        }
+                    }
+                }
+                edges = wire_type(py::bytes(edge_rows), batch_.edges.size(), py::bytes(node_rows),
+                                  node_count);
+            }
+        } else {
+            py::list edge_list(batch_.edges.size());
+            size_t i = 0;
+            for (const auto& edge : batch_.edges) {
+                py::object name =
+                    edge.name ? py::object(py::str(*edge.name)) : py::object(py::none());
+                edge_list[i++] = edge_type(edge.way_id, edge.seq, edge.source, edge.target,
+                                           edge.length_m, py::str(edge.highway), name,
+                                           py::bytes(edge.points));
+            }
+            py::dict node_dict;
+            for (size_t n = 0; n < batch_.node_order.size(); ++n) {
+                const int64_t id = batch_.node_order[n];
+                const auto& c = batch_.node_coords[n];
+                node_dict[py::int_(id)] = py::make_tuple(id, c.first, c.second);
+            }
+            edges = edge_list;
+            nodes = node_dict;
         }
         py::list poi_nodes(poi_nodes_.size());
         for (size_t k = 0; k < poi_nodes_.size(); ++k) {
@@ -417,6 +540,18 @@ public:
     }
 
 private:
+    // Waits for the first pass; its error, if any, is raised here (once).
+    void join_scan() {
+        if (scan_thread_.joinable()) {
+            scan_thread_.join();
+        }
+        if (scan_error_) {
+            std::exception_ptr error = scan_error_;
+            scan_error_ = nullptr;
+            std::rethrow_exception(error);
+        }
+    }
+
     std::vector<Relation> scan_file() {
         std::vector<int64_t> refs;
         std::vector<Relation> relations;
@@ -430,6 +565,9 @@ private:
         if (bits != osmium::osm_entity_bits::nothing) {
             osmium::io::Reader reader{osmium::io::File{path_, "pbf"}, bits};
             while (osmium::memory::Buffer buffer = reader.read()) {
+                if (stop_) {
+                    break;  // the reader is being destroyed
+                }
                 for (const auto& entity : buffer.select<osmium::OSMObject>()) {
                     if (entity.type() == osmium::item_type::way) {
                         scan_way(static_cast<const osmium::Way&>(entity), refs);
@@ -514,6 +652,7 @@ private:
                 if (!buffer_) {
                     reader_->close();
                     done_ = true;
+                    join_scan();  // a file without ways: the first pass's errors too
                     return;
                 }
                 osmium::apply(buffer_, *locations_);
@@ -529,6 +668,10 @@ private:
                         poi_node(static_cast<const osmium::Node&>(entity));
                     }
                 } else if (entity.type() == osmium::item_type::way) {
+                    if (!scan_joined_) {  // the vertices and members are needed now
+                        join_scan();
+                        scan_joined_ = true;
+                    }
                     way(static_cast<const osmium::Way&>(entity));
                 }
             }
@@ -688,7 +831,14 @@ private:
     bool pois_ = false;
     PoiRules poi_;
 
+    bool wire_ = false;
+    std::unordered_set<int64_t> sent_nodes_;
     bool scanned_ = false;
+    bool scan_joined_ = false;
+    std::thread scan_thread_;
+    std::exception_ptr scan_error_;
+    std::atomic<bool> stop_{false};
+    std::vector<Relation> relations_;
     std::vector<int64_t> vertices_;
     std::vector<int64_t> members_;
     std::unique_ptr<Index> index_;
@@ -738,7 +888,9 @@ void bind_reader(py::module_& m) {
         .def("load_pois", &OsmReader::load_pois, py::arg("rules"), py::arg("keys"),
              py::arg("wiki"), py::arg("reference_keys"))
         .def("scan", &OsmReader::scan)
-        .def("next_batch", &OsmReader::next, py::arg("edge_type"))
+        .def("relations", &OsmReader::relations)
+        .def("next_batch", &OsmReader::next, py::arg("edge_type"), py::arg("wire_type"))
+        .def("set_wire", &OsmReader::set_wire, py::arg("wire"))
         .def("member_coords", &OsmReader::member_coords)
         .def_property_readonly("nodes_read", &OsmReader::nodes_read)
         .def_property_readonly("ways_read", &OsmReader::ways_read)

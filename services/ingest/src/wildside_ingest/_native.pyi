@@ -32,14 +32,16 @@ class OsmReader:
         wiki: bool,
         reference_keys: Iterable[str],
     ) -> None: ...
-    def scan(
+    def scan(self) -> None: ...
+    def relations(
         self,
     ) -> list[tuple[int, dict[str, str], tuple[tuple[int, str], ...]]]: ...
+    def set_wire(self, wire: bool) -> None: ...
     def next_batch(
-        self, edge_type: type
+        self, edge_type: type, wire_type: type
     ) -> tuple[
-        list[object],
-        dict[int, tuple[int, float, float]],
+        list[object] | object | None,
+        dict[int, tuple[int, float, float]] | None,
         list[tuple[int, dict[str, str], float, float]],
         list[tuple[int, dict[str, str], list[tuple[float, float]] | None]],
     ]: ...

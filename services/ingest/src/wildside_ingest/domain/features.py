@@ -35,10 +35,23 @@ class ReadCounts:
         return {"nodes": self.nodes, "ways": self.ways, "relations": self.relations}
 
 
+@dataclass(frozen=True, slots=True)
+class WireRows:
+    """Edges and their end nodes already encoded in the store's own row format (bytes
+    the reader wrote because the store asked for them: `IngestStore.takes_wire_rows`),
+    with their counts; each node appears once per run."""
+
+    edges: bytes
+    edge_count: int
+    nodes: bytes
+    node_count: int
+
+
 @dataclass(slots=True)
 class FeatureBatch:
     """Rows for the store: POIs, edges, and the end nodes of those edges.
 
+    `wire`: edges and nodes as the store's rows, in place of `edges` and `nodes`.
     `network_done`: no edge or node follows this batch (the store may finish the
     network's tables early).
     """
@@ -46,10 +59,12 @@ class FeatureBatch:
     pois: list[PoiRecord] = field(default_factory=list)
     edges: list[EdgeRecord] = field(default_factory=list)
     nodes: dict[int, NodeRow] = field(default_factory=dict)
+    wire: WireRows | None = None
     network_done: bool = False
 
     def __len__(self) -> int:
-        return len(self.pois) + len(self.edges)
+        wired = self.wire.edge_count if self.wire is not None else 0
+        return len(self.pois) + len(self.edges) + wired
 
 
 def point_on_surface(geometry: BaseGeometry) -> tuple[float, float] | None:

@@ -53,7 +53,7 @@ from wildside_ingest.adapters.outbound.pbf_native import (
     relation_poi,
 )
 from wildside_ingest.adapters.outbound.pbf_scan import pbf_file, scan_file
-from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
+from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts, WireRows
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
 from wildside_ingest.domain.network import Coord, EdgeRecord, is_walkable
@@ -124,7 +124,12 @@ class PbfFeatureSource:
         return digest.hexdigest()
 
     def batches(
-        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
+        self,
+        path: str,
+        builder: FeatureBuilder,
+        batch_size: int,
+        read: ReadCounts,
+        wire: bool = False,
     ) -> Iterator[FeatureBatch]:
         """Every pass; corrupt data anywhere raises InvalidInput.
 
@@ -137,7 +142,7 @@ class PbfFeatureSource:
         filters = builder.filters
         pois = filters.wants_pois
         if self.native:
-            yield from _mapped(path, self._native(path, builder, batch_size, read))
+            yield from _mapped(path, self._native(path, builder, batch_size, read, wire))
             return
         roles = [_Role(pois=pois, network=filters.network, split=False)]
         channel = _channel(4 * 2) if self.readers >= 2 and pois and filters.network else None
@@ -152,12 +157,12 @@ class PbfFeatureSource:
         yield from self._parallel(path, builder, batch_size, read, roles, channel)
 
     def _native(
-        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
+        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, wire: bool
     ) -> Iterator[FeatureBatch]:
         """The C++ reader here (one decode: the network and the POI candidates); the POI
         decisions in a process beside it (two readers) or in line (one)."""
         reader = open_reader(path, builder, batch_size)
-        relations = reader.scan()
+        reader.set_wire(wire)  # the network as the store's rows (PostgreSQL COPY rows)
         pois = builder.filters.wants_pois
         decider = PoiDecider(builder, batch_size)
         channel: Any = _channel(4 * 2) if pois and self.readers >= 2 else None
@@ -175,18 +180,21 @@ class PbfFeatureSource:
             )
             worker.start()
             inbox = _Inbox(path, channel, [worker], read)
+        reader.scan()  # its first pass, in a thread beside the second
         counted = (0, 0)
         try:
             while True:
                 try:
-                    edges, nodes, poi_nodes, poi_ways = reader.next_batch(EdgeRecord)
+                    edges, nodes, poi_nodes, poi_ways = reader.next_batch(EdgeRecord, WireRows)
                 except StopIteration:
                     break
                 read.nodes += reader.nodes_read - counted[0]
                 read.ways += reader.ways_read - counted[1]
                 counted = (reader.nodes_read, reader.ways_read)
-                if edges:
-                    yield FeatureBatch(edges=cast("list[EdgeRecord]", edges), nodes=nodes)
+                if isinstance(edges, WireRows):
+                    yield FeatureBatch(wire=edges)
+                elif edges:
+                    yield FeatureBatch(edges=cast("list[EdgeRecord]", edges), nodes=nodes or {})
                 if not (poi_nodes or poi_ways):
                     continue
                 if inbox is None:
@@ -199,7 +207,7 @@ class PbfFeatureSource:
                 yield FeatureBatch(network_done=True)  # its tables can be built
             if not pois:
                 return
-            members = reader.member_coords()
+            relations, members = reader.relations(), reader.member_coords()
             if inbox is None:
                 yield from decider.finish(relations, members)
                 read.relations += decider.relations_read
@@ -212,6 +220,8 @@ class PbfFeatureSource:
                     worker.terminate()
                 worker.join()
                 channel.close()
+                # what the decider did not take stays unsent: exit must not wait for it
+                outbox.cancel_join_thread()
                 outbox.close()
 
     def _read(

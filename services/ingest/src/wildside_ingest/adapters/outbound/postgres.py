@@ -28,7 +28,7 @@ import asyncpg
 
 from wildside_common.errors import Unavailable
 from wildside_ingest.adapters.outbound import sql
-from wildside_ingest.domain.features import FeatureBatch
+from wildside_ingest.domain.features import FeatureBatch, WireRows
 from wildside_ingest.domain.geofence import Geofence
 from wildside_ingest.domain.network import EdgeRecord
 from wildside_ingest.domain.run import Provenance, RunCounts, TableCounts
@@ -73,6 +73,11 @@ def edge_wkb(edge: EdgeRecord) -> bytes:
 
 
 _LINE_HEADER = struct.Struct("<BII")
+
+# PostgreSQL's binary COPY framing around `WireRows`: signature, flags, no extension;
+# the trailer is a field count of -1.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_COPY_TRAILER = struct.pack("!h", -1)
 
 
 POI_TABLES = ("pois",)
@@ -140,6 +145,7 @@ class PostgresIngestStore:
         self._bulk_pois = self._bulk_network = False
         self._staged = False  # the temp staging tables exist (created when first needed)
         self._sent_nodes: set[int] = set()  # bulk network load: node ids already COPied
+        self._wire_nodes = 0  # nodes COPied as wire rows (the reader sends each once)
 
     async def start_run(self, provenance: Provenance, pois: bool, network: bool) -> str:
         """Record the run (`running`, autocommit), then open the data transaction.
@@ -188,6 +194,8 @@ class PostgresIngestStore:
 
     async def _stage(self, number: int, batch: FeatureBatch) -> None:
         conn, counts = self.conn, self._counts
+        if batch.wire is not None and not self._bulk_network:
+            raise RuntimeError("wire rows come only into a bulk load (takes_wire_rows)")
         if self._bulk_network:
             await self._load_network(batch)
             if batch.network_done:  # build its indexes now, while the POIs still stream
@@ -227,8 +235,14 @@ class PostgresIngestStore:
             await self.conn.execute(sql.STAGING)
             self._staged = True
 
+    def takes_wire_rows(self) -> bool:
+        """A bulk load of the network takes its rows as binary COPY rows (`WireRows`)."""
+        return self._bulk_network
+
     async def _load_network(self, batch: FeatureBatch) -> None:
         """Bulk load: COPY the batch's new nodes, then its edges, into the tables."""
+        if batch.wire is not None:
+            await self._load_wire(batch.wire)
         conn, counts, sent, point = self.conn, self._counts, self._sent_nodes, _POINT.pack
         nodes = [
             (node_id, point(1, 1, lon, lat))
@@ -249,6 +263,28 @@ class PostgresIngestStore:
             counts.street_edges.inserted += len(edges)
             counts.street_edges.kept += len(edges)
 
+    async def _load_wire(self, wire: WireRows) -> None:
+        """Bulk load of rows the reader wrote in COPY's binary format (each node once)."""
+        counts = self._counts
+        if wire.node_count:
+            await self.conn.copy_to_table(
+                "street_nodes",
+                source=memoryview(_COPY_HEADER + wire.nodes + _COPY_TRAILER),  # not a path
+                columns=("id", "location"),
+                format="binary",
+            )
+            counts.street_nodes.inserted += wire.node_count
+            self._wire_nodes += wire.node_count
+        if wire.edge_count:
+            await self.conn.copy_to_table(
+                "street_edges",
+                source=memoryview(_COPY_HEADER + wire.edges + _COPY_TRAILER),
+                columns=sql.EDGE_TABLE_COLUMNS,
+                format="binary",
+            )
+            counts.street_edges.inserted += wire.edge_count
+            counts.street_edges.kept += wire.edge_count
+
     async def apply(self, geofence: Geofence, pois: bool, network: bool) -> RunCounts:
         """Remove what the geofence held but the file no longer has; final counts."""
         conn, counts, fence = self.conn, self._counts, geofence.wkt()
@@ -266,7 +302,7 @@ class PostgresIngestStore:
                 counts.street_edges.removed = await conn.fetchval(sql.REMOVE_EDGES, fence)
                 counts.street_nodes.removed = await conn.fetchval(sql.REMOVE_NODES, fence)
             if self._bulk_network:
-                counts.street_nodes.kept = len(self._sent_nodes)
+                counts.street_nodes.kept = len(self._sent_nodes) + self._wire_nodes
             elif self._staged:  # else no node was staged
                 counts.street_nodes.kept = await conn.fetchval(sql.COUNT_DISTINCT_NODES)
         except _CONNECTION_ERRORS as exc:
