@@ -859,7 +859,25 @@ private:
 
 }  // namespace
 
+// The bounding box the file's header declares, or None (a corrupt file raises).
+py::object header_box(const std::string& path) {
+    osmium::Box box;
+    {
+        py::gil_scoped_release release;
+        osmium::io::Reader reader{osmium::io::File{path, "pbf"}, osmium::osm_entity_bits::nothing};
+        box = reader.header().box();
+        reader.close();
+    }
+    if (!box.valid()) {
+        return py::none();
+    }
+    return py::make_tuple(box.bottom_left().lon(), box.bottom_left().lat(), box.top_right().lon(),
+                          box.top_right().lat());
+}
+
 void bind_reader(py::module_& m) {
+    m.def("header_box", &header_box, py::arg("path"),
+          "The header's (min_lon, min_lat, max_lon, max_lat), or None when it has none.");
     m.def("round3", &round3, "Python's round(x, 3), as the reader rounds edge lengths.");
     m.def(
         "is_walkable",

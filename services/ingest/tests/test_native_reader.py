@@ -10,6 +10,7 @@ generated input.
 from __future__ import annotations
 
 import math
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from wildside_ingest.domain.network import (
     FOOT_FORBIDDEN,
     TRUNK_HIGHWAYS,
     WALKABLE_HIGHWAYS,
+    EdgeRecord,
     is_walkable,
 )
 
@@ -201,3 +203,63 @@ def test_walkability_is_the_python_rule(tags: dict[str, str]) -> None:
 def test_lengths_round_as_python_rounds(value: float) -> None:
     assert math.copysign(1, _native.round3(value)) == math.copysign(1, round(value, 3))
     assert _native.round3(value) == round(value, 3)
+
+
+def decode_copy_rows(data: bytes) -> list[list[bytes | None]]:
+    """PostgreSQL binary COPY rows (no header, no trailer) as lists of raw fields."""
+    rows, at = [], 0
+    while at < len(data):
+        (count,) = struct.unpack_from("!h", data, at)
+        at += 2
+        fields: list[bytes | None] = []
+        for _ in range(count):
+            (size,) = struct.unpack_from("!i", data, at)
+            at += 4
+            fields.append(None if size < 0 else data[at : at + size])
+            at += max(size, 0)
+        rows.append(fields)
+    return rows
+
+
+def test_wire_rows_are_the_edges_and_nodes_in_copy_format(cases: dict[str, Path]) -> None:
+    # A bulk load takes the network as binary COPY rows (street_edges, street_nodes):
+    # decoded, they are exactly the EdgeRecords and node rows of the other path.
+    builder = FeatureBuilder(FilterSet.parse(RULES, ["network"]), BOX)
+    expected = read_all(cases["edges"], "network", BOX, native=True, batch=3)
+    source = PbfFeatureSource(readers=1)
+    read = ReadCounts()
+    edges, nodes = [], []
+    for part in source.batches(str(cases["edges"]), builder, 3, read, wire=True):
+        if part.network_done:  # the marker after the last edge
+            continue
+        assert part.wire is not None and not part.edges and not part.nodes
+        edges += decode_copy_rows(part.wire.edges)
+        nodes += decode_copy_rows(part.wire.nodes)
+        assert part.wire.edge_count == len(decode_copy_rows(part.wire.edges))
+        assert part.wire.node_count == len(decode_copy_rows(part.wire.nodes))
+    assert read.as_dict() == expected[0]
+    as_records = []
+    for way_id, seq, source_id, target, length, highway, name, geom in edges:
+        assert geom is not None and geom[:1] == b"\x01"  # little-endian WKB LineString
+        kind, points = struct.unpack_from("<II", geom, 1)
+        assert kind == 2 and len(geom) == 9 + 16 * points
+        as_records.append(
+            EdgeRecord(
+                struct.unpack("!q", way_id or b"")[0],
+                struct.unpack("!i", seq or b"")[0],
+                struct.unpack("!q", source_id or b"")[0],
+                struct.unpack("!q", target or b"")[0],
+                struct.unpack("!d", length or b"")[0],
+                (highway or b"").decode(),
+                None if name is None else name.decode(),
+                geom[9:],
+            )
+        )
+    assert sorted(as_records, key=lambda e: (e.way_id, e.seq)) == expected[2]
+    points = {}
+    for node_id, location in nodes:
+        assert location is not None and struct.unpack_from("<BI", location) == (1, 1)
+        lon, lat = struct.unpack_from("<dd", location, 5)
+        points[struct.unpack("!q", node_id or b"")[0]] = (lon, lat)
+    assert len(points) == len(nodes)  # each node once across the batches
+    assert points == {key: (lon, lat) for key, (_, lon, lat) in expected[3].items()}

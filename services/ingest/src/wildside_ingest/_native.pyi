@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable, Sequence
 
 def round3(value: float) -> float: ...
+def header_box(path: str) -> tuple[float, float, float, float] | None: ...
 def is_walkable(
     tags: dict[str, str],
     walkable: Iterable[str],

@@ -21,6 +21,7 @@ from typing import NoReturn
 from wildside_common.config import ConfigError, EnvReader
 from wildside_common.errors import DomainError, InvalidInput, Unavailable
 from wildside_common.themes import load_theme_rules
+from wildside_ingest.adapters.outbound.pbf_native import native_available
 from wildside_ingest.bootstrap import ingest_service
 from wildside_ingest.config import IngestSettings
 from wildside_ingest.domain.filters import FilterSet
@@ -107,8 +108,10 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
         metavar="N",
         type=int,
         default=default_readers(),
-        help="processes reading the file side by side, 1-8; the rows are the same for any "
-        f"N (default: the CPU count up to 2, here {default_readers()})",
+        help="processes reading the file: with the C++ reader, 2 makes the POI decisions "
+        "in a process of their own; with the Python reader, the network and the POIs are "
+        "read side by side. 1-8, the rows are the same for any N (default: 1 with the C++ "
+        f"reader, else the CPU count up to 2; here {default_readers()})",
     )
     parser.add_argument(
         "--dry-run",
@@ -127,7 +130,10 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
 
 
 def default_readers() -> int:
-    """One reader process per CPU this process may use, at most two."""
+    """One with the C++ reader (a second process for the POI decisions measured no
+    faster: docs/ingest.md, "Performance"); else one per CPU, at most two."""
+    if native_available():
+        return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -40,14 +40,12 @@ import queue
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
-
-import osmium
-from osmium.osm import Node, Way
+from typing import TYPE_CHECKING, Any, cast
 
 from wildside_common.errors import DomainError, InvalidInput
 from wildside_ingest.adapters.outbound.pbf_native import (
     PoiDecider,
+    header_box,
     native_available,
     open_reader,
     relation_poi,
@@ -58,8 +56,28 @@ from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
 from wildside_ingest.domain.network import Coord, EdgeRecord, is_walkable
 
+if TYPE_CHECKING:
+    from osmium.osm import Node, Way
+
+# pyosmium is imported where the Python reader needs it: with the C++ reader a run never
+# does (about 25 ms of every start).
+
 _CHUNK = 1 << 20
 _POI_READER_NICENESS = 10
+
+
+def _pyosmium_header(path: str) -> tuple[float, float, float, float] | None:
+    import osmium
+
+    reader = osmium.io.Reader(pbf_file(path), osmium.osm.NOTHING)
+    try:
+        box = reader.header().box()
+    finally:
+        reader.close()
+    if not box.valid():
+        return None
+    low, high = box.bottom_left, box.top_right
+    return (low.lon, low.lat, high.lon, high.lat)
 
 
 def _corrupt(path: str, exc: Exception) -> InvalidInput:
@@ -79,15 +97,16 @@ def limit_read_ahead(environ: MutableMapping[str, str]) -> None:
 
 
 class PbfFeatureSource:
-    """The `FeatureSource` over pyosmium; `location_store` picks the node cache."""
+    """The `FeatureSource` over the C++ reader, or pyosmium; `location_store` picks the
+    Python reader's node cache."""
 
     def __init__(
         self, location_store: str = "flex_mem", readers: int = 1, native: bool | None = None
     ) -> None:
         self.location_store = location_store
         self.readers = readers
-        # the C++ network reader where it was built (None), or as asked (the tests
-        # compare both); the Python reader otherwise
+        # the C++ reader where it was built (None), or as asked (the tests compare
+        # both); the Python reader otherwise
         self.native = native_available() if native is None else native
 
     def header_bbox(self, path: str) -> BoundingBox | None:
@@ -100,18 +119,13 @@ class PbfFeatureSource:
         except OSError as exc:
             raise InvalidInput(f"pbf: {path}: unreadable ({exc.strerror})", {"path": path}) from exc
         try:
-            reader = osmium.io.Reader(pbf_file(path), osmium.osm.NOTHING)
-            try:
-                box = reader.header().box()
-            finally:
-                reader.close()
+            corners = header_box(path) if self.native else _pyosmium_header(path)
         except RuntimeError as exc:
             raise _corrupt(path, exc) from exc
-        if not box.valid():
+        if corners is None:
             return None
-        low, high = box.bottom_left, box.top_right
         try:
-            return BoundingBox(low.lon, low.lat, high.lon, high.lat)
+            return BoundingBox(*corners)
         except InvalidInput:
             return None  # a degenerate header box: treat as absent
 
@@ -235,9 +249,12 @@ class PbfFeatureSource:
         """
         scan = scan_file(path, builder.filters, pois=role.pois, network=role.network)
         skip_highway = role.split and role.pois
+        from osmium import index
+        from osmium.osm import Node, Way
+
         reader = _ElementReader(builder, scan.vertices, role)
         member_refs = self._member_refs(path, scan.member_ways)
-        store = osmium.index.create_map(self.location_store)
+        store = index.create_map(self.location_store)
         batch = FeatureBatch()
         for obj in self._elements(path, builder.filters, role, store):
             if isinstance(obj, Node):
@@ -302,6 +319,8 @@ class PbfFeatureSource:
         (libosmium's dense id set) costs ~0.5 MB per distinct id region. Their
         coordinates come from the main pass's location store afterwards.
         """
+        import osmium
+
         refs: dict[int, list[int]] = {}
         if not member_ways:
             return refs
@@ -314,6 +333,8 @@ class PbfFeatureSource:
     def _elements(self, path: str, filters: FilterSet, role: _Role, store: Any) -> Iterator[Any]:
         """The main pass: every node's location cached in `store`; Python sees
         candidates only: nodes with a POI key, ways with a POI key or `highway`."""
+        import osmium
+
         poi_keys = sorted(filters.poi_keys()) if role.pois else []
         way_keys = [*(["highway"] if role.network else []), *poi_keys]
         chain: list[Any] = [

@@ -43,6 +43,13 @@ def native_available() -> bool:
     return _native is not None
 
 
+def header_box(path: str) -> tuple[float, float, float, float] | None:
+    """The header's bbox corners, or None; corrupt data raises RuntimeError."""
+    if _native is None:
+        raise RuntimeError("the C++ reader is not built")
+    return _native.header_box(path)
+
+
 def open_reader(path: str, builder: FeatureBuilder, batch_size: int) -> Any:
     """An `OsmReader` set up for the run's filters and geofence."""
     if _native is None:

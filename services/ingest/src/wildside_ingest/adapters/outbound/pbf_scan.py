@@ -8,18 +8,22 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
-
-import numpy as np
-import osmium
-from osmium.osm import Relation, Way
+from typing import TYPE_CHECKING, cast
 
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.network import is_walkable
 
+if TYPE_CHECKING:
+    import osmium
+
+# pyosmium and numpy are imported where these passes run (the Python reader): with the
+# C++ reader a run never does.
+
 
 def pbf_file(path: str) -> osmium.io.File:
     """The file, read as PBF whatever its name (a misnamed file is still read or refused)."""
+    import osmium
+
     return osmium.io.File(path, "pbf")
 
 
@@ -53,6 +57,9 @@ def scan_file(path: str, filters: FilterSet, pois: bool = True, network: bool = 
 
 
 def _multipolygons(path: str, filters: FilterSet) -> tuple[Multipolygon, ...]:
+    import osmium
+    from osmium.osm import Relation
+
     found: list[Multipolygon] = []
     relations = osmium.FileProcessor(pbf_file(path), osmium.osm.RELATION)
     for relation in relations.with_filter(osmium.filter.KeyFilter(*sorted(filters.poi_keys()))):
@@ -68,6 +75,9 @@ def _multipolygons(path: str, filters: FilterSet) -> tuple[Multipolygon, ...]:
 
 def _network_vertices(path: str) -> frozenset[int]:
     """Node ids used twice or more by walkable ways (way ends count twice)."""
+    import osmium
+    from osmium.osm import Way
+
     refs = array("q")
     ways = osmium.FileProcessor(pbf_file(path), osmium.osm.WAY)
     for way in ways.with_filter(osmium.filter.KeyFilter("highway")):
@@ -97,6 +107,8 @@ def _add_refs(refs: array[int], ids: list[int]) -> None:
 
 def _shared(refs: array[int]) -> frozenset[int]:
     """Ids seen twice or more (numpy: one sort instead of a dict of counters)."""
+    import numpy as np
+
     if not refs:
         return frozenset()
     unique, counts = np.unique(np.frombuffer(refs, dtype=np.int64), return_counts=True)
