@@ -8,6 +8,7 @@ target is printed as missed, with its figure.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -171,20 +172,34 @@ def ingest() -> list[str]:
     path = ROOT / "bench" / "ingest" / "results.md"
     if not path.exists():
         return ["Ingest: not run."]
-    table = [line for line in path.read_text().splitlines() if line.startswith("|")]
+    text = path.read_text()
+    table = [line for line in text.splitlines() if line.startswith("|")]
     cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
     column = cells[0].index("ours / osm2pgsql")
     ratios = {row[0]: float(row[column]) for row in cells[2:]}
     worst = max(ratios, key=lambda size: ratios[size])
     slower = ", ".join(f"{ratio:.2f}x at {size}" for size, ratio in ratios.items())
+    # Linear: the seconds per 1x of the file do not grow from the second size to the
+    # largest (15 % allowed for noise; the smallest size is mostly start-up).
+    per_1x = [float(row[cells[0].index("s per 1x (ours)")]) for row in cells[2:]]
+    linear = len(per_1x) < 3 or per_1x[-1] <= per_1x[1] * 1.15
+    # Memory: the same file with all its POIs and with none (the network only).
+    found = re.search(r"peak RSS (\d+) MB vs (\d+) MB", text)
+    flat = found is not None and int(found.group(1)) <= 1.25 * int(found.group(2))
+    memory = (
+        f"peak RSS {found.group(1)} MB with the POIs only vs {found.group(2)} MB with none"
+        if found
+        else "not measured"
+    )
     return [
         "**Ingest** (`bench/ingest/run.py`, beside osm2pgsql in the same run):",
         "",
         *table,
         "",
         f"Target: no slower than osm2pgsql: {verdict(ratios[worst] <= 1.0)} (ours takes "
-        f"{slower} osm2pgsql's time); time linear in file size: met; memory flat in the "
-        "number of POIs: met (it follows the file's node count). Details and where the time "
+        f"{slower} osm2pgsql's time); time linear in file size: {verdict(linear)} (seconds "
+        f"per 1x: {', '.join(f'{v:.2f}' for v in per_1x)}); memory flat in the number of "
+        f"POIs: {verdict(flat)} ({memory} on the same file). Details and where the time "
         "goes: `bench/ingest/results.md`, `docs/ingest.md`.",
     ]
 

@@ -253,7 +253,7 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         " (pgsql output, non-slim, default cache) into a postgis+hstore database on the same"
         " server, one after the other. Memory, the largest of the rounds: peak RSS of the"
         " largest single process (os.wait4) and the peak summed PSS of the command's whole"
-        " process tree (sampled every 250 ms; `ingest-osm` forks two reader processes).",
+        " process tree (sampled every 250 ms).",
         "",
         "| size | PBF MB | POIs | edges | ingest-osm s | ingest-osm peak MB (RSS / tree PSS) |"
         " rerun s | osm2pgsql s | osm2pgsql peak MB (RSS / tree PSS) | ours / osm2pgsql |"
@@ -287,8 +287,8 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         f" (fixed start-up cost included at every size).",
         f"- Memory: peak tree PSS grew {growth:.2f}x for"
         f" {last['pois'] / max(base['pois'], 1):.0f}x the POIs; what grows is the node"
-        " location stores (one per reader process) and the network vertex set (per node in"
-        " the file), not the POIs, which leave in batches.",
+        " location store and the network's vertex and sent-node sets (per node in the"
+        " file), not the POIs, which leave in batches.",
     ]
     if by_pois:
         pois, network = by_pois["pois"], by_pois["network"]
@@ -301,14 +301,16 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         )
     lines += [
         "",
-        "Reading the figures: `ingest-osm` reads the file in two forked processes (the"
-        " walking network; the POIs and multipolygons) that hand batches to the writer,"
-        " which COPies them; into empty tables (a first load, as here) it COPies straight"
-        " into the tables with their secondary indexes and foreign keys dropped in the"
-        " transaction, and rebuilds them before commit (the two geography GiST builds are"
-        " the longest part of that tail). The rerun reads everything again and compares"
-        " it with the tables through staging (no index is touched). osm2pgsql is C++,"
-        " threaded, and builds its own tables.",
+        "Reading the figures: `ingest-osm` reads the file once with its C++ reader"
+        " (libosmium; the walking network split into edges, the POI candidates handed to"
+        " Python, which makes every POI decision) in the CLI's process, with the first"
+        " pass (ways and relations: the junctions, the multipolygons) in a thread beside"
+        " the second (nodes and ways); into empty tables (a first load, as here) the"
+        " network goes in as binary COPY rows the reader wrote, the POIs through asyncpg's"
+        " COPY, straight into the tables with their secondary indexes and foreign keys"
+        " dropped in the transaction and rebuilt before commit. The rerun reads everything"
+        " again and compares it with the tables through staging (no index is touched)."
+        " osm2pgsql is C++, threaded, and builds its own tables.",
         "",
     ]
     lines.append(

@@ -331,7 +331,7 @@ def schema(db: str) -> list[tuple[Any, ...]]:
         " UNION ALL SELECT conrelid::regclass::text, conname,"
         " pg_get_constraintdef(oid) || ' valid=' || convalidated FROM pg_constraint"
         " WHERE conrelid IN ('pois'::regclass, 'street_edges'::regclass,"
-        " 'street_nodes'::regclass) ORDER BY 1, 2",
+        " 'street_nodes'::regclass) ORDER BY 1, 2, 3",
     )
 
 
