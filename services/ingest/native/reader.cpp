@@ -12,10 +12,10 @@
 //      nodes: the node ids of walkable ways, way ends counted twice (the ids seen
 //      twice or more are the vertices: junctions and way ends), and the multipolygon
 //      relations that may be POIs, with their member ways;
-//   2. nodes and ways: every node location cached (libosmium's flex_mem index, as
-//      pyosmium's "flex_mem"); each walkable way split at its vertices into edges
-//      (length on the sphere, polyline as packed little-endian float64 pairs); the POI
-//      candidates; the member ways' coordinates.
+//   2. nodes and ways: every node location cached (libosmium's index chosen by name,
+//      "flex_mem" by default, as pyosmium's create_map); each walkable way split at
+//      its vertices into edges (length on the sphere, polyline as packed little-endian
+//      float64 pairs); the POI candidates; the member ways' coordinates.
 //
 // `OsmReader.next_batch` decodes with the GIL released until a batch is full, then
 // builds its Python values. A geofence that is not a plain rectangle (and the rare piece
@@ -32,7 +32,8 @@
 #include "native.hpp"
 
 #include <osmium/handler/node_locations_for_ways.hpp>
-#include <osmium/index/map/flex_mem.hpp>
+#include <osmium/index/map/all.hpp>
+#include <osmium/index/node_locations_map.hpp>
 #include <osmium/io/pbf_input.hpp>
 #include <osmium/io/reader.hpp>
 #include <osmium/memory/buffer.hpp>
@@ -178,7 +179,9 @@ double piece_length(const std::vector<Coord>& coords, size_t start, size_t end) 
     return length;
 }
 
-using Index = osmium::index::map::FlexMem<osmium::unsigned_object_id_type, osmium::Location>;
+// The node location store, chosen by name as pyosmium's create_map does ("flex_mem",
+// "sparse_mem_array", "dense_mmap_array", ...: INGEST_LOCATION_STORE).
+using Index = osmium::index::map::Map<osmium::unsigned_object_id_type, osmium::Location>;
 using LocationHandler = osmium::handler::NodeLocationsForWays<Index>;
 
 
@@ -353,8 +356,15 @@ void pack_node(std::string& out, int64_t id, double lon, double lat) {
 
 class OsmReader {
 public:
-    OsmReader(std::string path, size_t batch_size) : path_(std::move(path)),
-                                                     batch_size_(std::max<size_t>(1, batch_size)) {}
+    OsmReader(std::string path, size_t batch_size, const std::string& location_store)
+        : path_(std::move(path)), batch_size_(std::max<size_t>(1, batch_size)) {
+        const auto& factory =
+            osmium::index::MapFactory<osmium::unsigned_object_id_type, osmium::Location>::instance();
+        if (!factory.has_map_type(location_store)) {
+            throw py::value_error("unknown location store: " + location_store);
+        }
+        index_ = factory.create_map(location_store);
+    }
 
     void load_network(const py::iterable& walkable, const py::iterable& trunk,
                       const py::iterable& foot_allowed, const py::iterable& foot_forbidden,
@@ -637,7 +647,6 @@ private:
     // Decode until the batch is full or the file ends (GIL released).
     void fill() {
         if (!reader_) {
-            index_ = std::make_unique<Index>();
             locations_ = std::make_unique<LocationHandler>(*index_);
             locations_->ignore_errors();
             osmium::osm_entity_bits::type bits = osmium::osm_entity_bits::way;
@@ -899,7 +908,8 @@ void bind_reader(py::module_& m) {
         },
         "The reader's walkability rule over a dict of tags (for tests).");
     py::class_<OsmReader>(m, "OsmReader")
-        .def(py::init<std::string, size_t>(), py::arg("path"), py::arg("batch_size"))
+        .def(py::init<std::string, size_t, const std::string&>(), py::arg("path"),
+             py::arg("batch_size"), py::arg("location_store") = "flex_mem")
         .def("load_network", &OsmReader::load_network, py::arg("walkable"), py::arg("trunk"),
              py::arg("foot_allowed"), py::arg("foot_forbidden"), py::arg("access_forbidden"),
              py::arg("rect"), py::arg("bounds"), py::arg("touches"))

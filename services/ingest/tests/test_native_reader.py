@@ -263,3 +263,24 @@ def test_wire_rows_are_the_edges_and_nodes_in_copy_format(cases: dict[str, Path]
         points[struct.unpack("!q", node_id or b"")[0]] = (lon, lat)
     assert len(points) == len(nodes)  # each node once across the batches
     assert points == {key: (lon, lat) for key, (_, lon, lat) in expected[3].items()}
+
+
+@pytest.mark.parametrize("store", ["sparse_mem_array", "dense_mmap_array"])
+def test_every_location_store_gives_the_same_rows(cases: dict[str, Path], store: str) -> None:
+    # INGEST_LOCATION_STORE picks libosmium's node cache for the C++ reader too
+    builder = FeatureBuilder(FilterSet.parse(RULES, ["all"]), BOX)
+    expected = read_all(cases["edges"], "all", BOX, native=True)
+    source = PbfFeatureSource(location_store=store, readers=1)
+    read = ReadCounts()
+    pois, edges = [], []
+    for part in source.batches(str(cases["edges"]), builder, 10_000, read):
+        pois += part.pois
+        edges += part.edges
+    assert read.as_dict() == expected[0]
+    assert sorted(pois, key=lambda p: (p.element_type, p.osm_id)) == expected[1]
+    assert sorted(edges, key=lambda e: (e.way_id, e.seq)) == expected[2]
+
+
+def test_an_unknown_location_store_is_refused(cases: dict[str, Path]) -> None:
+    with pytest.raises(ValueError, match="unknown location store"):
+        _native.OsmReader(str(cases["base"]), 100, "no_such_store")

@@ -98,7 +98,7 @@ def limit_read_ahead(environ: MutableMapping[str, str]) -> None:
 
 class PbfFeatureSource:
     """The `FeatureSource` over the C++ reader, or pyosmium; `location_store` picks the
-    Python reader's node cache."""
+    node location cache (libosmium's map types, by name)."""
 
     def __init__(
         self, location_store: str = "flex_mem", readers: int = 1, native: bool | None = None
@@ -175,7 +175,7 @@ class PbfFeatureSource:
     ) -> Iterator[FeatureBatch]:
         """The C++ reader here (one decode: the network and the POI candidates); the POI
         decisions in a process beside it (two readers) or in line (one)."""
-        reader = open_reader(path, builder, batch_size)
+        reader = open_reader(path, builder, batch_size, self.location_store)
         reader.set_wire(wire)  # the network as the store's rows (PostgreSQL COPY rows)
         pois = builder.filters.wants_pois
         decider = PoiDecider(builder, batch_size)

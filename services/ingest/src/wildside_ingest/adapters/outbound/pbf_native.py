@@ -50,11 +50,13 @@ def header_box(path: str) -> tuple[float, float, float, float] | None:
     return _native.header_box(path)
 
 
-def open_reader(path: str, builder: FeatureBuilder, batch_size: int) -> Any:
-    """An `OsmReader` set up for the run's filters and geofence."""
+def open_reader(
+    path: str, builder: FeatureBuilder, batch_size: int, location_store: str = "flex_mem"
+) -> Any:
+    """An `OsmReader` set up for the run's filters, geofence and node location store."""
     if _native is None:
         raise RuntimeError("the C++ reader is not built")
-    reader = _native.OsmReader(path, batch_size)
+    reader = _native.OsmReader(path, batch_size, location_store)
     filters, fence = builder.filters, builder.geofence
     if filters.network:
         rect = fence.rectangle
