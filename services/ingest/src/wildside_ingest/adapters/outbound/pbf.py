@@ -5,7 +5,8 @@ default), one decode of the file gives the walking network and the POI candidate
 (`pbf_native`), here in the calling process; the POI decisions on the candidates are
 made in line or, with two readers, in a process beside it. The rows and counts are the
 same as the Python reader's below, which stays as their reference (the tests compare the
-two) and as the fallback. The Python reader, over pyosmium:
+two) and as the fallback. The Python reader, over pyosmium (its per-element work in
+`pbf_python`):
 
 Passes (C++ key filters drop what no rule can use before Python sees it):
 
@@ -39,7 +40,6 @@ import os
 import queue
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from wildside_common.errors import DomainError, InvalidInput
@@ -50,14 +50,21 @@ from wildside_ingest.adapters.outbound.pbf_native import (
     open_reader,
     relation_poi,
 )
+from wildside_ingest.adapters.outbound.pbf_python import (
+    ElementReader,
+    only_for,
+    raw,
+    way_refs,
+)
+from wildside_ingest.adapters.outbound.pbf_python import member_coords as read_member_coords
 from wildside_ingest.adapters.outbound.pbf_scan import pbf_file, scan_file
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts, WireRows
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
-from wildside_ingest.domain.network import Coord, EdgeRecord, is_walkable
+from wildside_ingest.domain.network import EdgeRecord
 
 if TYPE_CHECKING:
-    from osmium.osm import Node, Way
+    pass
 
 # pyosmium is imported where the Python reader needs it: with the C++ reader a run never
 # does (about 25 ms of every start).
@@ -252,7 +259,7 @@ class PbfFeatureSource:
         from osmium import index
         from osmium.osm import Node, Way
 
-        reader = _ElementReader(builder, scan.vertices, role)
+        reader = ElementReader(builder, scan.vertices, role.pois, role.network)
         member_refs = self._member_refs(path, scan.member_ways)
         store = index.create_map(self.location_store)
         batch = FeatureBatch()
@@ -267,7 +274,7 @@ class PbfFeatureSource:
             if len(batch) >= batch_size:
                 yield batch
                 batch = FeatureBatch()
-        member_coords = _member_coords(member_refs, store)
+        member_coords = read_member_coords(member_refs, store)
         for relation in scan.multipolygons:
             read.relations += 1
             poi = relation_poi(builder, relation, member_coords)
@@ -325,9 +332,9 @@ class PbfFeatureSource:
         if not member_ways:
             return refs
         for way in osmium.FileProcessor(pbf_file(path), osmium.osm.WAY):
-            data = _raw(way)
+            data = raw(way)
             if data.id() in member_ways:
-                refs[data.id()] = _way_refs(data)
+                refs[data.id()] = way_refs(data)
         return refs
 
     def _elements(self, path: str, filters: FilterSet, role: _Role, store: Any) -> Iterator[Any]:
@@ -340,11 +347,11 @@ class PbfFeatureSource:
         chain: list[Any] = [
             osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
             # no POI filter: no node passes
-            _only_for(osmium.filter.KeyFilter(*(poi_keys or ["\x00"])), osmium.osm.NODE),
+            only_for(osmium.filter.KeyFilter(*(poi_keys or ["\x00"])), osmium.osm.NODE),
             # tags and point as plain Python values; a node whose location is not valid
             # (out of range) is dropped here, as it was when read one by one
-            _only_for(osmium.filter.GeoInterfaceFilter(), osmium.osm.NODE),
-            _only_for(osmium.filter.KeyFilter(*(way_keys or ["\x00"])), osmium.osm.WAY),
+            only_for(osmium.filter.GeoInterfaceFilter(), osmium.osm.NODE),
+            only_for(osmium.filter.KeyFilter(*(way_keys or ["\x00"])), osmium.osm.WAY),
         ]
         locations = osmium.NodeLocationsForWays(store)  # referenced: C++ keeps a pointer
         locations.ignore_errors()  # ways cut by the extract: their missing nodes are skipped
@@ -495,168 +502,3 @@ def _send(outbox: Any, item: object, inbox: _Inbox) -> Iterator[FeatureBatch]:
             yield from inbox.receive(wait=False)
             if not inbox.running or any(w.exitcode not in (None, 0) for w in inbox.workers):
                 raise RuntimeError("the POI decider process died") from None
-
-
-def _member_coords(refs: dict[int, list[int]], store: Any) -> dict[int, list[Coord]]:
-    """Member ways' coordinates from the location store; ways missing a node are left out."""
-    coords: dict[int, list[Coord]] = {}
-    for way_id, nodes in refs.items():
-        line: list[Coord] = []
-        for node in nodes:
-            try:
-                location = store.get(node)
-            except KeyError:
-                break
-            if not location.valid():
-                break
-            line.append((location.lon, location.lat))
-        else:
-            coords[way_id] = line
-    return coords
-
-
-def _only_for(filt: Any, entities: Any) -> Any:
-    """Apply a filter to some entity types only; the others pass it untouched."""
-    filt.enable_for(entities)
-    return filt
-
-
-class _ElementReader:
-    """Reads only the tags the rules use, then hands plain values to the builder.
-
-    Per element it goes through pyosmium's C++ accessors directly (`_raw`): one key
-    lookup costs ~0.2 us there, while building a dict of all tags costs ~2.4 us per tag
-    (each tag becomes a Python tuple). All tags are copied only for the POIs kept.
-    """
-
-    def __init__(self, builder: FeatureBuilder, vertices: frozenset[int], role: _Role) -> None:
-        self.builder = builder
-        self.filters = builder.filters
-        self.wants_pois = role.pois
-        self.network = role.network
-        self.vertices = vertices
-        rule_keys = {rule.key for rule in self.filters.rules.rules}
-        self.keys = tuple(sorted(rule_keys | {"name", "wikidata", "wikipedia"}))
-
-    def node(self, node: Node, batch: FeatureBatch) -> None:
-        # `__geo_interface__` (osmium.filter.GeoInterfaceFilter, see `_elements`) holds
-        # every tag and the point, built in C++: ten times cheaper than reading the tags
-        # one by one from Python.
-        feature = cast("Any", node).__geo_interface__
-        tags = feature["properties"]
-        themes = self.filters.poi_themes(tags)
-        if themes is None:
-            return
-        lon, lat = feature["geometry"]["coordinates"]
-        poi = self.builder.node_poi(node.id, tags, lon, lat, themes)
-        if poi is not None:
-            batch.pois.append(poi)
-
-    def way(self, way: Way, batch: FeatureBatch) -> None:
-        data = _raw(way)
-        way_id = data.id()
-        get = data.tags_get_value_by_key
-        walkable = False
-        net: dict[str, str] = {}
-        if self.network and (highway := get("highway", None)) is not None:
-            net["highway"] = highway
-            for key in _NETWORK_KEYS:
-                if (value := get(key, None)) is not None:
-                    net[key] = value
-            walkable = is_walkable(net)
-        themes = None
-        if self.wants_pois:
-            tags = {key: value for key in self.keys if (value := get(key, None)) is not None}
-            themes = self.filters.poi_themes(tags) if tags else None
-        if themes is None and not walkable:
-            return  # most ways: skip the per-node work
-        refs, coords = _way_nodes(data)
-        if themes is not None:
-            full = tags if len(tags) == data.tags_size() else _all_tags(data)
-            poi = self.builder.way_poi(way_id, full, coords, themes)
-            if poi is not None:
-                batch.pois.append(poi)
-        if not walkable or len(coords) < 2:
-            return
-        vertices = self.vertices
-        is_vertex = [ref in vertices for ref in refs]
-        nodes = batch.nodes
-        for edge in self.builder.walk_edges(way_id, net, refs, coords, is_vertex):
-            batch.edges.append(edge)
-            nodes[edge.source] = (edge.source, *edge.first)
-            nodes[edge.target] = (edge.target, *edge.last)
-
-
-_NETWORK_KEYS = ("foot", "access", "area", "name")
-
-
-class _PublicAccess:
-    """pyosmium's public object API under the C++ accessor names `_raw` returns."""
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def id(self) -> int:
-        return int(self.obj.id)
-
-    def tags_size(self) -> int:
-        return len(self.obj.tags)
-
-    def tags_get_value_by_key(self, key: str, default: str | None) -> str | None:
-        return cast("str | None", self.obj.tags.get(key, default))
-
-    def tags_begin(self) -> Any:
-        return iter(self.obj.tags)
-
-    def tags_next(self, iterator: Any) -> Any:
-        return next(iterator)
-
-    def location(self) -> Any:
-        return self.obj.location
-
-    def nodes(self) -> Any:
-        return _PublicNodes(self.obj.nodes)
-
-
-class _PublicNodes:
-    def __init__(self, nodes: Any) -> None:
-        self.nodes = nodes
-
-    def size(self, _: Any) -> int:
-        return len(self.nodes)
-
-    def get(self, _: Any, index: int) -> Any:
-        return self.nodes[index]
-
-
-def _raw(obj: Any) -> Any:
-    """pyosmium's C++ object behind a Python wrapper (the public API if that ever moves)."""
-    try:
-        return obj._pyosmium_data
-    except AttributeError:
-        return _PublicAccess(obj)
-
-
-def _all_tags(data: Any) -> dict[str, str]:
-    """Every tag of the object (`tags_next` raises StopIteration at the end)."""
-    return dict(iter(partial(data.tags_next, data.tags_begin()), None))
-
-
-def _way_refs(data: Any) -> list[int]:
-    nodes = data.nodes()
-    get = nodes.get
-    return [get(data, index).ref for index in range(nodes.size(data))]
-
-
-def _way_nodes(data: Any) -> tuple[list[int], list[Coord | None]]:
-    """Node ids and locations in one walk over the node list (each access is costly)."""
-    nodes = data.nodes()
-    get = nodes.get
-    refs: list[int] = []
-    coords: list[Coord | None] = []
-    for index in range(nodes.size(data)):
-        node = get(data, index)
-        location = node.location
-        refs.append(node.ref)
-        coords.append((location.lon, location.lat) if location.valid() else None)
-    return refs, coords
