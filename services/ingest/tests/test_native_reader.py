@@ -44,10 +44,16 @@ RULES = load_theme_rules()
 
 
 def read_all(
-    path: Path, filters: str, fence: Geofence, native: bool, batch: int = 10_000, readers: int = 1
+    path: Path,
+    filters: str,
+    fence: Geofence,
+    native: bool,
+    batch: int = 10_000,
+    readers: int = 1,
+    location_store: str = "flex_mem",
 ) -> Any:
     """Every row a reader gives, sorted, with its read counts."""
-    source = PbfFeatureSource(readers=readers, native=native)
+    source = PbfFeatureSource(location_store, readers=readers, native=native)
     builder = FeatureBuilder(FilterSet.parse(RULES, filters.split(",")), fence)
     read = ReadCounts()
     pois, edges, nodes = [], [], {}
@@ -268,17 +274,8 @@ def test_wire_rows_are_the_edges_and_nodes_in_copy_format(cases: dict[str, Path]
 @pytest.mark.parametrize("store", ["sparse_mem_array", "dense_mmap_array"])
 def test_every_location_store_gives_the_same_rows(cases: dict[str, Path], store: str) -> None:
     # INGEST_LOCATION_STORE picks libosmium's node cache for the C++ reader too
-    builder = FeatureBuilder(FilterSet.parse(RULES, ["all"]), BOX)
     expected = read_all(cases["edges"], "all", BOX, native=True)
-    source = PbfFeatureSource(location_store=store, readers=1)
-    read = ReadCounts()
-    pois, edges = [], []
-    for part in source.batches(str(cases["edges"]), builder, 10_000, read):
-        pois += part.pois
-        edges += part.edges
-    assert read.as_dict() == expected[0]
-    assert sorted(pois, key=lambda p: (p.element_type, p.osm_id)) == expected[1]
-    assert sorted(edges, key=lambda e: (e.way_id, e.seq)) == expected[2]
+    assert read_all(cases["edges"], "all", BOX, native=True, location_store=store) == expected
 
 
 def test_an_unknown_location_store_is_refused(cases: dict[str, Path]) -> None:

@@ -40,7 +40,7 @@ import os
 import queue
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from wildside_common.errors import DomainError, InvalidInput
 from wildside_ingest.adapters.outbound.pbf_native import (
@@ -62,9 +62,6 @@ from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCo
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox
 from wildside_ingest.domain.network import EdgeRecord
-
-if TYPE_CHECKING:
-    pass
 
 # pyosmium is imported where the Python reader needs it: with the C++ reader a run never
 # does (about 25 ms of every start).

@@ -267,23 +267,19 @@ class PostgresIngestStore:
         """Bulk load of rows the reader wrote in COPY's binary format (each node once)."""
         counts = self._counts
         if wire.node_count:
-            await self.conn.copy_to_table(
-                "street_nodes",
-                source=memoryview(_COPY_HEADER + wire.nodes + _COPY_TRAILER),  # not a path
-                columns=("id", "location"),
-                format="binary",
-            )
+            await self._copy_binary("street_nodes", wire.nodes, ("id", "location"))
             counts.street_nodes.inserted += wire.node_count
             self._wire_nodes += wire.node_count
         if wire.edge_count:
-            await self.conn.copy_to_table(
-                "street_edges",
-                source=memoryview(_COPY_HEADER + wire.edges + _COPY_TRAILER),
-                columns=sql.EDGE_TABLE_COLUMNS,
-                format="binary",
-            )
+            await self._copy_binary("street_edges", wire.edges, sql.EDGE_TABLE_COLUMNS)
             counts.street_edges.inserted += wire.edge_count
             counts.street_edges.kept += wire.edge_count
+
+    async def _copy_binary(self, table: str, rows: bytes, columns: Sequence[str]) -> None:
+        """COPY rows already in the binary format, framed (a memoryview: bytes would be
+        taken for a path)."""
+        source = memoryview(_COPY_HEADER + rows + _COPY_TRAILER)
+        await self.conn.copy_to_table(table, source=source, columns=columns, format="binary")
 
     async def apply(self, geofence: Geofence, pois: bool, network: bool) -> RunCounts:
         """Remove what the geofence held but the file no longer has; final counts."""
