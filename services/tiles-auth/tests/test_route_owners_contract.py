@@ -1,9 +1,12 @@
-"""One suite over the in-memory route owners and the PostgreSQL adapter."""
+"""One suite over the in-memory route owners and the PostgreSQL adapter, the latter
+connected as tiles-auth's own role (tiles_auth_ro, migration 0005: it may read route
+owners and nothing else; local trust auth needs no password)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -39,7 +42,9 @@ async def owners_and_routes(request, database_url: str) -> AsyncIterator[tuple[o
     if request.param == "fake":
         yield FakeRouteOwners({live[0]: live[1]}), routes
         return
-    owners = PostgresRouteOwners(database_url, pool_size=2)
+    parts = urlsplit(database_url)
+    as_tiles_auth = parts._replace(netloc=f"tiles_auth_ro@{parts.hostname}:{parts.port or 5432}")
+    owners = PostgresRouteOwners(urlunsplit(as_tiles_auth), pool_size=2)
     yield owners, routes
     await owners.close()
 

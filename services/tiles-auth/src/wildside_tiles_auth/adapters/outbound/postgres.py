@@ -1,5 +1,6 @@
-"""Route owners from PostgreSQL (a read-only role is enough), remembered per request id:
-a request's owner never changes, so each route costs one query however many tiles."""
+"""Route owners from PostgreSQL, remembered per request id: a request's owner never
+changes, so each route costs one query however many tiles. The role tiles_auth_ro
+(migration 0005) is enough: SELECT on route_requests' id, user_id and expires_at."""
 
 from __future__ import annotations
 
