@@ -6,22 +6,27 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from test_route_tile_rules import BOTH, BYPASSES, OTHER
 from tiles_auth_fakes import FakeRouteOwners
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.sessions import Keyring, KeyStatus, SessionCodec, SessionKey
 from wildside_common.telemetry import configure_tracing
 from wildside_tiles_auth.bootstrap import build_app
+from wildside_tiles_auth.domain.route_tiles import DEFAULT_POLICY, TilePolicy
 
 pytestmark = pytest.mark.unit
 USER = "6f1c6c1e-8a43-4b8e-9d0e-0e4bb7c8a111"
+ROUTE = "2b0f4c1e-8a43-4b8e-9d0e-0e4bb7c8a111"
+OTHER_USER = "9d8e7f6a-1111-4222-8333-444455556666"
+OWN_TILE = f"/tiles/get_route_tile/14/9327/4742?request_id={ROUTE}"
 OLD = SessionKey("k-old", b"o" * 64, KeyStatus.VERIFY)
 NEW = SessionKey("k-new", b"n" * 64, KeyStatus.SIGNING)
 
 
 def client(*keys: SessionKey) -> httpx.AsyncClient:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "tiles-auth", 0))
-    app = build_app(SessionCodec(Keyring(keys)))
+    app = build_app(SessionCodec(Keyring(keys)), FakeRouteOwners({ROUTE: USER}))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tiles")
 
 
@@ -32,9 +37,12 @@ def token(key: SessionKey, issued: datetime | None = None) -> str:
 
 
 async def test_a_valid_cookie_or_bearer_is_200_with_the_user() -> None:
+    tile = {"X-Forwarded-Uri": OWN_TILE}
     async with client(NEW, OLD) as tiles:
-        by_cookie = await tiles.get("/auth", headers={"Cookie": f"session={token(NEW)}"})
-        by_bearer = await tiles.get("/auth", headers={"Authorization": f"Bearer {token(OLD)}"})
+        by_cookie = await tiles.get("/auth", headers={"Cookie": f"session={token(NEW)}", **tile})
+        by_bearer = await tiles.get(
+            "/auth", headers={"Authorization": f"Bearer {token(OLD)}", **tile}
+        )
     for response in (by_cookie, by_bearer):
         assert response.status_code == 200
         assert response.headers["x-wildside-user"] == USER
@@ -79,13 +87,11 @@ async def test_health_and_metrics() -> None:
         assert (await tiles.get("/nope")).json()["code"] == "not_found"
 
 
-ROUTE = "2b0f4c1e-8a43-4b8e-9d0e-0e4bb7c8a111"
-OTHER_USER = "9d8e7f6a-1111-4222-8333-444455556666"
-
-
-def route_client(owners: FakeRouteOwners | None) -> httpx.AsyncClient:
+def route_client(
+    owners: FakeRouteOwners | None, policy: TilePolicy = DEFAULT_POLICY
+) -> httpx.AsyncClient:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "tiles-auth", 0))
-    app = build_app(SessionCodec(Keyring((NEW,))), owners)
+    app = build_app(SessionCodec(Keyring((NEW,))), owners, policy)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tiles")
 
 
@@ -112,20 +118,21 @@ async def test_a_route_tile_of_ones_own_route_passes_anothers_is_404() -> None:
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
 
 
-async def test_a_route_tile_without_a_valid_request_id_is_400_and_other_tiles_pass() -> None:
+async def test_a_route_tile_without_a_valid_request_id_is_400_unlisted_sources_404() -> None:
     owners = FakeRouteOwners()
     async with route_client(owners) as tiles:
         bad = await tiles.get("/auth", headers=asking_for("/tiles/get_route_tile/1/0/0?x=1"))
         pois = await tiles.get("/auth", headers=asking_for("/tiles/pois/14/9327/4742"))
     assert bad.status_code == 400 and bad.json()["details"]["field"] == "request_id"
-    assert pois.status_code == 200 and owners.lookups == 0
+    assert pois.status_code == 404 and pois.json()["code"] == "not_found"
+    assert owners.lookups == 0
 
 
-async def test_without_a_database_route_tiles_are_503_and_other_tiles_pass() -> None:
+async def test_without_a_database_route_tiles_are_503_and_other_listed_tiles_pass() -> None:
     uri = f"/tiles/get_route_tile/14/9327/4742?request_id={ROUTE}"
-    async with route_client(None) as tiles:
+    async with route_client(None, BOTH) as tiles:
         route = await tiles.get("/auth", headers=asking_for(uri))
-        pois = await tiles.get("/auth", headers=asking_for("/tiles/pois/1/0/0"))
+        pois = await tiles.get("/auth", headers=asking_for("/tiles/get_poi_tile/1/0/0"))
     assert route.status_code == 503 and pois.status_code == 200
 
 
@@ -135,3 +142,44 @@ async def test_a_bad_session_is_401_before_any_route_lookup() -> None:
     async with route_client(owners) as tiles:
         response = await tiles.get("/auth", headers={"X-Forwarded-Uri": uri})
     assert response.status_code == 401 and owners.lookups == 0
+
+
+async def test_every_bypass_of_another_users_route_is_404() -> None:
+    owners = FakeRouteOwners({OTHER: OTHER_USER, ROUTE: USER})
+    async with route_client(owners, BOTH) as tiles:
+        for uri in [uri for uri in BYPASSES if uri is not None]:
+            response = await tiles.get("/auth", headers=asking_for(uri))
+            assert response.status_code == 404, uri
+            assert response.json()["code"] == "not_found", uri
+            assert "x-wildside-user" not in response.headers, uri
+        own = await tiles.get("/auth", headers=asking_for(OWN_TILE))
+    assert own.status_code == 200
+
+
+async def test_a_composite_needs_the_route_of_its_request_id_source_to_be_ones_own() -> None:
+    owners = FakeRouteOwners({OTHER: OTHER_USER, ROUTE: USER})
+    composite = "/tiles/get_poi_tile,get_route_tile/14/9327/4742?request_id="
+    async with route_client(owners, BOTH) as tiles:
+        theirs = await tiles.get("/auth", headers=asking_for(composite + OTHER))
+        mine = await tiles.get("/auth", headers=asking_for(composite + ROUTE))
+    assert theirs.status_code == 404 and mine.status_code == 200
+
+
+async def test_the_catalog_is_for_admins_and_a_request_without_one_uri_for_nobody() -> None:
+    headers = asking_for("/tiles/catalog")
+    async with route_client(FakeRouteOwners()) as tiles:
+        user = await tiles.get("/auth", headers=headers)
+        admin = await tiles.get("/auth", headers=asking_for("/tiles/catalog", role="admin"))
+        no_uri = await tiles.get("/auth", headers={"Authorization": headers["Authorization"]})
+        two_uris = await tiles.get(
+            "/auth",
+            headers=[
+                ("Authorization", headers["Authorization"]),
+                ("X-Forwarded-Uri", OWN_TILE),
+                ("X-Forwarded-Uri", "/tiles/catalog"),
+            ],
+        )
+        metrics = (await tiles.get("/metrics")).text
+    assert user.status_code == 404 and admin.status_code == 200
+    assert no_uri.status_code == 404 and two_uris.status_code == 404
+    assert 'wildside_tiles_auth_decisions_total{outcome="not_found"}' in metrics

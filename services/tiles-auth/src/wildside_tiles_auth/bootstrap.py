@@ -18,6 +18,7 @@ from wildside_common.transport.http import plain_status_response
 from wildside_tiles_auth.adapters.inbound.http import auth_route
 from wildside_tiles_auth.adapters.outbound.postgres import PostgresRouteOwners
 from wildside_tiles_auth.config import TilesAuthSettings
+from wildside_tiles_auth.domain.route_tiles import DEFAULT_POLICY, TilePolicy
 from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,13 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
 
 
-def build_app(verifier: SessionVerifier, owners: RouteOwners | None = None) -> Starlette:
-    """The service's app around any verifier (tests pass a codec over their own keys)
-    and, when route tiles are served, a source of route owners."""
+def build_app(
+    verifier: SessionVerifier,
+    owners: RouteOwners | None = None,
+    policy: TilePolicy = DEFAULT_POLICY,
+) -> Starlette:
+    """The service's app around any verifier (tests pass a codec over their own keys),
+    when route tiles are served a source of route owners, and the tiles allowlist."""
 
     async def keyring_ready() -> None:
         return None  # the keyring is loaded at start; nothing can go away afterwards
@@ -39,7 +44,7 @@ def build_app(verifier: SessionVerifier, owners: RouteOwners | None = None) -> S
     ping = getattr(owners, "ping", None)
     if ping is not None:
         checks["database"] = ping
-    routes = [*health_routes(checks), auth_route(verifier, owners)]
+    routes = [*health_routes(checks), auth_route(verifier, owners, policy=policy)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
     app.add_middleware(TelemetryMiddleware, service="tiles-auth", router=app.router)
     return app
@@ -55,4 +60,11 @@ def bootstrap(settings: TilesAuthSettings) -> Starlette:
     owners = PostgresRouteOwners(settings.database_url) if settings.database_url else None
     if owners is None:
         log.warning("no DATABASE_URL: route tiles (get_route_tile) will be refused with 503")
-    return build_app(SessionCodec(settings.keys.keyring), owners)
+    log.info(
+        "tiles allowlist",
+        extra={
+            "sources": sorted(settings.tiles.sources),
+            "request_id_sources": sorted(settings.tiles.request_id_sources),
+        },
+    )
+    return build_app(SessionCodec(settings.keys.keyring), owners, settings.tiles)

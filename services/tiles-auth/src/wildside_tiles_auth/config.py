@@ -3,16 +3,26 @@
 TILES_AUTH_HOST   listen address (default 127.0.0.1)
 TILES_AUTH_PORT   listen port (default 8090)
 SESSION_KEYS_FILE, SESSION_ALLOW_EPHEMERAL   the gateway's keyring (same file, same rules)
-DATABASE_URL      where route owners are looked up for route tiles (a read-only role is
-                  enough); without it route tiles are refused (503), other tiles still pass
+DATABASE_URL      where route owners are looked up for route tiles (the tiles_auth_ro role:
+                  SELECT on route_requests' id, user_id, expires_at); without it route tiles
+                  are refused (503), other allowed tiles still pass
+TILES_SOURCES     comma-separated Martin sources users may read (default get_route_tile)
+TILES_REQUEST_ID_SOURCES  those of them drawing one route (`request_id`), readable by the
+                  route's owner and admins only (default get_route_tile)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wildside_common.config import CommonSettings, EnvReader
+from wildside_common.config import CommonSettings, ConfigError, EnvReader
 from wildside_common.session_keys import KeyringSettings
+from wildside_tiles_auth.domain.route_tiles import (
+    DEFAULT_POLICY,
+    ROUTE_SOURCE,
+    TilePolicy,
+    source_name_problem,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +32,7 @@ class TilesAuthSettings:
     port: int
     keys: KeyringSettings
     database_url: str | None = None
+    tiles: TilePolicy = DEFAULT_POLICY
 
     @classmethod
     def from_env(cls, env: EnvReader) -> TilesAuthSettings:
@@ -32,4 +43,24 @@ class TilesAuthSettings:
             port=env.integer("TILES_AUTH_PORT", 8090, minimum=1, maximum=65535),
             keys=KeyringSettings.from_env(env, common),
             database_url=env.optional("DATABASE_URL"),
+            tiles=tile_policy(env),
         )
+
+
+def _names(env: EnvReader, variable: str) -> frozenset[str]:
+    names = [name.strip() for name in env.text(variable, ROUTE_SOURCE).split(",")]
+    for name in names:
+        problem = source_name_problem(name)
+        if problem:
+            raise ConfigError(variable, problem)
+    return frozenset(names)
+
+
+def tile_policy(env: EnvReader) -> TilePolicy:
+    """The allowlist of Martin sources and those drawing one route (fail fast when wrong)."""
+    sources = _names(env, "TILES_SOURCES")
+    request_id_sources = _names(env, "TILES_REQUEST_ID_SOURCES")
+    extra = sorted(request_id_sources - sources)
+    if extra:
+        raise ConfigError("TILES_REQUEST_ID_SOURCES", f"{', '.join(extra)} not in TILES_SOURCES")
+    return TilePolicy(sources, request_id_sources)

@@ -4,9 +4,12 @@ Traefik forwards the tile request's headers (Cookie, Authorization, X-Forwarded-
 here. A valid session (cookie `session` or `Authorization: Bearer`) answers 200 with the
 user id and role as `X-Wildside-User` / `X-Wildside-Role` (Traefik can copy them
 upstream); no or a bad session answers 401 with the error envelope, which Traefik
-returns to the client. A route tile (`get_route_tile?request_id=...`) also needs the
-route to be the user's own (an admin's: any): another user's or an unknown route is
-404, as on `GET /api/v1/routes/{id}`; a missing or malformed request_id is 400.
+returns to the client. Then the URI decides (domain/route_tiles.py): only the configured
+sources, in one canonical spelling, pass; anything else, `/tiles/catalog` for a user and
+a request without `X-Forwarded-Uri` included, is 404. A source that draws one route
+(`get_route_tile?request_id=...`, alone or in a composite) also needs the route to be the
+user's own (an admin's: any): another user's or an unknown route is 404, as on
+`GET /api/v1/routes/{id}`; a missing, repeated or malformed request_id is 400.
 """
 
 from __future__ import annotations
@@ -20,14 +23,23 @@ from wildside_common.errors import DomainError, NotFound, Unauthorized, Unavaila
 from wildside_common.logs import current_trace_id
 from wildside_common.sessions import request_token
 from wildside_common.transport.http import error_response
-from wildside_tiles_auth.domain.route_tiles import may_see, route_tile_request_id
+from wildside_tiles_auth.domain.route_tiles import (
+    DEFAULT_POLICY,
+    TilePolicy,
+    may_read_catalog,
+    may_see,
+    read_tile_uri,
+)
 from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
 
 DECISIONS = Counter("wildside_tiles_auth_decisions_total", "Forward-auth answers", ["outcome"])
 
 
 def auth_route(
-    verifier: SessionVerifier, owners: RouteOwners | None = None, cookie_name: str = "session"
+    verifier: SessionVerifier,
+    owners: RouteOwners | None = None,
+    cookie_name: str = "session",
+    policy: TilePolicy = DEFAULT_POLICY,
 ) -> Route:
     async def check(request: Request) -> Response:
         try:
@@ -54,7 +66,11 @@ def auth_route(
         return Response(status_code=200, headers=headers)
 
     async def check_route_tile(request: Request, subject: str, role: str) -> None:
-        request_id = route_tile_request_id(request.headers.get("x-forwarded-uri"))
+        uris = request.headers.getlist("x-forwarded-uri")  # Traefik sets exactly one
+        asked = read_tile_uri(uris[0] if len(uris) == 1 else None, policy)
+        if asked.kind == "catalog" and not may_read_catalog(role):
+            raise NotFound("no such tiles")
+        request_id = asked.request_id
         if request_id is None:
             return
         if owners is None:
