@@ -57,6 +57,9 @@ start_servers() {
     if [ -z "${DATABASE_URL:-}" ]; then
         start_postgres
         export DATABASE_URL="postgresql://postgres@127.0.0.1:$WILDSIDE_PG_PORT/$PG_DATABASE"
+        # tiles-auth reads route owners as its own role (migration 0005 creates it; this
+        # cluster trusts local connections, so it needs no password).
+        export TILES_AUTH_DATABASE_URL=${TILES_AUTH_DATABASE_URL:-"postgresql://tiles_auth_ro@127.0.0.1:$WILDSIDE_PG_PORT/$PG_DATABASE"}
     else
         wait_for_url PostgreSQL "$DATABASE_URL" 5432
     fi

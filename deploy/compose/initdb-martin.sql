@@ -1,8 +1,7 @@
--- compose.yaml only: the read-only role Martin connects with. It may read every table the
--- schema owner (wildside) creates later, and write nothing. Kubernetes clusters create the
--- same role out of band (docs/operations.md).
+-- compose.yaml only, on a new data volume: the login roles Martin and tiles-auth connect
+-- with, with the development passwords compose.yaml uses. What each may do is granted by
+-- migration 0005.tile_roles (Martin: execute the tile functions, read no table; tiles-auth:
+-- read route owners), which also creates them, without a password, where they are missing.
+-- A volume made before 0005: see docs/operations.md (Database roles).
 CREATE ROLE martin_ro LOGIN PASSWORD 'martin-ro';
-GRANT CONNECT ON DATABASE wildside TO martin_ro;
-GRANT USAGE ON SCHEMA public TO martin_ro;
-ALTER DEFAULT PRIVILEGES FOR ROLE wildside IN SCHEMA public GRANT SELECT ON TABLES TO martin_ro;
-ALTER DEFAULT PRIVILEGES FOR ROLE wildside IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO martin_ro;
+CREATE ROLE tiles_auth_ro LOGIN PASSWORD 'tiles-auth-ro';

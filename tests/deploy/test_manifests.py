@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from wildside_common.bus import topology
+from wildside_tiles_auth.domain.route_tiles import DEFAULT_POLICY
 
 pytestmark = pytest.mark.unit
 
@@ -307,3 +308,48 @@ def test_overlays_render_into_their_namespace_with_a_pinned_image(
         d for d in docs if d["kind"] == "Middleware" and d["metadata"]["name"] == "tiles-auth"
     )
     assert f".{namespace}.svc" in auth["spec"]["forwardAuth"]["address"]
+
+
+def test_martin_serves_only_the_listed_functions_from_one_config_file() -> None:
+    """Martin runs from one explicit config (the ConfigMap, and compose's copy of it):
+    function sources only, nothing auto-published, the same ids tiles-auth allows."""
+    (config_map,) = [d for d in of_kind("ConfigMap") if d["metadata"]["name"] == "martin-config"]
+    text = config_map["data"]["config.yaml"]
+    compose = documents(ROOT / "compose.yaml")[0]
+    assert compose["configs"]["martin"]["content"].replace("$$", "$") == text
+    config = yaml.safe_load(text)
+    assert set(config) <= {"web_ui", "on_invalid", "postgres"}, "only PostGIS functions"
+    postgres = config["postgres"]
+    assert postgres["auto_publish"] is False and "tables" not in postgres
+    assert postgres["connection_string"] == "${DATABASE_URL}"
+    settings = next(d for d in of_kind("ConfigMap") if d["metadata"]["name"] == "wildside-config")
+    assert set(postgres["functions"]) == set(settings["data"]["TILES_SOURCES"].split(","))
+    assert set(postgres["functions"]) == DEFAULT_POLICY.sources
+    martin = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == "martin")
+    container = next(containers(martin))
+    (mount,) = container["volumeMounts"]
+    volume = next(v for v in pod_spec(martin)["volumes"] if v["name"] == mount["name"])
+    assert volume["configMap"]["name"] == "martin-config"
+    args = container["args"]
+    assert args[args.index("--config") + 1] == f"{mount['mountPath']}/config.yaml"
+    command = compose["services"]["martin"]["command"]
+    (target,) = [c["target"] for c in compose["services"]["martin"]["configs"]]
+    assert command[command.index("--config") + 1] == target
+
+
+def test_martin_and_tiles_auth_each_connect_with_their_own_role() -> None:
+    services = documents(ROOT / "compose.yaml")[0]["services"]
+    assert services["martin"]["environment"]["DATABASE_URL"].startswith("postgresql://martin_ro:")
+    tiles_auth = services["tiles-auth"]["environment"]["DATABASE_URL"]
+    assert tiles_auth.startswith("postgresql://tiles_auth_ro:")
+    secrets = {}
+    for name in ("martin", "tiles-auth"):
+        deployment = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == name)
+        env = {e["name"]: e for e in next(containers(deployment))["env"]}
+        secrets[name] = env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"]
+    assert secrets == {"martin": "martin-database", "tiles-auth": "tiles-auth-database"}
+    initdb = (DEPLOY / "compose" / "initdb-martin.sql").read_text()
+    statements = [line for line in initdb.splitlines() if not line.startswith("--")]
+    assert not [s for s in statements if re.match(r"\s*(GRANT|ALTER DEFAULT)", s, re.I)], (
+        "grants belong to migration 0005.tile_roles"
+    )

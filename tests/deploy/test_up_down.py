@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 pytestmark = pytest.mark.contract
@@ -85,6 +86,15 @@ def ports(env: dict[str, str]) -> list[int]:
     return [int(env[f"WILDSIDE_{name}_PORT"]) for name in ("PG", "REDIS", "NATS")]
 
 
+def assert_martins_role_draws_tiles_and_reads_no_table(env: dict[str, str]) -> None:
+    """A fresh `make up` has Martin's login role (migration 0005), as the stack runs it."""
+    port, database = env["WILDSIDE_PG_PORT"], env.get("WILDSIDE_PG_DATABASE", "wildside")
+    with psycopg.connect(f"postgresql://martin_ro@127.0.0.1:{port}/{database}") as conn:
+        assert conn.execute("SELECT get_route_tile(0, 0, 0, '{}'::json)").fetchone() == (b"",)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT 1 FROM users LIMIT 1")
+
+
 def test_up_twice_then_down_twice(stack_env: dict[str, str]) -> None:
     data = Path(stack_env["WILDSIDE_DATA_DIR"])
     first = script("up.sh", stack_env, "--infra-only")
@@ -92,6 +102,7 @@ def test_up_twice_then_down_twice(stack_env: dict[str, str]) -> None:
     assert "migrations applied: " in first.stdout
     assert all(listening(port) for port in ports(stack_env))
     assert (data / "started").read_text().split() == list(SERVERS)
+    assert_martins_role_draws_tiles_and_reads_no_table(stack_env)
 
     second = script("up.sh", stack_env, "--infra-only")
     assert "PostgreSQL already running" in second.stdout
