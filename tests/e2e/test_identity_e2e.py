@@ -106,10 +106,16 @@ def test_logout_clears_the_cookie(gateway) -> None:
 
 
 def test_tiles_auth_accepts_the_gateways_sessions(gateway, tiles) -> None:
+    from tests.e2e.test_walking_skeleton import BODY
+
     url = f"{base(tiles)}/auth"
     token = stack.token(gateway)
-    by_cookie = httpx.get(url, headers={"Cookie": f"session={token}"}, timeout=5)
-    by_bearer = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    posted = httpx.post(
+        f"{base(gateway)}/api/v1/routes", json=BODY, headers=stack.auth(gateway), timeout=10
+    )
+    own = f"/tiles/get_route_tile?request_id={posted.json()['request_id']}"  # a URI it allows
+    by_cookie = httpx.get(url, headers={"Cookie": f"session={token}", "X-Forwarded-Uri": own})
+    by_bearer = httpx.get(url, headers={"Authorization": f"Bearer {token}", "X-Forwarded-Uri": own})
     me = httpx.get(f"{base(gateway)}/api/v1/users/me", headers=stack.auth(gateway), timeout=5)
     for response in (by_cookie, by_bearer):
         assert response.status_code == 200
