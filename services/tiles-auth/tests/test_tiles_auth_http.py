@@ -135,3 +135,19 @@ async def test_a_bad_session_is_401_before_any_route_lookup() -> None:
     async with route_client(owners) as tiles:
         response = await tiles.get("/auth", headers={"X-Forwarded-Uri": uri})
     assert response.status_code == 401 and owners.lookups == 0
+
+
+async def test_every_answer_carries_the_security_headers_and_auth_is_never_stored() -> None:
+    async with client(NEW) as tiles:
+        allowed = await tiles.get("/auth", headers={"Cookie": f"session={token(NEW)}"})
+        denied = await tiles.get("/auth")
+        health = await tiles.get("/health/live")
+        missing = await tiles.get("/nope")
+    assert [r.status_code for r in (allowed, denied, health, missing)] == [200, 401, 200, 404]
+    for response in (allowed, denied, health, missing):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert allowed.headers.get_list("cache-control") == ["no-store"]
+    assert denied.headers["cache-control"] == "no-store"
+    assert "cache-control" not in health.headers

@@ -41,7 +41,10 @@ def build_app(verifier: SessionVerifier, owners: RouteOwners | None = None) -> S
         checks["database"] = ping
     routes = [*health_routes(checks), auth_route(verifier, owners)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
-    app.add_middleware(TelemetryMiddleware, service="tiles-auth", router=app.router)
+    # Every /auth answer is about one user's session: never stored by a cache on the way.
+    app.add_middleware(
+        TelemetryMiddleware, service="tiles-auth", router=app.router, no_store_prefixes=("/auth",)
+    )
     return app
 
 
