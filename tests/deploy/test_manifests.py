@@ -307,3 +307,24 @@ def test_overlays_render_into_their_namespace_with_a_pinned_image(
         d for d in docs if d["kind"] == "Middleware" and d["metadata"]["name"] == "tiles-auth"
     )
     assert f".{namespace}.svc" in auth["spec"]["forwardAuth"]["address"]
+
+
+def test_the_gateway_is_scraped_on_its_metrics_port_which_traefik_never_routes() -> None:
+    gateway = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == "gateway")
+    container = next(containers(gateway, init=False))
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["METRICS_PORT"] == str(ports["metrics"]) and ports["metrics"] != ports["http"]
+    monitors = documents(DEPLOY / "observability" / "servicemonitors.yaml")
+    scraped = {
+        (name, endpoint["port"])
+        for monitor in monitors
+        for expression in monitor["spec"]["selector"].get("matchExpressions", [])
+        for name in expression["values"]
+        for endpoint in monitor["spec"]["endpoints"]
+    }
+    assert ("gateway", "metrics") in scraped and ("gateway", "http") not in scraped
+    (route,) = of_kind("IngressRoute")
+    targets = [service for rule in route["spec"]["routes"] for service in rule["services"]]
+    assert {"name": "gateway", "port": 8080} in targets
+    assert all(service.get("port") != ports["metrics"] for service in targets)
