@@ -101,6 +101,9 @@ def test_origins_are_written_as_browsers_write_them() -> None:
     assert parse_origin("https://a.example/") == "https://a.example"
     with pytest.raises(ValueError):
         AllowedOrigins(frozenset({"https://A.example"}))
+    with pytest.raises(ValueError, match="punycode"):
+        parse_origin("https://bücher.example")
+    assert parse_origin("https://xn--bcher-kva.example") == "https://xn--bcher-kva.example"
 
 
 def test_the_csrf_rule_on_origin_and_referer() -> None:

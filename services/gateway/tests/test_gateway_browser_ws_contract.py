@@ -193,6 +193,8 @@ async def test_binary_and_non_object_frames_get_invalid_message_and_the_socket_s
             answer = await exchange(socket, frame)
             assert answer["type"] == "error" and answer["code"] == "invalid_message", frame
         assert await exchange(socket, '{"type":"ping"}') == {"type": "pong"}
+        # A ping takes no request id: whatever rides along is ignored, not a strike.
+        assert await exchange(socket, '{"type":"ping","request_id":"x"}') == {"type": "pong"}
 
 
 ONE = uuid.UUID(int=1)

@@ -45,6 +45,8 @@ def parse_origin(text: str) -> str:
     extra = parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc
     if origin is None or extra:
         raise ValueError(f"{text!r} is not an origin (scheme://host[:port], http or https)")
+    if not origin.isascii():  # browsers send an internationalised host as punycode
+        raise ValueError(f"{text!r}: write the host in its xn-- (punycode) form")
     return origin
 
 

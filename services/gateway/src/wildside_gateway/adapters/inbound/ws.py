@@ -128,8 +128,9 @@ class StatusSocket:
                 str(kind) if kind in ("subscribe", "unsubscribe", "ping") else "invalid"
             ).inc()
             raw_id = frame.get("request_id")
-            # Echoed in the error frame only once it is known to be a plain UUID.
-            request_id = canonical_request_id(raw_id) if raw_id is not None else None
+            # Checked before any use, and echoed in an error frame only once it is a UUID.
+            if kind in ("subscribe", "unsubscribe") and raw_id is not None:
+                request_id = canonical_request_id(raw_id)
             await self.dispatch(kind, request_id)
         except orjson.JSONDecodeError:
             WS_RECEIVED.labels("invalid").inc()
