@@ -30,6 +30,7 @@ done
 export WILDSIDE_ENV=${WILDSIDE_ENV:-development}
 export GATEWAY_PORT=${GATEWAY_PORT:-8080}
 export TILES_AUTH_PORT=${TILES_AUTH_PORT:-8090}
+export GATEWAY_METRICS_PORT=${GATEWAY_METRICS_PORT:-9103}
 export ROUTER_METRICS_PORT=${ROUTER_METRICS_PORT:-9101}
 export ENRICHER_METRICS_PORT=${ENRICHER_METRICS_PORT:-9102}
 export WILDSIDE_PG_PORT WILDSIDE_REDIS_PORT WILDSIDE_NATS_PORT
@@ -142,6 +143,7 @@ summary() {
 
 Wildside ($WILDSIDE_ENV)
   gateway       http://127.0.0.1:$GATEWAY_PORT   (API /api/v1, WebSocket /ws, /openapi.json)
+                metrics and health on http://127.0.0.1:$GATEWAY_METRICS_PORT
   tiles-auth    http://127.0.0.1:$TILES_AUTH_PORT/auth
   router        metrics and health on http://127.0.0.1:$ROUTER_METRICS_PORT
   enricher      metrics and health on http://127.0.0.1:$ENRICHER_METRICS_PORT

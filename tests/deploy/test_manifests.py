@@ -353,3 +353,24 @@ def test_martin_and_tiles_auth_each_connect_with_their_own_role() -> None:
     assert not [s for s in statements if re.match(r"\s*(GRANT|ALTER DEFAULT)", s, re.I)], (
         "grants belong to migration 0005.tile_roles"
     )
+
+
+def test_the_gateway_is_scraped_on_its_metrics_port_which_traefik_never_routes() -> None:
+    gateway = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == "gateway")
+    container = next(containers(gateway, init=False))
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["METRICS_PORT"] == str(ports["metrics"]) and ports["metrics"] != ports["http"]
+    monitors = documents(DEPLOY / "observability" / "servicemonitors.yaml")
+    scraped = {
+        (name, endpoint["port"])
+        for monitor in monitors
+        for expression in monitor["spec"]["selector"].get("matchExpressions", [])
+        for name in expression["values"]
+        for endpoint in monitor["spec"]["endpoints"]
+    }
+    assert ("gateway", "metrics") in scraped and ("gateway", "http") not in scraped
+    (route,) = of_kind("IngressRoute")
+    targets = [service for rule in route["spec"]["routes"] for service in rule["services"]]
+    assert {"name": "gateway", "port": 8080} in targets
+    assert all(service.get("port") != ports["metrics"] for service in targets)

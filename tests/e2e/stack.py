@@ -28,6 +28,7 @@ class Service:
     command: list[str]
     env: dict[str, str]
     health_url: str
+    metrics_url: str = ""  # /metrics: the gateway's is on its metrics port, not its public one
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default=Path("/dev/null"))
     log_file: BinaryIO | None = None
@@ -107,26 +108,32 @@ def base_env(
 
 
 def gateway(env: dict[str, str]) -> Service:
-    port = free_port()
-    env = {**env, "GATEWAY_PORT": str(port)}
+    port, metrics_port = free_port(), free_port()
+    env = {**env, "GATEWAY_PORT": str(port), "METRICS_PORT": str(metrics_port)}
     return Service(
-        "gateway", [str(BIN / "wildside-gateway")], env, f"http://127.0.0.1:{port}/health/ready"
+        "gateway",
+        [str(BIN / "wildside-gateway")],
+        env,
+        f"http://127.0.0.1:{port}/health/ready",
+        f"http://127.0.0.1:{metrics_port}/metrics",
     )
 
 
 def router(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "METRICS_PORT": str(port)}
+    url = f"http://127.0.0.1:{port}"
     return Service(
-        "router", [str(BIN / "wildside-router")], env, f"http://127.0.0.1:{port}/health/ready"
+        "router", [str(BIN / "wildside-router")], env, f"{url}/health/ready", f"{url}/metrics"
     )
 
 
 def enricher(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "METRICS_PORT": str(port)}
+    url = f"http://127.0.0.1:{port}"
     return Service(
-        "enricher", [str(BIN / "wildside-enricher")], env, f"http://127.0.0.1:{port}/health/ready"
+        "enricher", [str(BIN / "wildside-enricher")], env, f"{url}/health/ready", f"{url}/metrics"
     )
 
 

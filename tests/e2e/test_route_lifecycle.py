@@ -149,7 +149,7 @@ def test_a_cache_hit_completes_at_once_with_a_succeeded_event(gateway, router, s
         frames = [json.loads(socket.recv(timeout=5)) for _ in range(2)]
     assert frames[1]["status"] == "succeeded"
     assert done.json()["route"] == wait_final(gateway, first).json()["route"]
-    metrics = httpx.get(f"{base(gateway)}/metrics", timeout=5).text
+    metrics = httpx.get(gateway.metrics_url, timeout=5).text
     assert 'cache_route_lookups_total{outcome="hit"}' in metrics
 
 
@@ -161,7 +161,7 @@ def test_requests_work_uncached_when_redis_is_down(stack_env, router) -> None:
         service.wait_ready()
         request_id = post(service, body_at(60.1666)).json()["request_id"]
         assert wait_final(service, request_id).json()["status"] == "succeeded"
-        metrics = httpx.get(f"{base(service)}/metrics", timeout=5).text
+        metrics = httpx.get(service.metrics_url, timeout=5).text
         assert 'wildside_redis_unavailable_total{use="rate_limit"} 1.0' in metrics
         assert 'cache_route_lookups_total{outcome="unavailable"} 1.0' in metrics
     finally:

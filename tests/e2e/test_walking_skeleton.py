@@ -32,7 +32,8 @@ def submit(gateway: stack.Service, body: dict[str, object] | None = None) -> str
     )
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
-    assert response.headers["location"] == f"/api/v1/routes/{request_id}"
+    # Absolute, under PUBLIC_BASE_URL (by default the gateway's listen address).
+    assert response.headers["location"] == f"{base(gateway)}/api/v1/routes/{request_id}"
     assert len(response.headers["trace-id"]) == 32
     return str(request_id)
 
@@ -118,10 +119,11 @@ def test_bad_bodies_are_400_naming_the_field(gateway, body, field) -> None:
 
 
 def test_every_service_serves_its_own_metrics(gateway, router) -> None:
-    gateway_metrics = httpx.get(f"{base(gateway)}/metrics", timeout=5)
+    gateway_metrics = httpx.get(gateway.metrics_url, timeout=5)
     assert gateway_metrics.headers["content-type"].startswith("text/plain")
     assert "http_requests_total" in gateway_metrics.text
     assert "wildside_ws_connections" in gateway_metrics.text
-    router_metrics = httpx.get(f"{base(router)}/metrics", timeout=5).text
+    assert httpx.get(f"{base(gateway)}/metrics", timeout=5).status_code == 404  # not public
+    router_metrics = httpx.get(router.metrics_url, timeout=5).text
     assert "wildside_engine_route_duration_seconds" in router_metrics
     assert 'wildside_jobs_total{consumer="router"' in router_metrics

@@ -1,4 +1,5 @@
-"""In-memory fakes of the identity ports, and an app built through `wire_identity`."""
+"""In-memory fakes of the identity ports, and an app built through `wire_identity`
+behind the gateway's middleware (`bootstrap.gateway_app`)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from starlette.applications import Starlette
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.errors import Conflict
-from wildside_common.http import TelemetryMiddleware
 from wildside_common.pagination import Direction, Key, PageParams, Window, assemble
 from wildside_common.session_keys import KeyringSettings
 from wildside_common.sessions import Keyring, KeyStatus, SessionKey
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.analytics import RecordingAnalytics
+from wildside_gateway.bootstrap import gateway_app
 from wildside_gateway.bootstrap_identity import IdentityWiring, wire_identity
 from wildside_gateway.domain.identity import (
     InterestTheme,
@@ -24,11 +24,13 @@ from wildside_gateway.domain.identity import (
     UserSummary,
 )
 from wildside_gateway.domain.interests import InterestUpdate, check_revision
+from wildside_gateway.domain.origins import AllowedOrigins
 from wildside_gateway.domain.principal import Role
 from wildside_gateway.domain.provenance import ProvenanceFilter, ProvenanceRecord
 from wildside_gateway.identity_config import IdentitySettings
 
 KEY = SessionKey("k-test", b"t" * 64, KeyStatus.SIGNING)
+BASE_URL = "http://testserver"  # the app's PUBLIC_BASE_URL and its one allowed origin
 THEMES = [InterestTheme(t, t.title(), f"about {t}") for t in ("history", "art", "nature", "food")]
 
 
@@ -118,7 +120,6 @@ def identity_app(
         provenance or FakeProvenance(),
         analytics,
     )
-    app = Starlette(routes=wiring.routes)
-    app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)
+    app = gateway_app(wiring.routes, AllowedOrigins.parse([BASE_URL]), BASE_URL)
     transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver"), wiring
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL), wiring

@@ -183,3 +183,21 @@ async def test_the_catalog_is_for_admins_and_a_request_without_one_uri_for_nobod
     assert user.status_code == 404 and admin.status_code == 200
     assert no_uri.status_code == 404 and two_uris.status_code == 404
     assert 'wildside_tiles_auth_decisions_total{outcome="not_found"}' in metrics
+
+
+async def test_every_answer_carries_the_security_headers_and_auth_is_never_stored() -> None:
+    async with client(NEW) as tiles:
+        allowed = await tiles.get(
+            "/auth", headers={"Cookie": f"session={token(NEW)}", "X-Forwarded-Uri": OWN_TILE}
+        )
+        denied = await tiles.get("/auth")
+        health = await tiles.get("/health/live")
+        missing = await tiles.get("/nope")
+    assert [r.status_code for r in (allowed, denied, health, missing)] == [200, 401, 200, 404]
+    for response in (allowed, denied, health, missing):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert allowed.headers.get_list("cache-control") == ["no-store"]
+    assert denied.headers["cache-control"] == "no-store"
+    assert "cache-control" not in health.headers

@@ -3,8 +3,11 @@
     DomainError                 code
      +-- InvalidInput           invalid_request   (bad input; never retried)
      |    +-- PayloadTooLarge   invalid_request   (HTTP 413)
+     |    +-- UnsupportedMediaType invalid_request (HTTP 415)
+     |    +-- InvalidMessage    invalid_message   (a WebSocket frame outside the protocol)
      +-- Unauthorized           unauthorized
      +-- Forbidden              forbidden
+     |    +-- CsrfRejected      csrf_rejected     (a browser request from a foreign origin)
      +-- NotFound               not_found
      +-- Conflict               conflict
      +-- RateLimited            rate_limited      (retry_after seconds)
@@ -46,12 +49,30 @@ class PayloadTooLarge(InvalidInput):
     """A body over the configured size cap (HTTP 413, code invalid_request)."""
 
 
+class UnsupportedMediaType(InvalidInput):
+    """A body in a media type the endpoint does not read (HTTP 415, code invalid_request)."""
+
+
+class InvalidMessage(InvalidInput):
+    """A WebSocket frame the protocol does not know: binary, not JSON, not an object, an
+    unknown type or a malformed field. Counts as a strike like any invalid input."""
+
+    code = "invalid_message"
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
 
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class CsrfRejected(Forbidden):
+    """A cookie-borne (or login) request or WebSocket handshake whose `Origin` (or
+    `Referer`) is not an allowed origin: a cross-site request forgery (HTTP 403)."""
+
+    code = "csrf_rejected"
 
 
 class NotFound(DomainError):

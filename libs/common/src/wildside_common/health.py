@@ -2,7 +2,9 @@
 
 Readiness runs the service's own dependency checks (each a coroutine that raises when
 its dependency does not answer) with a short timeout; liveness only says the process
-serves. Workers serve these on a small HTTP port of their own (`serve_ops`).
+serves. Workers serve these on a small HTTP port of their own (`serve_ops`,
+`METRICS_HOST`/`METRICS_PORT`); so does the gateway, whose public port serves the health
+routes without `/metrics` (the metrics name routes and counts nobody outside should see).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wildside_common.http import TelemetryMiddleware
 from wildside_common.metrics import exposition
 from wildside_common.server import serve_http
 from wildside_common.transport.http import JSONResponse
@@ -38,7 +41,9 @@ async def run_checks(checks: Mapping[str, Check], timeout: float = 2.0) -> dict[
     return dict(zip(names, results, strict=True))
 
 
-def health_routes(checks: Mapping[str, Check]) -> list[Route]:
+def health_routes(checks: Mapping[str, Check], *, metrics: bool = True) -> list[Route]:
+    """`/health/live`, `/health/ready` and, unless `metrics` is False, `/metrics`."""
+
     async def live(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -50,17 +55,29 @@ def health_routes(checks: Mapping[str, Check]) -> list[Route]:
             status_code=200 if healthy else 503,
         )
 
-    async def metrics(_: Request) -> Response:
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)
-
-    return [
+    routes = [
         Route("/health/live", live, methods=["GET"]),
         Route("/health/ready", ready, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
     ]
+    if metrics:
+        routes.append(Route("/metrics", exposition_endpoint, methods=["GET"]))
+    return routes
 
 
-async def serve_ops(host: str, port: int, checks: Mapping[str, Check], stop: asyncio.Event) -> None:
+async def exposition_endpoint(_: Request) -> Response:
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
+
+
+def ops_app(checks: Mapping[str, Check], service: str) -> Starlette:
+    """The health and metrics routes behind the shared middleware (security headers)."""
+    app = Starlette(routes=health_routes(checks))
+    app.add_middleware(TelemetryMiddleware, service=service, router=app.router)
+    return app
+
+
+async def serve_ops(
+    host: str, port: int, checks: Mapping[str, Check], stop: asyncio.Event, service: str
+) -> None:
     """Serve the health and metrics routes until `stop` is set."""
-    await serve_http(Starlette(routes=health_routes(checks)), host, port, stop, grace=2)
+    await serve_http(ops_app(checks, service), host, port, stop, grace=2)

@@ -1,9 +1,20 @@
 """ASGI middleware shared by the HTTP services.
 
 For every request: a server span (parented by an incoming `traceparent`), the
-`trace-id` response header equal to that span's trace id, Prometheus counters and
-latency by route template, an access log line, and one last net that turns any
-unhandled exception into the 500 envelope (redacted) instead of a bare crash.
+`trace-id` response header equal to that span's trace id, the security headers,
+Prometheus counters and latency by route template, an access log line, and one last
+net that turns any unhandled exception into the 500 envelope (redacted) instead of a
+bare crash.
+
+Security headers (OWASP's HTTP headers and REST cheat sheets), on every HTTP response
+and WebSocket denial of every service, unless the endpoint set the header itself:
+`X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and
+`Content-Security-Policy: frame-ancestors 'none'` (nothing of ours is meant to be framed),
+`Referrer-Policy: strict-origin-when-cross-origin` (not `no-referrer`: under it a
+browser sends `Origin: null` on a same-origin form POST, which the gateway's CSRF check
+refuses), and `Cache-Control: no-store` under the service's `no_store_prefixes` (the
+gateway's `/api/`: responses carrying user data) only, so a document with caching of its
+own (`/openapi.json`, a web app's assets) keeps it.
 """
 
 from __future__ import annotations
@@ -25,6 +36,23 @@ log = logging.getLogger(__name__)
 
 
 PROPAGATED = frozenset({b"traceparent", b"tracestate", b"baggage"})
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+)
+NO_STORE = (b"cache-control", b"no-store")
+RESPONSE_STARTS = frozenset({"http.response.start", "websocket.http.response.start"})
+
+
+def secured(headers: list[tuple[bytes, bytes]], no_store: bool) -> list[tuple[bytes, bytes]]:
+    """`headers` plus every security header the response did not set itself."""
+    present = {name.lower() for name, _ in headers}
+    added = [header for header in SECURITY_HEADERS if header[0] not in present]
+    if no_store and NO_STORE[0] not in present:
+        added.append(NO_STORE)
+    return [*headers, *added]
 
 
 def route_template(router: Router, scope: Scope) -> str:
@@ -36,10 +64,13 @@ def route_template(router: Router, scope: Scope) -> str:
 
 
 class TelemetryMiddleware:
-    def __init__(self, app: ASGIApp, service: str, router: Router) -> None:
+    def __init__(
+        self, app: ASGIApp, service: str, router: Router, no_store_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.service = service
         self.router = router
+        self.no_store_prefixes = no_store_prefixes
         self.tracer = tracer(f"wildside.{service}.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,6 +86,7 @@ class TelemetryMiddleware:
         method = scope.get("method", "WS")
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
+        no_store = str(scope["path"]).startswith(self.no_store_prefixes)
         with self.tracer.start_as_current_span(
             f"{method} {template}",
             context=extract_context(headers),
@@ -64,11 +96,11 @@ class TelemetryMiddleware:
             trace_id = current_trace_id() or ""
 
             async def send_with_trace(message: Message) -> None:
-                if message["type"] == "http.response.start":
+                if message["type"] in RESPONSE_STARTS:
                     status["code"] = message["status"]
                     status["sent"] = True
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"], (b"trace-id", trace_id.encode())]
+                    headers = [*message.get("headers", []), (b"trace-id", trace_id.encode())]
+                    message["headers"] = secured(headers, no_store)
                 await send(message)
 
             try:

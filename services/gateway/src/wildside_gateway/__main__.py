@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from wildside_common.config import EnvReader
+from wildside_common.health import serve_ops
 from wildside_common.logs import configure_logging
 from wildside_common.runtime import run_service
 from wildside_common.server import serve_http
@@ -17,8 +18,12 @@ async def serve(stop: asyncio.Event) -> None:
     settings = GatewaySettings.from_env(EnvReader.from_os())
     configure_logging("gateway", settings.common.log_level)
     configure_tracing(settings.common)
+    common = settings.common
     async with bootstrap(settings) as gateway:
-        await serve_http(gateway.app, settings.host, settings.port, stop, websockets=True)
+        await asyncio.gather(
+            serve_http(gateway.app, settings.host, settings.port, stop, websockets=True),
+            serve_ops(common.metrics_host, common.metrics_port, gateway.checks, stop, "gateway"),
+        )
 
 
 def main() -> int:

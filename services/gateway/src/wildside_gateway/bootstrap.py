@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,13 +14,14 @@ from nats.aio.client import Client as Nats
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from wildside_common.analytics import Analytics, analytics_from_settings
 from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
-from wildside_common.health import health_routes
+from wildside_common.health import Check, health_routes
 from wildside_common.http import TelemetryMiddleware
+from wildside_gateway.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
 from wildside_gateway.adapters.inbound.http import RouteEndpoints, http_exception
 from wildside_gateway.adapters.inbound.openapi import openapi_route
 from wildside_gateway.adapters.inbound.ws import StatusSocketEndpoint
@@ -45,6 +46,7 @@ from wildside_gateway.adapters.outbound.redis_store import (
 from wildside_gateway.app import RouteService, SubmissionPolicy
 from wildside_gateway.bootstrap_identity import identity_wiring
 from wildside_gateway.config import GatewaySettings
+from wildside_gateway.domain.origins import AllowedOrigins
 from wildside_gateway.domain.routes import DurationBounds
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,41 @@ class Gateway:
     feed: StatusFeed
     service: RouteService
     app: Starlette
+    checks: dict[str, Check]
+
+
+# Responses under these prefixes carry user data: Cache-Control: no-store.
+NO_STORE_PREFIXES = ("/api/",)
+
+
+def gateway_app(
+    routes: Sequence[BaseRoute], origins: AllowedOrigins, public_base_url: str
+) -> Starlette:
+    """The routes behind the gateway's middleware (see `browser` for the order)."""
+    app = Starlette(routes=list(routes), exception_handlers={HTTPException: http_exception})
+    app.add_middleware(CsrfGuard, origins=origins)
+    app.add_middleware(Cors, origins=origins)
+    app.add_middleware(PublicOrigin, public_base_url=public_base_url)
+    app.add_middleware(
+        TelemetryMiddleware,
+        service="gateway",
+        router=app.router,
+        no_store_prefixes=NO_STORE_PREFIXES,
+    )
+    return app
+
+
+def readiness_checks(pool: asyncpg.Pool, nats: Nats, feed: StatusFeed) -> dict[str, Check]:
+    async def nats_ready() -> None:
+        if not nats.is_connected:
+            raise ConnectionError("nats is not connected")
+        await nats.flush(timeout=1)
+
+    async def feed_ready() -> None:
+        if not feed.running:
+            raise ConnectionError("status feed is not running")
+
+    return {"database": lambda: ping(pool), "nats": nats_ready, "status_feed": feed_ready}
 
 
 def build_app(
@@ -76,26 +113,19 @@ def build_app(
         settings.retry_after_seconds,
     )
 
-    async def nats_ready() -> None:
-        if not nats.is_connected:
-            raise ConnectionError("nats is not connected")
-        await nats.flush(timeout=1)
-
-    async def feed_ready() -> None:
-        if not feed.running:
-            raise ConnectionError("status feed is not running")
-
-    checks = {"database": lambda: ping(pool), "nats": nats_ready, "status_feed": feed_ready}
-    routes: list[Route | WebSocketRoute] = [
-        *health_routes(checks),
+    origins = settings.allowed_origins
+    socket = StatusSocketEndpoint(
+        service, identity.ws_auth, feed, origins, cookie_name=settings.identity.cookie_name
+    )
+    routes: list[BaseRoute] = [
+        # /metrics is on the metrics port only (__main__: serve_ops).
+        *health_routes(readiness_checks(pool, nats, feed), metrics=False),
         openapi_route(),
         *endpoints.routes(),
         *identity.routes,
-        WebSocketRoute("/ws", StatusSocketEndpoint(service, identity.ws_auth, feed).handle),
+        WebSocketRoute("/ws", socket.handle),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
-    app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)
-    return app
+    return gateway_app(routes, origins, settings.public_base_url)
 
 
 def route_service(
@@ -154,7 +184,8 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await feed.start()
         service = route_service(settings, pool, nats, redis, analytics)
         app = build_app(settings, pool, nats, feed, service)
-        yield Gateway(settings, pool, nats, feed, service, app)
+        checks = readiness_checks(pool, nats, feed)
+        yield Gateway(settings, pool, nats, feed, service, app, checks)
         await feed.stop()
     finally:
         maintenance.cancel()

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wildside_common.analytics import AnalyticsSettings
-from wildside_common.config import CommonSettings, EnvReader
+from wildside_common.config import CommonSettings, ConfigError, EnvReader
+from wildside_gateway.domain.origins import AllowedOrigins, parse_origin
 from wildside_gateway.identity_config import IdentitySettings
+
+GATEWAY_METRICS_PORT = 9103
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +36,23 @@ class GatewaySettings:
     submit_batch_concurrency: int
     analytics: AnalyticsSettings
     identity: IdentitySettings
+    allowed_origins: AllowedOrigins
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
-        common = CommonSettings.from_env(env, "gateway", default_metrics_port=0)
+        common = CommonSettings.from_env(env, "gateway", GATEWAY_METRICS_PORT)
         host = env.text("GATEWAY_HOST", "127.0.0.1")
         port = env.integer("GATEWAY_PORT", 8080, minimum=1, maximum=65535)
         minimum = env.integer("ROUTE_MIN_DURATION_MINUTES", 10, minimum=1)
+        identity = IdentitySettings.from_env(env, common)
+        public_base_url = public_base(env, host, port, common.production)
         return cls(
             common=common,
             database_url=env.text("DATABASE_URL"),
             redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
             host=host,
             port=port,
-            public_base_url=env.text("PUBLIC_BASE_URL", f"http://{host}:{port}"),
+            public_base_url=public_base_url,
             min_duration_minutes=minimum,
             max_duration_minutes=env.integer("ROUTE_MAX_DURATION_MINUTES", 480, minimum=minimum),
             max_body_bytes=env.integer("MAX_BODY_BYTES", 16384, minimum=256),
@@ -64,5 +70,31 @@ class GatewaySettings:
                 "SUBMIT_BATCH_CONCURRENCY", 4, minimum=1, maximum=64
             ),
             analytics=AnalyticsSettings.from_env(env),
-            identity=IdentitySettings.from_env(env, common),
+            identity=identity,
+            allowed_origins=allowed_origins(env, public_base_url, common.production),
         )
+
+
+def public_base(env: EnvReader, host: str, port: int, production: bool) -> str:
+    """PUBLIC_BASE_URL as an origin: the base of every absolute link, never the Host header."""
+    authority = f"[{host}]" if ":" in host else host
+    raw = env.text("PUBLIC_BASE_URL", f"http://{authority}:{port}")
+    try:
+        base = parse_origin(raw)
+    except ValueError as exc:
+        raise ConfigError("PUBLIC_BASE_URL", f"{exc}; the gateway serves at the root") from None
+    if production and not base.startswith("https://"):
+        raise ConfigError("PUBLIC_BASE_URL", f"must be https in production, got {raw!r}")
+    return base
+
+
+def allowed_origins(env: EnvReader, public_base_url: str, production: bool) -> AllowedOrigins:
+    """ALLOWED_ORIGINS (comma-separated), by default PUBLIC_BASE_URL's origin alone."""
+    raw = env.text("ALLOWED_ORIGINS", public_base_url)
+    try:
+        origins = AllowedOrigins.parse(raw.split(","))
+    except ValueError as exc:
+        raise ConfigError("ALLOWED_ORIGINS", str(exc)) from None
+    if production and not origins.all_https:
+        raise ConfigError("ALLOWED_ORIGINS", f"every origin must be https in production: {raw!r}")
+    return origins

@@ -11,12 +11,19 @@ from typing import Any
 
 import orjson
 
-from wildside_gateway.openapi_identity import SECURITY_SCHEMES, identity_paths, identity_schemas
+from wildside_gateway.openapi_identity import (
+    CROSS_SITE,
+    NOT_JSON,
+    SECURITY_SCHEMES,
+    identity_paths,
+    identity_schemas,
+)
 
 ERROR_CODES = [
     "invalid_request",
     "unauthorized",
     "forbidden",
+    "csrf_rejected",
     "not_found",
     "conflict",
     "rate_limited",
@@ -121,11 +128,18 @@ def _paths() -> dict[str, Any]:
                             "properties": {"request_id": {"type": "string", "format": "uuid"}},
                         },
                         "Accepted: the job is on the bus",
-                        {"Location": {"schema": {"type": "string"}}},
+                        {
+                            "Location": {
+                                "schema": {"type": "string", "format": "uri"},
+                                "description": "The request's URL, under PUBLIC_BASE_URL",
+                            }
+                        },
                     ),
                     "400": _error("Invalid request"),
                     "401": _error("No session"),
+                    "403": CROSS_SITE,
                     "413": _error("Body too large"),
+                    "415": NOT_JSON,
                     "429": _error("Rate limited"),
                     "503": _error("Bus or database unavailable"),
                     "504": _error("Timed out"),
@@ -161,7 +175,15 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Wildside gateway",
             "version": "1.0.0",
-            "description": "Walking-tour routes. Map data (c) OpenStreetMap contributors, ODbL.",
+            "description": (
+                "Walking-tour routes. Map data (c) OpenStreetMap contributors, ODbL.\n\n"
+                "Browsers: POST, PUT, PATCH and DELETE authenticated by the session cookie, and"
+                " logins, are refused with 403 csrf_rejected when their Origin (or, without"
+                " it, Referer) is not an allowed origin; Bearer requests are exempt. Request"
+                " bodies must be Content-Type: application/json (415 otherwise). CORS answers"
+                " allowed origins only, with credentials. Absolute links (pagination,"
+                " Location) are under PUBLIC_BASE_URL. /metrics is on the metrics port."
+            ),
         },
         "paths": {**_paths(), **identity_paths()},
         "components": {

@@ -30,6 +30,11 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 NO_SESSION = _error("No valid session (missing, expired, tampered or wrongly signed token)")
 NOT_ADMIN = _error("The session is not an administrator's")
 UNAVAILABLE = _error("Database unavailable")
+CROSS_SITE = _error(
+    "csrf_rejected: a request authenticated by the session cookie (or a login) whose Origin,"
+    " or without it Referer, is not an allowed origin (ALLOWED_ORIGINS); Bearer is exempt"
+)
+NOT_JSON = _error("The body is not declared Content-Type: application/json")
 BAD_PAGE = _error(
     "Bad limit or cursor: details.code is invalid_limit, invalid_cursor or unsupported_direction"
 )
@@ -89,16 +94,22 @@ def _session_paths() -> dict[str, Any]:
                     "200": {**_ok(_ref("UserProfile"), "Logged in"), "headers": set_cookie},
                     "400": _error("Blank or malformed username or password (details.field)"),
                     "401": _error("Wrong username or password (no cookie is set)"),
+                    "403": CROSS_SITE,
                     "413": _error("Body too large"),
+                    "415": NOT_JSON,
                     "503": UNAVAILABLE,
                 },
             }
         },
         "/api/v1/logout": {
             "post": {
-                "summary": "Log out: clears the session cookie",
+                "summary": "Log out: clears the session cookie (no body, no Content-Type needed)",
                 "security": SECURITY,
-                "responses": {"204": {"description": "Cookie cleared"}, "401": NO_SESSION},
+                "responses": {
+                    "204": {"description": "Cookie cleared"},
+                    "401": NO_SESSION,
+                    "403": CROSS_SITE,
+                },
             }
         },
     }
@@ -113,7 +124,9 @@ def _user_paths() -> dict[str, Any]:
             "200": _ok(_ref("UserProfile"), "The updated profile"),
             "400": _error("Unknown or duplicate id (details.field names the index) or > 100 ids"),
             "401": NO_SESSION,
+            "403": CROSS_SITE,
             "409": _error("Stale or missing expected_revision (details: expected, actual)"),
+            "415": NOT_JSON,
             "503": UNAVAILABLE,
         },
     }

@@ -46,7 +46,10 @@ def build_app(
         checks["database"] = ping
     routes = [*health_routes(checks), auth_route(verifier, owners, policy=policy)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
-    app.add_middleware(TelemetryMiddleware, service="tiles-auth", router=app.router)
+    # Every /auth answer is about one user's session: never stored by a cache on the way.
+    app.add_middleware(
+        TelemetryMiddleware, service="tiles-auth", router=app.router, no_store_prefixes=("/auth",)
+    )
     return app
 
 

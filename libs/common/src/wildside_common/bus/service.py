@@ -21,7 +21,7 @@ async def run_workers(
 
     checks = {"ready": ready, "consumer": consuming}
     await asyncio.gather(
-        serve_ops(common.metrics_host, common.metrics_port, checks, stop),
+        serve_ops(common.metrics_host, common.metrics_port, checks, stop, common.service_name),
         jobs.run(stop),
         *(worker.run(stop) for worker in others),
     )

@@ -22,10 +22,12 @@ from wildside_common.errors import (
     Timeout,
     Unauthorized,
     Unavailable,
+    UnsupportedMediaType,
 )
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     InvalidInput: 400,
     Unauthorized: 401,
     Forbidden: 403,

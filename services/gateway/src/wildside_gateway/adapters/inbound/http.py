@@ -15,7 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.errors import DomainError, InvalidInput, PayloadTooLarge
+from wildside_common.errors import (
+    DomainError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from wildside_common.logs import annotate, current_trace_id
 from wildside_common.transport.http import JSONResponse, error_response, plain_status_response
 from wildside_gateway.app import RouteService
@@ -27,14 +32,24 @@ from wildside_gateway.ports import Authenticator
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+def require_json(content_type: str | None) -> None:
+    """415 unless the body is declared `application/json` (parameters such as charset
+    allowed). A missing Content-Type is refused too: no browser form or `text/plain`
+    body reaches a JSON endpoint. Endpoints without a body (logout) do not check it."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "the body must be application/json (Content-Type: application/json)",
+            {"expected": "application/json"},
+        )
+
+
 async def read_json(request: Request, limit: int) -> Any:
     """The body as JSON, refusing bodies over `limit` bytes before reading them whole."""
+    require_json(request.headers.get("content-type"))
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
-    content_type = request.headers.get("content-type", "application/json")
-    if "json" not in content_type.split(";")[0]:
-        raise InvalidInput("the body must be application/json")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -82,7 +97,8 @@ class RouteEndpoints:
         # it has started is always answered with what became of it.
         accepted = await self.service.submit(principal, body, key)
         annotate(request_id=accepted.request_id)
-        headers = {"Location": f"/api/v1/routes/{accepted.request_id}"}
+        # request.base_url is PUBLIC_BASE_URL's (browser.PublicOrigin), never the Host header.
+        headers = {"Location": f"{request.base_url}api/v1/routes/{accepted.request_id}"}
         if accepted.replayed:
             headers["Idempotent-Replayed"] = "true"
         return JSONResponse({"request_id": accepted.request_id}, status_code=202, headers=headers)

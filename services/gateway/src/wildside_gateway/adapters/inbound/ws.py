@@ -1,12 +1,21 @@
 """WebSocket adapter: `/ws` subscriptions to route status events.
 
-Protocol (JSON text frames):
-    client -> {"type": "subscribe", "request_id": "..."}   (also "unsubscribe", "ping")
+Handshake: a handshake the session cookie authenticates (no `Authorization: Bearer`)
+whose `Origin` is not allowed (`ALLOWED_ORIGINS`, `Origin: null` included) is refused
+with 403 `csrf_rejected` before the upgrade: cross-site WebSocket hijacking. A token
+offered as the `bearer.<token>` subprotocol is exempt, as Bearer is over HTTP.
+
+Protocol (JSON text frames; docs/websocket.md):
+    client -> {"type": "subscribe", "request_id": "<uuid>"}   (also "unsubscribe", "ping")
     server -> route_generation_status events (the seed's schema), {"type": "subscribed"},
-              {"type": "pong"}, or {"type": "error", "code", "message"[, "request_id"]}
+              {"type": "unsubscribed"}, {"type": "pong"},
+              or {"type": "error", "code", "message"[, "request_id"]}
 On subscribing the client first gets the latest known status, so nothing published
-before the subscription is missed. Malformed frames get an error frame; more than
-`max_strikes` of them close the socket with 1008 (policy violation).
+before the subscription is missed. A frame outside the protocol (binary, not JSON, not
+an object, an unknown type, a request id that is not a canonical UUID) gets an error
+frame with code `invalid_message`; an unknown or someone else's request `not_found`.
+Each of those is a strike: more than `max_strikes` close the socket with 1008 (policy
+violation).
 """
 
 from __future__ import annotations
@@ -14,17 +23,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from wildside_common.errors import DomainError, InvalidInput
+from wildside_common.errors import DomainError, InvalidInput, InvalidMessage, NotFound
+from wildside_common.logs import current_trace_id
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
+from wildside_common.sessions import bearer_token
 from wildside_common.transport import ws as ws_codes
+from wildside_common.transport.http import error_response
+from wildside_gateway.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.adapters.outbound.jetstream import StatusFeed
 from wildside_gateway.app import RouteService
+from wildside_gateway.domain.origins import AllowedOrigins
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.routes import is_newer
 from wildside_gateway.ports import Authenticator
@@ -35,6 +50,9 @@ WS_CONNECTIONS = Gauge("wildside_ws_connections", "Open WebSocket connections")
 WS_SENT = Counter("wildside_ws_messages_sent_total", "WebSocket frames sent", ["type"])
 WS_RECEIVED = Counter("wildside_ws_messages_received_total", "WebSocket frames received", ["type"])
 MAX_SUBSCRIPTIONS = 100
+# The form PostgreSQL's uuid and our ids share; uuid.UUID also takes braces, urn:uuid:
+# and bare hex, which the database refuses.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 
 class StatusSocket:
@@ -95,22 +113,28 @@ class StatusSocket:
         for request_id in tuple(self.subscribed):
             self.unsubscribe(request_id)
 
+    async def on_binary(self) -> None:
+        WS_RECEIVED.labels("invalid").inc()
+        await self.strike(InvalidMessage("frames must be JSON text, not binary"), None)
+
     async def on_frame(self, text: str) -> None:
         request_id: str | None = None
         try:
             frame = orjson.loads(text)
             if not isinstance(frame, dict):
-                raise InvalidInput("frames must be JSON objects")
+                raise InvalidMessage("frames must be JSON objects")
             kind = frame.get("type")
             WS_RECEIVED.labels(
                 str(kind) if kind in ("subscribe", "unsubscribe", "ping") else "invalid"
             ).inc()
             raw_id = frame.get("request_id")
-            request_id = raw_id if isinstance(raw_id, str) else None
+            # Checked before any use, and echoed in an error frame only once it is a UUID.
+            if kind in ("subscribe", "unsubscribe") and raw_id is not None:
+                request_id = canonical_request_id(raw_id)
             await self.dispatch(kind, request_id)
         except orjson.JSONDecodeError:
             WS_RECEIVED.labels("invalid").inc()
-            await self.strike(InvalidInput("frames must be JSON"), None)
+            await self.strike(InvalidMessage("frames must be JSON"), None)
         except DomainError as exc:
             await self.strike(exc, request_id)
 
@@ -119,9 +143,9 @@ class StatusSocket:
             await self.send({"type": "pong"})
             return
         if kind not in ("subscribe", "unsubscribe"):
-            raise InvalidInput("type must be subscribe, unsubscribe or ping")
+            raise InvalidMessage("type must be subscribe, unsubscribe or ping")
         if request_id is None:
-            raise InvalidInput.field("request_id", "is required")
+            raise InvalidMessage.field("request_id", "is required")
         if kind == "subscribe":
             await self.subscribe(request_id)
         else:
@@ -129,7 +153,8 @@ class StatusSocket:
             await self.send({"type": "unsubscribed", "request_id": request_id})
 
     async def strike(self, error: DomainError, request_id: str | None) -> None:
-        if isinstance(error, InvalidInput):
+        # An unknown or someone else's request id is a strike too: probing for ids is abuse.
+        if isinstance(error, InvalidInput | NotFound):
             self.strikes += 1
         await self.send(ws_codes.error_message(error, request_id))
         if self.strikes > self.max_strikes:
@@ -137,16 +162,50 @@ class StatusSocket:
             raise WebSocketDisconnect(ws_codes.POLICY_VIOLATION)
 
 
+def canonical_request_id(raw: object) -> str:
+    """A request id as the frame gave it, if it is a plain UUID (lower-cased)."""
+    if not isinstance(raw, str) or CANONICAL_UUID.fullmatch(raw) is None:
+        raise InvalidMessage.field("request_id", "must be a UUID (8-4-4-4-12 hex digits)")
+    return raw.lower()
+
+
+def cross_site_handshake(
+    socket: WebSocket, origins: AllowedOrigins, cookie_name: str
+) -> DomainError | None:
+    """`csrf_rejected` for a handshake the cookie would authenticate from a foreign origin.
+
+    The authenticator reads `Authorization: Bearer` first, then the cookie, then the
+    subprotocol token: the cookie is the credential exactly when there is no Bearer
+    header and the cookie is present.
+    """
+    if bearer_token(socket.headers) is not None or not socket.cookies.get(cookie_name):
+        return None
+    return cross_site_refusal(origins, socket.headers, "websocket")
+
+
 class StatusSocketEndpoint:
     def __init__(
-        self, service: RouteService, auth: Authenticator, feed: StatusFeed, max_strikes: int = 10
+        self,
+        service: RouteService,
+        auth: Authenticator,
+        feed: StatusFeed,
+        origins: AllowedOrigins,
+        max_strikes: int = 10,
+        cookie_name: str = "session",
     ) -> None:
         self.service = service
         self.auth = auth
         self.feed = feed
+        self.origins = origins
         self.max_strikes = max_strikes
+        self.cookie_name = cookie_name
 
     async def handle(self, socket: WebSocket) -> None:
+        refusal = cross_site_handshake(socket, self.origins, self.cookie_name)
+        if refusal is not None:
+            # Before the upgrade: a 403 with the error envelope (uvicorn's denial response).
+            await socket.send_denial_response(error_response(refusal, current_trace_id()))
+            return
         try:
             principal = await self.auth.authenticate(socket.headers, socket.cookies)
         except DomainError as exc:
@@ -159,8 +218,14 @@ class StatusSocketEndpoint:
         pump = asyncio.create_task(client.pump())
         try:
             while True:
-                text = await socket.receive_text()
-                await client.on_frame(text)
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:  # a binary frame: a message without "text"
+                    await client.on_binary()
+                else:
+                    await client.on_frame(text)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
