@@ -30,7 +30,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 async def read_json(request: Request, limit: int) -> Any:
     """The body as JSON, refusing bodies over `limit` bytes before reading them whole."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # isascii: str.isdigit() is also true of "²", which int() refuses.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
     content_type = request.headers.get("content-type", "application/json")
     if "json" not in content_type.split(";")[0]:
