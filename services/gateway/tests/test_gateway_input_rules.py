@@ -14,9 +14,12 @@ from gateway_route_fakes import (
     FakeRouteRequests,
     FakeThemes,
 )
+from starlette.requests import Request
+from starlette.types import Message
 
 from wildside_common.errors import InvalidInput, NotFound
 from wildside_common.inputs import INT4_MAX
+from wildside_gateway.adapters.inbound.http import read_json
 from wildside_gateway.app import RouteService, SubmissionPolicy
 from wildside_gateway.domain.idempotency import parse_key
 from wildside_gateway.domain.interests import InterestUpdate
@@ -94,3 +97,16 @@ def test_an_expected_revision_beyond_the_integer_column_is_400(revision: int) ->
     with pytest.raises(InvalidInput) as caught:
         InterestUpdate.parse({"interest_theme_ids": [], "expected_revision": revision}, set())
     assert caught.value.details == {"field": "expected_revision"}
+
+
+# Header bytes are latin-1: b"\xb2" arrives as "²", which str.isdigit() calls a digit.
+@pytest.mark.parametrize("declared", ["\u00b2", "1\u00b3", "-1", "1e3"])
+async def test_a_content_length_that_is_not_ascii_digits_is_not_trusted(declared: str) -> None:
+    body: list[Message] = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+    async def receive() -> Message:
+        return body.pop(0)
+
+    headers = [(b"content-length", declared.encode("latin-1"))]
+    request = Request({"type": "http", "method": "PUT", "headers": headers}, receive)
+    assert await read_json(request, 1024) == {}
