@@ -24,7 +24,6 @@ import re
 from datetime import UTC, datetime
 
 INT4_MAX = 2**31 - 1
-INT8_MAX = 2**63 - 1
 CANONICAL_UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
