@@ -12,10 +12,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import Message
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.http import TelemetryMiddleware
 from wildside_common.logs import annotate
+from wildside_common.metrics import HTTP_REQUESTS
 from wildside_common.telemetry import configure_tracing
 
 pytestmark = pytest.mark.unit
@@ -26,8 +28,17 @@ async def handler(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok", status_code=202)
 
 
+async def upload(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(len(await request.body())))
+
+
 def app() -> Starlette:
-    application = Starlette(routes=[Route("/things/{rid}", handler, methods=["POST"])])
+    application = Starlette(
+        routes=[
+            Route("/things/{rid}", handler, methods=["POST"]),
+            Route("/uploads", upload, methods=["PUT"]),
+        ]
+    )
     application.add_middleware(TelemetryMiddleware, service="test", router=application.router)
     return application
 
@@ -52,3 +63,48 @@ async def test_no_access_line_when_info_is_off(caplog) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         await client.post("/things/r-1")
     assert [r for r in caplog.records if r.name == "wildside.access"] == []
+
+
+def requests_counted(status: str) -> float:
+    sample = HTTP_REQUESTS.labels("test", "PUT", "/uploads", status)
+    return float(sample._value.get())
+
+
+async def test_a_client_that_hangs_up_mid_body_is_a_499_not_a_server_error(caplog) -> None:
+    caplog.set_level(logging.INFO)
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b'{"half', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    before = {status: requests_counted(status) for status in ("499", "500")}
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": "/uploads",
+        "raw_path": b"/uploads",
+        "query_string": b"",
+        "headers": [(b"content-length", b"1000")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+        "scheme": "http",
+        "http_version": "1.1",
+        "root_path": "",
+    }
+    await app()(scope, receive, send)
+    assert sent == []  # nobody is listening: nothing is answered
+    [access] = [r for r in caplog.records if r.name == "wildside.access"]
+    assert access.status == 499
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in caplog.records if r.name == "wildside_common.http"] == [
+        "client disconnected"
+    ]
+    assert requests_counted("499") == before["499"] + 1
+    assert requests_counted("500") == before["500"]

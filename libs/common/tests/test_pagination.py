@@ -10,10 +10,13 @@ import pytest
 
 from wildside_common.errors import InvalidInput
 from wildside_common.pagination import (
+    MAX_CURSOR_CHARS,
+    MAX_DEPTH,
     Cursor,
     Direction,
     PageParams,
     Paginated,
+    Window,
     assemble,
     page_url,
     time_id_position,
@@ -59,7 +62,9 @@ def test_bad_cursors_are_invalid_input_with_a_code(text: str, code: str) -> None
     assert caught.value.details["field"] == "cursor"
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5", "", " ", "9999999"])
+@pytest.mark.parametrize(
+    "limit", ["0", "101", "-1", "abc", "1.5", "", " ", "9999999", "\u00b2", "1\u0661"]
+)
 def test_bad_limits_are_invalid_limit(limit: str) -> None:
     if limit == "":
         assert PageParams.parse(limit, None).limit == 20  # empty means absent
@@ -153,3 +158,59 @@ def test_time_id_positions_accept_only_their_own_shape() -> None:
         with pytest.raises(InvalidInput) as caught:
             time_id_position(PageParams(5, Cursor(bad)))
         assert caught.value.details["code"] == "invalid_cursor"
+
+
+ROW_ID = "6f1c6c1e-8a43-4b8e-9d0e-0e4bb7c8a111"
+HOSTILE_CURSORS = {
+    "depth of 4,000 digits": '{"k":["a"],"d":"next","n":' + "9" * 4000 + "}",
+    "depth over the maximum": '{"k":["a"],"d":"next","n":' + str(MAX_DEPTH + 1) + "}",
+    "arrays nested 3,000 deep": '{"k":' + "[" * 3000 + "]" * 3000 + "}",
+    "arrays nested 900 deep": '{"k":' + "[" * 900 + "]" * 900 + "}",
+    "a number of 5,000 digits": '{"k":[' + "9" * 5000 + "]}",
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_CURSORS.values(), ids=HOSTILE_CURSORS.keys())
+def test_hostile_cursors_are_invalid_cursor_not_a_crash(body: str) -> None:
+    text = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    with pytest.raises(InvalidInput) as caught:
+        PageParams.parse(None, text)
+    assert caught.value.details["code"] == "invalid_cursor"
+
+
+def test_a_cursor_longer_than_the_cap_is_refused_before_decoding() -> None:
+    long = Cursor(("x" * MAX_CURSOR_CHARS,)).encode()
+    with pytest.raises(InvalidInput) as caught:
+        PageParams.parse(None, long)
+    assert caught.value.details["code"] == "invalid_cursor"
+    assert "longer than" in caught.value.message
+
+
+def test_the_deepest_cursor_still_pages_on() -> None:
+    params = PageParams(1, Cursor(("a",), Direction.NEXT, MAX_DEPTH))
+    window: Window[str] = assemble(["a", "b"], params, lambda row: (row,))
+    assert window.next_cursor is not None and window.next_cursor.depth == MAX_DEPTH
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        ("0001-01-01T00:00:00+14:00", ROW_ID),  # year 0 in UTC: asyncpg cannot send it
+        ("9999-12-31T23:59:00-14:00", ROW_ID),  # year 10000 in UTC
+        ("2026-01-01T00:00:00+00:00", "{" + ROW_ID + "}"),
+        ("2026-01-01T00:00:00+00:00", "urn:uuid:" + ROW_ID),
+        ("2026-01-01T00:00:00+00:00", ROW_ID.replace("-", "")),
+        ("2026-01-01T00:00:00+00:00", 7),
+    ],
+)
+def test_time_id_positions_refuse_what_the_database_cannot_take(key: tuple[str, object]) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        time_id_position(PageParams(5, Cursor(key)))  # type: ignore[arg-type]
+    assert caught.value.details["code"] == "invalid_cursor"
+
+
+def test_time_id_positions_take_the_edges_of_the_range_in_utc() -> None:
+    key = ("0001-01-01T00:00:00-14:00", ROW_ID.upper())
+    at = time_id_position(PageParams(5, Cursor(key)))
+    assert at is not None and at[0] == datetime(1, 1, 1, 14, tzinfo=UTC)
+    assert str(at[1]) == ROW_ID

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from wildside_common.errors import InvalidInput
 from wildside_common.messages import BoundingBox
 from wildside_enricher.adapters.outbound.postgres import PostgresEnrichmentStore, create_pool
 from wildside_enricher.domain.provenance import Provenance
@@ -107,6 +108,7 @@ async def test_a_failing_write_leaves_nothing_behind(store):
     broken = type(broken)(**{**{s: getattr(broken, s) for s in broken.__slots__},
                             "element_type": "area"})  # fmt: skip
     given = provenance()
-    with pytest.raises(asyncpg.CheckViolationError):
+    with pytest.raises(InvalidInput) as caught:  # the same every time: dead-lettered at once
         await store.record(given, [broken])
+    assert isinstance(caught.value.__cause__, asyncpg.CheckViolationError)
     assert await store.provenance_of(given.job_id) is None

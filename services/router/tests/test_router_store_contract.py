@@ -9,8 +9,10 @@ import asyncpg
 import pytest
 from router_fakes import FakeRouteStore
 
+from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.testing.db import insert_user
+from wildside_common.transport.jetstream import Action, disposition_for
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
 
 pytestmark = pytest.mark.contract
@@ -73,3 +75,17 @@ async def test_the_postgres_store_keeps_one_result_row(pool) -> None:
         )
         == 1
     )
+
+
+async def test_a_job_for_an_unknown_user_is_invalid_input_so_the_worker_terms_it(pool) -> None:
+    # A foreign-key violation fails the same way on every redelivery: InvalidInput, which
+    # the JetStream mapping answers with term (dead letter), not nak.
+    store = PostgresRouteStore(pool)
+    job = GenerateRouteJob(
+        str(uuid.uuid4()), str(uuid.uuid4()), GeoPoint(60.1, 24.9), 30, (), utc_now()
+    )
+    with pytest.raises(InvalidInput) as caught:
+        await store.mark_running(job)
+    assert caught.value.details == {"reason": "reference"}
+    assert disposition_for(caught.value, 1).action is Action.TERM
+    assert await store.status_of(job.request_id) is None

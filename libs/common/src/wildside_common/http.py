@@ -15,6 +15,10 @@ browser sends `Origin: null` on a same-origin form POST, which the gateway's CSR
 refuses), and `Cache-Control: no-store` under the service's `no_store_prefixes` (the
 gateway's `/api/`: responses carrying user data) only, so a document with caching of its
 own (`/openapi.json`, a web app's assets) keeps it.
+
+A client that hangs up before it has sent its whole body (Starlette's `ClientDisconnect`)
+is no server error: nothing is answered, the access line and the counters record status
+499 (`CLIENT_CLOSED_REQUEST`, nginx's code for it) and an info line says so.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ import time
 from typing import Any
 
 from opentelemetry import trace
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wildside_common.logs import bind, current_trace_id, log_context
 from wildside_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from wildside_common.telemetry import extract_context, tracer
-from wildside_common.transport.http import error_response
+from wildside_common.transport.http import CLIENT_CLOSED_REQUEST, error_response
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,10 @@ class TelemetryMiddleware:
                 with bind(trace_id=trace_id):
                     try:
                         await self.app(scope, receive, send_with_trace)
+                    except ClientDisconnect:
+                        if not status["sent"]:
+                            status["code"] = CLIENT_CLOSED_REQUEST
+                        log.info("client disconnected", extra={"path": scope["path"]})
                     finally:
                         if scope["type"] == "http":
                             access_log(scope, template, status["code"], started)

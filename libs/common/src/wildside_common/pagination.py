@@ -13,7 +13,10 @@ Cursors
     url-safe base64 (no padding) of the JSON `{"k": [key...], "d": "next"|"prev",
     "n": depth}`; `k` holds strings and integers (timestamps as ISO 8601 strings), `n`
     counts pages from the first one (for the traversal-depth metric). Cursors are opaque
-    to clients and not signed: a forged cursor only moves the window.
+    to clients and not signed: a forged cursor only moves the window. A cursor is at most
+    `MAX_CURSOR_CHARS` long and its depth at most `MAX_DEPTH`; a `(timestamp, id)` key
+    holds an ISO 8601 instant with an offset (years 1-9999 in UTC) and a canonical UUID
+    (`wildside_common.inputs`), so nothing a client sends reaches the database unchecked.
 
 Limits
     `PageParams.parse` takes the raw `limit` and `cursor` query values; the limit
@@ -42,6 +45,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from wildside_common.errors import InvalidInput
+from wildside_common.inputs import INT4_MAX, canonical_uuid, utc_instant
 
 T = TypeVar("T")
 KeyPart = str | int
@@ -51,6 +55,9 @@ MAX_LIMIT = 100
 INVALID_CURSOR = "invalid_cursor"
 UNSUPPORTED_DIRECTION = "unsupported_direction"
 INVALID_LIMIT = "invalid_limit"
+# Ours are ~140 characters; the cap keeps decoding cheap and nesting shallow.
+MAX_CURSOR_CHARS = 2048
+MAX_DEPTH = INT4_MAX
 
 
 class Direction(StrEnum):
@@ -73,8 +80,8 @@ class Cursor:
     def __post_init__(self) -> None:
         if not self.key or not all(_is_part(part) for part in self.key):
             raise _bad_cursor("the key must be a non-empty list of strings and integers")
-        if self.depth < 0:
-            raise _bad_cursor("the depth must not be negative")
+        if not 0 <= self.depth <= MAX_DEPTH:
+            raise _bad_cursor(f"the depth must be from 0 to {MAX_DEPTH}")
 
     def encode(self) -> str:
         body = {"k": list(self.key), "d": str(self.direction), "n": self.depth}
@@ -84,13 +91,15 @@ class Cursor:
     @classmethod
     def decode(cls, text: str) -> Cursor:
         """The cursor `text` encodes; `InvalidInput` with a `details.code` otherwise."""
+        if len(text) > MAX_CURSOR_CHARS:
+            raise _bad_cursor(f"longer than {MAX_CURSOR_CHARS} characters")
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
             raise _bad_cursor("not url-safe base64") from None
         try:
             body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, too many digits, too deep
             raise _bad_cursor("not JSON") from None
         if not isinstance(body, dict) or set(body) - {"k", "d", "n"} or "k" not in body:
             raise _bad_cursor("wrong shape")
@@ -114,20 +123,18 @@ def time_id_key(stamp: datetime, row_id: object) -> Key:
 def time_id_position(params: PageParams) -> tuple[datetime, uuid.UUID] | None:
     """The `(timestamp, uuid)` a cursor of a `(timestamp, id)` listing points at.
 
-    None for the first page; `invalid_cursor` when the key has another shape.
+    None for the first page; `invalid_cursor` unless the key is an instant with an
+    offset and a canonical UUID (`wildside_common.inputs`).
     """
     if params.cursor is None:
         return None
     key = params.cursor.key
-    try:
-        if len(key) != 2 or not isinstance(key[0], str) or not isinstance(key[1], str):
-            raise ValueError("wrong key")
-        stamp = datetime.fromisoformat(key[0])
-        if stamp.tzinfo is None:
-            raise ValueError("no offset")
-        return stamp, uuid.UUID(key[1])
-    except ValueError:
-        raise _bad_cursor("not a cursor of this listing") from None
+    if len(key) == 2 and isinstance(key[0], str):
+        stamp = utc_instant(key[0], naive_is_utc=False)
+        row_id = canonical_uuid(key[1])
+        if stamp is not None and row_id is not None:
+            return stamp, uuid.UUID(row_id)
+    raise _bad_cursor("not a cursor of this listing")
 
 
 def _is_part(value: object) -> bool:
@@ -166,7 +173,7 @@ def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
         return default
     details = {"field": "limit", "code": INVALID_LIMIT, "maximum": maximum}
     text = raw.strip()
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise InvalidInput(f"limit: must be an integer from 1 to {maximum}", details)
     value = int(text)
     if not 1 <= value <= maximum:
@@ -201,7 +208,7 @@ def assemble(rows: Sequence[T], params: PageParams, key_of: Callable[[T], Key]) 
     depth = params.depth
     return Window(
         items,
-        Cursor(key_of(items[-1]), Direction.NEXT, depth + 1) if has_next else None,
+        Cursor(key_of(items[-1]), Direction.NEXT, min(depth + 1, MAX_DEPTH)) if has_next else None,
         Cursor(key_of(items[0]), Direction.PREV, max(depth - 1, 0)) if has_prev else None,
     )
 

@@ -1,13 +1,25 @@
 """asyncpg helpers shared by the services' PostgreSQL adapters.
 
-`guarded` translates a lost or refused database into `Unavailable` (the error tree's
-"try later"), so use cases never catch asyncpg's errors. `create_pool` makes pools that
-read and write `jsonb` as Python objects (orjson).
+`guarded` (or `translated`, around a block) turns asyncpg's errors into the error tree, so
+use cases never catch them:
+
+    lost, refused or overloaded database (`errors`)  -> Unavailable (try later)
+    SQLSTATE class 22 (DataError) and asyncpg's own   -> InvalidInput: the same values
+      refusal of an argument (out of the column's        fail the same way every time
+      range, malformed text, a NUL, a surrogate)         (HTTP 400; a worker dead-letters
+    class 23 not-null, foreign-key, check, restrict      the message at once)
+    class 54 (a value too large for an index row)
+    anything else (unique violations included)        -> unchanged
+
+Unique and exclusion violations stay asyncpg's: the adapter that expects one maps it to
+`Conflict` (or reads it as a replay); an unexpected one is a bug, not the caller's input.
+`create_pool` makes pools that read and write `jsonb` as Python objects (orjson).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import asyncpg
@@ -36,6 +48,45 @@ TRANSIENT_DB_ERRORS = (
 
 # Text PostgreSQL cannot hold (a NUL character): the caller's input, not our failure.
 UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+UNKNOWN_REFERENCE = (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError)
+BROKEN_RULE = (asyncpg.NotNullViolationError, asyncpg.CheckViolationError)
+# Every error the statement's input caused (see the module docstring).
+INPUT_ERRORS = (
+    asyncpg.DataError,
+    *UNKNOWN_REFERENCE,
+    *BROKEN_RULE,
+    asyncpg.ProgramLimitExceededError,
+)
+
+
+def input_error(exc: BaseException) -> InvalidInput:
+    """The `InvalidInput` for one of `INPUT_ERRORS`; the database's own text (SQL,
+    constraint names) stays out of it and travels only as the `__cause__`."""
+    if isinstance(exc, UNSTORABLE_TEXT):
+        message, reason = "the input contains characters that cannot be stored", "text"
+    elif isinstance(exc, UNKNOWN_REFERENCE):
+        message, reason = "the input refers to a record that does not exist", "reference"
+    elif isinstance(exc, BROKEN_RULE):
+        message, reason = "the input breaks a rule of the stored data", "constraint"
+    elif isinstance(exc, asyncpg.ProgramLimitExceededError):
+        message, reason = "a value in the input is too large to store", "size"
+    else:
+        message, reason = "a value in the input is malformed or out of range", "value"
+    return InvalidInput(message, {"reason": reason})
+
+
+@contextmanager
+def translated(
+    errors: tuple[type[BaseException], ...] = DB_ERRORS, retry_after: float = 5.0
+) -> Iterator[None]:
+    """Around a block of statements: `errors` become Unavailable (try again in
+    `retry_after` seconds), `INPUT_ERRORS` InvalidInput; anything else passes."""
+    try:
+        yield
+    except errors as exc:
+        raise Unavailable("the database is unavailable", retry_after) from exc
+    except INPUT_ERRORS as exc:
+        raise input_error(exc) from exc
 
 
 async def guarded(
@@ -43,13 +94,9 @@ async def guarded(
     errors: tuple[type[BaseException], ...] = DB_ERRORS,
     retry_after: float = 5.0,
 ) -> T:
-    """Runs `call`; `errors` become Unavailable (try again in `retry_after` seconds)."""
-    try:
+    """Runs `call` with its errors `translated`."""
+    with translated(errors, retry_after):
         return await call()
-    except errors as exc:
-        raise Unavailable("the database is unavailable", retry_after) from exc
-    except UNSTORABLE_TEXT as exc:
-        raise InvalidInput("the input contains characters that cannot be stored") from exc
 
 
 async def _json_codec(conn: asyncpg.Connection) -> None:

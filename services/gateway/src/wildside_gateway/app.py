@@ -28,6 +28,7 @@ from prometheus_client import Counter, Histogram
 from wildside_common.analytics import Analytics, NullAnalytics, RouteRequested
 from wildside_common.batching import MicroBatcher
 from wildside_common.errors import Conflict, DomainError, NotFound, Timeout, Unavailable
+from wildside_common.inputs import canonical_uuid
 from wildside_common.messages import (
     GenerateRouteJob,
     RouteGenerationStatus,
@@ -303,12 +304,12 @@ class RouteService:
             log.warning("status event not published", exc_info=True)
 
     async def state(self, principal: Principal, request_id: str) -> RouteState:
-        """The request's state; another user's request is as unknown as a missing one."""
-        try:
-            uuid.UUID(request_id)
-        except ValueError:
-            raise NotFound("no such route request") from None
-        state = await self.store.get(request_id)
+        """The request's state; another user's request is as unknown as a missing one,
+        and so is an id that is not a canonical UUID (it names no request)."""
+        canonical = canonical_uuid(request_id)
+        if canonical is None:
+            raise NotFound("no such route request")
+        state = await self.store.get(canonical)
         if state is None or state.user_id != principal.user_id:
             raise NotFound("no such route request")
         return state

@@ -154,6 +154,8 @@ def _paths() -> dict[str, Any]:
                         "name": "request_id",
                         "in": "path",
                         "required": True,
+                        "description": "A UUID in canonical form (8-4-4-4-12 hexadecimal "
+                        "digits, either case); any other spelling names no request: 404",
                         "schema": {"type": "string"},
                     }
                 ],

@@ -51,7 +51,11 @@ def _page_parameters(default: int, maximum: int) -> list[dict[str, Any]]:
             "name": "cursor",
             "in": "query",
             "description": "Opaque cursor from links.next or links.prev (url-safe base64)",
-            "schema": {"type": "string", "pattern": "^([A-Za-z0-9_-]+={0,2})?$"},
+            "schema": {
+                "type": "string",
+                "maxLength": 2048,
+                "pattern": "^([A-Za-z0-9_-]+={0,2})?$",
+            },
         },
     ]
 
@@ -183,8 +187,16 @@ def _admin_paths() -> dict[str, Any]:
     filters = [
         {"name": name, "in": "query", "description": text, "schema": schema}
         for name, text, schema in (
-            ("from", "fetched_at >= from (ISO 8601)", {"type": "string", "format": "date-time"}),
-            ("to", "fetched_at < to (ISO 8601)", {"type": "string", "format": "date-time"}),
+            (
+                "from",
+                "fetched_at >= from (ISO 8601, years 1-9999 in UTC)",
+                {"type": "string", "format": "date-time"},
+            ),
+            (
+                "to",
+                "fetched_at < to (ISO 8601, years 1-9999 in UTC)",
+                {"type": "string", "format": "date-time"},
+            ),
             (
                 "bbox",
                 "min_lng,min_lat,max_lng,max_lat: records whose box intersects it",
@@ -252,7 +264,11 @@ def identity_schemas() -> dict[str, Any]:
             ["interest_theme_ids"],
             {
                 "interest_theme_ids": ids,
-                "expected_revision": {"type": ["integer", "null"], "minimum": 0},
+                "expected_revision": {
+                    "type": ["integer", "null"],
+                    "minimum": 0,
+                    "maximum": 2147483647,
+                },
             },
             closed=True,
         ),

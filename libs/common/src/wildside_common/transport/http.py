@@ -37,6 +37,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Unavailable: 503,
     Timeout: 504,
 }
+# Not sent (nobody listens): recorded when the client hung up before it was answered.
+CLIENT_CLOSED_REQUEST = 499
 CODE_BY_STATUS = {
     400: "invalid_request",
     401: "unauthorized",

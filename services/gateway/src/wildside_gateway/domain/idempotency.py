@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from wildside_common.errors import Conflict, InvalidInput
+from wildside_common.inputs import canonical_uuid
 
 HEADER = "Idempotency-Key"
 AGE_BUCKETS = (
@@ -19,13 +19,14 @@ AGE_BUCKETS = (
 
 
 def parse_key(raw: str | None) -> str | None:
-    """The header's UUID in canonical form, None when absent; anything else is 400."""
+    """The header's canonical UUID in lower case, None when absent; anything else
+    (braces, `urn:uuid:`, no hyphens) is 400 (`wildside_common.inputs`)."""
     if raw is None:
         return None
-    try:
-        return str(uuid.UUID(raw.strip()))
-    except ValueError:
-        raise InvalidInput.field(HEADER, "must be a UUID") from None
+    key = canonical_uuid(raw.strip())
+    if key is None:
+        raise InvalidInput.field(HEADER, "must be a UUID (8-4-4-4-12 hexadecimal digits)")
+    return key
 
 
 def user_scope(user_id: str) -> str:

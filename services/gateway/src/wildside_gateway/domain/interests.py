@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from wildside_common.errors import Conflict, InvalidInput
+from wildside_common.inputs import INT4_MAX, bounded_int
 
 MAX_INTERESTS = 100
 FIELD = "interest_theme_ids"
+MAX_REVISION = INT4_MAX  # user_interest_sets.revision is an `integer`
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +33,11 @@ class InterestUpdate:
                 if theme in seen:
                     raise InvalidInput.field(f"{FIELD}[{index}]", f"duplicate id {theme!r}")
                 seen.add(theme)
-        if self.expected_revision is not None and self.expected_revision < 0:
-            raise InvalidInput.field("expected_revision", "must not be negative")
+        revision = self.expected_revision
+        if revision is not None and bounded_int(revision, 0, MAX_REVISION) is None:
+            raise InvalidInput.field(
+                "expected_revision", f"must be an integer from 0 to {MAX_REVISION}"
+            )
 
     @classmethod
     def parse(cls, body: Any, known: Set[str]) -> InterestUpdate:

@@ -2,8 +2,8 @@
 
 Records are listed newest first by `(fetched_at, id)`. Filters: a time range on
 `fetched_at` (`from` inclusive, `to` exclusive, ISO 8601; a time without an offset is
-UTC) and a bounding box (`min_lng,min_lat,max_lng,max_lat`) the record's box must
-intersect.
+UTC; years 1-9999 once in UTC) and a bounding box (`min_lng,min_lat,max_lng,max_lat`)
+the record's box must intersect.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from wildside_common.errors import InvalidInput
+from wildside_common.inputs import utc_instant
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -57,12 +58,11 @@ class Box:
 
 
 def parse_instant(name: str, text: str) -> datetime:
-    """An ISO 8601 instant; one without an offset is taken as UTC."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput.field(name, "must be an ISO 8601 date-time") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """An ISO 8601 instant in UTC (one without an offset is UTC), in years 1-9999."""
+    value = utc_instant(text)
+    if value is None:
+        raise InvalidInput.field(name, "must be an ISO 8601 date-time in years 1-9999 (UTC)")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

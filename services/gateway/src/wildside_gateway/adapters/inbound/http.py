@@ -48,7 +48,8 @@ async def read_json(request: Request, limit: int) -> Any:
     """The body as JSON, refusing bodies over `limit` bytes before reading them whole."""
     require_json(request.headers.get("content-type"))
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # isascii: str.isdigit() is also true of "²", which int() refuses.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
     chunks: list[bytes] = []
     size = 0

@@ -1,6 +1,7 @@
 """PostgreSQL adapters (asyncpg): route requests, themes, users.
 
-asyncpg errors are translated here: a lost or refused connection is `Unavailable`.
+asyncpg errors are translated here (`wildside_common.pg`): a lost or refused connection is
+`Unavailable`, a value the database refuses is `InvalidInput`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import asyncpg
 import orjson
 
 from wildside_common import pg
-from wildside_common.errors import Unavailable
 from wildside_common.messages import RouteStatus
-from wildside_common.pg import DB_ERRORS, guarded
+from wildside_common.pg import guarded, translated
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.routes import RouteState
 from wildside_gateway.ports import NewRouteRequest
@@ -134,16 +134,13 @@ class PostgresRouteRequests:
 
     @asynccontextmanager
     async def recording(self, batch: Sequence[NewRouteRequest]) -> AsyncIterator[PostgresRecording]:
-        try:
+        with translated():
             conn = await self.pool.acquire()
-        except DB_ERRORS as exc:
-            raise Unavailable("the database is unavailable") from exc
         try:
-            async with conn.transaction():
-                rows = await conn.fetch(RECORD, *record_arguments(batch))
-                yield PostgresRecording(conn, frozenset(str(row["id"]) for row in rows))
-        except DB_ERRORS as exc:
-            raise Unavailable("the database is unavailable") from exc
+            with translated():
+                async with conn.transaction():
+                    rows = await conn.fetch(RECORD, *record_arguments(batch))
+                    yield PostgresRecording(conn, frozenset(str(row["id"]) for row in rows))
         finally:
             await self.pool.release(conn)
 

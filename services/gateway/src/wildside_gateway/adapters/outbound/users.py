@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from wildside_common.errors import Conflict, Unauthorized, Unavailable
+from wildside_common.errors import Conflict, Unauthorized
 from wildside_common.pagination import (
     Direction,
     Key,
@@ -16,7 +16,7 @@ from wildside_common.pagination import (
     time_id_key,
     time_id_position,
 )
-from wildside_common.pg import DB_ERRORS, guarded
+from wildside_common.pg import guarded, translated
 from wildside_gateway.domain.identity import (
     InterestTheme,
     StoredCredentials,
@@ -98,19 +98,19 @@ class PostgresInterestSets:
 
     async def replace(self, user_id: str, update: InterestUpdate) -> int:
         uid = uuid.UUID(user_id)
-        try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                revision = await self._bump(conn, uid, update.expected_revision)
-                await conn.execute("DELETE FROM user_interests WHERE user_id = $1", uid)
-                await conn.executemany(
-                    "INSERT INTO user_interests (user_id, theme_id, position) VALUES ($1, $2, $3)",
-                    [(uid, theme, index) for index, theme in enumerate(update.theme_ids)],
-                )
-                return revision
-        except asyncpg.ForeignKeyViolationError:
-            raise Unauthorized("the session's user no longer exists") from None
-        except DB_ERRORS as exc:
-            raise Unavailable("the database is unavailable") from exc
+        with translated():
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    revision = await self._bump(conn, uid, update.expected_revision)
+                    await conn.execute("DELETE FROM user_interests WHERE user_id = $1", uid)
+                    await conn.executemany(
+                        "INSERT INTO user_interests (user_id, theme_id, position) "
+                        "VALUES ($1, $2, $3)",
+                        [(uid, theme, index) for index, theme in enumerate(update.theme_ids)],
+                    )
+                    return revision
+            except asyncpg.ForeignKeyViolationError:
+                raise Unauthorized("the session's user no longer exists") from None
 
     @staticmethod
     async def _bump(conn: asyncpg.Connection, user_id: uuid.UUID, expected: int | None) -> int:
