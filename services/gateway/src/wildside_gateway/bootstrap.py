@@ -21,6 +21,7 @@ from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
 from wildside_common.health import health_routes
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.revocations_redis import RedisSessionRevocations, connect_revocations
 from wildside_gateway.adapters.inbound.http import RouteEndpoints, http_exception
 from wildside_gateway.adapters.inbound.openapi import openapi_route
 from wildside_gateway.adapters.inbound.ws import StatusSocketEndpoint
@@ -29,6 +30,7 @@ from wildside_gateway.adapters.outbound.jetstream import (
     JetStreamStatusAnnouncer,
     StatusFeed,
 )
+from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.adapters.outbound.postgres import (
     PostgresMaintenance,
     PostgresRouteRequests,
@@ -66,8 +68,13 @@ def build_app(
     nats: Nats,
     feed: StatusFeed,
     service: RouteService,
+    redis: Redis,
+    revocations: RedisSessionRevocations,
 ) -> Starlette:
-    identity = identity_wiring(settings.identity, settings.max_body_bytes, pool, service.analytics)
+    throttle = RedisLoginThrottle(redis, settings.identity.login_limits, settings.redis_prefix)
+    identity = identity_wiring(
+        settings.identity, settings.max_body_bytes, pool, throttle, revocations, service.analytics
+    )
     auth = identity.auth
     endpoints = RouteEndpoints(
         service,
@@ -85,7 +92,12 @@ def build_app(
         if not feed.running:
             raise ConnectionError("status feed is not running")
 
-    checks = {"database": lambda: ping(pool), "nats": nats_ready, "status_feed": feed_ready}
+    checks = {
+        "database": lambda: ping(pool),
+        "nats": nats_ready,
+        "status_feed": feed_ready,
+        "session_revocations": revocations.ready,
+    }
     routes: list[Route | WebSocketRoute] = [
         *health_routes(checks),
         openapi_route(),
@@ -142,6 +154,9 @@ async def run_maintenance(maintenance: PostgresMaintenance, interval: float) -> 
 async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     pool = await create_pool(settings.database_url, settings.db_pool_size)
     redis = connect_redis(settings.redis_url)
+    revocations = connect_revocations(
+        settings.redis_url, settings.redis_prefix, settings.identity.revocation_max_staleness
+    )
     nats = await connect(settings.common.nats_url, "wildside-gateway")
     maintenance = asyncio.create_task(
         run_maintenance(PostgresMaintenance(pool), settings.maintenance_interval)
@@ -153,12 +168,14 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         feed = StatusFeed(js)
         await feed.start()
         service = route_service(settings, pool, nats, redis, analytics)
-        app = build_app(settings, pool, nats, feed, service)
+        await revocations.start()  # sessions are checked against a loaded mirror only
+        app = build_app(settings, pool, nats, feed, service, redis, revocations)
         yield Gateway(settings, pool, nats, feed, service, app)
         await feed.stop()
     finally:
         maintenance.cancel()
         await analytics.close()
         await nats.drain()
+        await revocations.close()
         await redis.aclose()
         await pool.close()

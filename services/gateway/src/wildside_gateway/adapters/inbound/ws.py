@@ -6,7 +6,8 @@ Protocol (JSON text frames):
               {"type": "pong"}, or {"type": "error", "code", "message"[, "request_id"]}
 On subscribing the client first gets the latest known status, so nothing published
 before the subscription is missed. Malformed frames get an error frame; more than
-`max_strikes` of them close the socket with 1008 (policy violation).
+`max_strikes` of them close the socket with 1008 (policy violation). A socket whose
+session expires or is revoked is closed with 4401 (`ws_sessions.SessionWatch`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from wildside_common.errors import DomainError, InvalidInput
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
 from wildside_common.transport import ws as ws_codes
+from wildside_gateway.adapters.inbound.ws_sessions import SessionWatch
 from wildside_gateway.adapters.outbound.jetstream import StatusFeed
 from wildside_gateway.app import RouteService
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.routes import is_newer
-from wildside_gateway.ports import Authenticator
+from wildside_gateway.ports import SessionGate
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "wildside.v1"
@@ -139,16 +141,17 @@ class StatusSocket:
 
 class StatusSocketEndpoint:
     def __init__(
-        self, service: RouteService, auth: Authenticator, feed: StatusFeed, max_strikes: int = 10
+        self, service: RouteService, auth: SessionGate, feed: StatusFeed, max_strikes: int = 10
     ) -> None:
         self.service = service
         self.auth = auth
         self.feed = feed
         self.max_strikes = max_strikes
+        self.sessions = SessionWatch(auth)
 
     async def handle(self, socket: WebSocket) -> None:
         try:
-            principal = await self.auth.authenticate(socket.headers, socket.cookies)
+            principal, claims = await self.auth.session(socket.headers, socket.cookies)
         except DomainError as exc:
             await socket.close(ws_codes.close_code_for(exc))
             return
@@ -156,6 +159,7 @@ class StatusSocketEndpoint:
         await socket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         client = StatusSocket(socket, principal, self.service, self.feed, self.max_strikes)
         WS_CONNECTIONS.inc()
+        self.sessions.add(socket, claims)
         pump = asyncio.create_task(client.pump())
         try:
             while True:
@@ -164,6 +168,7 @@ class StatusSocketEndpoint:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            self.sessions.discard(socket)
             WS_CONNECTIONS.dec()
             client.close_all()
             pump.cancel()
