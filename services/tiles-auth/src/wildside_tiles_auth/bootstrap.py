@@ -1,4 +1,5 @@
-"""tiles-auth's composition root: the keyring, the verifier and the Starlette app."""
+"""tiles-auth's composition root: the keyring, the verifier, the session revocations
+(followed from Redis) and the Starlette app."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from starlette.responses import Response
 from wildside_common.health import health_routes
 from wildside_common.http import TelemetryMiddleware
 from wildside_common.logs import current_trace_id
+from wildside_common.revocations import SessionRevocations
+from wildside_common.revocations_redis import connect_revocations
 from wildside_common.sessions import SessionCodec
 from wildside_common.transport.http import plain_status_response
 from wildside_tiles_auth.adapters.inbound.http import auth_route
@@ -28,9 +31,15 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
 
 
-def build_app(verifier: SessionVerifier, owners: RouteOwners | None = None) -> Starlette:
-    """The service's app around any verifier (tests pass a codec over their own keys)
-    and, when route tiles are served, a source of route owners."""
+def build_app(
+    verifier: SessionVerifier,
+    owners: RouteOwners | None = None,
+    revocations: SessionRevocations | None = None,
+) -> Starlette:
+    """The service's app around any verifier (tests pass a codec over their own keys),
+    when route tiles are served a source of route owners, and the ended sessions (without
+    them, as in tests of other rules, a token is checked for signature and expiry only;
+    `bootstrap` always passes them)."""
 
     async def keyring_ready() -> None:
         return None  # the keyring is loaded at start; nothing can go away afterwards
@@ -39,7 +48,10 @@ def build_app(verifier: SessionVerifier, owners: RouteOwners | None = None) -> S
     ping = getattr(owners, "ping", None)
     if ping is not None:
         checks["database"] = ping
-    routes = [*health_routes(checks), auth_route(verifier, owners)]
+    ready = getattr(revocations, "ready", None)
+    if ready is not None:
+        checks["session_revocations"] = ready
+    routes = [*health_routes(checks), auth_route(verifier, owners, revocations=revocations)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
     app.add_middleware(TelemetryMiddleware, service="tiles-auth", router=app.router)
     return app
@@ -55,4 +67,8 @@ def bootstrap(settings: TilesAuthSettings) -> Starlette:
     owners = PostgresRouteOwners(settings.database_url) if settings.database_url else None
     if owners is None:
         log.warning("no DATABASE_URL: route tiles (get_route_tile) will be refused with 503")
-    return build_app(SessionCodec(settings.keys.keyring), owners)
+    # Followed from the first request or readiness probe on, in the server's event loop.
+    revocations = connect_revocations(
+        settings.redis_url, settings.redis_prefix, settings.revocation_max_staleness
+    )
+    return build_app(SessionCodec(settings.keys.keyring), owners, revocations)

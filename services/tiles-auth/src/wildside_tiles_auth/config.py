@@ -5,6 +5,10 @@ TILES_AUTH_PORT   listen port (default 8090)
 SESSION_KEYS_FILE, SESSION_ALLOW_EPHEMERAL   the gateway's keyring (same file, same rules)
 DATABASE_URL      where route owners are looked up for route tiles (a read-only role is
                   enough); without it route tiles are refused (503), other tiles still pass
+REDIS_URL, REDIS_PREFIX   where the gateway records ended sessions (same Redis, same
+                  prefix as the gateway's), followed in-process (see
+                  wildside_common.revocations_redis)
+SESSION_REVOCATION_MAX_STALENESS_SECONDS   as the gateway's: beyond it, fail closed (503)
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ class TilesAuthSettings:
     port: int
     keys: KeyringSettings
     database_url: str | None = None
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = ""
+    revocation_max_staleness: float = 1.0
 
     @classmethod
     def from_env(cls, env: EnvReader) -> TilesAuthSettings:
@@ -32,4 +39,9 @@ class TilesAuthSettings:
             port=env.integer("TILES_AUTH_PORT", 8090, minimum=1, maximum=65535),
             keys=KeyringSettings.from_env(env, common),
             database_url=env.optional("DATABASE_URL"),
+            redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_prefix=env.text("REDIS_PREFIX", ""),
+            revocation_max_staleness=env.real(
+                "SESSION_REVOCATION_MAX_STALENESS_SECONDS", 1.0, minimum=0.5, maximum=60.0
+            ),
         )

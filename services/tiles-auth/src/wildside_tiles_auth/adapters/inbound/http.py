@@ -7,6 +7,9 @@ upstream); no or a bad session answers 401 with the error envelope, which Traefi
 returns to the client. A route tile (`get_route_tile?request_id=...`) also needs the
 route to be the user's own (an admin's: any): another user's or an unknown route is
 404, as on `GET /api/v1/routes/{id}`; a missing or malformed request_id is 400.
+
+A revoked session (logout, `wildside-manage revoke-sessions`) is a bad session: 401
+within a second of the revocation; 503 when revocations cannot be read (fail closed).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from starlette.routing import Route
 
 from wildside_common.errors import DomainError, NotFound, Unauthorized, Unavailable
 from wildside_common.logs import current_trace_id
+from wildside_common.revocations import SessionRevocations, confirm_session
 from wildside_common.sessions import request_token
 from wildside_common.transport.http import error_response
 from wildside_tiles_auth.domain.route_tiles import may_see, route_tile_request_id
@@ -27,7 +31,10 @@ DECISIONS = Counter("wildside_tiles_auth_decisions_total", "Forward-auth answers
 
 
 def auth_route(
-    verifier: SessionVerifier, owners: RouteOwners | None = None, cookie_name: str = "session"
+    verifier: SessionVerifier,
+    owners: RouteOwners | None = None,
+    cookie_name: str = "session",
+    revocations: SessionRevocations | None = None,
 ) -> Route:
     async def check(request: Request) -> Response:
         try:
@@ -35,6 +42,11 @@ def auth_route(
             if token is None:
                 raise Unauthorized("tiles need a session: log in first")
             claims = verifier.verify(token)
+            if revocations is not None:
+                await confirm_session(revocations, claims)
+        except Unavailable as exc:
+            DECISIONS.labels(exc.code).inc()
+            return error_response(exc, current_trace_id())
         except Unauthorized as exc:
             DECISIONS.labels("denied").inc()
             response = error_response(exc, current_trace_id())
