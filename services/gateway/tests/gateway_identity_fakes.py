@@ -3,7 +3,10 @@ behind the gateway's middleware (`bootstrap.gateway_app`)."""
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,6 +18,7 @@ from wildside_common.session_keys import KeyringSettings
 from wildside_common.sessions import Keyring, KeyStatus, SessionKey
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.analytics import RecordingAnalytics
+from wildside_common.testing.revocations import MemoryRevocations
 from wildside_gateway.bootstrap import gateway_app
 from wildside_gateway.bootstrap_identity import IdentityWiring, wire_identity
 from wildside_gateway.domain.identity import (
@@ -24,6 +28,7 @@ from wildside_gateway.domain.identity import (
     UserSummary,
 )
 from wildside_gateway.domain.interests import InterestUpdate, check_revision
+from wildside_gateway.domain.login_throttle import Limit, Lockout, LoginAttempt, LoginLimits
 from wildside_gateway.domain.origins import AllowedOrigins
 from wildside_gateway.domain.principal import Role
 from wildside_gateway.domain.provenance import ProvenanceFilter, ProvenanceRecord
@@ -86,8 +91,44 @@ class FakeThemes:
 
 
 class FakePasswords:
+    def __init__(self) -> None:
+        self.checks = 0  # how often the (in production: argon2) check ran
+
     def verify(self, stored_hash: str, password: str) -> bool:
+        self.checks += 1
         return stored_hash == f"hash:{password}"
+
+
+class FakeLoginThrottle:
+    """Fixed windows per key, as the Redis script keeps them (test_login_throttle_contract)."""
+
+    def __init__(self, limits: LoginLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.counts: dict[str, tuple[int, float]] = {}  # key -> (attempts, window end)
+
+    def _count(self, key: str, limit: int, window: int) -> tuple[int, float]:
+        now = self.clock()
+        count, ends = self.counts.get(key, (0, now + window))
+        if ends <= now:
+            count, ends = 0, now + window
+        self.counts[key] = (count + 1, ends)
+        return count + 1 - limit, ends - now
+
+    async def attempt(self, attempt: LoginAttempt) -> Lockout | None:
+        limits = self.limits
+        checks = (
+            (Limit.ADDRESS, f"a:{attempt.address}", limits.address_attempts, limits.address_window),
+            (Limit.USERNAME, f"u:{attempt.username}", limits.max_failures, limits.failure_window),
+        )
+        for limit, key, most, window in checks:
+            over, left = self._count(key, most, window)
+            if over > 0:
+                return Lockout(limit, max(1, math.ceil(left)), began=over == 1)
+        return None
+
+    async def succeeded(self, attempt: LoginAttempt) -> None:
+        self.counts.pop(f"u:{attempt.username}", None)
 
 
 class FakeProvenance:
@@ -108,16 +149,23 @@ def identity_app(
     settings: IdentitySettings | None = None,
     provenance: FakeProvenance | None = None,
     analytics: RecordingAnalytics | None = None,
+    *,
+    passwords: FakePasswords | None = None,
+    throttle: FakeLoginThrottle | None = None,
+    revocations: MemoryRevocations | None = None,
 ) -> tuple[httpx.AsyncClient, IdentityWiring]:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))  # real trace ids
+    settings = settings or identity_settings()
     wiring = wire_identity(
-        settings or identity_settings(),
+        settings,
         16384,
         users,
         users,
         FakeThemes(),
-        FakePasswords(),
+        passwords or FakePasswords(),
         provenance or FakeProvenance(),
+        throttle or FakeLoginThrottle(settings.login_limits),
+        revocations or MemoryRevocations(),
         analytics,
     )
     app = gateway_app(wiring.routes, AllowedOrigins.parse([BASE_URL]), BASE_URL)

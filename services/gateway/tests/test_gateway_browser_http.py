@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from gateway_identity_fakes import (
+    FakeLoginThrottle,
     FakePasswords,
     FakeProvenance,
     FakeUsers,
@@ -28,6 +29,7 @@ from gateway_route_fakes import (
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.health import health_routes
 from wildside_common.telemetry import configure_tracing
+from wildside_common.testing.revocations import MemoryRevocations
 from wildside_gateway.adapters.inbound.http import RouteEndpoints
 from wildside_gateway.adapters.inbound.openapi import openapi_route
 from wildside_gateway.app import RouteService, SubmissionPolicy
@@ -54,14 +56,17 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     users.add("boss", "boss-password", Role.ADMIN)
     for index in range(4):
         users.add(f"extra{index}", "password-x")
+    settings = identity_settings()
     wiring = wire_identity(
-        identity_settings(),
+        settings,
         16384,
         users,
         users,
         FakeThemeDirectory(),
         FakePasswords(),
         FakeProvenance(),
+        FakeLoginThrottle(settings.login_limits),
+        MemoryRevocations(),
     )
     service = RouteService(
         FakeRouteRequests(),

@@ -17,9 +17,12 @@ from starlette.applications import Starlette
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.errors import Conflict
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.revocations_redis import connect_revocations
 from wildside_common.telemetry import configure_tracing
+from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 from wildside_gateway.adapters.outbound.postgres import create_pool
+from wildside_gateway.adapters.outbound.redis_store import connect_redis
 from wildside_gateway.adapters.outbound.users import PostgresInterestSets, PostgresUsers
 from wildside_gateway.bootstrap_identity import identity_wiring
 from wildside_gateway.domain.interests import InterestUpdate
@@ -37,13 +40,23 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    pool: asyncpg.Pool, redis_url: str, redis_prefix: str
+) -> AsyncIterator[httpx.AsyncClient]:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))
-    app = Starlette(routes=identity_wiring(identity_settings(), 16384, pool).routes)
+    settings = identity_settings()
+    redis = connect_redis(redis_url)
+    throttle = RedisLoginThrottle(redis, settings.login_limits, redis_prefix)
+    revocations = connect_revocations(redis_url, redis_prefix)
+    await revocations.start()
+    wiring = identity_wiring(settings, 16384, pool, throttle, revocations)
+    app = Starlette(routes=wiring.routes)
     app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as http:
         yield http
+    await revocations.close()
+    await redis.aclose()
 
 
 async def new_user(pool: asyncpg.Pool, role: str = "user") -> tuple[str, str]:

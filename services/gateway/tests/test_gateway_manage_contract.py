@@ -1,23 +1,30 @@
-"""`wildside-manage` against the real database: users, passwords (never from argv),
-the admin role, development accounts (refused in production), session key files."""
+"""`wildside-manage` against the real database and Redis: users, passwords (never from
+argv), the admin role, ending a user's sessions, development accounts (refused in
+production), session key files."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from wildside_common.revocations_redis import connect_revocations
 from wildside_common.session_keys import load_keyring
+from wildside_common.sessions import SessionClaims, new_token_id
 from wildside_common.testing.fake_posthog import FakePostHog
+from wildside_common.testing.servers import free_port, redis_url, unique_prefix
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 
 pytestmark = pytest.mark.contract
 MANAGE = str(Path(sys.executable).parent / "wildside-manage")
+PREFIX = unique_prefix()  # the sessions this module ends are under its own Redis prefix
 
 
 def manage(
@@ -28,7 +35,12 @@ def manage(
         input=stdin,
         capture_output=True,
         text=True,
-        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "REDIS_URL": redis_url(),
+            "REDIS_PREFIX": PREFIX,
+            **(env or {}),
+        },
         timeout=60,
     )
 
@@ -135,3 +147,61 @@ async def test_create_user_sends_a_user_signup_event_when_posthog_is_configured(
         assert other.returncode == 0, other.stderr
     finally:
         posthog.close()
+
+
+def session_of(user_id: str, seconds_ago: float) -> SessionClaims:
+    issued = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return SessionClaims(user_id, "user", issued, issued + timedelta(hours=2), "k", new_token_id())
+
+
+async def user_id_of(database_url: str, username: str) -> str:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return str(await conn.fetchval("SELECT id FROM users WHERE username = $1", username))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["revoke-sessions"],
+        ["grant-admin"],
+        ["revoke-admin"],
+        ["reset-password", "--password-stdin"],
+    ],
+)
+async def test_ending_sessions_reaches_every_process_through_redis(
+    database_url: str, command: list[str]
+) -> None:
+    name = f"r-{uuid.uuid4().hex[:10]}"
+    manage(database_url, "create-user", name, "--password-stdin", stdin="first-pass\n")
+    user_id = await user_id_of(database_url, name)
+    earlier = session_of(user_id, 5)
+    service = connect_revocations(redis_url(), PREFIX)  # as a gateway follows them
+    await service.start()
+    try:
+        assert not await service.is_revoked(earlier)
+        done = manage(database_url, command[0], name, *command[1:], stdin="second-pass\n")
+        assert done.returncode == 0, done.stderr
+        assert "session" in done.stdout
+        await asyncio.sleep(0.5)
+        assert await service.is_revoked(earlier)
+        assert not await service.is_revoked(session_of(user_id, -1))  # a later login
+    finally:
+        await service.close()
+
+
+async def test_revoke_sessions_of_an_unknown_user_fails(database_url: str) -> None:
+    done = manage(database_url, "revoke-sessions", f"nobody-{uuid.uuid4().hex[:8]}")
+    assert done.returncode != 0 and "no user" in done.stderr
+
+
+async def test_a_role_change_without_redis_fails_saying_what_to_run(database_url: str) -> None:
+    name = f"d-{uuid.uuid4().hex[:10]}"
+    manage(database_url, "create-user", name, "--admin", "--password-stdin", stdin="first-pass\n")
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    done = manage(database_url, "--redis-url", dead, "revoke-admin", name)
+    assert done.returncode != 0
+    assert f"{name} is now user" in done.stderr and "revoke-sessions" in done.stderr
+    assert (await user_row(database_url, name))["role"] == "user"  # type: ignore[index]

@@ -15,8 +15,12 @@ from starlette.applications import Starlette
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.revocations_redis import connect_revocations
+from wildside_common.sessions import SessionCodec
 from wildside_common.telemetry import configure_tracing
+from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.adapters.outbound.postgres import create_pool
+from wildside_gateway.adapters.outbound.redis_store import connect_redis
 from wildside_gateway.bootstrap_identity import identity_wiring
 from wildside_gateway.domain.principal import Role
 
@@ -32,9 +36,15 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    pool: asyncpg.Pool, redis_url: str, redis_prefix: str
+) -> AsyncIterator[httpx.AsyncClient]:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))
-    wiring = identity_wiring(identity_settings(), 16384, pool)
+    settings, redis = identity_settings(), connect_redis(redis_url)
+    throttle = RedisLoginThrottle(redis, settings.login_limits, redis_prefix)
+    revocations = connect_revocations(redis_url, redis_prefix)
+    await revocations.start()
+    wiring = identity_wiring(settings, 16384, pool, throttle, revocations)
     app = Starlette(routes=wiring.routes)
     app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)
     async with httpx.AsyncClient(
@@ -42,12 +52,13 @@ async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     ) as http:
         http.headers.update({"x-test": "1"})
         yield http
+    await revocations.close()
+    await redis.aclose()
 
 
 def bearer(pool: asyncpg.Pool, role: Role) -> dict[str, str]:
     """A session for a fresh user id (the report does not look the user up)."""
-    wiring = identity_wiring(identity_settings(), 16384, pool)
-    token, _ = wiring.service.sessions.issue(str(uuid.uuid4()), str(role))
+    token, _ = SessionCodec(identity_settings().keys.keyring).issue(str(uuid.uuid4()), str(role))
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -42,17 +42,31 @@ def b64(data: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-def test_a_token_carries_subject_role_times_and_key_id() -> None:
+def test_a_token_carries_subject_role_times_key_id_and_a_random_token_id() -> None:
     clock = Clock()
+    clock.now = datetime.now(UTC).replace(microsecond=123456)
     token, claims = codec(OLD, clock=clock).issue(USER, "admin")
     header = jwt.get_unverified_header(token)
     assert header["kid"] == "k-old" and header["alg"] == "HS512"
-    body = jwt.decode(token, OLD.secret, algorithms=["HS512"])
+    body = jwt.decode(token, OLD.secret, algorithms=["HS512"], options={"verify_exp": False})
     assert body["sub"] == USER and body["role"] == "admin"
-    assert body["exp"] - body["iat"] == 7200
+    # iat to the millisecond (tells a session issued just after its user's sessions were
+    # ended from one issued just before), exp to the second.
+    assert body["iat"] == round(clock.now.timestamp(), 3)
+    assert body["exp"] - int(body["iat"]) == 7200
+    assert body["jti"] == claims.token_id and len(claims.token_id) >= 22
+    assert codec(OLD, clock=clock).issue(USER, "admin")[1].token_id != claims.token_id
     verified = codec(OLD, clock=clock).verify(token)
     assert verified == claims
-    assert verified.expires_at - verified.issued_at == timedelta(hours=2)
+    assert verified.issued_at == clock.now.replace(microsecond=123000)
+
+
+def test_a_token_without_a_token_id_is_refused() -> None:
+    now = datetime.now(UTC)
+    body = {"sub": USER, "role": "user", "iat": now, "exp": now + timedelta(hours=1)}
+    token = jwt.encode(body, OLD.secret, "HS512", headers={"kid": OLD.kid})
+    with pytest.raises(InvalidSession):
+        codec(OLD).verify(token)
 
 
 def test_an_expired_token_is_refused() -> None:
@@ -92,6 +106,7 @@ def test_other_algorithms_and_alg_none_are_refused(alg: str) -> None:
 def test_hs256_tokens_of_the_keyring_are_accepted() -> None:
     now = datetime.now(UTC)
     body = {"sub": USER, "role": "user", "iat": now, "exp": now + timedelta(minutes=5)}
+    body["jti"] = "an-hs256-token-id-0001"
     token = jwt.encode(body, OLD.secret, "HS256", headers={"kid": "k-old"})
     assert codec(OLD).verify(token).subject == USER
 

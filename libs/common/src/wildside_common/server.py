@@ -33,6 +33,9 @@ async def serve_http(
         log_level="warning",
         access_log=False,
         lifespan="off",
+        # uvicorn would otherwise take X-Forwarded-For from any peer at 127.0.0.1 as the
+        # client address; the gateway decides whom to believe itself (TRUSTED_PROXIES).
+        proxy_headers=False,
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=int(grace),

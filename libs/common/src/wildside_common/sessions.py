@@ -5,7 +5,11 @@ and tiles-auth (which checks them for every `/tiles/*` request), so both accept 
 the same tokens.
 
 A token is an HMAC-signed JWT (HS512 by default; HS256 is accepted) with the claims
-`sub` (user id), `role`, `iat`, `exp` and the header `kid` naming the key that signed it.
+`sub` (user id), `role`, `iat` (to the millisecond), `exp`, `jti` (a random token id, 128
+bits) and the header `kid` naming the key that signed it. The `jti` and `iat` are what a
+revocation names (`wildside_common.revocations`): one session, or every session of a user
+issued before a moment. A token without a `jti` (issued before revocation existed) is
+refused: it could not be revoked.
 
 Dual validation: a `Keyring` holds several keys, each with an id and a status. The one
 `signing` key signs new tokens; every key in the ring (`signing` or `verify`) verifies.
@@ -114,6 +118,11 @@ def new_key_id(now: datetime | None = None) -> str:
     return f"k{stamp}-{secrets.token_hex(3)}"
 
 
+def new_token_id() -> str:
+    """A session's `jti`: 128 random bits, url-safe (OWASP: at least 64 bits of entropy)."""
+    return secrets.token_urlsafe(16)
+
+
 def encode_secret(secret: bytes) -> str:
     return base64.b64encode(secret).decode("ascii")
 
@@ -125,6 +134,7 @@ class SessionClaims:
     issued_at: datetime
     expires_at: datetime
     kid: str
+    token_id: str
 
 
 def _utc_now() -> datetime:
@@ -157,9 +167,19 @@ class SessionCodec:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         key = self.keyring.signer
-        issued = self.clock().replace(microsecond=0)
-        claims = SessionClaims(subject, role, issued, issued + self.lifetime, key.kid)
-        payload = {"sub": subject, "role": role, "iat": issued, "exp": claims.expires_at}
+        now = self.clock()
+        # Milliseconds, so a session issued just after a user's sessions were ended (same
+        # second) is told apart from one issued just before.
+        issued = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        expires = (issued + self.lifetime).replace(microsecond=0)
+        claims = SessionClaims(subject, role, issued, expires, key.kid, new_token_id())
+        payload = {
+            "sub": subject,
+            "role": role,
+            "iat": round(issued.timestamp(), 3),
+            "exp": expires,
+            "jti": claims.token_id,
+        }
         token = jwt.encode(payload, key.secret, self.algorithm, headers={"kid": key.kid})
         return token, claims
 
@@ -193,7 +213,7 @@ class SessionCodec:
                 token,
                 key.secret,
                 algorithms=list(ALGORITHMS),
-                options={"require": ["sub", "exp", "iat"]},
+                options={"require": ["sub", "exp", "iat", "jti"]},
                 leeway=0,
             )
         except jwt.ExpiredSignatureError:
@@ -214,15 +234,18 @@ class SessionCodec:
 
     @staticmethod
     def _claims(payload: Mapping[str, Any], kid: str) -> SessionClaims:
-        subject, role = payload.get("sub"), payload.get("role")
+        subject, role, token_id = payload.get("sub"), payload.get("role"), payload.get("jti")
         if not isinstance(subject, str) or role not in ROLES:
+            raise InvalidSession("the session token is invalid")
+        if not isinstance(token_id, str) or not 16 <= len(token_id) <= 64:
             raise InvalidSession("the session token is invalid")
         return SessionClaims(
             subject,
             str(role),
-            datetime.fromtimestamp(int(payload["iat"]), UTC),
+            datetime.fromtimestamp(float(payload["iat"]), UTC),
             datetime.fromtimestamp(int(payload["exp"]), UTC),
             kid,
+            token_id,
         )
 
 

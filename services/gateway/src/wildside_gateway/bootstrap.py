@@ -21,6 +21,7 @@ from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
 from wildside_common.health import Check, health_routes
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.revocations_redis import RedisSessionRevocations, connect_revocations
 from wildside_gateway.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
 from wildside_gateway.adapters.inbound.http import RouteEndpoints, http_exception
 from wildside_gateway.adapters.inbound.openapi import openapi_route
@@ -30,6 +31,7 @@ from wildside_gateway.adapters.outbound.jetstream import (
     JetStreamStatusAnnouncer,
     StatusFeed,
 )
+from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.adapters.outbound.postgres import (
     PostgresMaintenance,
     PostgresRouteRequests,
@@ -84,7 +86,9 @@ def gateway_app(
     return app
 
 
-def readiness_checks(pool: asyncpg.Pool, nats: Nats, feed: StatusFeed) -> dict[str, Check]:
+def readiness_checks(
+    pool: asyncpg.Pool, nats: Nats, feed: StatusFeed, revocations: RedisSessionRevocations
+) -> dict[str, Check]:
     async def nats_ready() -> None:
         if not nats.is_connected:
             raise ConnectionError("nats is not connected")
@@ -94,7 +98,12 @@ def readiness_checks(pool: asyncpg.Pool, nats: Nats, feed: StatusFeed) -> dict[s
         if not feed.running:
             raise ConnectionError("status feed is not running")
 
-    return {"database": lambda: ping(pool), "nats": nats_ready, "status_feed": feed_ready}
+    return {
+        "database": lambda: ping(pool),
+        "nats": nats_ready,
+        "status_feed": feed_ready,
+        "session_revocations": revocations.ready,
+    }
 
 
 def build_app(
@@ -103,8 +112,13 @@ def build_app(
     nats: Nats,
     feed: StatusFeed,
     service: RouteService,
+    redis: Redis,
+    revocations: RedisSessionRevocations,
 ) -> Starlette:
-    identity = identity_wiring(settings.identity, settings.max_body_bytes, pool, service.analytics)
+    throttle = RedisLoginThrottle(redis, settings.identity.login_limits, settings.redis_prefix)
+    identity = identity_wiring(
+        settings.identity, settings.max_body_bytes, pool, throttle, revocations, service.analytics
+    )
     auth = identity.auth
     endpoints = RouteEndpoints(
         service,
@@ -119,7 +133,7 @@ def build_app(
     )
     routes: list[BaseRoute] = [
         # /metrics is on the metrics port only (__main__: serve_ops).
-        *health_routes(readiness_checks(pool, nats, feed), metrics=False),
+        *health_routes(readiness_checks(pool, nats, feed, revocations), metrics=False),
         openapi_route(),
         *endpoints.routes(),
         *identity.routes,
@@ -172,6 +186,9 @@ async def run_maintenance(maintenance: PostgresMaintenance, interval: float) -> 
 async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     pool = await create_pool(settings.database_url, settings.db_pool_size)
     redis = connect_redis(settings.redis_url)
+    revocations = connect_revocations(
+        settings.redis_url, settings.redis_prefix, settings.identity.revocation_max_staleness
+    )
     nats = await connect(settings.common.nats_url, "wildside-gateway")
     maintenance = asyncio.create_task(
         run_maintenance(PostgresMaintenance(pool), settings.maintenance_interval)
@@ -183,13 +200,15 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         feed = StatusFeed(js)
         await feed.start()
         service = route_service(settings, pool, nats, redis, analytics)
-        app = build_app(settings, pool, nats, feed, service)
-        checks = readiness_checks(pool, nats, feed)
+        await revocations.start()  # sessions are checked against a loaded mirror only
+        app = build_app(settings, pool, nats, feed, service, redis, revocations)
+        checks = readiness_checks(pool, nats, feed, revocations)
         yield Gateway(settings, pool, nats, feed, service, app, checks)
         await feed.stop()
     finally:
         maintenance.cancel()
         await analytics.close()
         await nats.drain()
+        await revocations.close()
         await redis.aclose()
         await pool.close()

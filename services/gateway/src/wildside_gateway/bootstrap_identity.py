@@ -1,7 +1,8 @@
 """Composition of the identity side of the gateway (sessions, users, admin reports).
 
-`bootstrap.build_app` calls `identity_wiring` with the real pool; unit tests call
-`wire_identity` with in-memory fakes, so both go through the same assembly.
+`bootstrap.build_app` calls `identity_wiring` with the real pool, the login throttle and
+the session revocations over Redis; unit tests call `wire_identity` with in-memory fakes,
+so both go through the same assembly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncpg
 from starlette.routing import Route
 
 from wildside_common.analytics import Analytics
+from wildside_common.revocations import SessionRevocations
 from wildside_common.sessions import SessionCodec
 from wildside_gateway.adapters.inbound.admin_http import AdminEndpoints
 from wildside_gateway.adapters.inbound.identity_http import IdentityEndpoints
@@ -28,6 +30,7 @@ from wildside_gateway.identity_app import AdminService, IdentityService
 from wildside_gateway.identity_config import IdentitySettings
 from wildside_gateway.identity_ports import (
     InterestSets,
+    LoginThrottle,
     PasswordVerifier,
     ProvenanceReport,
     ThemeDirectory,
@@ -53,15 +56,19 @@ def wire_identity(
     themes: ThemeDirectory,
     passwords: PasswordVerifier,
     provenance: ProvenanceReport,
+    throttle: LoginThrottle,
+    revocations: SessionRevocations,
     analytics: Analytics | None = None,
 ) -> IdentityWiring:
     """Build the session codec, authenticators, use cases and HTTP routes."""
     codec = SessionCodec(settings.keys.keyring)
-    auth = SessionAuthenticator(codec, settings.cookie_name)
-    ws_auth = SessionAuthenticator(codec, settings.cookie_name, websocket=True)
-    service = IdentityService(users, interests, themes, passwords, codec, analytics)
+    auth = SessionAuthenticator(codec, revocations, settings.cookie_name)
+    ws_auth = SessionAuthenticator(codec, revocations, settings.cookie_name, websocket=True)
+    service = IdentityService(
+        users, interests, themes, passwords, codec, throttle, revocations, analytics
+    )
     routes = [
-        *IdentityEndpoints(service, auth, settings, max_body).routes(),
+        *IdentityEndpoints(service, auth, auth, settings, max_body).routes(),
         *AdminEndpoints(AdminService(provenance), auth).routes(),
     ]
     return IdentityWiring(auth, ws_auth, service, routes)
@@ -71,6 +78,8 @@ def identity_wiring(
     settings: IdentitySettings,
     max_body: int,
     pool: asyncpg.Pool,
+    throttle: LoginThrottle,
+    revocations: SessionRevocations,
     analytics: Analytics | None = None,
 ) -> IdentityWiring:
     """The identity side over PostgreSQL; logs the keyring's origin and any warning."""
@@ -88,5 +97,7 @@ def identity_wiring(
         PostgresThemeDirectory(pool),
         Argon2Passwords(),
         PostgresProvenanceReport(pool),
+        throttle,
+        revocations,
         analytics,
     )

@@ -1,15 +1,21 @@
-"""Identity and admin use cases: log in, read the profile, set interests, list users,
-report enrichment provenance."""
+"""Identity and admin use cases: log in (throttled), log out, end a user's sessions, read
+the profile, set interests, list users, report enrichment provenance."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from prometheus_client import Counter
 
 from wildside_common.analytics import Analytics, NullAnalytics, UserLoggedIn
 from wildside_common.errors import Unauthorized
 from wildside_common.pagination import PageParams, Window
+from wildside_common.revocations import SessionRevocations
 from wildside_common.sessions import SessionClaims, SessionCodec
 from wildside_gateway.domain.identity import (
     Credentials,
@@ -18,14 +24,26 @@ from wildside_gateway.domain.identity import (
     UserSummary,
 )
 from wildside_gateway.domain.interests import InterestUpdate
+from wildside_gateway.domain.login_throttle import LoginAttempt
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.provenance import ProvenanceFilter, ProvenanceRecord
 from wildside_gateway.identity_ports import (
     InterestSets,
+    LoginThrottle,
     PasswordVerifier,
     ProvenanceReport,
     ThemeDirectory,
     Users,
+)
+
+log = logging.getLogger(__name__)
+LOCKOUTS = Counter(
+    "wildside_login_lockouts_total",
+    "Login lockouts begun: a username or client address refused until its window ends",
+    ["limit"],
+)
+THROTTLED = Counter(
+    "wildside_login_throttled_total", "Login attempts refused by the throttle (429)", ["limit"]
 )
 
 # Checked when the username is unknown, so both failures take the same time.
@@ -42,6 +60,33 @@ class Session:
     profile: UserProfile
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionRevoker:
+    """Ends sessions before their expiry: one (logout), or every session of a user."""
+
+    def __init__(
+        self, revocations: SessionRevocations, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self.revocations = revocations
+        self.clock = clock
+
+    async def logout(self, claims: SessionClaims) -> None:
+        """End this session (refused everywhere within a second, until its expiry)."""
+        await self.revocations.revoke(claims.token_id, claims.expires_at)
+        log.info("session ended", extra={"user_id": claims.subject, "scope": "session"})
+
+    async def end_all(self, user_id: str, reason: str) -> datetime:
+        """End every session of the user issued until now. Call it after the change it is
+        for has been stored: a role change, a password reset, deleting the account."""
+        since = self.clock()
+        await self.revocations.revoke_user(user_id, since)
+        log.info("sessions ended", extra={"user_id": user_id, "scope": "user", "reason": reason})
+        return since
+
+
 class IdentityService:
     def __init__(
         self,
@@ -50,6 +95,8 @@ class IdentityService:
         themes: ThemeDirectory,
         passwords: PasswordVerifier,
         sessions: SessionCodec,
+        throttle: LoginThrottle,
+        revocations: SessionRevocations,
         analytics: Analytics | None = None,
     ) -> None:
         self.analytics = analytics or NullAnalytics()
@@ -58,10 +105,15 @@ class IdentityService:
         self.themes_directory = themes
         self.passwords = passwords
         self.sessions = sessions
+        self.throttle = throttle
+        self.revoker = SessionRevoker(revocations)
 
-    async def login(self, body: Any) -> Session:
-        """A new session for valid credentials; Unauthorized (same message) otherwise."""
+    async def login(self, body: Any, address: str) -> Session:
+        """A new session for valid credentials; Unauthorized (same message) otherwise;
+        TooManyAttempts, before any password is checked, once the throttle refuses."""
         credentials = Credentials.parse(body)
+        attempt = LoginAttempt.of(credentials.username, address)
+        await self._admit(attempt)
         stored = await self.users.credentials(credentials.username)
         stored_hash = stored.password_hash if stored else DUMMY_HASH
         matches = await asyncio.to_thread(self.passwords.verify, stored_hash, credentials.password)
@@ -70,9 +122,35 @@ class IdentityService:
         profile = await self.users.profile(stored.user_id)
         if profile is None:
             raise Unauthorized("wrong username or password")
+        await self.throttle.succeeded(attempt)
         token, claims = self.sessions.issue(stored.user_id, str(stored.role))
         self.analytics.capture(UserLoggedIn(stored.user_id, str(stored.role)))
         return Session(token, claims, profile)
+
+    async def _admit(self, attempt: LoginAttempt) -> None:
+        lockout = await self.throttle.attempt(attempt)
+        if lockout is None:
+            return
+        THROTTLED.labels(str(lockout.limit)).inc()
+        if lockout.began:  # logged once per lockout, not once per refused guess
+            LOCKOUTS.labels(str(lockout.limit)).inc()
+            log.warning(
+                "login locked out",
+                extra={
+                    "limit": str(lockout.limit),
+                    "username_hash": attempt.username,
+                    "client": attempt.address,
+                    "retry_after": lockout.retry_after,
+                },
+            )
+        raise lockout.error()
+
+    async def logout(self, claims: SessionClaims) -> None:
+        await self.revoker.logout(claims)
+
+    async def end_sessions(self, user_id: str, reason: str) -> datetime:
+        """Every session of the user ends now (the account deletion use case calls this)."""
+        return await self.revoker.end_all(user_id, reason)
 
     async def me(self, principal: Principal) -> UserProfile:
         profile = await self.users.profile(principal.user_id)

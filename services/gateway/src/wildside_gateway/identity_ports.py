@@ -12,6 +12,7 @@ from wildside_gateway.domain.identity import (
     UserSummary,
 )
 from wildside_gateway.domain.interests import InterestUpdate
+from wildside_gateway.domain.login_throttle import Lockout, LoginAttempt
 from wildside_gateway.domain.provenance import ProvenanceFilter, ProvenanceRecord
 
 
@@ -56,4 +57,18 @@ class PasswordVerifier(Protocol):
 class ProvenanceReport(Protocol):
     async def page(self, filters: ProvenanceFilter, params: PageParams) -> Window[ProvenanceRecord]:
         """One page of enrichment provenance records, newest first."""
+        ...
+
+
+class LoginThrottle(Protocol):
+    """Login attempts per username and per client address, counted across every gateway."""
+
+    async def attempt(self, attempt: LoginAttempt) -> Lockout | None:
+        """Count this attempt (before its password is checked): the lockout refusing it,
+        or None when it may go on. Raises Unavailable when attempts cannot be counted."""
+        ...
+
+    async def succeeded(self, attempt: LoginAttempt) -> None:
+        """A successful login: forget the username's failed attempts (best effort: a
+        failure to forget never fails the login)."""
         ...

@@ -1,6 +1,12 @@
-"""`wildside-manage`: create users, reset passwords, grant or revoke the admin role.
+"""`wildside-manage`: create users, reset passwords, grant or revoke the admin role, end
+a user's sessions.
 
 Passwords are read from a prompt, or from stdin with --password-stdin; never from argv.
+`revoke-sessions USERNAME` ends every session of the user at once (the gateway and
+tiles-auth refuse them within a second); a password reset and a role change do the same
+after the change is stored, so the new password or role holds from the next request.
+Sessions are ended in Redis (--redis-url, default $REDIS_URL; keys under $REDIS_PREFIX,
+as the services use them); when Redis cannot be reached the command fails, saying so.
 `ensure-dev-accounts` creates the development accounts (demo / admin) and refuses to
 run in production mode. `generate-session-key --out FILE` writes a session key file with
 one fresh signing key unless FILE exists (no database needed); see
@@ -20,8 +26,11 @@ import asyncpg
 
 from wildside_common.analytics import AnalyticsSettings, UserSignup, analytics_from_settings
 from wildside_common.config import EnvReader
+from wildside_common.errors import Unavailable
+from wildside_common.revocations_redis import connect_revocations
 from wildside_common.session_keys import load_keyring, write_new_key_file
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity_app import SessionRevoker
 
 DEV_ACCOUNTS = (
     ("demo", "Demo Walker", "wildside-demo", "user"),
@@ -65,26 +74,53 @@ async def record_signup(user_id: str, role: str) -> None:
     await analytics.close()
 
 
+async def end_sessions(args: argparse.Namespace, user_id: str, done: str, reason: str) -> str:
+    """End every session of the user (after `done`, the change already stored)."""
+    revocations = connect_revocations(args.redis_url, os.environ.get("REDIS_PREFIX", ""))
+    try:
+        await SessionRevoker(revocations).end_all(user_id, reason)
+    except Unavailable:
+        raise SystemExit(
+            f"{done}, but their sessions could not be ended (Redis at {args.redis_url} did "
+            f"not answer): run `wildside-manage revoke-sessions {args.username}` once it does"
+        ) from None
+    finally:
+        await revocations.close()
+    return f"{done}; every session of theirs has ended"
+
+
 async def reset_password(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
     password = Argon2Passwords().hash(read_password(args.password_stdin))
-    done = await conn.execute(
-        "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1",
+    user_id = await conn.fetchval(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1 RETURNING id",
         args.username,
         password,
     )
-    if done.endswith(" 0"):
+    if user_id is None:
         raise SystemExit(f"no user {args.username!r}")
-    return f"password reset for {args.username}"
+    done = f"password reset for {args.username}"
+    return await end_sessions(args, str(user_id), done, "password reset")
 
 
 async def set_role(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
     role = "admin" if args.command == "grant-admin" else "user"
-    done = await conn.execute(
-        "UPDATE users SET role = $2, updated_at = now() WHERE username = $1", args.username, role
+    user_id = await conn.fetchval(
+        "UPDATE users SET role = $2, updated_at = now() WHERE username = $1 RETURNING id",
+        args.username,
+        role,
     )
-    if done.endswith(" 0"):
+    if user_id is None:
         raise SystemExit(f"no user {args.username!r}")
-    return f"{args.username} is now {role}"
+    done = f"{args.username} is now {role}"
+    return await end_sessions(args, str(user_id), done, "role change")
+
+
+async def revoke_sessions(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+    user_id = await conn.fetchval("SELECT id FROM users WHERE username = $1", args.username)
+    if user_id is None:
+        raise SystemExit(f"no user {args.username!r}")
+    done = f"sessions of {args.username} revoked"
+    return await end_sessions(args, str(user_id), done, "revoke-sessions")
 
 
 async def ensure_dev_accounts(conn: asyncpg.Connection, _: argparse.Namespace) -> str:
@@ -114,6 +150,7 @@ COMMANDS = {
     "reset-password": reset_password,
     "grant-admin": set_role,
     "revoke-admin": set_role,
+    "revoke-sessions": revoke_sessions,
     "ensure-dev-accounts": ensure_dev_accounts,
 }
 
@@ -129,6 +166,11 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("DATABASE_URL"),
         help="PostgreSQL URL (default: $DATABASE_URL)",
     )
+    top.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="Redis URL where sessions are ended (default: $REDIS_URL, else local)",
+    )
     sub = top.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create-user", help="create a user (password from prompt or stdin)")
     create.add_argument("username")
@@ -139,12 +181,15 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the password from the first line of stdin",
     )
-    reset = sub.add_parser("reset-password", help="set a new password for a user")
+    reset = sub.add_parser(
+        "reset-password", help="set a new password for a user (ends their sessions)"
+    )
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true")
     for name, text in (
-        ("grant-admin", "give a user the admin role"),
-        ("revoke-admin", "take the admin role away"),
+        ("grant-admin", "give a user the admin role (ends their sessions)"),
+        ("revoke-admin", "take the admin role away (ends their sessions)"),
+        ("revoke-sessions", "end every session of a user now (log them out everywhere)"),
     ):
         sub.add_parser(name, help=text).add_argument("username")
     generate = sub.add_parser(

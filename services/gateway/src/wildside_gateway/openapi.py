@@ -27,6 +27,7 @@ ERROR_CODES = [
     "not_found",
     "conflict",
     "rate_limited",
+    "too_many_attempts",
     "service_unavailable",
     "timeout",
     "internal_error",

@@ -5,9 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 SECURITY: list[dict[str, list[str]]] = [{"sessionCookie": []}, {"bearerToken": []}]
+SESSION_ENDS = (
+    "A session lasts 2 h unless ended earlier: by POST /api/v1/logout (that session), or "
+    "by an operator (every session of the user: wildside-manage revoke-sessions, a role "
+    "change, a password reset). An ended session is refused (401) within one second on "
+    "every endpoint and by the tile server, and an open /ws socket is closed with 4401."
+)
 SECURITY_SCHEMES = {
-    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
-    "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": SESSION_ENDS,
+    },
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": SESSION_ENDS,
+    },
 }
 
 
@@ -27,9 +43,15 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-NO_SESSION = _error("No valid session (missing, expired, tampered or wrongly signed token)")
+NO_SESSION = _error(
+    "No valid session (missing, expired, ended by logout or an operator, tampered or "
+    "wrongly signed token)"
+)
 NOT_ADMIN = _error("The session is not an administrator's")
-UNAVAILABLE = _error("Database unavailable")
+UNAVAILABLE = _error(
+    "Database unavailable, or ended sessions cannot be read (Redis: sessions fail closed)"
+)
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
 CROSS_SITE = _error(
     "csrf_rejected: a request authenticated by the session cookie (or a login) whose Origin,"
     " or without it Referer, is not an allowed origin (ALLOWED_ORIGINS); Bearer is exempt"
@@ -92,6 +114,13 @@ def _session_paths() -> dict[str, Any]:
         "/api/v1/login": {
             "post": {
                 "summary": "Log in: the profile, and a session cookie (2 h)",
+                "description": (
+                    "Throttled before the password is checked: after 5 failed logins for a "
+                    "username (existing or not; compared case-insensitively) within 15 "
+                    "minutes, or 100 attempts a minute from one client address, attempts are "
+                    "refused with 429 too_many_attempts and Retry-After until the window "
+                    "ends. A successful login clears the username's count."
+                ),
                 "security": [],
                 "requestBody": _body(_ref("Credentials")),
                 "responses": {
@@ -101,18 +130,41 @@ def _session_paths() -> dict[str, Any]:
                     "403": CROSS_SITE,
                     "413": _error("Body too large"),
                     "415": NOT_JSON,
-                    "503": UNAVAILABLE,
+                    "429": {
+                        **_error(
+                            "Too many attempts (code too_many_attempts; details.limit is "
+                            "username or address); the password was not checked"
+                        ),
+                        "headers": RETRY_AFTER,
+                    },
+                    "503": _error(
+                        "Database unavailable, or login attempts cannot be counted (Redis: "
+                        "login fails closed)"
+                    ),
                 },
             }
         },
         "/api/v1/logout": {
             "post": {
-                "summary": "Log out: clears the session cookie (no body, no Content-Type needed)",
+                "summary": (
+                    "Log out: ends the session everywhere and clears the cookie (no body, no "
+                    "Content-Type needed)"
+                ),
+                "description": (
+                    "Revokes this session's token (its jti) until the token's own expiry: "
+                    "the same token, as cookie or Bearer, is refused (401) within one second "
+                    "by every gateway, on /ws (the socket is closed with 4401) and by the "
+                    "tile server. Other sessions of the user stay valid."
+                ),
                 "security": SECURITY,
                 "responses": {
-                    "204": {"description": "Cookie cleared"},
+                    "204": {"description": "Session ended, cookie cleared"},
                     "401": NO_SESSION,
                     "403": CROSS_SITE,
+                    "503": _error(
+                        "The session could not be ended (Redis unavailable): it is still "
+                        "valid; retry"
+                    ),
                 },
             }
         },

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
+from wildside_common.sessions import SessionClaims
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.routes import RouteState
@@ -107,6 +108,22 @@ class Authenticator(Protocol):
         self, headers: Mapping[str, str], cookies: Mapping[str, str]
     ) -> Principal:
         """The request's principal; raises Unauthorized when there is none."""
+        ...
+
+
+class SessionGate(Protocol):
+    """The session behind a request or a socket, for what outlives one check: logging out
+    ends it; an open socket re-checks it until it ends."""
+
+    async def session(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> tuple[Principal, SessionClaims]:
+        """The principal and its session's claims; raises Unauthorized when there is none."""
+        ...
+
+    async def confirm(self, claims: SessionClaims) -> None:
+        """Raises Unauthorized when the session has since expired or been revoked
+        (Unavailable when that cannot be known)."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""tiles-auth's composition root: the keyring, the verifier and the Starlette app."""
+"""tiles-auth's composition root: the keyring, the verifier, the session revocations
+(followed from Redis) and the Starlette app."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from starlette.responses import Response
 from wildside_common.health import health_routes
 from wildside_common.http import TelemetryMiddleware
 from wildside_common.logs import current_trace_id
+from wildside_common.revocations import SessionRevocations
+from wildside_common.revocations_redis import connect_revocations
 from wildside_common.sessions import SessionCodec
 from wildside_common.transport.http import plain_status_response
 from wildside_tiles_auth.adapters.inbound.http import auth_route
@@ -33,9 +36,12 @@ def build_app(
     verifier: SessionVerifier,
     owners: RouteOwners | None = None,
     policy: TilePolicy = DEFAULT_POLICY,
+    revocations: SessionRevocations | None = None,
 ) -> Starlette:
     """The service's app around any verifier (tests pass a codec over their own keys),
-    when route tiles are served a source of route owners, and the tiles allowlist."""
+    when route tiles are served a source of route owners, the tiles allowlist, and the
+    ended sessions (without them, as in tests of other rules, a token is checked for
+    signature and expiry only; `bootstrap` always passes them)."""
 
     async def keyring_ready() -> None:
         return None  # the keyring is loaded at start; nothing can go away afterwards
@@ -44,7 +50,13 @@ def build_app(
     ping = getattr(owners, "ping", None)
     if ping is not None:
         checks["database"] = ping
-    routes = [*health_routes(checks), auth_route(verifier, owners, policy=policy)]
+    ready = getattr(revocations, "ready", None)
+    if ready is not None:
+        checks["session_revocations"] = ready
+    routes = [
+        *health_routes(checks),
+        auth_route(verifier, owners, policy=policy, revocations=revocations),
+    ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
     # Every /auth answer is about one user's session: never stored by a cache on the way.
     app.add_middleware(
@@ -70,4 +82,8 @@ def bootstrap(settings: TilesAuthSettings) -> Starlette:
             "request_id_sources": sorted(settings.tiles.request_id_sources),
         },
     )
-    return build_app(SessionCodec(settings.keys.keyring), owners, settings.tiles)
+    # Followed from the first request or readiness probe on, in the server's event loop.
+    revocations = connect_revocations(
+        settings.redis_url, settings.redis_prefix, settings.revocation_max_staleness
+    )
+    return build_app(SessionCodec(settings.keys.keyring), owners, settings.tiles, revocations)

@@ -9,6 +9,10 @@ DATABASE_URL      where route owners are looked up for route tiles (the tiles_au
 TILES_SOURCES     comma-separated Martin sources users may read (default get_route_tile)
 TILES_REQUEST_ID_SOURCES  those of them drawing one route (`request_id`), readable by the
                   route's owner and admins only (default get_route_tile)
+REDIS_URL, REDIS_PREFIX   where the gateway records ended sessions (same Redis, same
+                  prefix as the gateway's), followed in-process (see
+                  wildside_common.revocations_redis)
+SESSION_REVOCATION_MAX_STALENESS_SECONDS   as the gateway's: beyond it, fail closed (503)
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ class TilesAuthSettings:
     keys: KeyringSettings
     database_url: str | None = None
     tiles: TilePolicy = DEFAULT_POLICY
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = ""
+    revocation_max_staleness: float = 1.0
 
     @classmethod
     def from_env(cls, env: EnvReader) -> TilesAuthSettings:
@@ -44,6 +51,11 @@ class TilesAuthSettings:
             keys=KeyringSettings.from_env(env, common),
             database_url=env.optional("DATABASE_URL"),
             tiles=tile_policy(env),
+            redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_prefix=env.text("REDIS_PREFIX", ""),
+            revocation_max_staleness=env.real(
+                "SESSION_REVOCATION_MAX_STALENESS_SECONDS", 1.0, minimum=0.5, maximum=60.0
+            ),
         )
 
 

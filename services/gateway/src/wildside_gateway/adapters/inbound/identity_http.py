@@ -1,7 +1,7 @@
 """HTTP adapter for sessions, the user's profile and interests, and the user listing.
 
-POST /api/v1/login               credentials -> profile + `session` cookie
-POST /api/v1/logout              clears the cookie
+POST /api/v1/login               credentials -> profile + `session` cookie (throttled: 429)
+POST /api/v1/logout              ends the session (revoked everywhere) and clears the cookie
 GET  /api/v1/users/me            the profile
 PUT  /api/v1/users/me/interests  replace the interest set (revision-guarded)
 GET  /api/v1/interest-themes     the theme catalogue
@@ -18,11 +18,12 @@ from wildside_common.errors import InvalidInput
 from wildside_common.pagination import PageParams, Paginated
 from wildside_common.pagination_metrics import count_error, observe_page
 from wildside_common.transport.http import JSONResponse
+from wildside_gateway.adapters.inbound.client_address import client_address
 from wildside_gateway.adapters.inbound.http import handle_errors, read_json
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.identity_app import IdentityService
 from wildside_gateway.identity_config import IdentitySettings
-from wildside_gateway.ports import Authenticator
+from wildside_gateway.ports import Authenticator, SessionGate
 
 LOGIN_BODY_LIMIT = 4096
 
@@ -47,11 +48,13 @@ class IdentityEndpoints:
         self,
         service: IdentityService,
         auth: Authenticator,
+        gate: SessionGate,
         settings: IdentitySettings,
         max_body: int,
     ) -> None:
         self.service = service
         self.auth = auth
+        self.gate = gate
         self.settings = settings
         self.max_body = max_body
 
@@ -60,7 +63,10 @@ class IdentityEndpoints:
 
     async def login(self, request: Request) -> Response:
         body = await read_json(request, min(self.max_body, LOGIN_BODY_LIMIT))
-        session = await self.service.login(body)
+        peer = request.client.host if request.client else None
+        forwarded = request.headers.getlist("x-forwarded-for")
+        address = client_address(peer, forwarded, self.settings.trusted_proxies)
+        session = await self.service.login(body, address)
         response = JSONResponse(session.profile.view())
         response.set_cookie(
             self.settings.cookie_name,
@@ -75,7 +81,8 @@ class IdentityEndpoints:
         return response
 
     async def logout(self, request: Request) -> Response:
-        await self.principal(request)
+        _, claims = await self.gate.session(request.headers, request.cookies)
+        await self.service.logout(claims)
         response = Response(status_code=204)
         response.delete_cookie(
             self.settings.cookie_name,

@@ -15,7 +15,8 @@ before the subscription is missed. A frame outside the protocol (binary, not JSO
 an object, an unknown type, a request id that is not a canonical UUID) gets an error
 frame with code `invalid_message`; an unknown or someone else's request `not_found`.
 Each of those is a strike: more than `max_strikes` close the socket with 1008 (policy
-violation).
+violation). A socket whose session expires or is revoked is closed with 4401
+(`ws_sessions.SessionWatch`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from wildside_common.sessions import bearer_token
 from wildside_common.transport import ws as ws_codes
 from wildside_common.transport.http import error_response
 from wildside_gateway.adapters.inbound.browser import cross_site_refusal
+from wildside_gateway.adapters.inbound.ws_sessions import SessionWatch
 from wildside_gateway.adapters.outbound.jetstream import StatusFeed
 from wildside_gateway.app import RouteService
 from wildside_gateway.domain.origins import AllowedOrigins
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.routes import is_newer
-from wildside_gateway.ports import Authenticator
+from wildside_gateway.ports import SessionGate
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "wildside.v1"
@@ -187,7 +189,7 @@ class StatusSocketEndpoint:
     def __init__(
         self,
         service: RouteService,
-        auth: Authenticator,
+        auth: SessionGate,
         feed: StatusFeed,
         origins: AllowedOrigins,
         max_strikes: int = 10,
@@ -199,6 +201,7 @@ class StatusSocketEndpoint:
         self.origins = origins
         self.max_strikes = max_strikes
         self.cookie_name = cookie_name
+        self.sessions = SessionWatch(auth)
 
     async def handle(self, socket: WebSocket) -> None:
         refusal = cross_site_handshake(socket, self.origins, self.cookie_name)
@@ -207,7 +210,7 @@ class StatusSocketEndpoint:
             await socket.send_denial_response(error_response(refusal, current_trace_id()))
             return
         try:
-            principal = await self.auth.authenticate(socket.headers, socket.cookies)
+            principal, claims = await self.auth.session(socket.headers, socket.cookies)
         except DomainError as exc:
             await socket.close(ws_codes.close_code_for(exc))
             return
@@ -215,6 +218,7 @@ class StatusSocketEndpoint:
         await socket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         client = StatusSocket(socket, principal, self.service, self.feed, self.max_strikes)
         WS_CONNECTIONS.inc()
+        self.sessions.add(socket, claims)
         pump = asyncio.create_task(client.pump())
         try:
             while True:
@@ -229,6 +233,7 @@ class StatusSocketEndpoint:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            self.sessions.discard(socket)
             WS_CONNECTIONS.dec()
             client.close_all()
             pump.cancel()

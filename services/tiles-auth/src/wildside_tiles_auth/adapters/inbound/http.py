@@ -10,6 +10,9 @@ a request without `X-Forwarded-Uri` included, is 404. A source that draws one ro
 (`get_route_tile?request_id=...`, alone or in a composite) also needs the route to be the
 user's own (an admin's: any): another user's or an unknown route is 404, as on
 `GET /api/v1/routes/{id}`; a missing, repeated or malformed request_id is 400.
+
+A revoked session (logout, `wildside-manage revoke-sessions`) is a bad session: 401
+within a second of the revocation; 503 when revocations cannot be read (fail closed).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from starlette.routing import Route
 
 from wildside_common.errors import DomainError, NotFound, Unauthorized, Unavailable
 from wildside_common.logs import current_trace_id
+from wildside_common.revocations import SessionRevocations, confirm_session
 from wildside_common.sessions import request_token
 from wildside_common.transport.http import error_response
 from wildside_tiles_auth.domain.route_tiles import (
@@ -40,6 +44,7 @@ def auth_route(
     owners: RouteOwners | None = None,
     cookie_name: str = "session",
     policy: TilePolicy = DEFAULT_POLICY,
+    revocations: SessionRevocations | None = None,
 ) -> Route:
     async def check(request: Request) -> Response:
         try:
@@ -47,6 +52,11 @@ def auth_route(
             if token is None:
                 raise Unauthorized("tiles need a session: log in first")
             claims = verifier.verify(token)
+            if revocations is not None:
+                await confirm_session(revocations, claims)
+        except Unavailable as exc:
+            DECISIONS.labels(exc.code).inc()
+            return error_response(exc, current_trace_id())
         except Unauthorized as exc:
             DECISIONS.labels("denied").inc()
             response = error_response(exc, current_trace_id())
