@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from test_op_solver import random_instance
 
 from wildside_router.adapters.outbound.cpsat_solver import CpSatLimits, solve_cpsat
@@ -122,11 +123,20 @@ def test_the_same_seed_and_limits_give_the_same_answer() -> None:
     assert first.deterministic_time == again.deterministic_time
 
 
-def test_the_wall_clock_net_stops_a_long_run() -> None:
-    instance = random_instance(np.random.default_rng(8), 70, round_trip=True)
+def runs(ended: str) -> float:
+    return REGISTRY.get_sample_value("wildside_engine_cpsat_runs_total", {"ended": ended}) or 0.0
+
+
+def test_the_wall_clock_net_stops_a_long_run_and_is_counted() -> None:
+    base = random_instance(np.random.default_rng(8), 70, round_trip=True)
+    instance = OPInstance(
+        base.distances, base.scores, base.base_cost() + 40.0, 0, 0, service=base.service
+    )
+    clock, not_run = runs("clock"), runs("not_run")
     started = time.monotonic()
     outcome = solve_cpsat(instance, None, limits(1000.0, wall=0.3), seed=0)
     assert time.monotonic() - started < 2.0
+    assert not outcome.proven_optimal and runs("clock") == clock + 1
     assert outcome.route is None or check_feasible(instance, outcome.route)
     late = solve_cpsat(instance, None, CpSatLimits(10.0, time.monotonic() - 1), seed=0)
-    assert late.route is None and late.status == "NOT_RUN"
+    assert late.route is None and late.status == "NOT_RUN" and runs("not_run") == not_run + 1

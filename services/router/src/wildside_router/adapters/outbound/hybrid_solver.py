@@ -2,19 +2,22 @@
 
 Within one time limit:
 
-1. `LocalSearchSolver` (greedy + iterated local search) with `LOCAL_SHARE` of the
-   limit: alone it gets the whole limit when the instance has more than `max_nodes`
-   nodes, where the CP-SAT model is too big to help (docs/solver.md).
-2. On smaller instances, the CP-SAT model (cpsat_solver.py) hinted with that route,
-   stopped by a deterministic time of `CPSAT_SHARE` of the limit x
-   `DTIME_PER_SECOND`, with the wall clock left until `_DEADLINE_SHARE` of the limit as
-   a safety net. It either proves the route optimal (it usually does on a walk's few
-   dozen places, in milliseconds) or improves it, and gives an upper bound.
+1. `LocalSearchSolver` (greedy + iterated local search) exactly as it runs alone, so
+   the hybrid never returns a worse route than the local search for the same seed.
+2. On instances of at most `max_nodes` nodes (ROUTER_CPSAT_MAX_NODES), the CP-SAT model
+   (cpsat_solver.py) hinted with that route, stopped by a deterministic time of
+   `CPSAT_SHARE` x limit x `DTIME_PER_SECOND`, with the wall clock left until
+   `_DEADLINE_SHARE` of the limit as a safety net. It proves the route optimal, or
+   finds a better one, or at least bounds the best score. Larger instances skip it: on
+   OPLib's 99-150-node instances it found nothing in 10 s (docs/solver.md).
 3. The better feasible route wins (both are re-checked in floats), with
-   `proven_optimal` and `bound` set from CP-SAT.
+   `proven_optimal` and `bound` from CP-SAT when they hold for it.
 
-Deterministic for (instance, seed, time limit): both stages stop on work, not on the
-clock, unless a safety net fires on a slow or overloaded machine.
+Deterministic for (instance, seed, time limit): the local search stops on work and
+CP-SAT on deterministic time; only a safety net firing on a slow or overloaded machine
+makes the answer depend on timing (cpsat_solver.RUNS counts those runs as "clock").
+CP-SAT runs two C++ threads, which release the GIL: with ROUTER_CONCURRENCY jobs at once
+the router runs up to twice that many solver threads.
 """
 
 from __future__ import annotations
@@ -30,14 +33,13 @@ from wildside_router.domain.orienteering import OPInstance, OPSolution, Progress
 
 # Instances with more nodes than this skip CP-SAT (ROUTER_CPSAT_MAX_NODES).
 DEFAULT_MAX_NODES = 80
-# CP-SAT's deterministic time per second of limit, measured with two solves running at
-# once on the 2-core reference machine (each CP-SAT run has two workers).
-DTIME_PER_SECOND = 1.0
-# Shares of the time limit: local search, CP-SAT deterministic time (measured,
-# docs/solver.md), and the wall clock after which CP-SAT is stopped whatever its
-# deterministic time says.
+# CP-SAT's deterministic seconds per wall second, measured with two solves at once on
+# the 2-core reference machine: 0.4-0.7 on the Helsinki walks, up to 1.7 alone.
+DTIME_PER_SECOND = 0.5
+# Shares of the time limit for the local search (passed on as its limit) and for
+# CP-SAT (converted into deterministic time); docs/solver.md has the measurements.
 LOCAL_SHARE = 1.0
-CPSAT_SHARE = 0.3
+CPSAT_SHARE = 0.5
 _DEADLINE_SHARE = 0.85
 # Progress reported when the local search is done (CP-SAT reports none until it ends).
 _LOCAL_PROGRESS = 0.8
