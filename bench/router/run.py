@@ -1,11 +1,12 @@
 """Router engine benchmark on the Helsinki extract ((c) OpenStreetMap contributors, ODbL).
 
     .venv/bin/python bench/router/run.py --out bench/router/results.json [--starts 50]
+        [--time-limit 1] [--local-only]
 
 A private stack (scratch database, own nats-server, Redis prefix; bench/harness.py); the
 extract ingested with `ingest-osm`. Then, in this process, the engine as the router
-wires it (PostGIS candidates, cached street network, the production solver at the
-default 1 s limit) plans `--starts` round trips from street nodes picked at random (fixed
+wires it (PostGIS candidates, cached street network, the production solver, or with
+`--local-only` the local search alone, at `--time-limit`, default 1 s) plans `--starts` round trips from street nodes picked at random (fixed
 seed) x 30, 60, 90 minutes x three interest profiles, and checks every route: within
 budget, starts and ends where asked, no place twice, every vertex of the geometry on
 the network (or a stop), distance = the geometry's length. A sample is planned twice to
@@ -48,6 +49,9 @@ from wildside_router.adapters.outbound.engine_planner import (  # noqa: E402
     EnginePlanner,
 )
 from wildside_router.adapters.outbound.hybrid_solver import HybridSolver  # noqa: E402
+from wildside_router.adapters.outbound.local_search_solver import (  # noqa: E402
+    LocalSearchSolver,
+)
 from wildside_router.adapters.outbound.network_pg import (  # noqa: E402
     NetworkCache,
     PostgresNetworkSource,
@@ -70,8 +74,10 @@ PROFILES = {
 class TimedSolver:
     """The production solver, timing each call."""
 
-    def __init__(self) -> None:
-        self.inner = HybridSolver()
+    def __init__(self, local_only: bool = False) -> None:
+        self.inner: HybridSolver | LocalSearchSolver = (
+            LocalSearchSolver() if local_only else HybridSolver()
+        )
         self.seconds: list[float] = []
 
     def solve(
@@ -136,9 +142,11 @@ def _metres(a: list[float], b: list[float]) -> float:
     return haversine_m(a[1], a[0], b[1], b[0])
 
 
-async def engine_runs(database_url: str, starts: int, time_limit: float = 1.0) -> dict[str, Any]:
+async def engine_runs(
+    database_url: str, starts: int, time_limit: float = 1.0, local_only: bool = False
+) -> dict[str, Any]:
     pool = await create_pool(database_url, 2)
-    solver = TimedSolver()
+    solver = TimedSolver(local_only)
     rules = load_theme_rules()
     cache = NetworkCache(PostgresNetworkSource(pool), 3600)
     planner = EnginePlanner(
@@ -296,18 +304,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/router/results.json")
     parser.add_argument("--starts", type=int, default=50)
     parser.add_argument("--time-limit", type=float, default=1.0, help="solver limit, seconds")
+    parser.add_argument(
+        "--local-only", action="store_true", help="the local search alone, for comparison"
+    )
     args = parser.parse_args()
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     with private_stack() as bench_stack:
         database_url = bench_stack.env["DATABASE_URL"]
         summary_line = ingest(database_url)
-        runs = asyncio.run(engine_runs(database_url, args.starts, args.time_limit))
+        runs = asyncio.run(engine_runs(database_url, args.starts, args.time_limit, args.local_only))
         rss = router_rss(bench_stack)
     result = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
-        "command": f"bench/router/run.py --starts {args.starts} --time-limit {args.time_limit:g}",
+        "command": f"bench/router/run.py --starts {args.starts} --time-limit {args.time_limit:g}"
+        + (" --local-only" if args.local_only else ""),
         "time_limit": args.time_limit,
         "ingest": summary_line.split(";")[0],
         "starts": args.starts,
