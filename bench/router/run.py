@@ -6,8 +6,9 @@
 A private stack (scratch database, own nats-server, Redis prefix; bench/harness.py); the
 extract ingested with `ingest-osm`. Then, in this process, the engine as the router
 wires it (PostGIS candidates, cached street network, the production solver, or with
-`--local-only` the local search alone, at `--time-limit`, default 1 s) plans `--starts` round trips from street nodes picked at random (fixed
-seed) x 30, 60, 90 minutes x three interest profiles, and checks every route: within
+`--local-only` the local search alone, at `--time-limit`, default 1 s) plans `--starts`
+round trips from street nodes picked at random (fixed seed) x 30, 60, 90 minutes x
+three interest profiles, and checks every route: within
 budget, starts and ends where asked, no place twice, every vertex of the geometry on
 the network (or a stop), distance = the geometry's length. A sample is planned twice to
 check determinism for a seed. Finally `wildside-router` runs as a process, serves a few
