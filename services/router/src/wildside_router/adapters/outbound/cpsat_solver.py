@@ -178,27 +178,34 @@ def solve_cpsat(
         # process on such an all-fixed model: "Check failed: fixed_search".)
         score = route_score(instance, instance.base_route())
         return CpSatOutcome(instance.base_route(), score, score, True, "OPTIMAL")
-    model = _build(search, graph, instance.scores)
-    if hint is not None:
-        _add_hint(model, list(hint))
     if time.monotonic() >= limits.deadline:
         RUNS.labels(ended="not_run").inc()
         return CpSatOutcome(None, 0.0, math.inf, False, "NOT_RUN")
+    model = _build(search, graph, instance.scores)
+    if hint is not None:
+        _add_hint(model, list(hint))
     solver = cp_model.CpSolver()
     _configure(solver.parameters, limits, seed)
     started = time.monotonic()
     status = solver.solve(model.cp)
-    RUNS.labels(ended=_ended(status, started, limits.deadline)).inc()
+    RUNS.labels(ended=_ended(solver, status, limits, started)).inc()
     return _outcome(instance, search, model, solver, status)
 
 
-def _ended(status: cp_model_helper.CpSolverStatus, started: float, deadline: float) -> str:
-    """How the run ended. One that used (nearly) all its wall time is counted as stopped
-    by the clock: the deterministic limit is only checked between batches, so the
-    deterministic time reached cannot tell, and CP-SAT stops a little early."""
+def _ended(
+    solver: cp_model.CpSolver,
+    status: cp_model_helper.CpSolverStatus,
+    limits: CpSatLimits,
+    started: float,
+) -> str:
+    """How the run ended. Short of its deterministic limit, only the clock can have
+    stopped it; past it, the last batch may still have been cut by the clock, which a
+    run that used (nearly) all its wall time is counted as."""
     if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
         return "proven"
-    if time.monotonic() >= deadline - 0.1 * (deadline - started):
+    if solver.deterministic_time < limits.deterministic_time:
+        return "clock"
+    if time.monotonic() >= limits.deadline - 0.1 * (limits.deadline - started):
         return "clock"
     return "deterministic_limit"
 
