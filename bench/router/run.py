@@ -1,12 +1,14 @@
 """Router engine benchmark on the Helsinki extract ((c) OpenStreetMap contributors, ODbL).
 
     .venv/bin/python bench/router/run.py --out bench/router/results.json [--starts 50]
+        [--time-limit 1] [--local-only]
 
 A private stack (scratch database, own nats-server, Redis prefix; bench/harness.py); the
 extract ingested with `ingest-osm`. Then, in this process, the engine as the router
-wires it (PostGIS candidates, cached street network, the production solver at the
-default 1 s limit) plans `--starts` round trips from street nodes picked at random (fixed
-seed) x 30, 60, 90 minutes x three interest profiles, and checks every route: within
+wires it (PostGIS candidates, cached street network, the production solver, or with
+`--local-only` the local search alone, at `--time-limit`, default 1 s) plans `--starts`
+round trips from street nodes picked at random (fixed seed) x 30, 60, 90 minutes x
+three interest profiles, and checks every route: within
 budget, starts and ends where asked, no place twice, every vertex of the geometry on
 the network (or a stop), distance = the geometry's length. A sample is planned twice to
 check determinism for a seed. Finally `wildside-router` runs as a process, serves a few
@@ -32,6 +34,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from prometheus_client import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -46,11 +49,14 @@ from wildside_router.adapters.outbound.engine_planner import (  # noqa: E402
     EngineOptions,
     EnginePlanner,
 )
+from wildside_router.adapters.outbound.hybrid_solver import HybridSolver  # noqa: E402
+from wildside_router.adapters.outbound.local_search_solver import (  # noqa: E402
+    LocalSearchSolver,
+)
 from wildside_router.adapters.outbound.network_pg import (  # noqa: E402
     NetworkCache,
     PostgresNetworkSource,
 )
-from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver  # noqa: E402
 from wildside_router.adapters.outbound.postgres import create_pool  # noqa: E402
 from wildside_router.domain.network import StreetNetwork  # noqa: E402
 from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn  # noqa: E402
@@ -69,8 +75,10 @@ PROFILES = {
 class TimedSolver:
     """The production solver, timing each call."""
 
-    def __init__(self) -> None:
-        self.inner = OrToolsOPSolver()
+    def __init__(self, local_only: bool = False) -> None:
+        self.inner: HybridSolver | LocalSearchSolver = (
+            LocalSearchSolver() if local_only else HybridSolver()
+        )
         self.seconds: list[float] = []
 
     def solve(
@@ -135,13 +143,19 @@ def _metres(a: list[float], b: list[float]) -> float:
     return haversine_m(a[1], a[0], b[1], b[0])
 
 
-async def engine_runs(database_url: str, starts: int) -> dict[str, Any]:
+async def engine_runs(
+    database_url: str, starts: int, time_limit: float = 1.0, local_only: bool = False
+) -> dict[str, Any]:
     pool = await create_pool(database_url, 2)
-    solver = TimedSolver()
+    solver = TimedSolver(local_only)
     rules = load_theme_rules()
     cache = NetworkCache(PostgresNetworkSource(pool), 3600)
     planner = EnginePlanner(
-        PostgresCandidateSource(pool), cache, solver, rules, EngineOptions(PlannerSettings())
+        PostgresCandidateSource(pool),
+        cache,
+        solver,
+        rules,
+        EngineOptions(PlannerSettings(time_limit=time_limit)),
     )
     loaded = time.perf_counter()
     network = await cache.current()
@@ -160,11 +174,19 @@ async def engine_runs(database_url: str, starts: int) -> dict[str, Any]:
     await pool.close()
     return {
         "rows": rows,
+        "cpsat_runs": cpsat_runs(),
         "network_load_seconds": load_seconds,
         "deterministic": determinism,
         "network_nodes": network.size,
         "network_edges": int(network.graph.nnz // 2),
     }
+
+
+def cpsat_runs() -> dict[str, float]:
+    """How this process's CP-SAT runs ended ("clock": the wall-clock net fired)."""
+    ended = ("proven", "deterministic_limit", "clock", "not_run")
+    sample = REGISTRY.get_sample_value
+    return {e: sample("wildside_engine_cpsat_runs_total", {"ended": e}) or 0.0 for e in ended}
 
 
 async def one(planner, solver, network, point, minutes, label, themes) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -182,6 +204,7 @@ async def one(planner, solver, network, point, minutes, label, themes) -> dict[s
         "matching": sum(bool(profile.matches(v["themes"])) for v in visits),
         "considered": route["pois_considered"], "visits": [v["osm"] for v in visits],
         "distance_m": route["distance_m"], "problems": check(route, job, network),
+        "proven_optimal": route["proven_optimal"], "optimality_gap": route["optimality_gap"],
     }  # fmt: skip
 
 
@@ -223,6 +246,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "matching_share": sum(r["matching"] for r in part) / pois if pois else 0.0,
             "considered_mean": statistics.fmean(r["considered"] for r in part),
             "failed_checks": sum(bool(r["problems"]) for r in part),
+            "proven_share": sum(bool(r["proven_optimal"]) for r in part) / len(part),
         }
 
     table = {"all": block(rows)}
@@ -239,13 +263,16 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Run {result['when']} on {result['machine']}; `{result['command']}`.",
         f"Data: {result['ingest']}",
+        f"Load average (1, 5, 15 min) before {result['load_before']}, after "
+        f"{result['load_after']}.",
         f"Network: {result['network_nodes']} nodes, {result['network_edges']} edges, loaded "
         f"in {result['network_load_seconds']:.2f} s. Round trips from {result['starts']} street "
-        "nodes x 30/60/90 min x 3 profiles; solver limit 1 s; walking 4.8 km/h.",
+        f"nodes x 30/60/90 min x 3 profiles; solver limit {result['time_limit']:g} s; walking "
+        "4.8 km/h.",
         "",
         "| slice | routes | plan p50 / p95 (s) | solver p50 / p95 (s) | budget used mean (min) "
-        "| POIs mean (min) | matching themes | considered | failed checks |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| POIs mean (min) | matching themes | considered | proven optimal | failed checks |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in result["summary"].items():
         lines.append(
@@ -253,7 +280,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {s['solver_p50_s']:.2f} / {s['solver_p95_s']:.2f} "
             f"| {s['budget_used_mean']:.0%} ({s['budget_used_min']:.0%}) "
             f"| {s['pois_mean']:.1f} ({s['pois_min']}) | {s['matching_share']:.0%} "
-            f"| {s['considered_mean']:.0f} | {s['failed_checks']} |"
+            f"| {s['considered_mean']:.0f} | {s['proven_share']:.0%} | {s['failed_checks']} |"
         )
     rss = result["router_rss"]
     det = result["deterministic"]
@@ -262,6 +289,9 @@ def markdown(result: dict[str, Any]) -> str:
         "Checks on every route: within budget, starts and ends at the asked point, no place "
         "twice, every geometry vertex a network vertex or a stop, distance = geometry length.",
         f"Determinism: {sum(det)}/{len(det)} re-planned routes identical (same request, seed).",
+        "CP-SAT runs (re-plans included) ended: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in result["cpsat_runs"].items())
+        + " (clock: stopped by the wall-clock net, an answer that depends on timing).",
         f"`wildside-router` RSS with the Helsinki graph loaded: {rss['after_jobs_mb']:.0f} MB "
         f"after {rss['jobs']} jobs ({rss['idle_mb']:.0f} MB at start, before the graph loads).",
         "",
@@ -274,17 +304,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench/router/results.json")
     parser.add_argument("--starts", type=int, default=50)
+    parser.add_argument("--time-limit", type=float, default=1.0, help="solver limit, seconds")
+    parser.add_argument(
+        "--local-only", action="store_true", help="the local search alone, for comparison"
+    )
     args = parser.parse_args()
+    load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     with private_stack() as bench_stack:
         database_url = bench_stack.env["DATABASE_URL"]
         summary_line = ingest(database_url)
-        runs = asyncio.run(engine_runs(database_url, args.starts))
+        runs = asyncio.run(engine_runs(database_url, args.starts, args.time_limit, args.local_only))
         rss = router_rss(bench_stack)
     result = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
-        "command": f"bench/router/run.py --starts {args.starts}",
+        "command": f"bench/router/run.py --starts {args.starts} --time-limit {args.time_limit:g}"
+        + (" --local-only" if args.local_only else ""),
+        "time_limit": args.time_limit,
         "ingest": summary_line.split(";")[0],
         "starts": args.starts,
         "network_nodes": runs["network_nodes"],
@@ -293,6 +330,9 @@ def main() -> None:
         "summary": summarise(runs["rows"]),
         "deterministic": runs["deterministic"],
         "router_rss": rss,
+        "cpsat_runs": runs["cpsat_runs"],
+        "load_before": load_before,
+        "load_after": ", ".join(f"{v:.2f}" for v in os.getloadavg()),
         "problems": [r for r in runs["rows"] if r["problems"]],
         "routes": runs["rows"],
     }

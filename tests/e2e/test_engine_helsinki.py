@@ -89,7 +89,20 @@ def test_a_round_trip_visits_named_places_along_real_streets(
     first, last = route["geometry"]["coordinates"][0], route["geometry"]["coordinates"][-1]
     assert first == last == [SENATE_SQUARE["lng"], SENATE_SQUARE["lat"]]
     assert "history" in route["themes_matched"] and "OpenStreetMap" in route["attribution"]
+    gap = route["optimality_gap"]  # a bound from CP-SAT whether or not it proved the walk
+    assert isinstance(route["proven_optimal"], bool) and 0.0 <= gap < 1.0
     check_on_streets(helsinki, route)
+
+
+def test_a_short_walk_comes_back_proven_optimal(
+    helsinki: str, gateway: stack.Service, router: stack.Service
+) -> None:
+    # CP-SAT proves every 30-minute Helsinki walk of the engine bench within the 1 s limit.
+    body = {"start": SENATE_SQUARE, "duration_minutes": 30, "preferences": ["history"],
+            "seed": 7}  # fmt: skip
+    route = route_for(gateway, body)
+    assert route["proven_optimal"] is True and route["optimality_gap"] == 0.0
+    assert len(route["points"]) >= 3 and route["duration_minutes"] <= 30
 
 
 def test_a_one_way_walk_ends_at_the_asked_place(

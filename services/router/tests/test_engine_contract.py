@@ -19,8 +19,8 @@ from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
 from wildside_router.adapters.outbound.engine_planner import EngineOptions, EnginePlanner
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
+from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
-from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver
 from wildside_router.adapters.outbound.postgres import create_pool
 from wildside_router.domain.candidates import reach_area
 from wildside_router.domain.planner import PlannerSettings
@@ -134,7 +134,7 @@ async def test_a_walk_planned_from_the_database_visits_named_places_on_streets(p
     planner = EnginePlanner(
         PostgresCandidateSource(pool),
         NetworkCache(PostgresNetworkSource(pool), 0.0),
-        OrToolsOPSolver(),
+        HybridSolver(),
         load_theme_rules(),
         EngineOptions(PlannerSettings(time_limit=0.3), sparse_threshold=1),
     )
@@ -168,7 +168,7 @@ async def test_a_sparse_area_publishes_one_enrichment_job(pool, world, nats_url)
         planner = EnginePlanner(
             PostgresCandidateSource(pool),
             NetworkCache(PostgresNetworkSource(pool), 0.0),
-            OrToolsOPSolver(),
+            HybridSolver(),
             load_theme_rules(),
             EngineOptions(PlannerSettings(time_limit=0.2), sparse_threshold=5),
             requester,

@@ -22,6 +22,7 @@ from engine_fakes import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from wildside_common.errors import InvalidInput
 from wildside_common.themes import load_theme_rules
@@ -30,8 +31,9 @@ from wildside_router.adapters.outbound.engine_planner import (
     EnginePlanner,
     SimulatedWork,
 )
+from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
+from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache
-from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver
 from wildside_router.domain.geometry import haversine_m
 from wildside_router.domain.network import StreetNetwork
 from wildside_router.domain.planner import PlannerSettings, plan_walk
@@ -45,7 +47,7 @@ SETTINGS = PlannerSettings(walking_speed_kmh=6.0, time_limit=0.2)  # 100 m per m
 def plan(job, network, places, solver=None, settings=SETTINGS):  # type: ignore[no-untyped-def]
     profile = InterestProfile.of(job.themes, RULES.theme_ids)
     scored = select_candidates(places, profile, RULES, 30)
-    return plan_walk(job, network, scored, profile, solver or OrToolsOPSolver(), settings)
+    return plan_walk(job, network, scored, profile, solver or HybridSolver(), settings)
 
 
 def line_length(coords: list[list[float]]) -> float:
@@ -75,6 +77,16 @@ def test_a_round_trip_walks_the_streets_and_comes_back() -> None:
     assert route["duration_minutes"] == pytest.approx(route["distance_m"] / 100 + dwell, abs=0.1)
     assert route["themes_matched"] == ["history"] and route["engine"]
     assert "OpenStreetMap" in route["attribution"]
+
+
+def test_the_route_says_whether_the_solver_proved_it_optimal() -> None:
+    # A long limit: the proof, not the wall clock, ends the solve even on a busy machine.
+    settings = PlannerSettings(walking_speed_kmh=6.0, time_limit=3.0)
+    proven = plan(route_job(45), grid_network(), grid_places(), settings=settings)
+    assert proven["proven_optimal"] is True and proven["optimality_gap"] == 0.0
+    local = plan(route_job(45), grid_network(), grid_places(), LocalSearchSolver(), settings)
+    assert local["proven_optimal"] is False and local["optimality_gap"] is None
+    assert _score(local, grid_places()) <= _score(proven, grid_places()) + 1e-9
 
 
 def test_a_one_way_walk_ends_where_asked() -> None:
@@ -179,10 +191,10 @@ def test_the_budget_is_never_exceeded(size, spacing, minutes, cells, one_way, se
     assert len(set(osm)) == len(osm)
 
 
-def engine(places, network, threshold=3, enrichment=None):  # type: ignore[no-untyped-def]
+def engine(places, network, threshold=3, enrichment=None, settings=SETTINGS):  # type: ignore[no-untyped-def]
     source = FakeNetworkSource(network)
-    options = EngineOptions(SETTINGS, max_candidates=20, sparse_threshold=threshold)
-    planner = EnginePlanner(FakeCandidates(places), NetworkCache(source, 60.0), OrToolsOPSolver(),
+    options = EngineOptions(settings, max_candidates=20, sparse_threshold=threshold)
+    planner = EnginePlanner(FakeCandidates(places), NetworkCache(source, 60.0), HybridSolver(),
                             RULES, options, enrichment)  # fmt: skip
     return planner, source
 
@@ -209,6 +221,15 @@ async def test_a_rich_area_asks_for_nothing_and_the_network_is_loaded_once() -> 
     assert enrichment.requests == [] and route["sparse_area"] is False
     assert source.loads == 1 and progress and max(progress) == 1.0
     assert route["pois_considered"] > 0
+
+
+async def test_the_engine_counts_routes_proven_optimal() -> None:
+    planner, _ = engine(grid_places(), grid_network(), settings=PlannerSettings(6.0, 3.0))
+    labels = {"proven_optimal": "true"}
+    before = REGISTRY.get_sample_value("wildside_engine_solves_total", labels) or 0.0
+    route = await planner.plan(route_job(20), lambda _: None)
+    after = REGISTRY.get_sample_value("wildside_engine_solves_total", labels)
+    assert route["proven_optimal"] is True and after == before + 1
 
 
 async def test_the_network_is_reloaded_when_its_fingerprint_changes() -> None:

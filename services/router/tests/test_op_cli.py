@@ -53,6 +53,17 @@ def test_classic_instance_prints_one_json_line(tmp_path: Path) -> None:
     assert answer["score"] == 10 and answer["feasible"] is True
     assert answer["length"] == pytest.approx(3 + 5**0.5)
     assert answer["instance"] == "tiny.txt"
+    # The default (production) solver proves a tiny instance optimal.
+    assert answer["solver"] == "hybrid"
+    assert answer["proven_optimal"] is True and answer["optimality_gap"] == 0.0
+
+
+def test_the_local_search_alone_proves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.txt"
+    path.write_text(CLASSIC)
+    answer = json.loads(run_cli(str(path), "--time-limit", "0.2", "--solver", "local").stdout)
+    assert answer["score"] == 10 and answer["proven_optimal"] is False
+    assert answer["optimality_gap"] is None
 
 
 def test_oplib_instance_is_a_round_trip_from_the_depot(tmp_path: Path) -> None:

@@ -192,3 +192,13 @@ def test_greedy_is_feasible_and_never_beats_exact() -> None:
 def test_exact_refuses_large_instances() -> None:
     with pytest.raises(InvalidInput):
         exact_solve(random_instance(np.random.default_rng(0), 20, round_trip=False))
+
+
+def test_a_solution_carries_its_proof_and_bound() -> None:
+    plain = OPSolution((0, 2, 1), 10.0, 5.0)
+    assert not plain.proven_optimal and plain.bound is None and plain.optimality_gap is None
+    assert OPSolution((0, 2, 1), 10.0, 5.0, bound=12.5).optimality_gap == pytest.approx(0.2)
+    assert OPSolution((0, 2, 1), 10.0, 5.0, True, 10.0).optimality_gap == 0.0
+    assert OPSolution((0, 1), 0.0, 5.0, bound=0.0).optimality_gap == 0.0
+    with pytest.raises(InvalidInput):
+        OPSolution((0, 2, 1), 10.0, 5.0, bound=9.0)  # a bound below the score is no bound

@@ -1,4 +1,5 @@
-"""Production OP solver: optimal on tiny instances, deterministic, always feasible."""
+"""The router's OP solvers (local search, and the production hybrid with CP-SAT): optimal
+on tiny instances, deterministic, always feasible."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver
+from wildside_router.adapters.outbound.cpsat_solver import CpSatOutcome
+from wildside_router.adapters.outbound.hybrid_solver import HybridSolver, combine
+from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
 from wildside_router.domain.op_baseline import GreedySolver, exact_solve
-from wildside_router.domain.orienteering import OPInstance, RouteSolver, check_feasible
+from wildside_router.domain.orienteering import OPInstance, OPSolution, RouteSolver, check_feasible
 
 pytestmark = pytest.mark.unit
 
@@ -31,10 +34,14 @@ def random_instance(
     return OPInstance(distances, scores, budget, 0, end, service=service)
 
 
+SOLVERS = [LocalSearchSolver(), HybridSolver()]
+SOLVER_IDS = ["local", "hybrid"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
 @pytest.mark.parametrize("round_trip", [False, True])
-def test_production_matches_exact_on_random_tiny_instances(round_trip: bool) -> None:
+def test_matches_exact_on_random_tiny_instances(solver: RouteSolver, round_trip: bool) -> None:
     rng = np.random.default_rng(2024 + round_trip)
-    solver = OrToolsOPSolver()
     for trial in range(8):
         instance = random_instance(rng, int(rng.integers(4, 10)), round_trip, trial % 2 == 1)
         solution = solver.solve(instance, 0.2, seed=trial, progress=None)
@@ -42,11 +49,11 @@ def test_production_matches_exact_on_random_tiny_instances(round_trip: bool) -> 
         assert solution.score == pytest.approx(exact_solve(instance).score)
 
 
-def test_production_is_deterministic_for_a_seed() -> None:
+def test_local_search_is_deterministic_for_a_seed() -> None:
     instance = random_instance(np.random.default_rng(5), 40, round_trip=False)
     # A slow nominal machine: the work budget, not the wall clock, ends the search even
     # when the test machine is busy, which is the deterministic path under test.
-    solver = OrToolsOPSolver(work_per_second=4e6)
+    solver = LocalSearchSolver(work_per_second=4e6)
     runs = {solver.solve(instance, 1.0, seed=3, progress=None) for _ in range(3)}
     assert len(runs) == 1
     assert check_feasible(instance, runs.pop().route)
@@ -54,32 +61,35 @@ def test_production_is_deterministic_for_a_seed() -> None:
     assert len(other_seeds) >= 1  # seeds may agree; they must not crash or break feasibility
 
 
-def test_production_reports_progress_up_to_one() -> None:
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+def test_reports_progress_up_to_one(solver: RouteSolver) -> None:
     instance = random_instance(np.random.default_rng(9), 25, round_trip=True)
     seen: list[float] = []
-    OrToolsOPSolver().solve(instance, 0.3, seed=0, progress=seen.append)
+    solver.solve(instance, 0.3, seed=0, progress=seen.append)
     assert seen and seen[-1] == 1.0
     assert all(0.0 <= f <= 1.0 for f in seen)
     assert seen == sorted(seen)
 
 
-def test_production_beats_or_matches_greedy_and_respects_the_clock() -> None:
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+def test_beats_or_matches_greedy_and_respects_the_clock(solver: RouteSolver) -> None:
     import time
 
     instance = random_instance(np.random.default_rng(13), 60, round_trip=True)
     greedy = GreedySolver().solve(instance, 0.0, 0, None)
     started = time.monotonic()
-    production = OrToolsOPSolver().solve(instance, 0.5, 0, None)
+    production = solver.solve(instance, 0.5, 0, None)
     assert time.monotonic() - started < 1.0
     assert production.score >= greedy.score
 
 
-def test_nothing_fits_gives_the_straight_route() -> None:
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+def test_nothing_fits_gives_the_straight_route(solver: RouteSolver) -> None:
     distances = np.array([[0.0, 1.0, 9.0], [1.0, 0.0, 9.0], [9.0, 9.0, 0.0]])
     one_way = OPInstance(distances, np.array([0.0, 0.0, 5.0]), 1.0, 0, 1)
     round_trip = OPInstance(distances, np.array([1.0, 2.0, 5.0]), 3.0, 0, 0)
-    assert OrToolsOPSolver().solve(one_way, 0.1, 0, None).route == (0, 1)
-    assert OrToolsOPSolver().solve(round_trip, 0.1, 0, None).route == (0, 1, 0)
+    assert solver.solve(one_way, 0.1, 0, None).route == (0, 1)
+    assert solver.solve(round_trip, 0.1, 0, None).route == (0, 1, 0)
 
 
 @st.composite
@@ -100,7 +110,7 @@ def instances(draw: st.DrawFn) -> OPInstance:
     )
 
 
-@pytest.mark.parametrize("solver", [GreedySolver(), OrToolsOPSolver()], ids=["greedy", "ortools"])
+@pytest.mark.parametrize("solver", [GreedySolver(), *SOLVERS], ids=["greedy", *SOLVER_IDS])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instance=instances())
 def test_routes_are_always_feasible(solver: RouteSolver, instance: OPInstance) -> None:
@@ -111,3 +121,52 @@ def test_routes_are_always_feasible(solver: RouteSolver, instance: OPInstance) -
     assert len(set(inner)) == len(inner)
     assert solution.length <= instance.budget * (1 + 1e-9)
     assert check_feasible(instance, route)
+
+
+def test_the_hybrid_proves_small_instances_optimal() -> None:
+    rng = np.random.default_rng(31)
+    for round_trip in (False, True):
+        instance = random_instance(rng, 11, round_trip)
+        solution = HybridSolver().solve(instance, 1.0, 0, None)
+        assert solution.proven_optimal and solution.optimality_gap == 0.0
+        assert solution.score == pytest.approx(exact_solve(instance).score)
+        assert solution.bound == pytest.approx(solution.score)
+
+
+def test_the_hybrid_leaves_large_instances_to_the_local_search() -> None:
+    instance = random_instance(np.random.default_rng(32), 30, round_trip=True)
+    hybrid = HybridSolver(max_nodes=29).solve(instance, 0.3, 5, None)
+    local = LocalSearchSolver().solve(instance, 0.3, 5, None)
+    assert hybrid == local
+    assert not hybrid.proven_optimal and hybrid.bound is None and hybrid.optimality_gap is None
+
+
+def test_the_hybrid_is_deterministic_for_a_seed() -> None:
+    instance = random_instance(np.random.default_rng(33), 50, round_trip=False)
+    # A small deterministic budget inside a long limit: the safety nets never fire.
+    solver = HybridSolver(work_per_second=4e6, dtime_per_second=0.1)
+    runs = {solver.solve(instance, 3.0, seed=2, progress=None) for _ in range(2)}
+    assert len(runs) == 1
+    (solution,) = runs
+    assert check_feasible(instance, solution.route) and solution.bound is not None
+
+
+def test_a_local_route_above_the_cpsat_bound_voids_the_proof() -> None:
+    # CP-SAT's budget is rounded down: a local route in that sliver may score above
+    # its "optimum", and then neither its proof nor its bound holds.
+    distances = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    instance = OPInstance(distances, np.array([0.0, 0.0, 5.0]), 2.0, 0, 1)
+    local = OPSolution.of(instance, [0, 2, 1])
+    claimed = CpSatOutcome([0, 1], 0.0, 0.0, True, "OPTIMAL")
+    combined = combine(instance, local, claimed)
+    assert combined.route == (0, 2, 1) and not combined.proven_optimal
+    assert combined.bound is None
+
+
+def test_a_better_cpsat_route_wins_with_its_bound() -> None:
+    distances = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    instance = OPInstance(distances, np.array([0.0, 0.0, 5.0]), 2.0, 0, 1)
+    local = OPSolution.of(instance, [0, 1])
+    combined = combine(instance, local, CpSatOutcome([0, 2, 1], 5.0, 6.0, False, "FEASIBLE"))
+    assert combined.route == (0, 2, 1) and combined.bound == 6.0
+    assert combined.optimality_gap == pytest.approx(1 / 6)

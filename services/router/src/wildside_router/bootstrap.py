@@ -33,8 +33,8 @@ from wildside_router.adapters.outbound.engine_planner import (
     SimulatedWork,
 )
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
+from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
-from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
@@ -72,7 +72,7 @@ def engine_planner(settings: RouterSettings, pool: asyncpg.Pool, js: JetStreamCo
     engine = EnginePlanner(
         PostgresCandidateSource(pool),
         NetworkCache(PostgresNetworkSource(pool), settings.network_refresh_seconds),
-        OrToolsOPSolver(),
+        HybridSolver(settings.cpsat_max_nodes),
         load_theme_rules(),
         options,
         NatsEnrichmentRequester(js),

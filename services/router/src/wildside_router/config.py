@@ -31,6 +31,7 @@ class RouterSettings:
     max_snap_m: float = 250.0
     network_refresh_seconds: float = 60.0
     default_dwell_minutes: float = 5.0
+    cpsat_max_nodes: int = 80
 
     @classmethod
     def from_env(cls, env: EnvReader) -> RouterSettings:
@@ -66,4 +67,5 @@ class RouterSettings:
             default_dwell_minutes=env.real(
                 "ROUTER_DEFAULT_DWELL_MINUTES", 5.0, minimum=0.0, maximum=240.0
             ),
+            cpsat_max_nodes=env.integer("ROUTER_CPSAT_MAX_NODES", 80, minimum=0, maximum=500),
         )

@@ -1,6 +1,6 @@
 """`wildside-op-solve`: solve one public OP instance and print one JSON line.
 
-    wildside-op-solve INSTANCE --time-limit SECONDS [--seed N] [--solver ortools|greedy]
+    wildside-op-solve INSTANCE --time-limit SECONDS [--seed N] [--solver hybrid|local|greedy]
 
 INSTANCE is a classic file (`Tmax P` then `x y score` lines; route from node 0 to node 1)
 or an OPLib file (round trip from the depot, index 0). Bad input prints one line on
@@ -17,12 +17,18 @@ import time
 from pathlib import Path
 
 from wildside_common.errors import InvalidInput
-from wildside_router.adapters.outbound.ortools_solver import OrToolsOPSolver
+from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
+from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
 from wildside_router.domain.op_baseline import GreedySolver
 from wildside_router.domain.op_formats import parse_instance
 from wildside_router.domain.orienteering import RouteSolver, check_feasible
 
-SOLVERS: dict[str, type[RouteSolver]] = {"ortools": OrToolsOPSolver, "greedy": GreedySolver}
+# hybrid: the router's solver (local search, then CP-SAT on small instances).
+SOLVERS: dict[str, type[RouteSolver]] = {
+    "hybrid": HybridSolver,
+    "local": LocalSearchSolver,
+    "greedy": GreedySolver,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +48,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("instance", help="classic (.txt) or OPLib (.oplib) instance file")
     parser.add_argument("--time-limit", type=float, required=True, help="seconds")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--solver", choices=sorted(SOLVERS), default="ortools")
+    parser.add_argument("--solver", choices=sorted(SOLVERS), default="hybrid")
     args = parser.parse_args(argv)
     if not math.isfinite(args.time_limit) or args.time_limit <= 0:
         _fail("--time-limit must be a positive number of seconds")
@@ -70,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         "length": solution.length,
         "route": list(solution.route),
         "feasible": check_feasible(instance, solution.route),
+        "proven_optimal": solution.proven_optimal,
+        "optimality_gap": solution.optimality_gap,
         "elapsed_s": round(elapsed, 4),
         "solver": args.solver,
         "seed": args.seed,

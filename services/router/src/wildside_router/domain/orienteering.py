@@ -107,17 +107,36 @@ class OPInstance:
 
 @dataclass(frozen=True, slots=True)
 class OPSolution:
-    """A route with its score and its length (travel plus dwell)."""
+    """A route with its score and its length (travel plus dwell).
+
+    `proven_optimal` says a solver proved no feasible route scores more; `bound`, when a
+    solver computed one, is an upper bound on the best score (None: nothing known).
+    """
 
     route: tuple[int, ...]
     score: float
     length: float
+    proven_optimal: bool = False
+    bound: float | None = None
 
     def __post_init__(self) -> None:
         if not self.route:
             raise InvalidInput.field("route", "must not be empty")
         if self.length < 0 or not math.isfinite(self.length):
             raise InvalidInput.field("length", "must be a finite non-negative number")
+        if self.bound is not None and not self.bound >= self.score - 1e-9 * max(1.0, self.score):
+            raise InvalidInput.field("bound", "must be at least the score")
+
+    @property
+    def optimality_gap(self) -> float | None:
+        """(bound - score) / bound: 0 when proven optimal, None when no bound is known."""
+        if self.proven_optimal:
+            return 0.0
+        if self.bound is None or not math.isfinite(self.bound):
+            return None
+        if self.bound <= 0:
+            return 0.0
+        return max(0.0, (self.bound - self.score) / self.bound)
 
     @classmethod
     def of(cls, instance: OPInstance, route: Sequence[int]) -> OPSolution:

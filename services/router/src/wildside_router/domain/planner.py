@@ -22,7 +22,7 @@ from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint
 from wildside_router.domain.geometry import haversine_m
 from wildside_router.domain.network import FloatArray, StreetNetwork
-from wildside_router.domain.orienteering import OPInstance, ProgressFn, RouteSolver
+from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn, RouteSolver
 from wildside_router.domain.scoring import InterestProfile, ScoredCandidate
 
 ENGINE_VERSION = "engine-1"
@@ -103,7 +103,7 @@ def plan_walk(
     seed = DEFAULT_SEED if job.seed is None else job.seed % 2**63
     solution = solver.solve(instance, settings.time_limit, seed, progress)
     return _result(job, network if on_network else None, stops, chosen, profile,
-                   list(solution.route), metres, settings, fixed)  # fmt: skip
+                   solution, metres, settings, fixed)  # fmt: skip
 
 
 def _stop(network: StreetNetwork | None, point: GeoPoint, settings: PlannerSettings) -> _Stop:
@@ -173,11 +173,12 @@ def _result(
     stops: list[_Stop],
     chosen: list[ScoredCandidate],
     profile: InterestProfile,
-    route: list[int],
+    solution: OPSolution,
     metres: FloatArray,
     settings: PlannerSettings,
     fixed: int,
 ) -> dict[str, Any]:
+    route = list(solution.route)
     points: list[dict[str, Any]] = [{"lat": job.start.lat, "lng": job.start.lng, "name": "Start"}]
     matched: set[str] = set()
     dwell = 0.0
@@ -204,9 +205,17 @@ def _result(
         "geometry": {"type": "LineString", "coordinates": _geometry(network, stops, route)},
         "straight_line": network is None,
         "pois_considered": len(chosen),
+        "proven_optimal": solution.proven_optimal,
+        "optimality_gap": _gap(solution),
         "engine": ENGINE_VERSION,
         "attribution": ATTRIBUTION,
     }
+
+
+def _gap(solution: OPSolution) -> float | None:
+    """The solver's optimality gap (0 when proven, None when it has no bound)."""
+    gap = solution.optimality_gap
+    return None if gap is None else round(gap, 4)
 
 
 def _geometry(

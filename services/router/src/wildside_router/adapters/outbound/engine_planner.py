@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from wildside_common.messages import GenerateRouteJob
 from wildside_common.themes import ThemeRules
@@ -28,6 +28,11 @@ POIS_CONSIDERED = Histogram(
     "wildside_engine_pois_considered",
     "Candidate places handed to the solver per route",
     buckets=(0, 1, 2, 5, 10, 20, 40, 60, 100, 200),
+)
+SOLVES = Counter(
+    "wildside_engine_solves_total",
+    "Routes planned, by whether the solver proved the route optimal",
+    ["proven_optimal"],
 )
 # The candidate query fetches this many times the cap, so the scoring's diversity
 # discount can still reach past a cluster of near-identical places.
@@ -86,6 +91,7 @@ class EnginePlanner:
         route = await asyncio.to_thread(compute)
         route["sparse_area"] = sparse
         POIS_CONSIDERED.observe(route["pois_considered"])
+        SOLVES.labels(proven_optimal=str(bool(route["proven_optimal"])).lower()).inc()
         return route
 
 
