@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e bench schemas openapi clean
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e attack bench schemas openapi clean
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
@@ -46,6 +46,10 @@ contract: deps
 
 e2e: deps
 	$(PYTEST) -m e2e tests/e2e
+
+## attack: the attack suite alone (docs/security.md); make e2e runs it too
+attack: deps
+	$(PYTEST) -m e2e tests/e2e -k test_attack_
 
 ## test: lint, then the unit, contract and end-to-end suites as separate steps
 test: deps
