@@ -14,10 +14,10 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polygonize
 
+from wildside_common.places.poi import PoiRecord, make_poi
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import Geofence
 from wildside_ingest.domain.network import Coord, EdgeRecord, split_way
-from wildside_ingest.domain.poi import PoiRecord, make_poi
 
 NodeRow = tuple[int, float, float]
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from wildside_common.places.poi import PoiRecord
 from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder
 from wildside_ingest.domain.filters import REFERENCE_KEYS
@@ -26,7 +27,6 @@ from wildside_ingest.domain.network import (
     WALKABLE_HIGHWAYS,
     Coord,
 )
-from wildside_ingest.domain.poi import PoiRecord
 
 try:
     from wildside_ingest import _native

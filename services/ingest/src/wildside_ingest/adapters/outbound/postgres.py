@@ -27,6 +27,8 @@ from typing import Any
 import asyncpg
 
 from wildside_common.errors import Unavailable
+from wildside_common.places import postgres as places_sql
+from wildside_common.places.poi import INGEST
 from wildside_ingest.adapters.outbound import sql
 from wildside_ingest.domain.features import FeatureBatch, WireRows
 from wildside_ingest.domain.geofence import Geofence
@@ -222,10 +224,8 @@ class PostgresIngestStore:
             counts.pois.kept += len(batch.pois)
         elif batch.pois:
             await self._staging()
-            await conn.copy_records_to_table(
-                "stage_pois", records=_poi_rows(number, batch), columns=sql.POI_COLUMNS
-            )
-            _add(counts.pois, await conn.fetchrow(sql.UPSERT_POIS, number))
+            await places_sql.stage(conn, number, batch.pois)
+            _add(counts.pois, await places_sql.upsert_staged(conn, number, INGEST))
             counts.pois.kept += len(batch.pois)
 
     async def _staging(self) -> None:
@@ -341,28 +341,9 @@ def _add(table: TableCounts, row: Any) -> None:
     table.updated += row[1]
 
 
-# The POI rows carry the record's themes tuple as is: a list per row cost ~1 us more.
-def _poi_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
-    return [
-        (
-            number,
-            p.element_type,
-            p.osm_id,
-            p.lon,
-            p.lat,
-            p.name,
-            p.tags_json,
-            p.themes,
-            p.popularity,
-            p.content_hash,
-        )
-        for p in batch.pois
-    ]
-
-
 def _poi_table_rows(batch: FeatureBatch) -> list[tuple[Any, ...]]:
     """Bulk load: rows of `pois` itself (`sql.POI_TABLE_COLUMNS`), location as WKB."""
-    point, source = _POINT.pack, sql.INGEST_SOURCE
+    point, source = _POINT.pack, INGEST
     return [
         (
             p.element_type,
