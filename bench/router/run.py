@@ -43,6 +43,7 @@ from harness import base, private_stack, rss_mb  # noqa: E402
 
 from tests.e2e import stack  # noqa: E402
 from wildside_common.messages import GenerateRouteJob, GeoPoint, utc_now  # noqa: E402
+from wildside_common.pg import create_pool  # noqa: E402
 from wildside_common.themes import load_theme_rules  # noqa: E402
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource  # noqa: E402
 from wildside_router.adapters.outbound.engine_planner import (  # noqa: E402
@@ -57,7 +58,6 @@ from wildside_router.adapters.outbound.network_pg import (  # noqa: E402
     NetworkCache,
     PostgresNetworkSource,
 )
-from wildside_router.adapters.outbound.postgres import create_pool  # noqa: E402
 from wildside_router.domain.network import StreetNetwork  # noqa: E402
 from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn  # noqa: E402
 from wildside_router.domain.planner import PlannerSettings  # noqa: E402

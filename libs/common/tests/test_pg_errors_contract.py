@@ -3,6 +3,7 @@ is InvalidInput, a lost or locked database Unavailable, anything else left alone
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -140,3 +141,17 @@ async def test_a_locked_row_is_unavailable_for_a_worker_and_not_invalid_input(
             await guarded(lambda: pool.fetchval(nowait), TRANSIENT_DB_ERRORS)
         with pytest.raises(asyncpg.LockNotAvailableError):
             await guarded(lambda: pool.fetchval(nowait))
+
+
+async def test_a_pool_on_a_missing_database_or_a_closed_port_is_unavailable(
+    database_url: str,
+) -> None:
+    # Every service's pool is made here: starting against no database says so in the
+    # error tree (the enricher's own pool did before there was one for all).
+    missing = database_url.rsplit("/", 1)[0] + f"/missing_{uuid.uuid4().hex[:8]}"
+    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        closed = f"postgresql://postgres@127.0.0.1:{probe.getsockname()[1]}/postgres"
+        for url in (missing, closed):
+            with pytest.raises(Unavailable):
+                await create_pool(url, 1)

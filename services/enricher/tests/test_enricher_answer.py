@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from enricher_fakes import answer, node, relation, way
 
+from wildside_common.places.poi import make_poi
 from wildside_common.themes import load_theme_rules
 from wildside_enricher.domain.answer import IncompleteAnswer, MalformedAnswer, read_answer
-from wildside_ingest.domain.poi import make_poi
 
 pytestmark = pytest.mark.unit
 RULES = load_theme_rules()

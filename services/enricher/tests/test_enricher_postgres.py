@@ -11,10 +11,11 @@ import pytest
 
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import BoundingBox
-from wildside_enricher.adapters.outbound.postgres import PostgresEnrichmentStore, create_pool
+from wildside_common.pg import create_pool
+from wildside_common.places.poi import INGEST, make_poi
+from wildside_common.places.postgres import upsert_pois
+from wildside_enricher.adapters.outbound.postgres import PostgresEnrichmentStore
 from wildside_enricher.domain.provenance import Provenance
-from wildside_ingest.adapters.outbound.poi_batches import upsert_poi_batch
-from wildside_ingest.domain.poi import make_poi
 
 pytestmark = pytest.mark.contract
 BOX = BoundingBox(60.16, 24.94, 60.17, 24.96)
@@ -23,7 +24,7 @@ URL = "https://overpass.example/api/interpreter"
 
 @pytest.fixture
 async def store(database_url):
-    pool = await create_pool(database_url, 2)
+    pool = await create_pool(database_url, 2, command_timeout=30)  # as bootstrap makes it
     yield PostgresEnrichmentStore(pool)
     await pool.close()
 
@@ -88,9 +89,9 @@ async def test_unchanged_pois_are_untouched_and_changed_ones_updated(store):
     a, b = ids(2)
     cafe = make_poi("node", a, 24.95, 60.165, {"amenity": "cafe"}, ("food",))
     art = make_poi("node", b, 24.95, 60.166, {"tourism": "artwork"}, ("art",))
-    # The ingest wrote both first (same code path, ingest source).
+    # The ingest wrote both first (the same upsert, ingest source).
     async with store.pool.acquire() as conn, conn.transaction():
-        assert await upsert_poi_batch(conn, [cafe, art], "osm_ingest") == (2, 0)
+        assert await upsert_pois(conn, [cafe, art], INGEST) == (2, 0)
     before = await poi_rows(store, [a, b])
     renamed = make_poi("node", b, 24.95, 60.166, {"tourism": "artwork", "name": "Statue"},
                        ("art",))  # fmt: skip

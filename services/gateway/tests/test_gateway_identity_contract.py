@@ -17,11 +17,11 @@ from starlette.applications import Starlette
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.errors import Conflict
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.pg import create_pool
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.telemetry import configure_tracing
 from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
-from wildside_gateway.adapters.outbound.postgres import create_pool
 from wildside_gateway.adapters.outbound.redis_store import connect_redis
 from wildside_gateway.adapters.outbound.users import PostgresInterestSets, PostgresUsers
 from wildside_gateway.bootstrap_identity import identity_wiring
@@ -34,7 +34,7 @@ HASH = Argon2Passwords().hash(PASSWORD)
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await create_pool(database_url, 12)
+    created = await create_pool(database_url, 12, stateless=True, custom_plans=True)
     yield created
     await created.close()
 

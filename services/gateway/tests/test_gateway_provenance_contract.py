@@ -15,11 +15,11 @@ from starlette.applications import Starlette
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.pg import create_pool
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.sessions import SessionCodec
 from wildside_common.telemetry import configure_tracing
 from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
-from wildside_gateway.adapters.outbound.postgres import create_pool
 from wildside_gateway.adapters.outbound.redis_store import connect_redis
 from wildside_gateway.bootstrap_identity import identity_wiring
 from wildside_gateway.domain.principal import Role
@@ -30,7 +30,7 @@ URL = "/api/v1/admin/enrichment/provenance"
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await create_pool(database_url, 4)
+    created = await create_pool(database_url, 4, stateless=True, custom_plans=True)
     yield created
     await created.close()
 

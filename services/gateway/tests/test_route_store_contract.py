@@ -13,9 +13,10 @@ import pytest
 from gateway_route_fakes import FakeRouteRequests
 
 from wildside_common.messages import RouteStatus
+from wildside_common.pg import create_pool
 from wildside_common.testing.db import insert_user
 from wildside_common.testing.servers import scratch_database
-from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests, create_pool
+from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests
 from wildside_gateway.ports import IdempotencyClaim, NewRouteRequest
 
 pytestmark = pytest.mark.contract
@@ -24,7 +25,7 @@ PAYLOAD = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60, "prefe
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, 4)
+    pool = await create_pool(database_url, 4, stateless=True, custom_plans=True)
     yield pool
     await pool.close()
 
@@ -234,7 +235,7 @@ async def test_key_lookups_keep_using_the_index_once_the_table_has_grown() -> No
     """A statement first run on an empty table must not keep an empty-table plan: the
     lookup stays an index scan after the table grows (pg.create_pool custom plans)."""
     with scratch_database() as url:
-        pool = await create_pool(url, 1)
+        pool = await create_pool(url, 1, stateless=True, custom_plans=True)
         try:
             user = await insert_user(pool, "grow")
             store = PostgresRouteRequests(pool)

@@ -1,4 +1,5 @@
-"""Unit tests of the ingest's domain: geofences, filters, walkability, splitting, POIs."""
+"""Unit tests of the ingest's domain: geofences, filters, walkability, splitting, POIs
+(the POI rows themselves: libs/common/tests/test_places.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from wildside_ingest.domain.features import (
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox, Geofence
 from wildside_ingest.domain.network import haversine_m, is_walkable, split_way
-from wildside_ingest.domain.poi import make_poi, popularity
 from wildside_ingest.domain.run import IngestRequest
 
 pytestmark = pytest.mark.unit
@@ -131,30 +131,6 @@ def test_point_on_surface_of_concave_shape_is_inside() -> None:
 def test_point_on_surface_of_self_intersecting_ring() -> None:
     bowtie = [(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)]
     assert point_on_surface(way_geometry(bowtie)) is not None
-
-
-def test_popularity_is_bounded_and_data_driven() -> None:
-    assert popularity({}) == 0
-    assert popularity({"name": "X"}) == 0.1
-    full = {
-        "wikidata": "Q",
-        "wikipedia": "w",
-        "heritage": "1",
-        "tourism": "museum",
-        "name": "n",
-        "website": "u",
-        "opening_hours": "24/7",
-    }
-    assert popularity(full) == 1.0
-    assert popularity({"tourism": "hotel"}) == 0
-
-
-def test_content_hash_is_deterministic_and_sensitive() -> None:
-    a = make_poi("node", 1, 24.9, 60.1, {"b": "2", "a": "1"}, ("food",))
-    b = make_poi("node", 1, 24.9, 60.1, {"a": "1", "b": "2"}, ("food",))
-    c = make_poi("node", 1, 24.9000001, 60.1, {"a": "1", "b": "2"}, ("food",))
-    assert a == b and a.tags_json == '{"a":"1","b":"2"}'
-    assert c.content_hash != a.content_hash
 
 
 def test_builder_applies_the_geofence_to_pois_and_edges() -> None:

@@ -23,6 +23,7 @@ from wildside_common.errors import InvalidInput
 from wildside_common.themes import load_theme_rules
 from wildside_ingest import _native
 from wildside_ingest.adapters.outbound.pbf import PbfFeatureSource
+from wildside_ingest.adapters.outbound.wire import WireBatch
 from wildside_ingest.domain.features import FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox, Geofence
@@ -49,11 +50,10 @@ def read_all(
     fence: Geofence,
     native: bool,
     batch: int = 10_000,
-    readers: int = 1,
     location_store: str = "flex_mem",
 ) -> Any:
     """Every row a reader gives, sorted, with its read counts."""
-    source = PbfFeatureSource(location_store, readers=readers, native=native)
+    source = PbfFeatureSource(location_store, native=native)
     builder = FeatureBuilder(FilterSet.parse(RULES, filters.split(",")), fence)
     read = ReadCounts()
     pois, edges, nodes = [], [], {}
@@ -66,11 +66,9 @@ def read_all(
     return read.as_dict(), pois, edges, nodes
 
 
-def assert_same(
-    path: Path, filters: str, fence: Geofence, batch: int = 10_000, readers: int = 1
-) -> Any:
+def assert_same(path: Path, filters: str, fence: Geofence, batch: int = 10_000) -> Any:
     python = read_all(path, filters, fence, native=False, batch=batch)
-    native = read_all(path, filters, fence, native=True, batch=batch, readers=readers)
+    native = read_all(path, filters, fence, native=True, batch=batch)
     assert native[0] == python[0], "read counts"
     assert native[1] == python[1], "POI rows"
     assert native[2] == python[2], "edge rows"
@@ -158,11 +156,9 @@ def test_the_edge_cases_reach_both_readers(cases: dict[str, Path]) -> None:
     assert read["relations"] == 2
 
 
-@pytest.mark.parametrize("readers", [1, 2], ids=["in-line", "decider-process"])
-def test_same_rows_on_the_helsinki_extract_in_small_batches(readers: int) -> None:
-    # two readers: the POI decisions in a process of their own, fed through a queue
+def test_same_rows_on_the_helsinki_extract_in_small_batches() -> None:
     fence = Geofence.from_bbox("h", BoundingBox(24.93, 60.16, 24.96, 60.175))
-    read, pois, edges, nodes = assert_same(HELSINKI, "all", fence, batch=500, readers=readers)
+    read, pois, edges, nodes = assert_same(HELSINKI, "all", fence, batch=500)
     assert len(pois) > 300 and len(edges) > 1000 and len(nodes) > 800
     assert read["nodes"] > 0 and read["ways"] > 0 and read["relations"] > 0
 
@@ -177,9 +173,10 @@ def test_a_corrupt_file_is_invalid_input(tmp_path: Path) -> None:
     truncated = tmp_path / "cut.osm.pbf"
     truncated.write_bytes(data[: len(data) // 2])
     fence = Geofence.from_bbox("h", BoundingBox(24.0, 60.0, 25.0, 61.0))
-    for filters, readers in (("network", 1), ("pois", 1), ("all", 2)):
-        with pytest.raises(InvalidInput, match="corrupt or truncated"):
-            read_all(truncated, filters, fence, native=True, readers=readers)
+    for filters in ("network", "pois", "all"):
+        for native in (True, False):
+            with pytest.raises(InvalidInput, match="corrupt or truncated"):
+                read_all(truncated, filters, fence, native=native)
 
 
 TAG_VALUES = st.sampled_from(
@@ -232,17 +229,17 @@ def test_wire_rows_are_the_edges_and_nodes_in_copy_format(cases: dict[str, Path]
     # decoded, they are exactly the EdgeRecords and node rows of the other path.
     builder = FeatureBuilder(FilterSet.parse(RULES, ["network"]), BOX)
     expected = read_all(cases["edges"], "network", BOX, native=True, batch=3)
-    source = PbfFeatureSource(readers=1)
+    source = PbfFeatureSource(wire_rows=lambda: True)  # as the store says on a bulk load
     read = ReadCounts()
     edges, nodes = [], []
-    for part in source.batches(str(cases["edges"]), builder, 3, read, wire=True):
+    for part in source.batches(str(cases["edges"]), builder, 3, read):
         if part.network_done:  # the marker after the last edge
             continue
-        assert part.wire is not None and not part.edges and not part.nodes
-        edges += decode_copy_rows(part.wire.edges)
-        nodes += decode_copy_rows(part.wire.nodes)
-        assert part.wire.edge_count == len(decode_copy_rows(part.wire.edges))
-        assert part.wire.node_count == len(decode_copy_rows(part.wire.nodes))
+        assert isinstance(part, WireBatch) and not part.edges and not part.nodes
+        edges += decode_copy_rows(part.rows.edges)
+        nodes += decode_copy_rows(part.rows.nodes)
+        assert part.rows.edge_count == len(decode_copy_rows(part.rows.edges)) == part.edge_count
+        assert part.rows.node_count == len(decode_copy_rows(part.rows.nodes))
     assert read.as_dict() == expected[0]
     as_records = []
     for way_id, seq, source_id, target, length, highway, name, geom in edges:

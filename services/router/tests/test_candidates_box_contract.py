@@ -12,9 +12,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from wildside_common.pg import create_pool
 from wildside_common.testing.servers import scratch_database
 from wildside_router.adapters.outbound.candidates_pg import CANDIDATES, disc_box
-from wildside_router.adapters.outbound.postgres import create_pool
 from wildside_router.domain.candidates import CATEGORY_KEYS
 
 # The query before the planar prefilter: ST_DWithin on the geography column only.

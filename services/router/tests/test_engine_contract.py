@@ -15,13 +15,13 @@ from engine_fakes import offset, route_job
 from wildside_common.bus.topology import ENRICHMENT_JOB_SUBJECT, ensure_streams
 from wildside_common.codec import decode
 from wildside_common.messages import BoundingBox, EnrichmentJob, GeoPoint
+from wildside_common.pg import create_pool
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
 from wildside_router.adapters.outbound.engine_planner import EngineOptions, EnginePlanner
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
 from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
-from wildside_router.adapters.outbound.postgres import create_pool
 from wildside_router.domain.candidates import reach_area
 from wildside_router.domain.planner import PlannerSettings
 

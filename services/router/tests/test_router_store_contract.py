@@ -11,9 +11,10 @@ from router_fakes import FakeRouteStore
 
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
+from wildside_common.pg import create_pool
 from wildside_common.testing.db import insert_user
 from wildside_common.transport.jetstream import Action, disposition_for
-from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
+from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 
 pytestmark = pytest.mark.contract
 

@@ -13,7 +13,9 @@ use cases never catch them:
 
 Unique and exclusion violations stay asyncpg's: the adapter that expects one maps it to
 `Conflict` (or reads it as a replay); an unexpected one is a bug, not the caller's input.
-`create_pool` makes pools that read and write `jsonb` as Python objects (orjson).
+`create_pool` makes pools that read and write `jsonb` as Python objects (orjson); every
+service's pool is one of these (its options say how it differs), and a database it cannot
+reach, or that does not exist, is `Unavailable` there too.
 """
 
 from __future__ import annotations
@@ -126,6 +128,9 @@ async def create_pool(
 ) -> asyncpg.Pool:
     """A pool with the jsonb codec; `stateless` skips the per-release reset query.
 
+    `command_timeout`: seconds a statement may take (a worker writing a large batch
+    allows more than a request handler).
+
     `custom_plans` plans every execution of a prepared statement with its parameters and
     the table's current size. asyncpg prepares (and PostgreSQL caches) each statement;
     after five executions PostgreSQL may keep a generic plan made while a table was
@@ -134,14 +139,15 @@ async def create_pool(
     scans of 134 M rows in a ten-second benchmark).
     """
     settings = {"plan_cache_mode": "force_custom_plan"} if custom_plans else None
-    pool = await asyncpg.create_pool(
-        url,
-        min_size=1,
-        max_size=size,
-        init=_json_codec,
-        command_timeout=command_timeout,
-        reset=_rollback_only if stateless else None,
-        server_settings=settings,
-    )
+    with translated((*DB_ERRORS, asyncpg.InvalidCatalogNameError)):
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=size,
+            init=_json_codec,
+            command_timeout=command_timeout,
+            reset=_rollback_only if stateless else None,
+            server_settings=settings,
+        )
     assert pool is not None
     return pool

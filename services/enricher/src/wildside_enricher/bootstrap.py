@@ -12,6 +12,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from nats.aio.client import Client as Nats
 
+from wildside_common import pg
 from wildside_common.bus.connection import connect
 from wildside_common.bus.dead_letter import DeadLetterForwarder
 from wildside_common.bus.topology import (
@@ -27,7 +28,7 @@ from wildside_common.errors import Unavailable
 from wildside_common.themes import load_theme_rules
 from wildside_enricher.adapters.inbound.jobs import DeadEnrichmentJobs, EnrichmentJobHandler
 from wildside_enricher.adapters.outbound.overpass import OverpassClient
-from wildside_enricher.adapters.outbound.postgres import PostgresEnrichmentStore, create_pool
+from wildside_enricher.adapters.outbound.postgres import PostgresEnrichmentStore
 from wildside_enricher.adapters.outbound.redis_state import (
     RedisBudget,
     RedisCollapser,
@@ -60,7 +61,9 @@ class Enricher:
 @asynccontextmanager
 async def bootstrap(settings: EnricherSettings) -> AsyncIterator[Enricher]:
     async with contextlib.AsyncExitStack() as stack:
-        pool = await create_pool(settings.database_url, settings.db_pool_size)
+        pool = await pg.create_pool(
+            settings.database_url, settings.db_pool_size, command_timeout=30
+        )
         stack.push_async_callback(pool.close)
         client = aioredis.from_url(settings.redis_url)
         stack.push_async_callback(client.aclose)

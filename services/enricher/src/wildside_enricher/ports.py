@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from wildside_common.places.poi import PoiRecord
 from wildside_enricher.domain.provenance import Provenance
-from wildside_ingest.domain.poi import PoiRecord
 
 
 @dataclass(frozen=True, slots=True)

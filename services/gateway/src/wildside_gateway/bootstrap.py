@@ -21,6 +21,7 @@ from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
 from wildside_common.health import Check, health_routes
 from wildside_common.http import TelemetryMiddleware
+from wildside_common.pg import create_pool
 from wildside_common.revocations_redis import RedisSessionRevocations, connect_revocations
 from wildside_gateway.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
 from wildside_gateway.adapters.inbound.http import RouteEndpoints, http_exception
@@ -36,7 +37,6 @@ from wildside_gateway.adapters.outbound.postgres import (
     PostgresMaintenance,
     PostgresRouteRequests,
     PostgresThemeCatalogue,
-    create_pool,
     ping,
 )
 from wildside_gateway.adapters.outbound.redis_store import (
@@ -184,7 +184,10 @@ async def run_maintenance(maintenance: PostgresMaintenance, interval: float) -> 
 
 @asynccontextmanager
 async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
-    pool = await create_pool(settings.database_url, settings.db_pool_size)
+    # Custom plans: the gateway's tables start empty and grow fast (see pg.create_pool).
+    pool = await create_pool(
+        settings.database_url, settings.db_pool_size, stateless=True, custom_plans=True
+    )
     redis = connect_redis(settings.redis_url)
     revocations = connect_revocations(
         settings.redis_url, settings.redis_prefix, settings.identity.revocation_max_staleness

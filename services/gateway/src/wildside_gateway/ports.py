@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -100,6 +101,18 @@ class JobQueue(Protocol):
 class StatusAnnouncer(Protocol):
     async def announce(self, status: RouteGenerationStatus) -> None:
         """Publish a status event (best effort: the store holds the truth)."""
+        ...
+
+
+class StatusUpdates(Protocol):
+    """Live status events of route requests, put on the queues of those listening."""
+
+    def listen(self, request_id: str, listener: asyncio.Queue[RouteGenerationStatus]) -> None:
+        """Put `request_id`'s next events on `listener`."""
+        ...
+
+    def forget(self, request_id: str, listener: asyncio.Queue[RouteGenerationStatus]) -> None:
+        """Stop putting `request_id`'s events on `listener`."""
         ...
 
 

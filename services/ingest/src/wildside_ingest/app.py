@@ -69,15 +69,12 @@ class IngestService:
     ) -> AsyncGenerator[FeatureBatch, None]:
         """Batches from the reader thread; the bounded queue keeps memory flat."""
         channel: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_DEPTH)
-        wire = self.store.takes_wire_rows()
         stop = threading.Event()
         pois = edges = 0
 
         def produce() -> None:
             try:
-                iterator = self.source.batches(
-                    request.pbf_path, builder, request.batch_size, read, wire
-                )
+                iterator = self.source.batches(request.pbf_path, builder, request.batch_size, read)
                 _drain(iterator, channel, stop)
             except BaseException as exc:  # handed to the consumer, raised there
                 _offer(channel, stop, exc)
@@ -93,8 +90,7 @@ class IngestService:
                 if isinstance(item, BaseException):
                     raise item
                 assert isinstance(item, FeatureBatch)
-                wired = item.wire.edge_count if item.wire is not None else 0
-                pois, edges = pois + len(item.pois), edges + len(item.edges) + wired
+                pois, edges = pois + len(item.pois), edges + item.edge_count
                 self.progress.advance(read, pois, edges)
                 yield item
         finally:

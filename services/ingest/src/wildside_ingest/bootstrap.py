@@ -14,15 +14,20 @@ from wildside_ingest.app import IngestService
 
 @asynccontextmanager
 async def ingest_service(
-    database_url: str, location_store: str, show_progress: bool, readers: int = 1
+    database_url: str, location_store: str, show_progress: bool
 ) -> AsyncIterator[IngestService]:
-    """Yield a ready `IngestService`; the connection closes on exit."""
+    """Yield a ready `IngestService`; the connection closes on exit.
+
+    The C++ reader writes a first load's network as the store's COPY rows: the source
+    asks the store whether it takes them (`wire.py`).
+    """
     limit_read_ahead(os.environ)
     conn = await connect(database_url)
     try:
+        store = PostgresIngestStore(conn)
         yield IngestService(
-            source=PbfFeatureSource(location_store, readers),
-            store=PostgresIngestStore(conn),
+            source=PbfFeatureSource(location_store, wire_rows=store.takes_wire_rows),
+            store=store,
             progress=TerminalProgress(enabled=show_progress),
         )
     finally:

@@ -20,18 +20,12 @@ class FeatureSource(Protocol):
         """The file's SHA-256, hex."""
 
     def batches(
-        self,
-        path: str,
-        builder: FeatureBuilder,
-        batch_size: int,
-        read: ReadCounts,
-        wire: bool = False,
+        self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
     ) -> Iterator[FeatureBatch]:
         """Stream the file's features through `builder`, `batch_size` rows at a time.
 
-        `wire`: the store takes the network as its own rows (`FeatureBatch.wire`) where
-        the source can write them. Blocking and CPU-bound: the use case runs it in a
-        worker thread.
+        Called after the store's `start_run`. Blocking and CPU-bound: the use case runs
+        it in a worker thread.
         """
 
 
@@ -43,9 +37,6 @@ class IngestStore(Protocol):
 
         `pois` / `network` say which tables the run loads.
         """
-
-    def takes_wire_rows(self) -> bool:
-        """True when the run's network goes in as the store's own rows (after start_run)."""
 
     async def stage(self, batch: FeatureBatch) -> None:
         """Stage one batch of rows inside the run's transaction."""

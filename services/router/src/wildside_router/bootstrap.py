@@ -24,6 +24,7 @@ from wildside_common.bus.topology import (
     job_consumer,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
+from wildside_common.pg import create_pool
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
@@ -35,7 +36,7 @@ from wildside_router.adapters.outbound.engine_planner import (
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
 from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
-from wildside_router.adapters.outbound.postgres import PostgresRouteStore, create_pool
+from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
 from wildside_router.app import GenerateRoute

@@ -1,4 +1,4 @@
-"""Reading an Overpass JSON answer into the ingest's POI records.
+"""Reading an Overpass JSON answer into POI records (`wildside_common.places`).
 
     {"version": 0.6, "generator": "Overpass API ...", "osm3s": {...},
      "elements": [{"type": "node", "id": 1, "lat": 60.1, "lon": 24.9, "tags": {...}},
@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from wildside_common.errors import InvalidInput, Unavailable
+from wildside_common.places.poi import PoiRecord, make_poi
 from wildside_common.themes import ThemeRules
-from wildside_ingest.domain.poi import PoiRecord, make_poi
 
 ELEMENT_TYPES = ("node", "way", "relation")
 

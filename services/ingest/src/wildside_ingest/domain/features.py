@@ -14,10 +14,10 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polygonize
 
+from wildside_common.places.poi import PoiRecord, make_poi
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import Geofence
 from wildside_ingest.domain.network import Coord, EdgeRecord, split_way
-from wildside_ingest.domain.poi import PoiRecord, make_poi
 
 NodeRow = tuple[int, float, float]
 
@@ -35,23 +35,10 @@ class ReadCounts:
         return {"nodes": self.nodes, "ways": self.ways, "relations": self.relations}
 
 
-@dataclass(frozen=True, slots=True)
-class WireRows:
-    """Edges and their end nodes already encoded in the store's own row format (bytes
-    the reader wrote because the store asked for them: `IngestStore.takes_wire_rows`),
-    with their counts; each node appears once per run."""
-
-    edges: bytes
-    edge_count: int
-    nodes: bytes
-    node_count: int
-
-
 @dataclass(slots=True)
 class FeatureBatch:
     """Rows for the store: POIs, edges, and the end nodes of those edges.
 
-    `wire`: edges and nodes as the store's rows, in place of `edges` and `nodes`.
     `network_done`: no edge or node follows this batch (the store may finish the
     network's tables early).
     """
@@ -59,12 +46,15 @@ class FeatureBatch:
     pois: list[PoiRecord] = field(default_factory=list)
     edges: list[EdgeRecord] = field(default_factory=list)
     nodes: dict[int, NodeRow] = field(default_factory=dict)
-    wire: WireRows | None = None
     network_done: bool = False
 
+    @property
+    def edge_count(self) -> int:
+        """The edges the batch carries."""
+        return len(self.edges)
+
     def __len__(self) -> int:
-        wired = self.wire.edge_count if self.wire is not None else 0
-        return len(self.pois) + len(self.edges) + wired
+        return len(self.pois) + len(self.edges)
 
 
 def point_on_surface(geometry: BaseGeometry) -> tuple[float, float] | None:

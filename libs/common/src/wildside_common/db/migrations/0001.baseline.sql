@@ -1,10 +1,16 @@
 -- Wildside baseline schema (PostgreSQL 15 + PostGIS 3).
 -- depends:
+--
+-- Each table's owner (the service that writes it) and its readers are noted above it,
+-- as in docs/data-ownership.md (a test checks that page against the services' SQL).
+-- These comments were added after this migration was first applied: yoyo knows an
+-- applied migration by its id, not its text, and comments change no schema.
 
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS citext;
 
 -- Users and sessions -------------------------------------------------------
+-- Owner: gateway (wildside-manage writes accounts; the API reads them to log in).
 CREATE TABLE users (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     username        citext NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 64),
@@ -17,6 +23,7 @@ CREATE TABLE users (
 -- Keyset pagination orders users by (created_at, id).
 CREATE INDEX users_created_at_id_idx ON users (created_at, id);
 
+-- Owner: this migration (the seed below); read by the gateway.
 CREATE TABLE interest_themes (
     id          text PRIMARY KEY CHECK (id ~ '^[a-z][a-z0-9_-]{0,39}$'),
     name        text NOT NULL,
@@ -35,6 +42,7 @@ INSERT INTO interest_themes (id, name, description, position) VALUES
     ('entertainment', 'Entertainment', 'Cinemas, music venues, attractions and playgrounds', 8);
 
 -- The revision guards the whole set of a user's interests against concurrent writers.
+-- Owner: gateway (also of user_interests).
 CREATE TABLE user_interest_sets (
     user_id     uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     revision    integer NOT NULL DEFAULT 1 CHECK (revision >= 1),
@@ -49,6 +57,8 @@ CREATE TABLE user_interests (
 );
 
 -- Route requests -----------------------------------------------------------
+-- Owner: gateway (records, withdraws, purges); the router moves a request that is not
+-- final (running, progress, succeeded, failed); tiles-auth reads id, user_id, expires_at.
 CREATE TABLE route_requests (
     id          uuid PRIMARY KEY,
     user_id     uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -67,6 +77,8 @@ CREATE TABLE route_requests (
 CREATE INDEX route_requests_user_idx ON route_requests (user_id, created_at);
 CREATE INDEX route_requests_expires_idx ON route_requests (expires_at);
 
+-- Owner: router (a job's route); the gateway writes a cache hit's route with its request;
+-- Martin reads it through get_route_tile (0003, 0005).
 CREATE TABLE route_results (
     request_id  uuid PRIMARY KEY REFERENCES route_requests (id) ON DELETE CASCADE,
     route       jsonb NOT NULL,
@@ -75,6 +87,7 @@ CREATE TABLE route_results (
 );
 CREATE INDEX route_results_expires_idx ON route_results (expires_at);
 
+-- Owner: gateway.
 CREATE TABLE idempotency_keys (
     user_id         uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     key             uuid NOT NULL,
@@ -89,6 +102,9 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_expires_idx ON idempotency_keys (expires_at);
 
 -- Points of interest -------------------------------------------------------
+-- Owner: ingest (source 'osm_ingest': loads, updates, removes its own rows); the enricher
+-- writes 'overpass' rows (inserts, updates); both through wildside_common.places.
+-- Read by the router (candidates).
 CREATE TABLE pois (
     element_type text NOT NULL CHECK (element_type IN ('node', 'way', 'relation')),
     id           bigint NOT NULL,
@@ -108,6 +124,7 @@ CREATE INDEX pois_tags_gin ON pois USING gin (tags jsonb_path_ops);
 CREATE INDEX pois_themes_gin ON pois USING gin (themes);
 
 -- Pedestrian street network ------------------------------------------------
+-- Owner: ingest (both tables); read by the router (the walking network).
 CREATE TABLE street_nodes (
     id          bigint PRIMARY KEY,
     location    geography(Point, 4326) NOT NULL
@@ -130,6 +147,7 @@ CREATE INDEX street_edges_source_idx ON street_edges (source);
 CREATE INDEX street_edges_target_idx ON street_edges (target);
 
 -- Provenance ----------------------------------------------------------------
+-- Owner: ingest (a row per run); read by the router (when to reload the network).
 CREATE TABLE ingestion_runs (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     geofence_name text NOT NULL,
@@ -147,6 +165,7 @@ CREATE TABLE ingestion_runs (
 );
 CREATE INDEX ingestion_runs_geofence_idx ON ingestion_runs (geofence_name, started_at DESC);
 
+-- Owner: enricher (a row per job); read by the gateway (admin listing).
 CREATE TABLE enrichment_provenance (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     job_id      uuid NOT NULL UNIQUE,

@@ -1,4 +1,5 @@
-"""PostgreSQL enrichment store: POI upsert (the ingest's code path) and provenance.
+"""PostgreSQL enrichment store: POI upsert (the shared one, `wildside_common.places`) and
+provenance.
 
 One transaction per job: the provenance row is inserted first (`job_id` is unique),
 so a second writer for the same job finds the row and writes nothing; then the POIs
@@ -13,12 +14,11 @@ from typing import Any, TypeVar
 import asyncpg
 
 from wildside_common import pg
-from wildside_common.errors import Unavailable
 from wildside_common.messages import BoundingBox
 from wildside_common.pg import TRANSIENT_DB_ERRORS
+from wildside_common.places.poi import OVERPASS, PoiRecord
+from wildside_common.places.postgres import upsert_pois
 from wildside_enricher.domain.provenance import Provenance
-from wildside_ingest.adapters.outbound.poi_batches import upsert_poi_batch
-from wildside_ingest.domain.poi import PoiRecord
 
 T = TypeVar("T")
 
@@ -37,15 +37,6 @@ RETURNING id
 """
 
 COUNTS = "UPDATE enrichment_provenance SET pois_added = $2, pois_updated = $3 WHERE id = $1"
-
-
-async def create_pool(url: str, size: int) -> asyncpg.Pool:
-    try:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=size, command_timeout=30)
-    except (*TRANSIENT_DB_ERRORS, asyncpg.InvalidCatalogNameError) as exc:
-        raise Unavailable("cannot connect to the database") from exc
-    assert pool is not None
-    return pool
 
 
 async def guarded(call: Callable[[], Awaitable[T]]) -> T:
@@ -92,7 +83,7 @@ class PostgresEnrichmentStore:
             )  # fmt: skip
             if row_id is None:
                 return None
-            added, updated = await upsert_poi_batch(conn, pois, "overpass")
+            added, updated = await upsert_pois(conn, pois, OVERPASS)
             await conn.execute(COUNTS, row_id, added, updated)
         return Provenance(
             provenance.job_id, provenance.source_url, provenance.fetched_at, box,

@@ -39,12 +39,11 @@ from wildside_common.transport import ws as ws_codes
 from wildside_common.transport.http import error_response
 from wildside_gateway.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.adapters.inbound.ws_sessions import SessionWatch
-from wildside_gateway.adapters.outbound.jetstream import StatusFeed
 from wildside_gateway.app import RouteService
 from wildside_gateway.domain.origins import AllowedOrigins
 from wildside_gateway.domain.principal import Principal
 from wildside_gateway.domain.routes import is_newer
-from wildside_gateway.ports import SessionGate
+from wildside_gateway.ports import SessionGate, StatusUpdates
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "wildside.v1"
@@ -65,7 +64,7 @@ class StatusSocket:
         socket: WebSocket,
         principal: Principal,
         service: RouteService,
-        feed: StatusFeed,
+        feed: StatusUpdates,
         max_strikes: int,
     ) -> None:
         self.socket = socket
@@ -190,7 +189,7 @@ class StatusSocketEndpoint:
         self,
         service: RouteService,
         auth: SessionGate,
-        feed: StatusFeed,
+        feed: StatusUpdates,
         origins: AllowedOrigins,
         max_strikes: int = 10,
         cookie_name: str = "session",

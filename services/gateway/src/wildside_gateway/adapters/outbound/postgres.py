@@ -14,18 +14,11 @@ from typing import Any
 import asyncpg
 import orjson
 
-from wildside_common import pg
 from wildside_common.messages import RouteStatus
 from wildside_common.pg import guarded, translated
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.routes import RouteState
 from wildside_gateway.ports import NewRouteRequest
-
-
-async def create_pool(url: str, size: int) -> asyncpg.Pool:
-    # Custom plans: the gateway's tables start empty and grow fast (see pg.create_pool).
-    return await pg.create_pool(url, size, stateless=True, custom_plans=True)
-
 
 # One statement records a batch: it claims each key (a new key, or one whose window
 # has passed) and records the request (and, for a cache hit, its route). A request whose

@@ -10,19 +10,17 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 from wildside_common.config import ConfigError, EnvReader
 from wildside_common.errors import DomainError, InvalidInput, Unavailable
 from wildside_common.themes import load_theme_rules
-from wildside_ingest.adapters.outbound.pbf_native import native_available
-from wildside_ingest.bootstrap import ingest_service
+from wildside_ingest.app import IngestService
 from wildside_ingest.config import IngestSettings
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox, Geofence
@@ -30,7 +28,10 @@ from wildside_ingest.domain.run import MAX_BATCH, MIN_BATCH, IngestRequest, RunR
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNAVAILABLE = 0, 1, 2, 3
 PROG = "ingest-osm"
-MAX_READERS = 8
+
+# The composition root's `ingest_service(database_url, location_store, show_progress)`:
+# an open service for one run (the CLI is handed it, it does not build adapters).
+OpenService = Callable[[str, str, bool], AbstractAsyncContextManager[IngestService]]
 
 DESCRIPTION = """\
 Load points of interest and the walking network from an OpenStreetMap .osm.pbf extract
@@ -104,16 +105,6 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
         "(default: $INGEST_BATCH_SIZE or 10000)",
     )
     parser.add_argument(
-        "--readers",
-        metavar="N",
-        type=int,
-        default=default_readers(),
-        help="processes reading the file: with the C++ reader, 2 makes the POI decisions "
-        "in a process of their own; with the Python reader, the network and the POIs are "
-        "read side by side. 1-8, the rows are the same for any N (default: 1 with the C++ "
-        f"reader, else the CPU count up to 2; here {default_readers()})",
-    )
-    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="do everything, report the counts, then roll back: nothing is written "
@@ -127,18 +118,6 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
-
-
-def default_readers() -> int:
-    """One with the C++ reader (a second process for the POI decisions measured no
-    faster: docs/ingest.md, "Performance"); else one per CPU, at most two."""
-    if native_available():
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(2, cpus))
 
 
 def default_geofence_name(pbf: str) -> str:
@@ -174,20 +153,20 @@ def _read_json(path: str) -> dict[str, object]:
     return document
 
 
-async def _run(args: argparse.Namespace, settings: IngestSettings) -> RunReport:
+async def _run(
+    args: argparse.Namespace, settings: IngestSettings, open_service: OpenService
+) -> RunReport:
     request = build_request(args, settings)
     url = args.database_url or settings.database_url
     if not url:
         raise InvalidInput("database: pass --database-url or set DATABASE_URL")
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    if not 1 <= args.readers <= MAX_READERS:
-        raise InvalidInput(f"readers: must be between 1 and {MAX_READERS}")
-    async with ingest_service(url, settings.location_store, show, args.readers) as service:
+    async with open_service(url, settings.location_store, show) as service:
         return await service.run(request)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+def main(argv: Sequence[str] | None, open_service: OpenService) -> int:
+    """Run the CLI over the services `open_service` opens; returns the exit status."""
     rules = load_theme_rules()
     try:
         args = build_parser(rules.theme_ids).parse_args(argv)
@@ -196,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = IngestSettings.from_env(EnvReader.from_os())
         with _without_cycle_collection():
-            report = asyncio.run(_run(args, settings))
+            report = asyncio.run(_run(args, settings, open_service))
     except ConfigError as exc:
         return _fail(str(exc), EXIT_INVALID)
     except InvalidInput as exc:

@@ -3,10 +3,10 @@
 One decode of the file gives the walking network and the POI candidates: C++ splits the
 walkable ways (the rules' values passed from `domain.network`) and skips every element
 no POI filter can take (a superset test); `PoiDecider` makes every POI decision on the
-candidates as the Python reader in pbf.py does (`FilterSet.poi_themes`,
+candidates as the Python reader (`pbf_python`) does (`FilterSet.poi_themes`,
 `FeatureBuilder.node_poi`, `way_poi`, `relation_poi`). The rows and the read counts are
-the same as the Python reader's, which stays as their reference (the tests compare the
-two) and as the fallback where the extension was not built (`native_available()`).
+the same as the Python reader's, which is their test oracle (the tests compare the two)
+and the path where the extension was not built (`native_available()`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from wildside_common.places.poi import PoiRecord
 from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder
 from wildside_ingest.domain.filters import REFERENCE_KEYS
@@ -26,7 +27,6 @@ from wildside_ingest.domain.network import (
     WALKABLE_HIGHWAYS,
     Coord,
 )
-from wildside_ingest.domain.poi import PoiRecord
 
 try:
     from wildside_ingest import _native

@@ -1,17 +1,145 @@
-"""The Python reader's per-element work over pyosmium objects (pbf.py's reference
-reader): tags read key by key through pyosmium's C++ accessors, ways split into edges by
-the domain, the multipolygons' member coordinates from the location store."""
+"""The Python PBF reader over pyosmium: the C++ reader's test oracle and the path where
+the extension cannot be built.
+
+It gives exactly the C++ reader's rows and read counts (`test_native_reader.py` compares
+the two on every test file and the Helsinki extract), with no speed asked of it: one
+process, the passes below one after the other. `PbfFeatureSource` uses it when
+`wildside_ingest._native` is missing (`native_available()`) or when asked
+(`native=False`, the tests).
+
+Passes (C++ key filters in pyosmium drop what no rule can use before Python sees it):
+
+1. relations: the multipolygons whose tags pass the POI filters (tags, member ways);
+2. ways with `highway`: the node references of walkable ways give the network's
+   vertices (junctions and way ends), kept as a set of node ids;
+3. the members of the candidate multipolygons: their node ids (ways only, no locations);
+4. the main pass, every node location cached (pyosmium's location store): nodes with a
+   POI key (tags and point from `GeoInterfaceFilter`, built in C++), ways with a POI key
+   or `highway` (POIs, the network split at its vertices). Afterwards the members'
+   coordinates come from the location store and the multipolygons are assembled
+   (shapely) and placed at their point-on-surface.
+
+Memory: the location store and the vertex set grow with the file's nodes; POIs and edges
+leave in batches of `batch_size`; only the candidate multipolygons (tags, member node
+ids) wait for the end. pyosmium's area manager behind an id filter was tried first:
+libosmium's dense id sets took ~0.5 MB per distinct id region (540 MB on the 50x
+benchmark file), so relations are assembled here instead.
+
+pyosmium is imported where a pass needs it: with the C++ reader a run never does (about
+25 ms of every start).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder
+from wildside_ingest.adapters.outbound.pbf_native import relation_poi
+from wildside_ingest.adapters.outbound.pbf_scan import pbf_file, scan_file
+from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
+from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.network import Coord, is_walkable
 
 if TYPE_CHECKING:
     from osmium.osm import Node, Way
+
+
+def header_box(path: str) -> tuple[float, float, float, float] | None:
+    """The header's bbox corners, or None; corrupt data raises RuntimeError."""
+    import osmium
+
+    reader = osmium.io.Reader(pbf_file(path), osmium.osm.NOTHING)
+    try:
+        box = reader.header().box()
+    finally:
+        reader.close()
+    if not box.valid():
+        return None
+    low, high = box.bottom_left, box.top_right
+    return (low.lon, low.lat, high.lon, high.lat)
+
+
+def read_batches(
+    path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts, location_store: str
+) -> Iterator[FeatureBatch]:
+    """The light passes, the main pass, the members pass, the multipolygons.
+
+    `read.ways` counts the ways with a `highway` or POI key (those the key filter lets
+    through), as the C++ reader counts them.
+    """
+    filters = builder.filters
+    from osmium import index
+    from osmium.osm import Node, Way
+
+    scan = scan_file(path, filters)
+    reader = ElementReader(builder, scan.vertices, filters.wants_pois, filters.network)
+    member_refs = _member_refs(path, scan.member_ways)
+    store = index.create_map(location_store)
+    batch = FeatureBatch()
+    for obj in _elements(path, filters, store):
+        if isinstance(obj, Node):
+            read.nodes += 1
+            reader.node(obj, batch)
+        elif isinstance(obj, Way):
+            read.ways += 1
+            reader.way(obj, batch)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = FeatureBatch()
+    coords = member_coords(member_refs, store)
+    for relation in scan.multipolygons:
+        read.relations += 1
+        poi = relation_poi(builder, relation, coords)
+        if poi is not None:
+            batch.pois.append(poi)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = FeatureBatch()
+    if len(batch):
+        yield batch
+
+
+def _member_refs(path: str, member_ways: frozenset[int]) -> dict[int, list[int]]:
+    """The node ids of the candidate multipolygons' member ways.
+
+    A pass of its own over the ways, without locations: members are mostly untagged, so
+    the main pass's key filter drops them, and an id filter in C++ (libosmium's dense id
+    set) costs ~0.5 MB per distinct id region. Their coordinates come from the main
+    pass's location store afterwards.
+    """
+    import osmium
+
+    refs: dict[int, list[int]] = {}
+    if not member_ways:
+        return refs
+    for way in osmium.FileProcessor(pbf_file(path), osmium.osm.WAY):
+        data = raw(way)
+        if data.id() in member_ways:
+            refs[data.id()] = way_refs(data)
+    return refs
+
+
+def _elements(path: str, filters: FilterSet, store: Any) -> Iterator[Any]:
+    """The main pass: every node's location cached in `store`; Python sees candidates
+    only: nodes with a POI key, ways with a POI key or `highway`."""
+    import osmium
+
+    poi_keys = sorted(filters.poi_keys()) if filters.wants_pois else []
+    way_keys = [*(["highway"] if filters.network else []), *poi_keys]
+    chain: list[Any] = [
+        osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
+        # no POI filter: no node passes
+        only_for(osmium.filter.KeyFilter(*(poi_keys or ["\x00"])), osmium.osm.NODE),
+        # tags and point as plain Python values; a node whose location is not valid
+        # (out of range) is dropped here, as it was when read one by one
+        only_for(osmium.filter.GeoInterfaceFilter(), osmium.osm.NODE),
+        only_for(osmium.filter.KeyFilter(*(way_keys or ["\x00"])), osmium.osm.WAY),
+    ]
+    locations = osmium.NodeLocationsForWays(store)  # referenced: C++ keeps a pointer
+    locations.ignore_errors()  # ways cut by the extract: their missing nodes are skipped
+    with osmium.io.Reader(pbf_file(path)) as reader:
+        yield from osmium.OsmFileIterator(reader, locations, *chain)
 
 
 def member_coords(refs: dict[int, list[int]], store: Any) -> dict[int, list[Coord]]:

@@ -49,10 +49,10 @@ class Scan:
         return frozenset(way_id for mp in self.multipolygons for way_id, _ in mp.members)
 
 
-def scan_file(path: str, filters: FilterSet, pois: bool = True, network: bool = True) -> Scan:
-    """The light passes: candidate multipolygons (`pois`) and network vertices (`network`)."""
-    relations = _multipolygons(path, filters) if filters.wants_pois and pois else ()
-    vertices = _network_vertices(path) if filters.network and network else frozenset()
+def scan_file(path: str, filters: FilterSet) -> Scan:
+    """The light passes: candidate multipolygons and network vertices, as filtered."""
+    relations = _multipolygons(path, filters) if filters.wants_pois else ()
+    vertices = _network_vertices(path) if filters.network else frozenset()
     return Scan(vertices, relations)
 
 

@@ -27,8 +27,11 @@ from typing import Any
 import asyncpg
 
 from wildside_common.errors import Unavailable
+from wildside_common.places import postgres as places_sql
+from wildside_common.places.poi import INGEST
 from wildside_ingest.adapters.outbound import sql
-from wildside_ingest.domain.features import FeatureBatch, WireRows
+from wildside_ingest.adapters.outbound.wire import WireBatch, WireRows
+from wildside_ingest.domain.features import FeatureBatch
 from wildside_ingest.domain.geofence import Geofence
 from wildside_ingest.domain.network import EdgeRecord
 from wildside_ingest.domain.run import Provenance, RunCounts, TableCounts
@@ -74,7 +77,7 @@ def edge_wkb(edge: EdgeRecord) -> bytes:
 
 _LINE_HEADER = struct.Struct("<BII")
 
-# PostgreSQL's binary COPY framing around `WireRows`: signature, flags, no extension;
+# PostgreSQL's binary COPY framing around `wire.WireRows`: signature, flags, no extension;
 # the trailer is a field count of -1.
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
@@ -194,7 +197,7 @@ class PostgresIngestStore:
 
     async def _stage(self, number: int, batch: FeatureBatch) -> None:
         conn, counts = self.conn, self._counts
-        if batch.wire is not None and not self._bulk_network:
+        if isinstance(batch, WireBatch) and not self._bulk_network:
             raise RuntimeError("wire rows come only into a bulk load (takes_wire_rows)")
         if self._bulk_network:
             await self._load_network(batch)
@@ -222,10 +225,8 @@ class PostgresIngestStore:
             counts.pois.kept += len(batch.pois)
         elif batch.pois:
             await self._staging()
-            await conn.copy_records_to_table(
-                "stage_pois", records=_poi_rows(number, batch), columns=sql.POI_COLUMNS
-            )
-            _add(counts.pois, await conn.fetchrow(sql.UPSERT_POIS, number))
+            await places_sql.stage(conn, number, batch.pois)
+            _add(counts.pois, await places_sql.upsert_staged(conn, number, INGEST))
             counts.pois.kept += len(batch.pois)
 
     async def _staging(self) -> None:
@@ -236,13 +237,14 @@ class PostgresIngestStore:
             self._staged = True
 
     def takes_wire_rows(self) -> bool:
-        """A bulk load of the network takes its rows as binary COPY rows (`WireRows`)."""
+        """Whether the run's network goes in as binary COPY rows (`wire.WireBatch`): a
+        bulk load does (known after `start_run`). Bootstrap hands it to the C++ reader."""
         return self._bulk_network
 
     async def _load_network(self, batch: FeatureBatch) -> None:
         """Bulk load: COPY the batch's new nodes, then its edges, into the tables."""
-        if batch.wire is not None:
-            await self._load_wire(batch.wire)
+        if isinstance(batch, WireBatch):
+            await self._load_wire(batch.rows)
         conn, counts, sent, point = self.conn, self._counts, self._sent_nodes, _POINT.pack
         nodes = [
             (node_id, point(1, 1, lon, lat))
@@ -341,28 +343,9 @@ def _add(table: TableCounts, row: Any) -> None:
     table.updated += row[1]
 
 
-# The POI rows carry the record's themes tuple as is: a list per row cost ~1 us more.
-def _poi_rows(number: int, batch: FeatureBatch) -> list[tuple[Any, ...]]:
-    return [
-        (
-            number,
-            p.element_type,
-            p.osm_id,
-            p.lon,
-            p.lat,
-            p.name,
-            p.tags_json,
-            p.themes,
-            p.popularity,
-            p.content_hash,
-        )
-        for p in batch.pois
-    ]
-
-
 def _poi_table_rows(batch: FeatureBatch) -> list[tuple[Any, ...]]:
     """Bulk load: rows of `pois` itself (`sql.POI_TABLE_COLUMNS`), location as WKB."""
-    point, source = _POINT.pack, sql.INGEST_SOURCE
+    point, source = _POINT.pack, INGEST
     return [
         (
             p.element_type,

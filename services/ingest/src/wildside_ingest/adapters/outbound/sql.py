@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wildside_common.places import postgres as places_sql
+
 # One ingest at a time; JIT compilation costs more than it saves on these statements.
 LOCK = "SELECT pg_advisory_xact_lock(hashtext('wildside_ingest')); SET LOCAL jit = off"
 
@@ -20,56 +22,28 @@ SET status = $2, finished_at = clock_timestamp(), counts = $3::jsonb, error = $4
 WHERE id = $1::uuid
 """
 
-STAGING = """
-CREATE TEMP TABLE stage_pois (
-    batch integer, element_type text, id bigint, lon float8, lat float8, name text,
-    tags jsonb, themes text[], popularity real, content_hash text
-) ON COMMIT DROP;
+# The POIs' staging table is the shared one (`wildside_common.places.postgres`), created
+# in the same round trip as the network's.
+STAGING = (
+    places_sql.CREATE_STAGING
+    + """
 CREATE TEMP TABLE stage_edges (
     batch integer, way_id bigint, seq integer, source bigint, target bigint,
     length_m float8, highway text, name text, wkb bytea
 ) ON COMMIT DROP;
 CREATE TEMP TABLE stage_nodes (batch integer, id bigint, lon float8, lat float8)
     ON COMMIT DROP;
-CREATE INDEX ON stage_pois (batch);
 CREATE INDEX ON stage_edges (batch);
 CREATE INDEX ON stage_nodes (batch);
 CREATE TEMP TABLE gone_nodes (id bigint) ON COMMIT DROP;
 """
-
-POI_COLUMNS = (
-    "batch",
-    "element_type",
-    "id",
-    "lon",
-    "lat",
-    "name",
-    "tags",
-    "themes",
-    "popularity",
-    "content_hash",
 )
+
 EDGE_COLUMNS = ("batch", "way_id", "seq", "source", "target", "length_m", "highway", "name", "wkb")
 NODE_COLUMNS = ("batch", "id", "lon", "lat")
 
-# Each upsert returns (inserted, updated); rows whose content is unchanged are not touched.
-UPSERT_POIS = """
-WITH up AS (
-    INSERT INTO pois AS p
-        (element_type, id, location, name, tags, themes, popularity, source, content_hash)
-    SELECT element_type, id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, name, tags,
-           themes, popularity, 'osm_ingest', content_hash
-    FROM stage_pois WHERE batch = $1
-    ON CONFLICT (element_type, id) DO UPDATE SET
-        location = EXCLUDED.location, name = EXCLUDED.name, tags = EXCLUDED.tags,
-        themes = EXCLUDED.themes, popularity = EXCLUDED.popularity, source = EXCLUDED.source,
-        content_hash = EXCLUDED.content_hash, updated_at = now()
-    WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR p.source <> EXCLUDED.source
-    RETURNING (xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-"""
-
+# Each upsert returns (inserted, updated); rows whose content is unchanged are not touched
+# (the POIs' upsert: `wildside_common.places.postgres.UPSERT_STAGED`).
 UPSERT_NODES = """
 WITH up AS (
     INSERT INTO street_nodes AS n (id, location)
@@ -183,7 +157,6 @@ BUILD_SETTINGS = "SET LOCAL maintenance_work_mem = '256MB'"
 GEOGRAPHY_SCHEMA = (
     "SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'geography'"
 )
-INGEST_SOURCE = "osm_ingest"
 POI_TABLE_COLUMNS = (
     "element_type",
     "id",

@@ -8,15 +8,10 @@ from typing import Any
 
 import asyncpg
 
-from wildside_common import pg
 from wildside_common.messages import GenerateRouteJob, RouteStatus
 from wildside_common.pg import guarded
 
 NOT_FINAL = "status NOT IN ('succeeded', 'failed')"
-
-
-async def create_pool(url: str, size: int) -> asyncpg.Pool:
-    return await pg.create_pool(url, size)
 
 
 class PostgresRouteStore:

@@ -1,5 +1,9 @@
 """POI records: point, name, tags, themes, popularity and the content hash.
 
+One element of OpenStreetMap, written to `pois` by the ingest (from an extract) or the
+enricher (from an Overpass answer): both build it with `make_poi`, so the same element
+with the same tags gives the same row, whichever source saw it.
+
 Popularity is a data-driven prior in [0, 1] computed from the tags alone (docs/ingest.md,
 "Popularity"): elements with encyclopaedia entries, heritage status, a tourism role, a
 name, a website and opening hours are more likely to be worth a walker's detour.
@@ -11,8 +15,25 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 ElementType = str  # "node" | "way" | "relation"
+
+PoiSource = Literal["osm_ingest", "overpass"]
+INGEST: Final = "osm_ingest"  # an extract loaded by `ingest-osm`
+OVERPASS: Final = "overpass"  # an Overpass answer fetched by the enricher
+SOURCES: tuple[PoiSource, ...] = (INGEST, OVERPASS)
+
+
+def claims_unchanged_rows(source: PoiSource) -> bool:
+    """Whether a write from `source` takes over a row whose content it would not change.
+
+    An extract's load does: the row becomes the ingest's, so a later extract without the
+    element removes it. An Overpass answer does not: an ingest row seen again unchanged
+    stays the ingest's (a changed one becomes the enricher's, as any changed row does).
+    """
+    return source == INGEST
+
 
 # (tag key, accepted values or None for any, weight); the weights sum to 1.0.
 POPULARITY_WEIGHTS: tuple[tuple[str, frozenset[str] | None, float], ...] = (
@@ -62,7 +83,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
 
 @dataclass(frozen=True, slots=True)
 class PoiRecord:
-    """One POI row as the ingest writes it (a trusted constructor: built by `make_poi`)."""
+    """One `pois` row (a trusted constructor: built by `make_poi`)."""
 
     element_type: ElementType
     osm_id: int
@@ -73,23 +94,6 @@ class PoiRecord:
     themes: tuple[str, ...]
     popularity: float
     content_hash: str
-
-    def __reduce__(self) -> tuple[type[PoiRecord], tuple[object, ...]]:
-        # Pickled field by field (reader processes send POIs): faster to load.
-        return (
-            PoiRecord,
-            (
-                self.element_type,
-                self.osm_id,
-                self.lon,
-                self.lat,
-                self.name,
-                self.tags_json,
-                self.themes,
-                self.popularity,
-                self.content_hash,
-            ),
-        )
 
 
 def make_poi(
