@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -17,11 +16,10 @@ import nats
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
-from wildside_common.bus.topology import WorkerPolicy, ensure_consumer, ensure_streams, job_consumer
-from wildside_common.testing.servers import NatsServer, nats_server
+from wildside_common.bus.topology import WorkerPolicy, ensure_streams
+from wildside_common.testing.bus import JobQueue, job_queue
+from wildside_common.testing.servers import NatsServer
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.I)
@@ -65,10 +63,10 @@ def schema_errors() -> Callable[[str, Any], list[str]]:
 
 
 @pytest.fixture(scope="module")
-def bus_server() -> Iterator[NatsServer]:
-    """A nats-server of this module's own: the real topology's stream names stay private."""
-    with nats_server() as server:
-        yield server
+def bus_server(each_nats_server: NatsServer) -> NatsServer:
+    """A nats-server of this module's own, of each version the bus runs on (the pinned
+    one and Debian's 2.9.10): every bus contract test runs on both."""
+    return each_nats_server
 
 
 @pytest.fixture
@@ -81,15 +79,6 @@ async def bus(bus_server: NatsServer) -> AsyncIterator[Client]:
         await client.close()
 
 
-@dataclass(frozen=True)
-class JobQueue:
-    """A job stream and durable consumer of one test (unique names, limits retention)."""
-
-    stream: str
-    subject: str
-    durable: str
-
-
 MakeQueue = Callable[[WorkerPolicy], Awaitable[JobQueue]]
 
 
@@ -98,22 +87,6 @@ def make_queue(bus: Client) -> MakeQueue:
     """Create a job stream and consumer with the given policy, named for this test only."""
 
     async def make(policy: WorkerPolicy) -> JobQueue:
-        return await _job_queue(bus.jetstream(), policy)
+        return await job_queue(bus.jetstream(), policy)
 
     return make
-
-
-async def _job_queue(js: JetStreamContext, policy: WorkerPolicy) -> JobQueue:
-    tag = uuid.uuid4().hex[:10]
-    queue = JobQueue(stream=f"TEST_JOBS_{tag}", subject=f"test.jobs.{tag}", durable=f"w{tag}")
-    await js.add_stream(
-        StreamConfig(
-            name=queue.stream,
-            subjects=[queue.subject],
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.MEMORY,
-            duplicate_window=60.0,
-        )
-    )
-    await ensure_consumer(js, queue.stream, job_consumer(queue.durable, queue.subject, policy))
-    return queue

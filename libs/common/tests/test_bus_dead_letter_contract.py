@@ -1,9 +1,10 @@
-"""DeadLetterForwarder against a real nats-server: terminated and exhausted messages."""
+"""DeadLetterForwarder against each real nats-server: messages that exhausted max_deliver
+or that something other than a worker terminated. (What a worker rejects it dead-letters
+itself: test_bus_poison_contract.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,6 @@ from bus_helpers import FAST, MakeQueue, a_job
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
 
 from wildside_common import codec
 from wildside_common.bus import dead_letter
@@ -28,6 +28,7 @@ from wildside_common.bus.topology import (
 )
 from wildside_common.bus.worker import PullWorker
 from wildside_common.errors import InvalidInput, RateLimited
+from wildside_common.testing.bus import wait_for_dead_letter
 
 pytestmark = pytest.mark.contract
 
@@ -43,17 +44,18 @@ async def running(*workers: PullWorker) -> AsyncIterator[None]:
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
 
 
-async def dead_letters(js: JetStreamContext, subject: str) -> int:
+async def dead_letter_count(js: JetStreamContext, subject: str) -> int:
     info = await js.stream_info(DEAD_LETTER_STREAM, subjects_filter=subject)
     return int((info.state.subjects or {}).get(subject, 0))
 
 
-async def wait_for_dead_letter(js: JetStreamContext, subject: str, timeout: float) -> RawStreamMsg:
-    deadline = time.monotonic() + timeout
-    while await dead_letters(js, subject) == 0:
-        assert time.monotonic() < deadline, f"no dead letter on {subject}"
-        await asyncio.sleep(0.05)
-    return await js.get_last_msg(DEAD_LETTER_STREAM, subject)
+async def terminate_by_hand(js: JetStreamContext, stream: str, durable: str) -> None:
+    """What an operator (or a worker of an older release) does: a plain `+TERM`, which
+    every server understands and which raises a terminated advisory."""
+    subscription = await js.pull_subscribe_bind(durable, stream=stream)
+    (msg,) = await subscription.fetch(1, timeout=5)
+    await msg.term()
+    await subscription.unsubscribe()
 
 
 class Recorder:
@@ -74,7 +76,7 @@ async def publish_original(js: JetStreamContext, subject: str) -> tuple[bytes, d
     return payload, headers
 
 
-async def test_a_terminated_message_is_copied_with_its_payload_headers_and_reason(
+async def test_a_message_terminated_elsewhere_is_copied_with_its_payload_and_headers(
     bus: Client, make_queue: MakeQueue
 ) -> None:
     js = bus.jetstream()
@@ -82,28 +84,25 @@ async def test_a_terminated_message_is_copied_with_its_payload_headers_and_reaso
     hook = Recorder()
     forwarder = DeadLetterForwarder(js, queue.stream, queue.durable, hook)
     await forwarder.provision()
-
-    async def refuse(_: Msg) -> None:
-        raise InvalidInput.field("themes[0]", "unknown theme")
-
     payload, headers = await publish_original(js, queue.subject)
-    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, refuse, FAST)
+    await terminate_by_hand(js, queue.stream, queue.durable)
     subject = dead_letter_subject(queue.stream, queue.durable)
-    async with running(worker, forwarder.worker(FAST)):
+    async with running(forwarder.worker(FAST)):
         copy = await wait_for_dead_letter(js, subject, timeout=5)
-    reason = "InvalidInput: themes[0]: unknown theme"
     assert copy.data == payload
     copied = copy.headers or {}
     for name, value in headers.items():
         if name != "Nats-Msg-Id":
             assert copied[name] == value, name
-    assert copied[dead_letter.REASON_HEADER] == reason
+    assert copied[dead_letter.REASON_HEADER] == "terminated"  # a plain +TERM has no reason
+    assert dead_letter.CODE_HEADER not in copied
     assert copied[dead_letter.ORIGIN_STREAM_HEADER] == queue.stream
     assert copied[dead_letter.ORIGIN_SUBJECT_HEADER] == queue.subject
     assert copied[dead_letter.ORIGIN_SEQ_HEADER] == "1"
+    assert copied[dead_letter.DELIVERIES_HEADER] == "1"
     assert copied["Nats-Msg-Id"] == f"dlq:{queue.stream}:1"
     assert copied[dead_letter.ORIGIN_MSG_ID_HEADER] == headers["Nats-Msg-Id"]
-    assert hook.calls == [(payload, reason)]
+    assert hook.calls == [(payload, "terminated")]
 
 
 async def test_a_message_that_exhausts_max_deliver_is_copied(
@@ -142,14 +141,10 @@ async def test_forwarding_twice_still_leaves_one_copy(bus: Client, make_queue: M
     second = DeadLetterForwarder(js, queue.stream, queue.durable, hook)
     await first.provision()
     await second.provision()
-
-    async def refuse(_: Msg) -> None:
-        raise InvalidInput("not a job")
-
     await publish_original(js, queue.subject)
-    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, refuse, FAST)
+    await terminate_by_hand(js, queue.stream, queue.durable)
     subject = dead_letter_subject(queue.stream, queue.durable)
-    async with running(worker, first.worker(FAST), second.worker(FAST)):
+    async with running(first.worker(FAST), second.worker(FAST)):
         await wait_for_dead_letter(js, subject, timeout=5)
     # The same advisory handled again (a redelivery, a second forwarder): no second copy.
     advisory_subject = f"{TERMINATED_ADVISORY}.{queue.stream}.{queue.durable}"
@@ -157,7 +152,7 @@ async def test_forwarding_twice_still_leaves_one_copy(bus: Client, make_queue: M
     replay = Msg(bus, subject=advisory.subject or "", data=advisory.data or b"")
     await second.handle(replay)
     await first.handle(replay)
-    assert await dead_letters(js, subject) == 1
+    assert await dead_letter_count(js, subject) == 1
     assert len(hook.calls) == 3  # the hook is told each time: owners make it idempotent
 
 
@@ -171,8 +166,8 @@ async def test_other_consumers_advisories_are_left_alone(
     advisory = orjson.dumps({"stream": queue.stream, "consumer": queue.durable, "stream_seq": 1})
     subject = f"{TERMINATED_ADVISORY}.{queue.stream}.{queue.durable}"
     await forwarder.handle(Msg(bus, subject=subject, data=advisory))
-    assert await dead_letters(js, dead_letter_subject(queue.stream, queue.durable)) == 0
-    assert await dead_letters(js, dead_letter_subject(queue.stream, "someone-else")) == 0
+    assert await dead_letter_count(js, dead_letter_subject(queue.stream, queue.durable)) == 0
+    assert await dead_letter_count(js, dead_letter_subject(queue.stream, "someone-else")) == 0
 
 
 @pytest.mark.parametrize(

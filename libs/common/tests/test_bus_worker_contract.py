@@ -1,5 +1,6 @@
-"""PullWorker and topology against a real nats-server: ack, term, nak, heartbeats, drain,
-and the publisher's trace continued in the handler."""
+"""PullWorker and topology against each real nats-server: ack, nak, heartbeats, drain,
+and the publisher's trace continued in the handler. (Messages that can never be handled:
+test_bus_poison_contract.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import nats
-import orjson
 import pytest
 from bus_helpers import FAST, MakeQueue, a_job
 from nats.aio.client import Client
@@ -22,10 +22,8 @@ from wildside_common import codec
 from wildside_common.bus.provision import provision_all
 from wildside_common.bus.publisher import publish
 from wildside_common.bus.topology import (
-    ADVISORIES_STREAM,
     ROUTE_JOB_SUBJECT,
     ROUTE_JOBS_STREAM,
-    TERMINATED_ADVISORY,
     WorkerPolicy,
     ensure_consumer,
     ensure_streams,
@@ -113,38 +111,6 @@ async def test_success_is_acked_once(bus: Client, make_queue: MakeQueue) -> None
     assert seen == [job]
     info = await js.consumer_info(queue.stream, queue.durable)
     assert (info.num_redelivered, info.num_pending) == (0, 0)
-
-
-async def test_invalid_input_is_terminated_with_its_reason(
-    bus: Client, make_queue: MakeQueue
-) -> None:
-    js = bus.jetstream()
-    queue = await make_queue(WorkerPolicy(ack_wait=1.0, max_deliver=5))
-    calls: list[int] = []
-
-    async def handle(msg: Msg) -> None:
-        calls.append(attempt_of(msg))
-        codec.decode(EnrichmentJob, msg.data)
-
-    await js.publish(queue.subject, b"\xc1 not msgpack")
-    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handle, FAST)
-    advisory_subject = f"{TERMINATED_ADVISORY}.{queue.stream}.{queue.durable}"
-
-    async def advised() -> bool:
-        try:
-            await js.get_last_msg(ADVISORIES_STREAM, advisory_subject)
-        except Exception:
-            return False
-        return True
-
-    async with running(worker):
-        await eventually(advised)
-        await asyncio.sleep(1.5)  # past ack_wait: a terminated message is never redelivered
-    raw = await js.get_last_msg(ADVISORIES_STREAM, advisory_subject)
-    advisory = orjson.loads(raw.data or b"{}")
-    assert calls == [1]
-    assert advisory["stream_seq"] == 1
-    assert advisory["reason"].startswith("InvalidInput: payload is not valid msgpack")
 
 
 async def test_unavailable_is_nakked_with_a_delay_then_redelivered(

@@ -172,7 +172,7 @@ def test_success_is_ack() -> None:
 def test_bad_messages_are_terminated_with_the_reason(error: DomainError) -> None:
     outcome = disposition_for(error, 1)
     assert outcome.action is Action.TERM
-    assert outcome.reason == f"{type(error).__name__}: {error.message}"
+    assert outcome.reason == f"{error.code}: {error.message}"
 
 
 def test_rate_limited_naks_after_retry_after() -> None:

@@ -21,8 +21,8 @@ def encode(message: Message) -> bytes:
     return packed
 
 
-def decode(kind: type[M], payload: bytes) -> M:
-    """Unpack and validate; anything malformed raises `InvalidInput`."""
+def unpack(payload: bytes) -> dict[str, Any]:
+    """The msgpack map of a payload, not yet validated; else `InvalidInput`."""
     try:
         data: Any = msgpack.unpackb(payload, raw=False, strict_map_key=True)
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
@@ -31,7 +31,12 @@ def decode(kind: type[M], payload: bytes) -> M:
         raise InvalidInput("payload is not valid msgpack", {"reason": repr(exc)}) from None
     if not isinstance(data, dict):
         raise InvalidInput("payload must be a map")
-    result: M = kind.from_wire(data)
+    return data
+
+
+def decode(kind: type[M], payload: bytes) -> M:
+    """Unpack and validate; anything malformed raises `InvalidInput`."""
+    result: M = kind.from_wire(unpack(payload))
     return result
 
 

@@ -87,13 +87,12 @@ async def bootstrap(settings: EnricherSettings) -> AsyncIterator[Enricher]:
             heartbeat_interval=settings.heartbeat_interval,
             drain_timeout=settings.drain_timeout,
         )
+        dead = DeadEnrichmentJobs()  # the worker's dead letters and the forwarder's alike
         jobs = PullWorker(
             js, ENRICHMENT_JOBS_STREAM, ENRICHER_CONSUMER, ENRICHMENT_JOB_SUBJECT,
-            EnrichmentJobHandler(use_case), options,
+            EnrichmentJobHandler(use_case), options, on_dead_letter=dead,
         )  # fmt: skip
-        forwarder = DeadLetterForwarder(
-            js, ENRICHMENT_JOBS_STREAM, ENRICHER_CONSUMER, DeadEnrichmentJobs()
-        )
+        forwarder = DeadLetterForwarder(js, ENRICHMENT_JOBS_STREAM, ENRICHER_CONSUMER, dead)
         await forwarder.provision()
         yield Enricher(
             settings, pool, client, nats, store, overpass, budget, use_case, jobs,

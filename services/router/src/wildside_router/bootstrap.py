@@ -117,6 +117,7 @@ async def bootstrap(
             heartbeat_interval=settings.heartbeat_interval,
             drain_timeout=settings.drain_timeout,
         )
+        dead = DeadRouteJobs(use_case)  # the worker's dead letters and the forwarder's alike
         jobs = PullWorker(
             js,
             ROUTE_JOBS_STREAM,
@@ -124,10 +125,9 @@ async def bootstrap(
             ROUTE_JOB_SUBJECT,
             RouteJobHandler(use_case),
             options,
+            on_dead_letter=dead,
         )
-        forwarder = DeadLetterForwarder(
-            js, ROUTE_JOBS_STREAM, ROUTER_CONSUMER, DeadRouteJobs(use_case)
-        )
+        forwarder = DeadLetterForwarder(js, ROUTE_JOBS_STREAM, ROUTER_CONSUMER, dead)
         await forwarder.provision()
         yield Router(settings, pool, nats, store, jobs, forwarder.worker())
     finally:

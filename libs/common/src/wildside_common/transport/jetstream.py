@@ -2,7 +2,10 @@
 
 - success                                    -> ack
 - InvalidInput, NotFound, Forbidden, Conflict,
-  Unauthorized (a bad message: never retried) -> term (the dead-letter forwarder copies it)
+  Unauthorized (a bad message: never retried) -> term: the worker dead-letters it on this
+                                                  delivery with the reason "<code>: <message>"
+                                                  (the error's stable code and message, never
+                                                  a stack trace), then acknowledges it
 - Unavailable, RateLimited, Timeout           -> nak(delay): try again later
 - anything else (a bug or a crash)            -> nak(delay) with backoff; MaxDeliver bounds it,
                                                   then the max-deliveries advisory dead-letters it
@@ -49,7 +52,7 @@ def disposition_for(error: BaseException | None, attempt: int) -> Disposition:
     if error is None:
         return Disposition(Action.ACK)
     if isinstance(error, InvalidInput | NotFound | Forbidden | Conflict | Unauthorized):
-        return Disposition(Action.TERM, reason=f"{type(error).__name__}: {error}")
+        return Disposition(Action.TERM, reason=f"{error.code}: {error.message}")
     if isinstance(error, RateLimited):
         return Disposition(Action.NAK, float(error.retry_after), reason="rate_limited")
     if isinstance(error, Unavailable):
