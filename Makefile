@@ -42,7 +42,7 @@ unit: venv
 	$(PYTEST) -m unit -n 2 libs services tests
 
 contract: deps
-	$(PYTEST) -m contract -n 4 libs services tests
+	$(PYTEST) -m contract -n 4 --dist loadfile libs services tests
 
 e2e: deps
 	$(PYTEST) -m e2e tests/e2e

@@ -28,6 +28,7 @@ from wildside_common.bus.topology import (
     ROUTER_CONSUMER,
     WorkerPolicy,
     dead_letter_subject,
+    ensure_streams,
     status_subject,
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
@@ -178,6 +179,7 @@ async def test_a_down_database_is_retried_with_backoff_not_dead_lettered(
     client = await nats.connect(each_nats_server.url)
     try:
         js = client.jetstream()
+        await ensure_streams(js)  # the dead-letter stream, as the bootstrap makes it
         queue = await job_queue(js, WorkerPolicy(ack_wait=30.0, max_deliver=5))
         use_case = GenerateRoute(
             PostgresRouteStore(down),
