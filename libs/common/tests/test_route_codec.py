@@ -94,7 +94,7 @@ def test_the_shipped_schema_is_the_one_in_schemas() -> None:
     assert schema["title"] == "Route" and schema["$id"].endswith("/Route.schema.json")
 
 
-def test_a_route_stored_before_scores_and_arrivals_still_reads(schema_errors) -> None:
+def test_a_route_stored_before_scores_and_arrivals_still_reads(schema_errors: SchemaErrors) -> None:
     old = copy.deepcopy(example_json())
     del old["score"]
     for point in old["points"]:
