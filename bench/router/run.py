@@ -44,6 +44,7 @@ from harness import base, private_stack, rss_mb  # noqa: E402
 from tests.e2e import stack  # noqa: E402
 from wildside_common.messages import GenerateRouteJob, GeoPoint, utc_now  # noqa: E402
 from wildside_common.pg import create_pool  # noqa: E402
+from wildside_common.route import route_to_json  # noqa: E402
 from wildside_common.themes import load_theme_rules  # noqa: E402
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource  # noqa: E402
 from wildside_router.adapters.outbound.engine_planner import (  # noqa: E402
@@ -193,7 +194,7 @@ async def one(planner, solver, network, point, minutes, label, themes) -> dict[s
     job = GenerateRouteJob(str(uuid.uuid4()), str(uuid.uuid4()), point, minutes, themes,
                            utc_now(), seed=1)  # fmt: skip
     started = time.perf_counter()
-    route = await planner.plan(job, lambda _: None)
+    route = route_to_json(await planner.plan(job, lambda _: None))
     plan_seconds = time.perf_counter() - started
     profile = InterestProfile.of(themes, load_theme_rules().theme_ids)
     visits = route["points"][1:-1]

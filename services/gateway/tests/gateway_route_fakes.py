@@ -3,13 +3,13 @@ run the same suite against the real PostgreSQL adapter)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
+from wildside_common.route import Route
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.routes import RouteState
 from wildside_gateway.ports import NewRouteRequest, OutgoingJob
@@ -107,9 +107,9 @@ class FakeThemes:
 
 class FakeCache:
     def __init__(self) -> None:
-        self.entries: dict[str, Mapping[str, Any]] = {}
+        self.entries: dict[str, Route] = {}
 
-    async def get_many(self, keys: Sequence[str]) -> list[Mapping[str, Any] | None]:
+    async def get_many(self, keys: Sequence[str]) -> list[Route | None]:
         return [self.entries.get(key) for key in keys]
 
 

@@ -10,6 +10,7 @@ from gateway_route_fakes import FakeCache, FakeLimiter
 from redis.asyncio import Redis
 
 from wildside_common.errors import RateLimited
+from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import free_port
 from wildside_gateway.adapters.outbound.redis_store import (
     RedisGuard,
@@ -90,7 +91,7 @@ async def test_cache_returns_what_was_stored_and_misses_otherwise(cache_pair) ->
     cache, put = cache_pair
     key, other = f"route:v1:{uuid.uuid4().hex}", f"route:v1:{uuid.uuid4().hex}"
     assert await cache.get_many([key]) == [None]
-    route = {"points": [{"lat": 1.5, "lng": 2.5, "name": "A"}], "distance_m": 10}
+    route = example_route()
     await put(key, route)
     assert await cache.get_many([other, key, key]) == [None, route, route]
     assert await cache.get_many([]) == []
@@ -101,7 +102,7 @@ async def test_cached_routes_expire_after_a_jittered_day(redis, redis_prefix) ->
     ttls = []
     for _ in range(20):
         key = f"route:v1:{uuid.uuid4().hex}"
-        await writer.store(key, {"points": []})
+        await writer.store(key, example_route())
         ttls.append(await redis.ttl(redis_prefix + key))
     assert all(0.9 * 86400 - 1 <= ttl <= 1.1 * 86400 for ttl in ttls)
     assert len(set(ttls)) > 1
@@ -111,5 +112,5 @@ async def test_cache_misses_when_redis_is_down() -> None:
     dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     cache = RedisRouteCache(dead, RedisGuard())
     assert await cache.get_many(["route:v1:" + "0" * 64]) == [None]
-    await RedisRouteCacheWriter(dead).store("route:v1:" + "0" * 64, {"points": []})
+    await RedisRouteCacheWriter(dead).store("route:v1:" + "0" * 64, example_route())
     await dead.aclose()

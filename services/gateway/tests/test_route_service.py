@@ -26,6 +26,7 @@ from wildside_common.errors import (
 )
 from wildside_common.messages import RouteStatus
 from wildside_common.testing.analytics import RecordingAnalytics
+from wildside_common.testing.routes import example_route
 from wildside_gateway.app import Accepted, RouteService, SubmissionPolicy
 from wildside_gateway.domain.canonical import cache_key
 from wildside_gateway.domain.principal import Principal
@@ -108,14 +109,12 @@ async def test_cache_hit_is_recorded_succeeded_without_a_job() -> None:
     cache, queue = FakeCache(), FakeQueue()
     request = parse_route_request(BODY, await FakeThemes().theme_ids(), DurationBounds(10, 480))
     policy = SubmissionPolicy(DurationBounds(10, 480))
-    cache.entries[cache_key(request, policy.cache_namespace, policy.engine_version)] = {
-        "points": [],
-        "distance_m": 0,
-    }
+    route = example_route()
+    cache.entries[cache_key(request, policy.cache_namespace, policy.engine_version)] = route
     svc, store = service(queue, cache=cache)
     accepted = await svc.submit(ALICE, BODY)
     state = store.requests[accepted.request_id]
-    assert state.status is RouteStatus.SUCCEEDED and state.result == {"points": [], "distance_m": 0}
+    assert state.status is RouteStatus.SUCCEEDED and state.result == route
     assert queue.jobs == []
 
 

@@ -14,7 +14,9 @@ from gateway_route_fakes import FakeRouteRequests
 
 from wildside_common.messages import RouteStatus
 from wildside_common.pg import create_pool
+from wildside_common.route import Route
 from wildside_common.testing.db import insert_user
+from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import scratch_database
 from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests
 from wildside_gateway.ports import IdempotencyClaim, NewRouteRequest
@@ -38,7 +40,7 @@ async def store_and_user(request, pool) -> tuple[object, str]:
 
 
 def new(
-    user_id: str, key: str | None = None, cached: dict | None = None, fingerprint: str = "a" * 64
+    user_id: str, key: str | None = None, cached: Route | None = None, fingerprint: str = "a" * 64
 ) -> NewRouteRequest:
     request_id = str(uuid.uuid4())
     claim = None
@@ -103,7 +105,7 @@ async def test_a_batch_records_each_request_and_claims_each_key_once(store_and_u
         new(user, "00000000-0000-4000-8000-000000000001"),
         new(user, "00000000-0000-4000-8000-000000000001", fingerprint="c" * 64),
         new(user),
-        new(user, str(uuid.uuid4()), cached={"points": []}),
+        new(user, str(uuid.uuid4()), cached=example_route()),
     )
     recorded = await record(store, plain, keyed, hit, again)
     assert recorded == {keyed.request_id, plain.request_id, hit.request_id}
@@ -140,11 +142,12 @@ async def test_stored_responses_answers_many_keys_at_once(store_and_user) -> Non
 
 async def test_a_cache_hit_is_recorded_succeeded_with_its_route(store_and_user) -> None:
     store, user = store_and_user
-    request = new(user, cached={"points": [{"lat": 1.0, "lng": 2.0, "name": "X"}]})
+    route = example_route()
+    request = new(user, cached=route)
     await record(store, request)
     state = await store.get(request.request_id)
     assert state.status is RouteStatus.SUCCEEDED and state.progress == 100
-    assert state.result == {"points": [{"lat": 1.0, "lng": 2.0, "name": "X"}]}
+    assert state.result == route
 
 
 async def test_unknown_request_and_key_are_none(store_and_user) -> None:

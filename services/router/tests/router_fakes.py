@@ -3,17 +3,18 @@ PostgreSQL adapter by test_route_store_contract.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
+from wildside_common.route import Route
+from wildside_common.testing.routes import example_route
 from wildside_router.ports import Progress
 
 
 class FakeRouteStore:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
-        self.results: dict[str, Mapping[str, Any]] = {}
+        self.results: dict[str, Route] = {}
 
     async def status_of(self, request_id: str) -> tuple[RouteStatus, str | None] | None:
         row = self.rows.get(request_id)
@@ -35,7 +36,7 @@ class FakeRouteStore:
         if row["status"] is RouteStatus.RUNNING and row["progress"] < progress:
             row["progress"] = progress
 
-    async def save_result(self, request_id: str, route: Mapping[str, Any]) -> bool:
+    async def save_result(self, request_id: str, route: Route) -> bool:
         row = self.rows.get(request_id)
         if row is None or row["status"].final:
             return False
@@ -62,16 +63,16 @@ class FakePublisher:
 class FakePlanner:
     def __init__(
         self,
-        route: Mapping[str, Any] | None = None,
+        route: Route | None = None,
         error: Exception | None = None,
         delay: float = 0.0,
     ) -> None:
-        self.route = route or {"points": [], "distance_m": 0}
+        self.route = route or example_route()
         self.error = error
         self.delay = delay
         self.calls = 0
 
-    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Mapping[str, Any]:
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
         import asyncio
 
         self.calls += 1
@@ -85,7 +86,7 @@ class FakePlanner:
 
 class FakeCacheWriter:
     def __init__(self) -> None:
-        self.entries: dict[str, Mapping[str, Any]] = {}
+        self.entries: dict[str, Route] = {}
 
-    async def store(self, key: str, route: Mapping[str, Any]) -> None:
+    async def store(self, key: str, route: Route) -> None:
         self.entries[key] = route

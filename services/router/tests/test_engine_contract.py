@@ -16,6 +16,7 @@ from wildside_common.bus.topology import ENRICHMENT_JOB_SUBJECT, ensure_streams
 from wildside_common.codec import decode
 from wildside_common.messages import BoundingBox, EnrichmentJob, GeoPoint
 from wildside_common.pg import create_pool
+from wildside_common.route import route_to_json
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
 from wildside_router.adapters.outbound.engine_planner import EngineOptions, EnginePlanner
@@ -138,7 +139,8 @@ async def test_a_walk_planned_from_the_database_visits_named_places_on_streets(p
         load_theme_rules(),
         EngineOptions(PlannerSettings(time_limit=0.3), sparse_threshold=1),
     )
-    route = await planner.plan(route_job(60, ("history", "art"), start=origin), lambda _: None)
+    job = route_job(60, ("history", "art"), start=origin)
+    route = route_to_json(await planner.plan(job, lambda _: None))
     names = [p["name"] for p in route["points"][1:-1]]
     assert {"Old Gate", "Town Museum", "Bronze Horse"} <= set(names)
     assert route["straight_line"] is False and route["duration_minutes"] <= 60
@@ -175,7 +177,7 @@ async def test_a_sparse_area_publishes_one_enrichment_job(pool, world, nats_url)
         )
         jobs = [route_job(30, ("history", "food"), start=origin) for _ in range(2)]
         routes = [await planner.plan(job, lambda _: None) for job in jobs]
-        assert all(r["sparse_area"] and len(r["points"]) > 2 for r in routes)
+        assert all(r.sparse_area and len(r.stops) > 2 for r in routes)
         message = await sub.next_msg(timeout=5)
         job = decode(EnrichmentJob, message.data)
         assert job.themes == ("food", "history") and job.request_id == jobs[0].request_id

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from wildside_common.errors import InvalidInput
+from wildside_common.route import route_to_json
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.outbound.engine_planner import (
     EngineOptions,
@@ -45,9 +46,12 @@ SETTINGS = PlannerSettings(walking_speed_kmh=6.0, time_limit=0.2)  # 100 m per m
 
 
 def plan(job, network, places, solver=None, settings=SETTINGS):  # type: ignore[no-untyped-def]
+    """The route as the API sends it (these tests hold the wire format as clients see it)."""
     profile = InterestProfile.of(job.themes, RULES.theme_ids)
     scored = select_candidates(places, profile, RULES, 30)
-    return plan_walk(job, network, scored, profile, solver or HybridSolver(), settings)
+    return route_to_json(
+        plan_walk(job, network, scored, profile, solver or HybridSolver(), settings)
+    )
 
 
 def line_length(coords: list[list[float]]) -> float:
@@ -77,6 +81,23 @@ def test_a_round_trip_walks_the_streets_and_comes_back() -> None:
     assert route["duration_minutes"] == pytest.approx(route["distance_m"] / 100 + dwell, abs=0.1)
     assert route["themes_matched"] == ["history"] and route["engine"]
     assert "OpenStreetMap" in route["attribution"]
+
+
+def test_each_place_says_when_the_walker_arrives_and_the_route_its_score() -> None:
+    route = plan(route_job(30), grid_network(), grid_places())
+    cell = {f"P{i}": divmod(i, 5) for i in range(1, 25)}  # (row, column) of 100 m
+    here, clock = (0, 0), 0.0
+    visits = route["points"][1:-1]
+    assert len(visits) >= 2
+    for visit in visits:  # one minute per 100 m street segment, then the dwell
+        there = cell[visit["name"]]
+        clock += abs(there[0] - here[0]) + abs(there[1] - here[1])
+        assert visit["arrival_minutes"] == pytest.approx(clock, abs=0.11)
+        clock += visit["dwell_minutes"]
+        here = there
+    assert clock + here[0] + here[1] == pytest.approx(route["duration_minutes"], abs=0.2)
+    assert route["score"] == pytest.approx(_score(route, grid_places()), abs=1e-3)
+    assert route["score"] > 0
 
 
 def test_the_route_says_whether_the_solver_proved_it_optimal() -> None:
@@ -203,7 +224,7 @@ async def test_a_sparse_area_asks_for_enrichment_and_still_answers() -> None:
     enrichment = FakeEnrichment()
     planner, _ = engine([place(1, offset(100, 100), name="Only")], grid_network(), 3, enrichment)
     job = route_job(30, themes=("history", "art"))
-    route = await planner.plan(job, lambda _: None)
+    route = route_to_json(await planner.plan(job, lambda _: None))
     assert [p["name"] for p in route["points"][1:-1]] == ["Only"] and route["sparse_area"]
     ((bbox, themes, request_id, found),) = enrichment.requests
     assert themes == ("history", "art") and request_id == job.request_id and found == 1
@@ -217,7 +238,7 @@ async def test_a_rich_area_asks_for_nothing_and_the_network_is_loaded_once() -> 
     planner, source = engine(grid_places(), grid_network(), 3, enrichment)
     progress: list[float] = []
     for _ in range(2):
-        route = await planner.plan(route_job(20), progress.append)
+        route = route_to_json(await planner.plan(route_job(20), progress.append))
     assert enrichment.requests == [] and route["sparse_area"] is False
     assert source.loads == 1 and progress and max(progress) == 1.0
     assert route["pois_considered"] > 0
@@ -227,7 +248,7 @@ async def test_the_engine_counts_routes_proven_optimal() -> None:
     planner, _ = engine(grid_places(), grid_network(), settings=PlannerSettings(6.0, 3.0))
     labels = {"proven_optimal": "true"}
     before = REGISTRY.get_sample_value("wildside_engine_solves_total", labels) or 0.0
-    route = await planner.plan(route_job(20), lambda _: None)
+    route = route_to_json(await planner.plan(route_job(20), lambda _: None))
     after = REGISTRY.get_sample_value("wildside_engine_solves_total", labels)
     assert route["proven_optimal"] is True and after == before + 1
 
@@ -248,6 +269,6 @@ async def test_simulated_work_runs_before_the_engine() -> None:
     slow = SimulatedWork(planner, 0.2)
     started = asyncio.get_running_loop().time()
     seen: list[float] = []
-    route = await slow.plan(route_job(20), seen.append)
+    route = route_to_json(await slow.plan(route_job(20), seen.append))
     assert asyncio.get_running_loop().time() - started >= 0.2
     assert route["engine"] and seen[0] < 0.5 and not math.isnan(seen[-1])

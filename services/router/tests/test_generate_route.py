@@ -11,6 +11,7 @@ from wildside_common.analytics import RouteFailed, RouteGenerated
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.testing.analytics import RecordingAnalytics
+from wildside_common.testing.routes import example_route
 from wildside_router.app import GenerateRoute, JobAbandoned
 
 pytestmark = pytest.mark.unit
@@ -39,15 +40,16 @@ def use_case(planner: FakePlanner, timeout: float = 5.0):
 
 
 async def test_a_job_goes_running_then_succeeded_and_is_cached() -> None:
-    case, store, publisher, cache = use_case(FakePlanner({"points": [1]}))
+    route = example_route()
+    case, store, publisher, cache = use_case(FakePlanner(route))
     item = job()
     await case.handle(item, attempt=1)
     assert store.rows[item.request_id]["status"] is RouteStatus.SUCCEEDED
-    assert store.results[item.request_id] == {"points": [1]}
+    assert store.results[item.request_id] == route
     statuses = [e.status for e in publisher.events]
     assert statuses[0] is RouteStatus.RUNNING and statuses[-1] is RouteStatus.SUCCEEDED
     assert [e.progress for e in publisher.events] == sorted(e.progress for e in publisher.events)
-    assert cache.entries == {item.cache_key: {"points": [1]}}
+    assert cache.entries == {item.cache_key: route}
 
 
 async def test_a_redelivered_finished_job_is_not_run_again() -> None:
@@ -100,13 +102,9 @@ async def test_a_dead_lettered_job_ends_failed_once() -> None:
     assert publisher.events[-1].status is RouteStatus.FAILED
 
 
-ROUTE = {
-    "points": [{"name": "Start"}, {"name": "A"}, {"name": "B"}, {"name": "Start"}],
-    "distance_m": 2298.4,
-    "duration_minutes": 58.7,
-    "themes_matched": ["history"],
-    "straight_line": False,
-}
+ROUTE = example_route(  # two places between the start and the end
+    distance_m=2298.4, duration_minutes=58.7, themes_matched=("history",), straight_line=False
+)
 
 
 async def test_a_stored_route_is_one_route_generated_event_with_its_figures() -> None:

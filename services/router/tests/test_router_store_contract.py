@@ -13,6 +13,7 @@ from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.pg import create_pool
 from wildside_common.testing.db import insert_user
+from wildside_common.testing.routes import example_route
 from wildside_common.transport.jetstream import Action, disposition_for
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 
@@ -43,8 +44,8 @@ async def test_running_then_result_stored_once(store_and_job) -> None:
     store, job = store_and_job
     assert await store.mark_running(job)
     assert (await store.status_of(job.request_id))[0] is RouteStatus.RUNNING
-    assert await store.save_result(job.request_id, {"points": [1]})
-    assert not await store.save_result(job.request_id, {"points": [2]})
+    assert await store.save_result(job.request_id, example_route())
+    assert not await store.save_result(job.request_id, example_route(distance_m=2.0))
     assert await store.status_of(job.request_id) == (RouteStatus.SUCCEEDED, None)
     assert not await store.mark_running(job)
     assert not await store.mark_failed(job.request_id, "late")
@@ -56,7 +57,7 @@ async def test_failure_is_final_and_keeps_its_error(store_and_job) -> None:
     await store.set_progress(job.request_id, 40)
     assert await store.mark_failed(job.request_id, "timeout")
     assert await store.status_of(job.request_id) == (RouteStatus.FAILED, "timeout")
-    assert not await store.save_result(job.request_id, {"points": []})
+    assert not await store.save_result(job.request_id, example_route())
 
 
 async def test_the_postgres_store_keeps_one_result_row(pool) -> None:
@@ -65,7 +66,7 @@ async def test_the_postgres_store_keeps_one_result_row(pool) -> None:
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
     await store.mark_running(job)
     await store.mark_running(job)
-    await store.save_result(job.request_id, {"points": [1]})
+    await store.save_result(job.request_id, example_route())
     row = await pool.fetchrow(
         "SELECT attempts, progress FROM route_requests WHERE id = $1", uuid.UUID(job.request_id)
     )

@@ -17,7 +17,7 @@ import asyncio
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -35,6 +35,7 @@ from wildside_common.messages import (
     RouteStatus,
     utc_now,
 )
+from wildside_common.route import Route
 from wildside_gateway.domain import canonical
 from wildside_gateway.domain.idempotency import (
     StoredResponse,
@@ -265,7 +266,7 @@ class RouteService:
             else:
                 outcomes[i] = Accepted(new.request_id, from_cache=new.cached_route is not None)
 
-    def _new(self, item: Submission, cached: Mapping[str, Any] | None) -> NewRouteRequest:
+    def _new(self, item: Submission, cached: Route | None) -> NewRouteRequest:
         request_id = self.new_id()
         claim = None
         if item.key is not None:

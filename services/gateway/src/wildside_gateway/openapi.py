@@ -6,7 +6,9 @@ a test fails when the served document and the checked-in file differ.
 
 from __future__ import annotations
 
+import json
 import sys
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -83,9 +85,19 @@ ROUTE_STATE = {
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "error": {"type": "string"},
-        "route": {"type": "object"},
+        "route": _ref("Route"),
     },
 }
+
+
+def _route_schema() -> dict[str, Any]:
+    """schemas/Route.schema.json (shipped in wildside_common), as a component: its own
+    `$schema` and `$id` are left out, the document's dialect is the same (2020-12)."""
+    path = resources.files("wildside_common").joinpath("data/Route.schema.json")
+    schema: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+
+
 ERROR = {
     "type": "object",
     "required": ["code", "message", "trace_id", "details"],
@@ -194,6 +206,7 @@ def document() -> dict[str, Any]:
                 "GeoPoint": GEO_POINT,
                 "RouteRequest": ROUTE_REQUEST,
                 "RouteState": ROUTE_STATE,
+                "Route": _route_schema(),
                 "Error": ERROR,
                 **identity_schemas(),
             },

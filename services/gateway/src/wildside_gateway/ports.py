@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
+from wildside_common.route import Route
 from wildside_common.sessions import SessionClaims
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.principal import Principal
@@ -36,7 +37,7 @@ class NewRouteRequest:
     payload: Mapping[str, Any]
     cache_key: str | None
     claim: IdempotencyClaim | None = None
-    cached_route: Mapping[str, Any] | None = None  # a cache hit: recorded as succeeded
+    cached_route: Route | None = None  # a cache hit: recorded as succeeded
 
 
 class Recording(Protocol):
@@ -73,7 +74,7 @@ class RouteRequests(Protocol):
 
 
 class RouteCache(Protocol):
-    async def get_many(self, keys: Sequence[str]) -> list[Mapping[str, Any] | None]:
+    async def get_many(self, keys: Sequence[str]) -> list[Route | None]:
         """Each key's cached route, or None on a miss or when the cache is unavailable."""
         ...
 

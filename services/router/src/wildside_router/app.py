@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -25,6 +24,7 @@ from wildside_common.messages import (
     RouteStatus,
     utc_now,
 )
+from wildside_common.route import Route
 from wildside_router.ports import RouteCacheWriter, RoutePlanner, RouteStore, StatusPublisher
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class GenerateRoute:
         """A dead-lettered job: make sure its request ends (failed) if it has not."""
         await self._fail(request_id, reason, "dead_letter")
 
-    async def _plan(self, job: GenerateRouteJob) -> Mapping[str, Any]:
+    async def _plan(self, job: GenerateRouteJob) -> Route:
         loop = asyncio.get_running_loop()
         last = [RUNNING_PROGRESS]
 
@@ -151,17 +151,16 @@ class GenerateRoute:
             )
 
 
-def _generated(job: GenerateRouteJob, route: Mapping[str, Any], seconds: float) -> RouteGenerated:
+def _generated(job: GenerateRouteJob, route: Route, seconds: float) -> RouteGenerated:
     """The analytics event for a stored route (its figures, never its places)."""
-    points = route.get("points") or []
     return RouteGenerated(
         job.user_id,
         job.request_id,
         job.duration_minutes,
-        float(route.get("distance_m") or 0.0),
-        float(route.get("duration_minutes") or 0.0),
-        max(0, len(points) - 2),  # the start and the end are not places visited
-        tuple(route.get("themes_matched") or ()),
-        bool(route.get("straight_line", False)),
+        route.distance_m,
+        route.duration_minutes,
+        len(route.places),
+        route.themes_matched,
+        route.straight_line,
         round(seconds, 3),
     )

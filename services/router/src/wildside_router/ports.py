@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from wildside_common.messages import (
     BoundingBox,
@@ -11,6 +11,7 @@ from wildside_common.messages import (
     RouteGenerationStatus,
     RouteStatus,
 )
+from wildside_common.route import Route
 from wildside_router.domain.candidates import Candidate, ReachArea
 from wildside_router.domain.network import StreetNetwork
 
@@ -30,7 +31,7 @@ class RouteStore(Protocol):
 
     async def set_progress(self, request_id: str, progress: int) -> None: ...
 
-    async def save_result(self, request_id: str, route: Mapping[str, Any]) -> bool:
+    async def save_result(self, request_id: str, route: Route) -> bool:
         """Store the result once; False when a final status was already recorded."""
         ...
 
@@ -46,11 +47,11 @@ class StatusPublisher(Protocol):
 class RoutePlanner(Protocol):
     """Computes a walk for a job (CPU-bound work runs off the event loop)."""
 
-    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Mapping[str, Any]: ...
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route: ...
 
 
 class RouteCacheWriter(Protocol):
-    async def store(self, key: str, route: Mapping[str, Any]) -> None:
+    async def store(self, key: str, route: Route) -> None:
         """Cache a finished route under its canonical key (never raises)."""
         ...
 

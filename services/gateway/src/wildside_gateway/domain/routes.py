@@ -12,6 +12,7 @@ from typing import Any
 
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GeoPoint, RouteStatus
+from wildside_common.route import Route, route_to_json
 
 ALLOWED_FIELDS = frozenset({"start", "end", "duration_minutes", "preferences", "seed"})
 MAX_PREFERENCES = 20
@@ -115,7 +116,7 @@ class RouteState:
     status: RouteStatus
     progress: int
     error: str | None
-    result: Mapping[str, Any] | None
+    result: Route | None
 
     def view(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -126,7 +127,7 @@ class RouteState:
         if self.error is not None:
             body["error"] = self.error
         if self.result is not None:
-            body["route"] = dict(self.result)
+            body["route"] = route_to_json(self.result)
         return body
 
 

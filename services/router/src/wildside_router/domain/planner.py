@@ -14,12 +14,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint
+from wildside_common.route import Route, Stop
 from wildside_router.domain.geometry import haversine_m
 from wildside_router.domain.network import FloatArray, StreetNetwork
 from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn, RouteSolver
@@ -73,7 +73,7 @@ def plan_walk(
     solver: RouteSolver,
     settings: PlannerSettings,
     progress: ProgressFn | None = None,
-) -> dict[str, Any]:
+) -> Route:
     """The route for `job` (result shape in docs/engine.md)."""
     end = job.end or job.start
     stops = [_stop(network, job.start, settings)]
@@ -177,39 +177,47 @@ def _result(
     metres: FloatArray,
     settings: PlannerSettings,
     fixed: int,
-) -> dict[str, Any]:
+) -> Route:
     route = list(solution.route)
-    points: list[dict[str, Any]] = [{"lat": job.start.lat, "lng": job.start.lng, "name": "Start"}]
+    points = [Stop(job.start.lat, job.start.lng, "Start")]
     matched: set[str] = set()
-    dwell = 0.0
-    for index in route[1:-1]:
+    dwell = walk = 0.0
+    for before, index in itertools.pairwise(route[:-1]):
+        walk += float(metres[before, index]) / settings.metres_per_minute
         visit = chosen[index - fixed]
         place = visit.candidate
         matched.update(profile.matches(place.themes))
+        points.append(
+            Stop(
+                place.lat,
+                place.lng,
+                place.name or place.category,
+                place.osm,
+                tuple(place.themes),
+                round(visit.dwell_minutes, 1),
+                round(walk + dwell, 1),
+            )
+        )
         dwell += visit.dwell_minutes
-        points.append({
-            "lat": place.lat, "lng": place.lng, "name": place.name or place.category,
-            "themes": list(place.themes), "osm": place.osm,
-            "dwell_minutes": round(visit.dwell_minutes, 1),
-        })  # fmt: skip
     end = job.end or job.start
-    points.append({"lat": end.lat, "lng": end.lng, "name": "End" if job.end else "Start"})
+    points.append(Stop(end.lat, end.lng, "End" if job.end else "Start"))
     distance = float(sum(metres[a, b] for a, b in itertools.pairwise(route)))
     walk = distance / settings.metres_per_minute
-    return {
-        "points": points,
-        "distance_m": round(distance, 1),
-        "duration_minutes": round(walk + dwell, 1),
-        "walk_minutes": round(walk, 1),
-        "themes_matched": sorted(matched),
-        "geometry": {"type": "LineString", "coordinates": _geometry(network, stops, route)},
-        "straight_line": network is None,
-        "pois_considered": len(chosen),
-        "proven_optimal": solution.proven_optimal,
-        "optimality_gap": _gap(solution),
-        "engine": ENGINE_VERSION,
-        "attribution": ATTRIBUTION,
-    }
+    return Route(
+        stops=tuple(points),
+        geometry=_geometry(network, stops, route),
+        distance_m=round(distance, 1),
+        duration_minutes=round(walk + dwell, 1),
+        walk_minutes=round(walk, 1),
+        themes_matched=tuple(sorted(matched)),
+        pois_considered=len(chosen),
+        proven_optimal=solution.proven_optimal,
+        optimality_gap=_gap(solution),
+        engine=ENGINE_VERSION,
+        attribution=ATTRIBUTION,
+        straight_line=network is None,
+        score=round(float(solution.score), 4),
+    )
 
 
 def _gap(solution: OPSolution) -> float | None:
@@ -220,7 +228,7 @@ def _gap(solution: OPSolution) -> float | None:
 
 def _geometry(
     network: StreetNetwork | None, stops: list[_Stop], route: list[int]
-) -> list[list[float]]:
+) -> tuple[tuple[float, float], ...]:
     """The walked line: each stop, its snap to the network, the street path, and on."""
     coords: list[tuple[float, float]] = [(stops[route[0]].lng, stops[route[0]].lat)]
     for a, b in itertools.pairwise(route):
@@ -233,4 +241,4 @@ def _geometry(
             line.append(list(point))
     if len(line) == 1:
         line.append(list(line[0]))
-    return [[round(x, 7), round(y, 7)] for x, y in line]
+    return tuple((round(float(x), 7), round(float(y), 7)) for x, y in line)

@@ -14,8 +14,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from wildside_common.errors import DomainError, InvalidInput
 from wildside_common.messages import RouteStatus
 from wildside_common.pg import guarded, translated
+from wildside_common.route import Route, route_from_json, route_to_json
 from wildside_gateway.domain.idempotency import StoredResponse
 from wildside_gateway.domain.routes import RouteState
 from wildside_gateway.ports import NewRouteRequest
@@ -99,12 +101,20 @@ def record_arguments(batch: Sequence[NewRouteRequest]) -> list[list[Any]]:
             claim.ttl.total_seconds() if claim else None,
             "succeeded" if done else "queued",
             100 if done else 0,
-            _json(new.cached_route),
+            None if new.cached_route is None else _json(route_to_json(new.cached_route)),
             len(columns[0]),
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     return columns
+
+
+def _stored_route(value: Any) -> Route:
+    """The stored route; one that is not a route is the store's fault (500), not the caller's."""
+    try:
+        return route_from_json(value)
+    except InvalidInput as exc:
+        raise DomainError(f"stored route is malformed: {exc.message}") from exc
 
 
 class PostgresRecording:
@@ -154,7 +164,7 @@ class PostgresRouteRequests:
             RouteStatus(row["status"]),
             int(row["progress"]),
             row["error"],
-            row["route"],
+            None if row["route"] is None else _stored_route(row["route"]),
         )
 
     async def stored_responses(

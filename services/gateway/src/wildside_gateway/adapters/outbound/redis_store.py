@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
-from wildside_common.errors import RateLimited
+from wildside_common.errors import InvalidInput, RateLimited
+from wildside_common.route import Route, route_from_bytes
 
 log = logging.getLogger(__name__)
 CACHE_LOOKUPS = Counter("cache_route_lookups_total", "Route cache lookups", ["outcome"])
@@ -83,7 +83,7 @@ class RedisRouteCache:
         self.guard = guard
         self.prefix = prefix
 
-    async def get_many(self, keys: Sequence[str]) -> list[Mapping[str, Any] | None]:
+    async def get_many(self, keys: Sequence[str]) -> list[Route | None]:
         """One MGET for the whole batch."""
         if not keys:
             return []
@@ -96,8 +96,8 @@ class RedisRouteCache:
             self.guard.failed("cache", exc)
             CACHE_LOOKUPS.labels("unavailable").inc(len(keys))
             return [None] * len(keys)
-        found: list[Mapping[str, Any] | None] = [
-            None if raw is None else orjson.loads(raw) for raw in raws
+        found = [
+            None if raw is None else _decoded(key, raw) for key, raw in zip(keys, raws, strict=True)
         ]
         hits = sum(value is not None for value in found)
         if hits:
@@ -105,6 +105,17 @@ class RedisRouteCache:
         if hits < len(found):
             CACHE_LOOKUPS.labels("miss").inc(len(found) - hits)
         return found
+
+
+def _decoded(key: str, raw: bytes | str) -> Route | None:
+    """The cached route; an entry that is not one is a miss (the route is computed again)."""
+    try:
+        return route_from_bytes(raw.encode() if isinstance(raw, str) else raw)
+    except InvalidInput as exc:
+        log.warning(
+            "cached route unreadable; treated as a miss", extra={"key": key, "error": exc.message}
+        )
+        return None
 
 
 class RedisRateLimiter:

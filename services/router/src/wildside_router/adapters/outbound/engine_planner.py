@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 
 from wildside_common.messages import GenerateRouteJob
+from wildside_common.route import Route
 from wildside_common.themes import ThemeRules
 from wildside_router.adapters.outbound.network_pg import NetworkCache
 from wildside_router.domain.candidates import reach_area
@@ -68,7 +68,7 @@ class EnginePlanner:
         self.options = options
         self.enrichment = enrichment
 
-    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Mapping[str, Any]:
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
         """The walk for `job`; the solver runs off the event loop."""
         options = self.options
         profile = InterestProfile.of(job.themes, self.rules.theme_ids)
@@ -82,16 +82,15 @@ class EnginePlanner:
         if sparse and self.enrichment is not None:
             await self.enrichment.request(area.bbox(), job.themes, job.request_id, found)
 
-        def compute() -> dict[str, Any]:
+        def compute() -> Route:
             scored = select_candidates(
                 places, profile, self.rules, options.max_candidates, options.default_dwell
             )
             return plan_walk(job, network, scored, profile, self.solver, options.planner, progress)
 
-        route = await asyncio.to_thread(compute)
-        route["sparse_area"] = sparse
-        POIS_CONSIDERED.observe(route["pois_considered"])
-        SOLVES.labels(proven_optimal=str(bool(route["proven_optimal"])).lower()).inc()
+        route = replace(await asyncio.to_thread(compute), sparse_area=sparse)
+        POIS_CONSIDERED.observe(route.pois_considered)
+        SOLVES.labels(proven_optimal=str(route.proven_optimal).lower()).inc()
         return route
 
 
@@ -103,11 +102,11 @@ class SimulatedWork:
         self.inner = inner
         self.seconds = seconds
 
-    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Mapping[str, Any]:
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
         """Wait `seconds` (reporting progress), then plan with the inner planner."""
         started = time.monotonic()
         while (elapsed := time.monotonic() - started) < self.seconds:
             progress(0.5 * elapsed / self.seconds)
             await asyncio.sleep(min(0.05, self.seconds))
-        result: Mapping[str, Any] = await self.inner.plan(job, progress)
+        result: Route = await self.inner.plan(job, progress)
         return result

@@ -3,13 +3,11 @@ redelivered jobs never store two results nor move a final request."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import asyncpg
 
 from wildside_common.messages import GenerateRouteJob, RouteStatus
 from wildside_common.pg import guarded
+from wildside_common.route import Route, route_to_json
 
 NOT_FINAL = "status NOT IN ('succeeded', 'failed')"
 
@@ -59,7 +57,7 @@ class PostgresRouteStore:
             )
         )
 
-    async def save_result(self, request_id: str, route: Mapping[str, Any]) -> bool:
+    async def save_result(self, request_id: str, route: Route) -> bool:
         async def write() -> bool:
             async with self.pool.acquire() as conn, conn.transaction():
                 moved = await conn.fetchval(
@@ -74,7 +72,7 @@ class PostgresRouteStore:
                     "SELECT id, $2, expires_at FROM route_requests WHERE id = $1 "
                     "ON CONFLICT (request_id) DO NOTHING",
                     request_id,
-                    dict(route),
+                    route_to_json(route),
                 )
                 return True
 

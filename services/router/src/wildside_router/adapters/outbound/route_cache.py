@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
-from typing import Any
 
-import orjson
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from wildside_common.route import Route, route_to_bytes
 
 log = logging.getLogger(__name__)
 CACHE_WRITES = Counter("cache_route_writes_total", "Route cache writes", ["outcome"])
@@ -40,10 +39,10 @@ class RedisRouteCacheWriter:
         self.prefix = prefix
         self.rng = rng or random.Random()
 
-    async def store(self, key: str, route: Mapping[str, Any]) -> None:
+    async def store(self, key: str, route: Route) -> None:
         ttl = jittered_ttl(self.ttl_seconds, self.jitter, self.rng)
         try:
-            await self.redis.set(self.prefix + key, orjson.dumps(dict(route)), ex=ttl)
+            await self.redis.set(self.prefix + key, route_to_bytes(route), ex=ttl)
         except (RedisError, OSError) as exc:
             CACHE_WRITES.labels("unavailable").inc()
             log.warning("route cache unavailable; result not cached", extra={"error": repr(exc)})
