@@ -20,6 +20,7 @@ from wildside_common.sessions import SessionCodec
 from wildside_common.transport.http import plain_status_response
 from wildside_tiles_auth.adapters.inbound.http import auth_route
 from wildside_tiles_auth.adapters.outbound.postgres import PostgresRouteOwners
+from wildside_tiles_auth.app import AuthorizeTiles
 from wildside_tiles_auth.config import TilesAuthSettings
 from wildside_tiles_auth.domain.route_tiles import DEFAULT_POLICY, TilePolicy
 from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
@@ -55,7 +56,7 @@ def build_app(
         checks["session_revocations"] = ready
     routes = [
         *health_routes(checks),
-        auth_route(verifier, owners, policy=policy, revocations=revocations),
+        auth_route(AuthorizeTiles(verifier, owners, policy, revocations)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception})
     # Every /auth answer is about one user's session: never stored by a cache on the way.

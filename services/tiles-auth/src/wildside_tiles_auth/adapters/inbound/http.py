@@ -22,48 +22,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.errors import DomainError, NotFound, Unauthorized, Unavailable
+from wildside_common.errors import DomainError, Unauthorized
 from wildside_common.logs import current_trace_id
-from wildside_common.revocations import SessionRevocations, confirm_session
 from wildside_common.sessions import request_token
 from wildside_common.transport.http import error_response
-from wildside_tiles_auth.domain.route_tiles import (
-    DEFAULT_POLICY,
-    TilePolicy,
-    may_read_catalog,
-    may_see,
-    read_tile_uri,
-)
-from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
+from wildside_tiles_auth.app import AuthorizeTiles
 
 DECISIONS = Counter("wildside_tiles_auth_decisions_total", "Forward-auth answers", ["outcome"])
 
 
-def auth_route(
-    verifier: SessionVerifier,
-    owners: RouteOwners | None = None,
-    cookie_name: str = "session",
-    policy: TilePolicy = DEFAULT_POLICY,
-    revocations: SessionRevocations | None = None,
-) -> Route:
+def auth_route(use_case: AuthorizeTiles, cookie_name: str = "session") -> Route:
+    """`GET /auth` over the use case: 200 with the user's headers, else the envelope."""
+
     async def check(request: Request) -> Response:
         try:
             token = request_token(request.headers, request.cookies, cookie_name)
-            if token is None:
-                raise Unauthorized("tiles need a session: log in first")
-            claims = verifier.verify(token)
-            if revocations is not None:
-                await confirm_session(revocations, claims)
-        except Unavailable as exc:
-            DECISIONS.labels(exc.code).inc()
-            return error_response(exc, current_trace_id())
+            claims = await use_case.session(token)
         except Unauthorized as exc:
             DECISIONS.labels("denied").inc()
             response = error_response(exc, current_trace_id())
             response.headers["WWW-Authenticate"] = 'Bearer realm="wildside"'
             return response
+        except DomainError as exc:
+            DECISIONS.labels(exc.code).inc()
+            return error_response(exc, current_trace_id())
         try:
-            await check_route_tile(request, claims.subject, claims.role)
+            await use_case.tiles(claims, request.headers.getlist("x-forwarded-uri"))
         except DomainError as exc:
             DECISIONS.labels(exc.code).inc()
             return error_response(exc, current_trace_id())
@@ -74,18 +58,5 @@ def auth_route(
             "Cache-Control": "no-store",
         }
         return Response(status_code=200, headers=headers)
-
-    async def check_route_tile(request: Request, subject: str, role: str) -> None:
-        uris = request.headers.getlist("x-forwarded-uri")  # Traefik sets exactly one
-        asked = read_tile_uri(uris[0] if len(uris) == 1 else None, policy)
-        if asked.kind == "catalog" and not may_read_catalog(role):
-            raise NotFound("no such tiles")
-        request_id = asked.request_id
-        if request_id is None:
-            return
-        if owners is None:
-            raise Unavailable("route tiles are not available (tiles-auth has no database)")
-        if not may_see(await owners.owner_of(request_id), subject, role):
-            raise NotFound("no such route")
 
     return Route("/auth", check, methods=["GET"])
