@@ -26,10 +26,10 @@ from wildside_common.errors import (
 )
 from wildside_common.messages import RouteStatus
 from wildside_common.testing.analytics import RecordingAnalytics
-from wildside_gateway.app import Accepted, RouteService, SubmissionPolicy
-from wildside_gateway.domain.canonical import cache_key
-from wildside_gateway.domain.principal import Principal
-from wildside_gateway.domain.routes import DurationBounds, parse_route_request
+from wildside_gateway.routes.app import Accepted, RouteService, SubmissionPolicy
+from wildside_gateway.routes.domain.canonical import cache_key
+from wildside_gateway.routes.domain.routes import DurationBounds, parse_route_request
+from wildside_gateway.shared.domain.principal import Principal
 
 pytestmark = pytest.mark.unit
 BODY = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60, "preferences": ["history"]}

@@ -29,8 +29,8 @@ from wildside_common.config import EnvReader
 from wildside_common.errors import Unavailable
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.session_keys import load_keyring, write_new_key_file
-from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
-from wildside_gateway.identity_app import SessionRevoker
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity.app import SessionRevoker
 
 DEV_ACCOUNTS = (
     ("demo", "Demo Walker", "wildside-demo", "user"),
