@@ -14,6 +14,7 @@ from wildside_gateway.identity.domain.identity import (
 from wildside_gateway.identity.domain.interests import InterestUpdate
 from wildside_gateway.identity.domain.login_throttle import Lockout, LoginAttempt
 from wildside_gateway.identity.domain.provenance import ProvenanceFilter, ProvenanceRecord
+from wildside_gateway.shared.domain.principal import Role
 
 
 class Users(Protocol):
@@ -29,6 +30,30 @@ class Users(Protocol):
 
     async def page(self, params: PageParams) -> Window[UserSummary]:
         """One page of users in `(created_at, id)` order."""
+        ...
+
+
+class UserAccounts(Protocol):
+    """Account administration (the `wildside-manage` CLI): each write names the user by
+    username and answers their id, or None when there is no such user (or, for
+    `create`, when the username is taken)."""
+
+    async def user_id(self, username: str) -> str | None:
+        """The id of `username`, if there is such a user."""
+        ...
+
+    async def create(
+        self, username: str, display_name: str, password_hash: str, role: Role
+    ) -> str | None:
+        """A new user's id; None (nothing written) when the username is taken."""
+        ...
+
+    async def set_password(self, username: str, password_hash: str) -> str | None:
+        """Store a new password hash for the user."""
+        ...
+
+    async def set_role(self, username: str, role: Role) -> str | None:
+        """Give the user `role`."""
         ...
 
 

@@ -1,4 +1,7 @@
-"""PostgreSQL adapters (asyncpg) for users, interest sets and the theme catalogue."""
+"""PostgreSQL adapters (asyncpg) for users, interest sets and the theme catalogue.
+
+`PostgresUsers` serves the API and the `wildside-manage` CLI alike (one writer of users).
+"""
 
 from __future__ import annotations
 
@@ -46,6 +49,14 @@ SELECT {USER_COLUMNS} FROM users
  WHERE (created_at, id) < ($1::timestamptz, $2::uuid)
  ORDER BY created_at DESC, id DESC LIMIT $3
 """
+CREATE_USER = (
+    "INSERT INTO users (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (username) DO NOTHING RETURNING id"
+)
+SET_PASSWORD = (
+    "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1 RETURNING id"
+)
+SET_ROLE = "UPDATE users SET role = $2, updated_at = now() WHERE username = $1 RETURNING id"
 
 
 def summary(row: asyncpg.Record) -> UserSummary:
@@ -88,6 +99,32 @@ class PostgresUsers:
             query = PAGE_BACKWARD if backwards else PAGE_FORWARD
             rows = await guarded(lambda: self.pool.fetch(query, *at, size))
         return assemble([summary(row) for row in rows], params, user_key)
+
+    async def user_id(self, username: str) -> str | None:
+        found = await guarded(
+            lambda: self.pool.fetchval("SELECT id FROM users WHERE username = $1", username)
+        )
+        return None if found is None else str(found)
+
+    async def create(
+        self, username: str, display_name: str, password_hash: str, role: Role
+    ) -> str | None:
+        created = await guarded(
+            lambda: self.pool.fetchval(
+                CREATE_USER, username, display_name, password_hash, role.value
+            )
+        )
+        return None if created is None else str(created)
+
+    async def set_password(self, username: str, password_hash: str) -> str | None:
+        return await self._update(SET_PASSWORD, username, password_hash)
+
+    async def set_role(self, username: str, role: Role) -> str | None:
+        return await self._update(SET_ROLE, username, role.value)
+
+    async def _update(self, query: str, username: str, value: str) -> str | None:
+        changed = await guarded(lambda: self.pool.fetchval(query, username, value))
+        return None if changed is None else str(changed)
 
 
 class PostgresInterestSets:
