@@ -35,6 +35,7 @@ from wildside_gateway.config import GatewaySettings
 from wildside_gateway.identity.adapters.inbound.admin_http import AdminEndpoints
 from wildside_gateway.identity.adapters.inbound.http import IdentityEndpoints
 from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
+from wildside_gateway.identity.adapters.outbound.metrics import PrometheusIdentityMetrics
 from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 from wildside_gateway.identity.adapters.outbound.provenance import PostgresProvenanceReport
 from wildside_gateway.identity.adapters.outbound.users import (
@@ -52,6 +53,7 @@ from wildside_gateway.identity.ports import (
     ThemeDirectory,
     Users,
 )
+from wildside_gateway.routes.adapters.batching import MicroBatching
 from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
 from wildside_gateway.routes.adapters.inbound.ws import StatusSocketEndpoint
 from wildside_gateway.routes.adapters.outbound.jetstream import (
@@ -59,6 +61,7 @@ from wildside_gateway.routes.adapters.outbound.jetstream import (
     JetStreamStatusAnnouncer,
     StatusFeed,
 )
+from wildside_gateway.routes.adapters.outbound.metrics import PrometheusRouteMetrics
 from wildside_gateway.routes.adapters.outbound.postgres import (
     PostgresMaintenance,
     PostgresRouteRequests,
@@ -159,7 +162,15 @@ def wire_identity(
     auth = SessionAuthenticator(codec, revocations, settings.cookie_name)
     ws_auth = SessionAuthenticator(codec, revocations, settings.cookie_name, websocket=True)
     service = IdentityService(
-        users, interests, themes, passwords, codec, throttle, revocations, analytics
+        users,
+        interests,
+        themes,
+        passwords,
+        codec,
+        throttle,
+        revocations,
+        analytics,
+        PrometheusIdentityMetrics(),
     )
     routes = [
         *IdentityEndpoints(service, auth, auth, settings, max_body).routes(),
@@ -244,8 +255,6 @@ def route_service(
         cache_namespace=settings.cache_namespace,
         engine_version=settings.engine_version,
         timeout=settings.request_timeout,
-        batch_max=settings.submit_batch_max,
-        batch_concurrency=settings.submit_batch_concurrency,
     )
     return RouteService(
         PostgresRouteRequests(pool),
@@ -258,6 +267,8 @@ def route_service(
             redis, guard, settings.rate_limit_per_minute, prefix=settings.redis_prefix
         ),
         analytics=analytics,
+        batching=MicroBatching(settings.submit_batch_max, settings.submit_batch_concurrency),
+        metrics=PrometheusRouteMetrics(),
     )
 
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter
-
 from wildside_common.analytics import Analytics, NullAnalytics, UserLoggedIn
 from wildside_common.errors import Unauthorized
 from wildside_common.pagination import PageParams, Window
@@ -27,8 +25,10 @@ from wildside_gateway.identity.domain.interests import InterestUpdate
 from wildside_gateway.identity.domain.login_throttle import LoginAttempt
 from wildside_gateway.identity.domain.provenance import ProvenanceFilter, ProvenanceRecord
 from wildside_gateway.identity.ports import (
+    IdentityMetrics,
     InterestSets,
     LoginThrottle,
+    NullIdentityMetrics,
     PasswordVerifier,
     ProvenanceReport,
     ThemeDirectory,
@@ -37,14 +37,6 @@ from wildside_gateway.identity.ports import (
 from wildside_gateway.shared.domain.principal import Principal
 
 log = logging.getLogger(__name__)
-LOCKOUTS = Counter(
-    "wildside_login_lockouts_total",
-    "Login lockouts begun: a username or client address refused until its window ends",
-    ["limit"],
-)
-THROTTLED = Counter(
-    "wildside_login_throttled_total", "Login attempts refused by the throttle (429)", ["limit"]
-)
 
 # Checked when the username is unknown, so both failures take the same time.
 DUMMY_HASH = (
@@ -98,8 +90,10 @@ class IdentityService:
         throttle: LoginThrottle,
         revocations: SessionRevocations,
         analytics: Analytics | None = None,
+        metrics: IdentityMetrics | None = None,
     ) -> None:
         self.analytics = analytics or NullAnalytics()
+        self.metrics = metrics or NullIdentityMetrics()
         self.users = users
         self.interests = interests
         self.themes_directory = themes
@@ -131,9 +125,9 @@ class IdentityService:
         lockout = await self.throttle.attempt(attempt)
         if lockout is None:
             return
-        THROTTLED.labels(str(lockout.limit)).inc()
+        self.metrics.login_throttled(str(lockout.limit))
         if lockout.began:  # logged once per lockout, not once per refused guess
-            LOCKOUTS.labels(str(lockout.limit)).inc()
+            self.metrics.lockout_began(str(lockout.limit))
             log.warning(
                 "login locked out",
                 extra={

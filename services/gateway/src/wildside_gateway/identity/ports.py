@@ -97,3 +97,21 @@ class LoginThrottle(Protocol):
         """A successful login: forget the username's failed attempts (best effort: a
         failure to forget never fails the login)."""
         ...
+
+
+class IdentityMetrics(Protocol):
+    def login_throttled(self, limit: str) -> None:
+        """Count a login attempt the throttle refused, by the limit that refused it."""
+        ...
+
+    def lockout_began(self, limit: str) -> None:
+        """Count a lockout that has just begun."""
+        ...
+
+
+class NullIdentityMetrics:
+    def login_throttled(self, limit: str) -> None:
+        pass
+
+    def lockout_began(self, limit: str) -> None:
+        pass

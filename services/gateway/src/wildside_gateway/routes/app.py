@@ -5,10 +5,13 @@ the user's rate limit, then the route cache (a hit is recorded as succeeded at o
 else the request is recorded and its job published in one unit: the record commits
 only after JetStream has acknowledged the job.
 
-Concurrent submissions are processed in batches (group commit, `MicroBatcher`): one
-key lookup, one rate-limit and one cache round trip to Redis, one transaction and one
-burst of publishes serve the whole batch, while every rule above still holds per
-request. On an idle gateway a batch is a single request, processed at once.
+Concurrent submissions are processed in batches (group commit): one key lookup, one
+rate-limit and one cache round trip to Redis, one transaction and one burst of
+publishes serve the whole batch, while every rule above still holds per request. The
+batching itself (which submissions form a batch, its sizes, its metric) is an adapter,
+`routes.adapters.batching`, given to `RouteService` as `batching`; the use case keeps
+only the rules, written over a batch because that is where the measured gain lies.
+Without a batching adapter each submission is a batch of one.
 """
 
 from __future__ import annotations
@@ -17,16 +20,13 @@ import asyncio
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
-
-from prometheus_client import Counter, Histogram
+from typing import Any, Protocol
 
 from wildside_common.analytics import Analytics, NullAnalytics, RouteRequested
-from wildside_common.batching import MicroBatcher
 from wildside_common.errors import Conflict, DomainError, NotFound, Timeout, Unavailable
 from wildside_common.inputs import canonical_uuid
 from wildside_common.messages import (
@@ -51,9 +51,11 @@ from wildside_gateway.routes.ports import (
     IdempotencyClaim,
     JobQueue,
     NewRouteRequest,
+    NullRouteMetrics,
     OutgoingJob,
     RateLimiter,
     RouteCache,
+    RouteMetrics,
     RouteRequests,
     StatusAnnouncer,
     ThemeCatalogue,
@@ -61,16 +63,6 @@ from wildside_gateway.routes.ports import (
 from wildside_gateway.shared.domain.principal import Principal
 
 log = logging.getLogger(__name__)
-IDEMPOTENCY = Counter(
-    "wildside_idempotency_requests_total",
-    "Route submissions carrying an Idempotency-Key, by outcome",
-    ["outcome", "user_scope", "key_age"],
-)
-BATCH_SIZE = Histogram(
-    "wildside_submission_batch_size",
-    "Route submissions processed together in one batch",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
-)
 scope_of = lru_cache(maxsize=4096)(user_scope)
 
 
@@ -88,8 +80,6 @@ class SubmissionPolicy:
     cache_namespace: str = "v1"
     engine_version: str = "engine-1"
     timeout: float = 10.0  # seconds a submission may take, batching included
-    batch_max: int = 64
-    batch_concurrency: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +106,28 @@ RETRY = _Retry()
 Outcome = Accepted | _Retry | BaseException
 
 
+class Batches(Protocol):
+    async def submit(self, item: Submission) -> Outcome:
+        """The item's outcome, once the batch it joined has been processed; raises
+        what failed the whole batch."""
+        ...
+
+
+BatchHandler = Callable[[Sequence[Submission]], Awaitable[Sequence[Outcome]]]
+Batching = Callable[[BatchHandler], Batches]
+
+
+class OneByOne:
+    """No batching: each submission is processed as a batch of one."""
+
+    def __init__(self, handler: BatchHandler) -> None:
+        self.handler = handler
+
+    async def submit(self, item: Submission) -> Outcome:
+        (outcome,) = await self.handler([item])
+        return outcome
+
+
 def _too_late() -> Timeout:
     return Timeout("the request took too long; nothing was accepted")
 
@@ -133,8 +145,11 @@ class RouteService:
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         analytics: Analytics | None = None,
+        batching: Batching = OneByOne,
+        metrics: RouteMetrics | None = None,
     ) -> None:
         self.analytics = analytics or NullAnalytics()
+        self.metrics = metrics or NullRouteMetrics()
         self.store = store
         self.queue = queue
         self.announcer = announcer
@@ -144,9 +159,7 @@ class RouteService:
         self.limiter = limiter
         self.clock = clock
         self.new_id = new_id
-        self.batcher: MicroBatcher[Submission, Outcome] = MicroBatcher(
-            self._process, max_size=policy.batch_max, concurrency=policy.batch_concurrency
-        )
+        self.batches = batching(self._process)
 
     async def submit(self, principal: Principal, body: Any, key: str | None = None) -> Accepted:
         request = parse_route_request(body, await self.themes.theme_ids(), self.policy.bounds)
@@ -164,19 +177,18 @@ class RouteService:
             contextvars.copy_context(),
         )
         while True:
-            outcome = await self.batcher.submit(submission)
+            outcome = await self.batches.submit(submission)
             if isinstance(outcome, Accepted):
                 if not outcome.replayed:  # announced here, in the request's own context
                     await self._announce_accepted(outcome)
                     self.analytics.capture(_requested(submission, outcome))
                 return outcome
-            if isinstance(outcome, BaseException):  # pragma: no cover - the batcher raises
+            if isinstance(outcome, BaseException):
                 raise outcome
 
     async def _process(self, batch: Sequence[Submission]) -> list[Outcome]:
         """One batch: a result per submission, in order; a failure of a shared step
         (the database, the batch's time limit) fails the whole batch, recording nothing."""
-        BATCH_SIZE.observe(len(batch))
         try:
             async with asyncio.timeout(self.policy.timeout):
                 return await self._process_batch(batch)
@@ -220,7 +232,7 @@ class RouteService:
                     outcomes[i] = RETRY
                     continue
                 claimed.add(pair)
-                IDEMPOTENCY.labels("miss", scope_of(item.user_id), "new").inc()
+                self.metrics.idempotency("miss", scope_of(item.user_id), "new")
             fresh.append(i)
         return fresh
 
@@ -230,9 +242,9 @@ class RouteService:
         try:
             stored.replay_for(item.fingerprint)
         except Conflict as exc:
-            IDEMPOTENCY.labels("conflict", scope, bucket).inc()
+            self.metrics.idempotency("conflict", scope, bucket)
             return exc
-        IDEMPOTENCY.labels("hit", scope, bucket).inc()
+        self.metrics.idempotency("hit", scope, bucket)
         return Accepted(stored.request_id, replayed=True)
 
     async def _record(

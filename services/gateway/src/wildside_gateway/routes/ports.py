@@ -118,3 +118,14 @@ class ThemeCatalogue(Protocol):
     async def theme_ids(self) -> frozenset[str]:
         """The known interest theme ids."""
         ...
+
+
+class RouteMetrics(Protocol):
+    def idempotency(self, outcome: str, user_scope: str, key_age: str) -> None:
+        """Count a submission carrying an Idempotency-Key: `hit`, `miss` or `conflict`."""
+        ...
+
+
+class NullRouteMetrics:
+    def idempotency(self, outcome: str, user_scope: str, key_age: str) -> None:
+        pass
