@@ -26,7 +26,7 @@ from wildside_common.analytics import Analytics, analytics_from_settings
 from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
 from wildside_common.health import Check, health_routes
-from wildside_common.http import TelemetryMiddleware
+from wildside_common.http import TelemetryMiddleware, http_exception
 from wildside_common.pg import create_pool
 from wildside_common.revocations import SessionRevocations
 from wildside_common.revocations_redis import RedisSessionRevocations, connect_revocations
@@ -78,7 +78,6 @@ from wildside_gateway.routes.app import RouteService, SubmissionPolicy
 from wildside_gateway.routes.domain.routes import DurationBounds
 from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
 from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
-from wildside_gateway.shared.adapters.inbound.requests import http_exception
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 
@@ -188,12 +187,7 @@ def identity_wiring(
     analytics: Analytics | None = None,
 ) -> IdentityWiring:
     """The identity side over PostgreSQL; logs the keyring's origin and any warning."""
-    for warning in settings.keys.warnings:
-        log.warning(warning)
-    log.info(
-        "session keys loaded",
-        extra={"source": settings.keys.source, "keys": settings.keys.keyring.describe()},
-    )
+    settings.keys.announce(log)
     return wire_identity(
         settings,
         max_body,

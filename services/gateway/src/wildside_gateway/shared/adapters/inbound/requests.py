@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +19,7 @@ from wildside_common.errors import (
     UnsupportedMediaType,
 )
 from wildside_common.logs import current_trace_id
-from wildside_common.transport.http import error_response, plain_status_response
+from wildside_common.transport.http import error_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -65,12 +64,3 @@ def handle_errors(endpoint: Endpoint) -> Endpoint:
             return error_response(exc, current_trace_id())
 
     return wrapped
-
-
-async def http_exception(request: Request, exc: Exception) -> Response:
-    """Framework errors (unknown path, wrong method) as envelopes too."""
-    assert isinstance(exc, HTTPException)
-    response = plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
