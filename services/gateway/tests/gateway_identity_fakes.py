@@ -19,20 +19,24 @@ from wildside_common.sessions import Keyring, KeyStatus, SessionKey
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.revocations import MemoryRevocations
-from wildside_gateway.bootstrap import gateway_app
-from wildside_gateway.bootstrap_identity import IdentityWiring, wire_identity
-from wildside_gateway.domain.identity import (
+from wildside_gateway.bootstrap import IdentityWiring, gateway_app, wire_identity
+from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.identity.domain.identity import (
     InterestTheme,
     StoredCredentials,
     UserProfile,
     UserSummary,
 )
-from wildside_gateway.domain.interests import InterestUpdate, check_revision
-from wildside_gateway.domain.login_throttle import Limit, Lockout, LoginAttempt, LoginLimits
-from wildside_gateway.domain.origins import AllowedOrigins
-from wildside_gateway.domain.principal import Role
-from wildside_gateway.domain.provenance import ProvenanceFilter, ProvenanceRecord
-from wildside_gateway.identity_config import IdentitySettings
+from wildside_gateway.identity.domain.interests import InterestUpdate, check_revision
+from wildside_gateway.identity.domain.login_throttle import (
+    Limit,
+    Lockout,
+    LoginAttempt,
+    LoginLimits,
+)
+from wildside_gateway.identity.domain.provenance import ProvenanceFilter, ProvenanceRecord
+from wildside_gateway.shared.domain.origins import AllowedOrigins
+from wildside_gateway.shared.domain.principal import Role
 
 KEY = SessionKey("k-test", b"t" * 64, KeyStatus.SIGNING)
 BASE_URL = "http://testserver"  # the app's PUBLIC_BASE_URL and its one allowed origin

@@ -21,9 +21,9 @@ from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.server import serve_http
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.servers import free_port, unique_prefix, wait_for_port
-from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 from wildside_gateway.bootstrap import Gateway, bootstrap
 from wildside_gateway.config import GatewaySettings
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 
 PASSWORD = "live-gateway-password"
 

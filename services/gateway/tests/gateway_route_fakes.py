@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
 from wildside_common.route import Route
-from wildside_gateway.domain.idempotency import StoredResponse
-from wildside_gateway.domain.routes import RouteState
-from wildside_gateway.ports import NewRouteRequest, OutgoingJob
+from wildside_gateway.routes.domain.idempotency import StoredResponse
+from wildside_gateway.routes.domain.routes import RouteState
+from wildside_gateway.routes.ports import NewRouteRequest, OutgoingJob
 
 
 class FakeRecording:

@@ -11,14 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wildside_common.messages import GeoPoint
-from wildside_gateway.domain.canonical import (
+from wildside_gateway.routes.domain.canonical import (
     cache_key,
     canonical_bytes,
     canonical_payload,
     fingerprint,
     round_coordinate,
 )
-from wildside_gateway.domain.routes import RouteRequest
+from wildside_gateway.routes.domain.routes import RouteRequest
 
 pytestmark = pytest.mark.unit
 

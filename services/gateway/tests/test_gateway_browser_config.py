@@ -9,7 +9,7 @@ import pytest
 from wildside_common.config import ConfigError, EnvReader
 from wildside_common.session_keys import write_new_key_file
 from wildside_gateway.config import GatewaySettings
-from wildside_gateway.domain.origins import AllowedOrigins, origin_of, parse_origin
+from wildside_gateway.shared.domain.origins import AllowedOrigins, origin_of, parse_origin
 
 pytestmark = pytest.mark.unit
 BASE = {"DATABASE_URL": "postgresql://127.0.0.1/none"}

@@ -30,14 +30,13 @@ from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.health import health_routes
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.revocations import MemoryRevocations
-from wildside_gateway.adapters.inbound.http import RouteEndpoints
-from wildside_gateway.adapters.inbound.openapi import openapi_route
-from wildside_gateway.app import RouteService, SubmissionPolicy
-from wildside_gateway.bootstrap import gateway_app
-from wildside_gateway.bootstrap_identity import wire_identity
-from wildside_gateway.domain.origins import AllowedOrigins
-from wildside_gateway.domain.principal import Role
-from wildside_gateway.domain.routes import DurationBounds
+from wildside_gateway.bootstrap import gateway_app, wire_identity
+from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
+from wildside_gateway.routes.app import RouteService, SubmissionPolicy
+from wildside_gateway.routes.domain.routes import DurationBounds
+from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
+from wildside_gateway.shared.domain.origins import AllowedOrigins
+from wildside_gateway.shared.domain.principal import Role
 
 pytestmark = pytest.mark.unit
 

@@ -23,9 +23,9 @@ from wildside_common.config import EnvReader
 from wildside_common.health import serve_ops
 from wildside_common.server import serve_http
 from wildside_common.testing.servers import free_port, wait_for_port
-from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
 from wildside_gateway.bootstrap import bootstrap
 from wildside_gateway.config import GatewaySettings
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 
 pytestmark = pytest.mark.contract
 PASSWORD = "contract-password"

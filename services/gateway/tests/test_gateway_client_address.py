@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from wildside_common.config import CommonSettings, ConfigError, EnvReader
-from wildside_gateway.adapters.inbound.client_address import client_address, parse_trusted_proxies
-from wildside_gateway.identity_config import IdentitySettings
+from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.shared.adapters.inbound.client_address import (
+    client_address,
+    parse_trusted_proxies,
+)
 
 pytestmark = pytest.mark.unit
 PROXIES = parse_trusted_proxies("10.0.0.0/8, 192.0.2.1, fd00::/8")

@@ -20,12 +20,12 @@ from wildside_common.http import TelemetryMiddleware
 from wildside_common.pg import create_pool
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.telemetry import configure_tracing
-from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
-from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
-from wildside_gateway.adapters.outbound.redis_store import connect_redis
-from wildside_gateway.adapters.outbound.users import PostgresInterestSets, PostgresUsers
-from wildside_gateway.bootstrap_identity import identity_wiring
-from wildside_gateway.domain.interests import InterestUpdate
+from wildside_gateway.bootstrap import identity_wiring
+from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity.adapters.outbound.users import PostgresInterestSets, PostgresUsers
+from wildside_gateway.identity.domain.interests import InterestUpdate
+from wildside_gateway.routes.adapters.outbound.redis_store import connect_redis
 
 pytestmark = pytest.mark.contract
 PASSWORD = "contract-password"

@@ -14,7 +14,7 @@ from gateway_identity_fakes import KEY, FakeUsers, identity_app, identity_settin
 from prometheus_client import REGISTRY
 
 from wildside_common.testing.analytics import RecordingAnalytics
-from wildside_gateway.domain.principal import Role
+from wildside_gateway.shared.domain.principal import Role
 
 pytestmark = pytest.mark.unit
 

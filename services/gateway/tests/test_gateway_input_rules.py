@@ -19,12 +19,13 @@ from starlette.types import Message
 
 from wildside_common.errors import InvalidInput, NotFound
 from wildside_common.inputs import INT4_MAX
-from wildside_gateway.adapters.inbound.http import read_json
-from wildside_gateway.app import RouteService, SubmissionPolicy
-from wildside_gateway.domain.idempotency import parse_key
-from wildside_gateway.domain.interests import InterestUpdate
-from wildside_gateway.domain.principal import Principal
-from wildside_gateway.domain.routes import DurationBounds, RouteState
+from wildside_gateway.identity.domain.interests import InterestUpdate
+from wildside_gateway.routes.adapters.batching import MicroBatching
+from wildside_gateway.routes.app import RouteService, SubmissionPolicy
+from wildside_gateway.routes.domain.idempotency import parse_key
+from wildside_gateway.routes.domain.routes import DurationBounds, RouteState
+from wildside_gateway.shared.adapters.inbound.requests import read_json
+from wildside_gateway.shared.domain.principal import Principal
 
 pytestmark = pytest.mark.unit
 ALICE = Principal(str(uuid.uuid4()))
@@ -50,7 +51,14 @@ def service() -> tuple[RouteService, SeenRouteRequests]:
     policy = SubmissionPolicy(DurationBounds(10, 480))
     queue, cache = FakeQueue(), FakeCache()
     svc = RouteService(
-        store, queue, FakeAnnouncer(), FakeThemes(), policy, cache, FakeLimiter(1000)
+        store,
+        queue,
+        FakeAnnouncer(),
+        FakeThemes(),
+        policy,
+        cache,
+        FakeLimiter(1000),
+        batching=MicroBatching(),
     )
     return svc, store
 

@@ -13,9 +13,9 @@ from gateway_identity_fakes import FakeLoginThrottle, FakePasswords, FakeUsers, 
 from gateway_identity_fakes import identity_settings as base_settings
 from prometheus_client import REGISTRY
 
-from wildside_gateway.adapters.inbound.client_address import parse_trusted_proxies
-from wildside_gateway.domain.login_throttle import LoginLimits, username_key
-from wildside_gateway.identity_config import IdentitySettings
+from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.identity.domain.login_throttle import LoginLimits, username_key
+from wildside_gateway.shared.adapters.inbound.client_address import parse_trusted_proxies
 
 pytestmark = pytest.mark.unit
 WRONG = {"username": "walker", "password": "wrong-password"}
@@ -159,7 +159,7 @@ async def test_a_lockout_is_counted_and_logged_once_without_the_password(
     labels = {"limit": "username"}
     lockouts = sample("wildside_login_lockouts_total", labels)
     refused = sample("wildside_login_throttled_total", labels)
-    with caplog.at_level(logging.WARNING, logger="wildside_gateway.identity_app"):
+    with caplog.at_level(logging.WARNING, logger="wildside_gateway.identity.app"):
         await statuses(setup.client, WRONG, 8)
     assert sample("wildside_login_lockouts_total", labels) == lockouts + 1
     assert sample("wildside_login_throttled_total", labels) == refused + 3

@@ -20,7 +20,7 @@ from wildside_common.session_keys import load_keyring
 from wildside_common.sessions import SessionClaims, new_token_id
 from wildside_common.testing.fake_posthog import FakePostHog
 from wildside_common.testing.servers import free_port, redis_url, unique_prefix
-from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 
 pytestmark = pytest.mark.contract
 MANAGE = str(Path(sys.executable).parent / "wildside-manage")

@@ -11,8 +11,8 @@ from gateway_identity_fakes import FakeUsers, identity_app
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from wildside_gateway.adapters.inbound.openapi import openapi_route
 from wildside_gateway.openapi import document, render
+from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
 
 pytestmark = pytest.mark.unit
 CHECKED_IN = Path(__file__).resolve().parents[3] / "schemas" / "openapi.json"

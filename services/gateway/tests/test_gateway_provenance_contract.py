@@ -19,10 +19,10 @@ from wildside_common.pg import create_pool
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.sessions import SessionCodec
 from wildside_common.telemetry import configure_tracing
-from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
-from wildside_gateway.adapters.outbound.redis_store import connect_redis
-from wildside_gateway.bootstrap_identity import identity_wiring
-from wildside_gateway.domain.principal import Role
+from wildside_gateway.bootstrap import identity_wiring
+from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
+from wildside_gateway.routes.adapters.outbound.redis_store import connect_redis
+from wildside_gateway.shared.domain.principal import Role
 
 pytestmark = pytest.mark.contract
 URL = "/api/v1/admin/enrichment/provenance"

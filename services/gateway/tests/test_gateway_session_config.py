@@ -13,7 +13,7 @@ import pytest
 
 from wildside_common.config import CommonSettings, ConfigError, EnvReader
 from wildside_common.session_keys import KeyringSettings, load_keyring, write_new_key_file
-from wildside_gateway.identity_config import IdentitySettings
+from wildside_gateway.identity.config import IdentitySettings
 
 pytestmark = pytest.mark.unit
 BIN = Path(sys.executable).parent

@@ -21,10 +21,10 @@ from wildside_common.server import serve_http
 from wildside_common.sessions import Keyring, SessionCodec
 from wildside_common.testing.revocations import MemoryRevocations
 from wildside_common.testing.servers import free_port
-from wildside_gateway.adapters.inbound.ws import StatusSocketEndpoint
-from wildside_gateway.bootstrap_identity import IdentityWiring
-from wildside_gateway.domain.origins import AllowedOrigins
-from wildside_gateway.domain.principal import Role
+from wildside_gateway.bootstrap import IdentityWiring
+from wildside_gateway.routes.adapters.inbound.ws import StatusSocketEndpoint
+from wildside_gateway.shared.domain.origins import AllowedOrigins
+from wildside_gateway.shared.domain.principal import Role
 
 pytestmark = pytest.mark.unit
 

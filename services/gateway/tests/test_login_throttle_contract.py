@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 
 from wildside_common.errors import Unavailable
 from wildside_common.testing.servers import free_port
-from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
-from wildside_gateway.adapters.outbound.redis_store import connect_redis
-from wildside_gateway.domain.login_throttle import Limit, LoginAttempt, LoginLimits
+from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
+from wildside_gateway.identity.domain.login_throttle import Limit, LoginAttempt, LoginLimits
+from wildside_gateway.routes.adapters.outbound.redis_store import connect_redis
 
 pytestmark = pytest.mark.contract
 LIMITS = LoginLimits(max_failures=3, failure_window=60, address_attempts=5, address_window=60)

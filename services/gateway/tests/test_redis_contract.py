@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from wildside_common.errors import RateLimited
 from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import free_port
-from wildside_gateway.adapters.outbound.redis_store import (
+from wildside_gateway.routes.adapters.outbound.redis_store import (
     RedisGuard,
     RedisRateLimiter,
     RedisRouteCache,

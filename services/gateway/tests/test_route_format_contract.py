@@ -23,17 +23,17 @@ from wildside_common.pg import create_pool
 from wildside_common.route import Route
 from wildside_common.testing.db import insert_user
 from wildside_common.testing.routes import example_json, example_route, route_schema
-from wildside_gateway.adapters.inbound.http import RouteEndpoints
-from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests
-from wildside_gateway.adapters.outbound.redis_store import (
+from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
+from wildside_gateway.routes.adapters.outbound.postgres import PostgresRouteRequests
+from wildside_gateway.routes.adapters.outbound.redis_store import (
     RedisGuard,
     RedisRouteCache,
     connect_redis,
 )
-from wildside_gateway.app import RouteService, SubmissionPolicy
-from wildside_gateway.domain.canonical import cache_key
-from wildside_gateway.domain.principal import Principal
-from wildside_gateway.domain.routes import DurationBounds, parse_route_request
+from wildside_gateway.routes.app import RouteService, SubmissionPolicy
+from wildside_gateway.routes.domain.canonical import cache_key
+from wildside_gateway.routes.domain.routes import DurationBounds, parse_route_request
+from wildside_gateway.shared.domain.principal import Principal
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 

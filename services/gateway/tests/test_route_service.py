@@ -27,10 +27,11 @@ from wildside_common.errors import (
 from wildside_common.messages import RouteStatus
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.routes import example_route
-from wildside_gateway.app import Accepted, RouteService, SubmissionPolicy
-from wildside_gateway.domain.canonical import cache_key
-from wildside_gateway.domain.principal import Principal
-from wildside_gateway.domain.routes import DurationBounds, parse_route_request
+from wildside_gateway.routes.adapters.batching import MicroBatching
+from wildside_gateway.routes.app import Accepted, RouteService, SubmissionPolicy
+from wildside_gateway.routes.domain.canonical import cache_key
+from wildside_gateway.routes.domain.routes import DurationBounds, parse_route_request
+from wildside_gateway.shared.domain.principal import Principal
 
 pytestmark = pytest.mark.unit
 BODY = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60, "preferences": ["history"]}
@@ -50,6 +51,7 @@ def service(
         SubmissionPolicy(DurationBounds(10, 480)),
         cache or FakeCache(),
         FakeLimiter(limit),
+        batching=MicroBatching(),
     )
     return svc, store
 
@@ -235,9 +237,10 @@ async def test_a_batch_that_overruns_the_timeout_is_refused_and_records_nothing(
         FakeQueue(),
         FakeAnnouncer(),
         FakeThemes(),
-        SubmissionPolicy(DurationBounds(10, 480), timeout=0.1, batch_concurrency=1),
+        SubmissionPolicy(DurationBounds(10, 480), timeout=0.1),
         FakeCache(),
         FakeLimiter(),
+        batching=MicroBatching(concurrency=1),
     )
     results = await asyncio.gather(
         svc.submit(ALICE, body(1), str(uuid.uuid4())),
@@ -259,6 +262,7 @@ async def test_each_new_request_is_one_route_requested_event_replays_are_none() 
         FakeCache(),
         FakeLimiter(),
         analytics=analytics,
+        batching=MicroBatching(),
     )
     key = str(uuid.uuid4())
     first = await svc.submit(ALICE, {**BODY, "preferences": ["nature", "history"], "seed": 3}, key)

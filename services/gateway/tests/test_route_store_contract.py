@@ -18,8 +18,8 @@ from wildside_common.route import Route
 from wildside_common.testing.db import insert_user
 from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import scratch_database
-from wildside_gateway.adapters.outbound.postgres import PostgresRouteRequests
-from wildside_gateway.ports import IdempotencyClaim, NewRouteRequest
+from wildside_gateway.routes.adapters.outbound.postgres import PostgresRouteRequests
+from wildside_gateway.routes.ports import IdempotencyClaim, NewRouteRequest
 
 pytestmark = pytest.mark.contract
 PAYLOAD = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60, "preferences": []}
@@ -202,7 +202,7 @@ async def test_batches_claiming_keys_in_opposite_orders_do_not_deadlock(pool) ->
 
 
 async def test_expired_keys_are_ignored_and_purged(pool) -> None:
-    from wildside_gateway.adapters.outbound.postgres import PostgresMaintenance
+    from wildside_gateway.routes.adapters.outbound.postgres import PostgresMaintenance
 
     store = PostgresRouteRequests(pool)
     user = await insert_user(pool, "expiry")

@@ -28,14 +28,20 @@ import time
 from typing import Any
 
 from opentelemetry import trace
-from starlette.requests import ClientDisconnect
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wildside_common.logs import bind, current_trace_id, log_context
 from wildside_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from wildside_common.telemetry import extract_context, tracer
-from wildside_common.transport.http import CLIENT_CLOSED_REQUEST, error_response
+from wildside_common.transport.http import (
+    CLIENT_CLOSED_REQUEST,
+    error_response,
+    plain_status_response,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +159,14 @@ def access_log(scope: Scope, route: str, status: int, started: float) -> None:
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         },
     )
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    """Framework errors (unknown path, wrong method) as envelopes too, keeping the
+    framework's headers (a 405's Allow). Every HTTP service's app installs it:
+    `Starlette(..., exception_handlers={HTTPException: http_exception})`."""
+    assert isinstance(exc, HTTPException)
+    response = plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response

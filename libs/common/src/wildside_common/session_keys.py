@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,6 +147,17 @@ class KeyringSettings:
             "this process stops and no other process accepts them"
         )
         return cls(Keyring((key,)), "ephemeral", True, (warning,))
+
+    def announce(self, log: logging.Logger) -> Keyring:
+        """The keyring, once its warnings and the `session keys loaded` line (origin and
+        key ids, never secrets) are logged on the service's own logger; every service that
+        checks sessions calls it once at start."""
+        for warning in self.warnings:
+            log.warning(warning)
+        log.info(
+            "session keys loaded", extra={"source": self.source, "keys": self.keyring.describe()}
+        )
+        return self.keyring
 
 
 def _read_keyring(path: Path) -> Keyring:

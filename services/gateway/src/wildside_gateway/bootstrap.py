@@ -1,4 +1,10 @@
-"""The gateway's composition root: builds every adapter, yields a ready `Gateway`."""
+"""The gateway's composition root: builds every adapter, yields a ready `Gateway`.
+
+Two areas meet here: route requests (`routes/`) and identity (`identity/`: sessions,
+users, admin reports). `build_app` calls `identity_wiring` with the real pool, the login
+throttle and the session revocations over Redis; unit tests call `wire_identity` with
+in-memory fakes, so both go through the same assembly.
+"""
 
 from __future__ import annotations
 
@@ -14,42 +20,66 @@ from nats.aio.client import Client as Nats
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from wildside_common.analytics import Analytics, analytics_from_settings
 from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ensure_streams
 from wildside_common.health import Check, health_routes
-from wildside_common.http import TelemetryMiddleware
+from wildside_common.http import TelemetryMiddleware, http_exception
 from wildside_common.pg import create_pool
+from wildside_common.revocations import SessionRevocations
 from wildside_common.revocations_redis import RedisSessionRevocations, connect_revocations
-from wildside_gateway.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
-from wildside_gateway.adapters.inbound.http import RouteEndpoints, http_exception
-from wildside_gateway.adapters.inbound.openapi import openapi_route
-from wildside_gateway.adapters.inbound.ws import StatusSocketEndpoint
-from wildside_gateway.adapters.outbound.jetstream import (
+from wildside_common.sessions import SessionCodec
+from wildside_gateway.config import GatewaySettings
+from wildside_gateway.identity.adapters.inbound.admin_http import AdminEndpoints
+from wildside_gateway.identity.adapters.inbound.http import IdentityEndpoints
+from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
+from wildside_gateway.identity.adapters.outbound.metrics import PrometheusIdentityMetrics
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity.adapters.outbound.provenance import PostgresProvenanceReport
+from wildside_gateway.identity.adapters.outbound.users import (
+    PostgresInterestSets,
+    PostgresThemeDirectory,
+    PostgresUsers,
+)
+from wildside_gateway.identity.app import AdminService, IdentityService
+from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.identity.ports import (
+    InterestSets,
+    LoginThrottle,
+    PasswordVerifier,
+    ProvenanceReport,
+    ThemeDirectory,
+    Users,
+)
+from wildside_gateway.routes.adapters.batching import MicroBatching
+from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
+from wildside_gateway.routes.adapters.inbound.ws import StatusSocketEndpoint
+from wildside_gateway.routes.adapters.outbound.jetstream import (
     JetStreamJobQueue,
     JetStreamStatusAnnouncer,
     StatusFeed,
 )
-from wildside_gateway.adapters.outbound.login_throttle import RedisLoginThrottle
-from wildside_gateway.adapters.outbound.postgres import (
+from wildside_gateway.routes.adapters.outbound.metrics import PrometheusRouteMetrics
+from wildside_gateway.routes.adapters.outbound.postgres import (
     PostgresMaintenance,
     PostgresRouteRequests,
     PostgresThemeCatalogue,
     ping,
 )
-from wildside_gateway.adapters.outbound.redis_store import (
+from wildside_gateway.routes.adapters.outbound.redis_store import (
     RedisGuard,
     RedisRateLimiter,
     RedisRouteCache,
     connect_redis,
 )
-from wildside_gateway.app import RouteService, SubmissionPolicy
-from wildside_gateway.bootstrap_identity import identity_wiring
-from wildside_gateway.config import GatewaySettings
-from wildside_gateway.domain.origins import AllowedOrigins
-from wildside_gateway.domain.routes import DurationBounds
+from wildside_gateway.routes.app import RouteService, SubmissionPolicy
+from wildside_gateway.routes.domain.routes import DurationBounds
+from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
+from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
+from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
+from wildside_gateway.shared.domain.origins import AllowedOrigins
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +136,72 @@ def readiness_checks(
     }
 
 
+@dataclass(frozen=True)
+class IdentityWiring:
+    auth: SessionAuthenticator
+    ws_auth: SessionAuthenticator
+    service: IdentityService
+    routes: list[Route]
+
+
+def wire_identity(
+    settings: IdentitySettings,
+    max_body: int,
+    users: Users,
+    interests: InterestSets,
+    themes: ThemeDirectory,
+    passwords: PasswordVerifier,
+    provenance: ProvenanceReport,
+    throttle: LoginThrottle,
+    revocations: SessionRevocations,
+    analytics: Analytics | None = None,
+) -> IdentityWiring:
+    """Build the session codec, authenticators, use cases and HTTP routes."""
+    codec = SessionCodec(settings.keys.keyring)
+    auth = SessionAuthenticator(codec, revocations, settings.cookie_name)
+    ws_auth = SessionAuthenticator(codec, revocations, settings.cookie_name, websocket=True)
+    service = IdentityService(
+        users,
+        interests,
+        themes,
+        passwords,
+        codec,
+        throttle,
+        revocations,
+        analytics,
+        PrometheusIdentityMetrics(),
+    )
+    routes = [
+        *IdentityEndpoints(service, auth, auth, settings, max_body).routes(),
+        *AdminEndpoints(AdminService(provenance), auth).routes(),
+    ]
+    return IdentityWiring(auth, ws_auth, service, routes)
+
+
+def identity_wiring(
+    settings: IdentitySettings,
+    max_body: int,
+    pool: asyncpg.Pool,
+    throttle: LoginThrottle,
+    revocations: SessionRevocations,
+    analytics: Analytics | None = None,
+) -> IdentityWiring:
+    """The identity side over PostgreSQL; logs the keyring's origin and any warning."""
+    settings.keys.announce(log)
+    return wire_identity(
+        settings,
+        max_body,
+        PostgresUsers(pool),
+        PostgresInterestSets(pool),
+        PostgresThemeDirectory(pool),
+        Argon2Passwords(),
+        PostgresProvenanceReport(pool),
+        throttle,
+        revocations,
+        analytics,
+    )
+
+
 def build_app(
     settings: GatewaySettings,
     pool: asyncpg.Pool,
@@ -153,8 +249,6 @@ def route_service(
         cache_namespace=settings.cache_namespace,
         engine_version=settings.engine_version,
         timeout=settings.request_timeout,
-        batch_max=settings.submit_batch_max,
-        batch_concurrency=settings.submit_batch_concurrency,
     )
     return RouteService(
         PostgresRouteRequests(pool),
@@ -167,6 +261,8 @@ def route_service(
             redis, guard, settings.rate_limit_per_minute, prefix=settings.redis_prefix
         ),
         analytics=analytics,
+        batching=MicroBatching(settings.submit_batch_max, settings.submit_batch_concurrency),
+        metrics=PrometheusRouteMetrics(),
     )
 
 

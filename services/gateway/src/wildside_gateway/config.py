@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from wildside_common.analytics import AnalyticsSettings
 from wildside_common.config import CommonSettings, ConfigError, EnvReader
-from wildside_gateway.domain.origins import AllowedOrigins, parse_origin
-from wildside_gateway.identity_config import IdentitySettings
+from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.shared.domain.origins import AllowedOrigins, parse_origin
 
 GATEWAY_METRICS_PORT = 9103
 

@@ -11,6 +11,9 @@ as the services use them); when Redis cannot be reached the command fails, sayin
 run in production mode. `generate-session-key --out FILE` writes a session key file with
 one fresh signing key unless FILE exists (no database needed); see
 docs/runbooks/session-key-rotation.md for its format and for rotation.
+
+Users are written through the API's own users adapter (`PostgresUsers`), and sessions
+are ended by the identity use case `SessionRevoker`.
 """
 
 from __future__ import annotations
@@ -29,16 +32,15 @@ from wildside_common.config import EnvReader
 from wildside_common.errors import Unavailable
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.session_keys import load_keyring, write_new_key_file
-from wildside_gateway.adapters.outbound.passwords import Argon2Passwords
-from wildside_gateway.identity_app import SessionRevoker
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity.adapters.outbound.users import PostgresUsers
+from wildside_gateway.identity.app import SessionRevoker
+from wildside_gateway.identity.ports import UserAccounts
+from wildside_gateway.shared.domain.principal import Role
 
 DEV_ACCOUNTS = (
-    ("demo", "Demo Walker", "wildside-demo", "user"),
-    ("admin", "Dev Admin", "wildside-admin", "admin"),
-)
-UPSERT_USER = (
-    "INSERT INTO users (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT (username) DO NOTHING RETURNING id"
+    ("demo", "Demo Walker", "wildside-demo", Role.USER),
+    ("admin", "Dev Admin", "wildside-admin", Role.ADMIN),
 )
 
 
@@ -54,15 +56,13 @@ def read_password(from_stdin: bool) -> str:
     return password
 
 
-async def create_user(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def create_user(users: UserAccounts, args: argparse.Namespace) -> str:
     password = Argon2Passwords().hash(read_password(args.password_stdin))
-    role = "admin" if args.admin else "user"
-    user_id = await conn.fetchval(
-        UPSERT_USER, args.username, args.display_name or args.username, password, role
-    )
+    role = Role.ADMIN if args.admin else Role.USER
+    user_id = await users.create(args.username, args.display_name or args.username, password, role)
     if user_id is None:
         raise SystemExit(f"user {args.username!r} already exists")
-    await record_signup(str(user_id), role)
+    await record_signup(user_id, role)
     return f"created {role} {args.username} ({user_id})"
 
 
@@ -89,48 +89,40 @@ async def end_sessions(args: argparse.Namespace, user_id: str, done: str, reason
     return f"{done}; every session of theirs has ended"
 
 
-async def reset_password(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def reset_password(users: UserAccounts, args: argparse.Namespace) -> str:
     password = Argon2Passwords().hash(read_password(args.password_stdin))
-    user_id = await conn.fetchval(
-        "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1 RETURNING id",
-        args.username,
-        password,
-    )
+    user_id = await users.set_password(args.username, password)
     if user_id is None:
         raise SystemExit(f"no user {args.username!r}")
     done = f"password reset for {args.username}"
-    return await end_sessions(args, str(user_id), done, "password reset")
+    return await end_sessions(args, user_id, done, "password reset")
 
 
-async def set_role(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    role = "admin" if args.command == "grant-admin" else "user"
-    user_id = await conn.fetchval(
-        "UPDATE users SET role = $2, updated_at = now() WHERE username = $1 RETURNING id",
-        args.username,
-        role,
-    )
+async def set_role(users: UserAccounts, args: argparse.Namespace) -> str:
+    role = Role.ADMIN if args.command == "grant-admin" else Role.USER
+    user_id = await users.set_role(args.username, role)
     if user_id is None:
         raise SystemExit(f"no user {args.username!r}")
     done = f"{args.username} is now {role}"
-    return await end_sessions(args, str(user_id), done, "role change")
+    return await end_sessions(args, user_id, done, "role change")
 
 
-async def revoke_sessions(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    user_id = await conn.fetchval("SELECT id FROM users WHERE username = $1", args.username)
+async def revoke_sessions(users: UserAccounts, args: argparse.Namespace) -> str:
+    user_id = await users.user_id(args.username)
     if user_id is None:
         raise SystemExit(f"no user {args.username!r}")
     done = f"sessions of {args.username} revoked"
-    return await end_sessions(args, str(user_id), done, "revoke-sessions")
+    return await end_sessions(args, user_id, done, "revoke-sessions")
 
 
-async def ensure_dev_accounts(conn: asyncpg.Connection, _: argparse.Namespace) -> str:
+async def ensure_dev_accounts(users: UserAccounts, _: argparse.Namespace) -> str:
     if os.environ.get("WILDSIDE_ENV", "development") == "production":
         raise SystemExit("refusing to create development accounts in production mode")
     passwords = Argon2Passwords()
     created = []
     for username, display, password, role in DEV_ACCOUNTS:
-        if await conn.fetchval("SELECT 1 FROM users WHERE username = $1", username) is None:
-            await conn.execute(UPSERT_USER, username, display, passwords.hash(password), role)
+        if await users.user_id(username) is None:
+            await users.create(username, display, passwords.hash(password), role)
             created.append(username)
     return f"development accounts created: {', '.join(created) or 'none (already there)'}"
 
@@ -205,11 +197,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def run(args: argparse.Namespace) -> str:
-    conn = await asyncpg.connect(args.database_url)
+    pool = await asyncpg.create_pool(args.database_url, min_size=1, max_size=1)
     try:
-        return await COMMANDS[args.command](conn, args)
+        return await COMMANDS[args.command](PostgresUsers(pool), args)
     finally:
-        await conn.close()
+        await pool.close()
 
 
 def main(argv: list[str] | None = None) -> int:

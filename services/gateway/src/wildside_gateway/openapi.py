@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from wildside_gateway.openapi_identity import (
+from wildside_gateway.identity.openapi import (
     CROSS_SITE,
     NOT_JSON,
     SECURITY_SCHEMES,

@@ -8,16 +8,12 @@ from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
 
 from wildside_common.health import health_routes
-from wildside_common.http import TelemetryMiddleware
-from wildside_common.logs import current_trace_id
+from wildside_common.http import TelemetryMiddleware, http_exception
 from wildside_common.revocations import SessionRevocations
 from wildside_common.revocations_redis import connect_revocations
 from wildside_common.sessions import SessionCodec
-from wildside_common.transport.http import plain_status_response
 from wildside_tiles_auth.adapters.inbound.http import auth_route
 from wildside_tiles_auth.adapters.outbound.postgres import PostgresRouteOwners
 from wildside_tiles_auth.app import AuthorizeTiles
@@ -26,11 +22,6 @@ from wildside_tiles_auth.domain.route_tiles import DEFAULT_POLICY, TilePolicy
 from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
 
 log = logging.getLogger(__name__)
-
-
-async def http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return plain_status_response(exc.status_code, str(exc.detail), current_trace_id())
 
 
 def build_app(
@@ -67,12 +58,7 @@ def build_app(
 
 
 def bootstrap(settings: TilesAuthSettings) -> Starlette:
-    for warning in settings.keys.warnings:
-        log.warning(warning)
-    log.info(
-        "session keys loaded",
-        extra={"source": settings.keys.source, "keys": settings.keys.keyring.describe()},
-    )
+    keyring = settings.keys.announce(log)
     owners = PostgresRouteOwners(settings.database_url) if settings.database_url else None
     if owners is None:
         log.warning("no DATABASE_URL: route tiles (get_route_tile) will be refused with 503")
@@ -87,4 +73,4 @@ def bootstrap(settings: TilesAuthSettings) -> Starlette:
     revocations = connect_revocations(
         settings.redis_url, settings.redis_prefix, settings.revocation_max_staleness
     )
-    return build_app(SessionCodec(settings.keys.keyring), owners, settings.tiles, revocations)
+    return build_app(SessionCodec(keyring), owners, settings.tiles, revocations)

@@ -1,0 +1,50 @@
+"""HTTP adapter for admin reports.
+
+GET /api/v1/admin/enrichment/provenance   enrichment fetches, newest first, keyset
+    paged (limit 1-200, default 50), filtered by `from`/`to` (ISO 8601) and
+    `bbox=min_lng,min_lat,max_lng,max_lat` (intersection).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wildside_common.pagination import Paginated
+from wildside_common.pagination_metrics import observe_page
+from wildside_common.transport.http import JSONResponse
+from wildside_gateway.identity.adapters.inbound.http import listing_base, page_params
+from wildside_gateway.identity.app import AdminService
+from wildside_gateway.identity.domain.provenance import DEFAULT_LIMIT, MAX_LIMIT, ProvenanceFilter
+from wildside_gateway.shared.adapters.inbound.requests import handle_errors
+from wildside_gateway.shared.ports import Authenticator
+
+LISTING = "enrichment_provenance"
+
+
+class AdminEndpoints:
+    def __init__(self, service: AdminService, auth: Authenticator) -> None:
+        self.service = service
+        self.auth = auth
+
+    async def provenance(self, request: Request) -> Response:
+        principal = await self.auth.authenticate(request.headers, request.cookies)
+        principal.require_admin()
+        params = page_params(request, LISTING, DEFAULT_LIMIT, MAX_LIMIT)
+        filters = ProvenanceFilter.parse(request.query_params)
+        window = await self.service.provenance_page(principal, filters, params)
+        observe_page(LISTING, params, len(window.items))
+        page = Paginated.build(
+            window, params, listing_base(request), request.query_params.multi_items()
+        )
+        return JSONResponse(page.to_wire(lambda record: record.view()))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(
+                "/api/v1/admin/enrichment/provenance",
+                handle_errors(self.provenance),
+                methods=["GET"],
+            )
+        ]

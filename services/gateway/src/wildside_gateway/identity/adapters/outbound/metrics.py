@@ -1,0 +1,22 @@
+"""Prometheus adapter of `IdentityMetrics` (the metric names and labels dashboards use)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+LOCKOUTS = Counter(
+    "wildside_login_lockouts_total",
+    "Login lockouts begun: a username or client address refused until its window ends",
+    ["limit"],
+)
+THROTTLED = Counter(
+    "wildside_login_throttled_total", "Login attempts refused by the throttle (429)", ["limit"]
+)
+
+
+class PrometheusIdentityMetrics:
+    def login_throttled(self, limit: str) -> None:
+        THROTTLED.labels(limit).inc()
+
+    def lockout_began(self, limit: str) -> None:
+        LOCKOUTS.labels(limit).inc()

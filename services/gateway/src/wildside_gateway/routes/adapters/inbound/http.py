@@ -1,0 +1,64 @@
+"""HTTP adapter of route requests: thin handlers (parse -> use case -> response); errors
+are mapped once, in `shared.adapters.inbound.requests`.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wildside_common.logs import annotate
+from wildside_common.transport.http import JSONResponse
+from wildside_gateway.routes.app import RouteService
+from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
+from wildside_gateway.routes.domain.idempotency import parse_key
+from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
+from wildside_gateway.shared.domain.principal import Principal
+from wildside_gateway.shared.ports import Authenticator
+
+
+class RouteEndpoints:
+    def __init__(
+        self,
+        service: RouteService,
+        auth: Authenticator,
+        max_body: int,
+        retry_after: int,
+    ) -> None:
+        self.service = service
+        self.auth = auth
+        self.max_body = max_body
+        self.retry_after = retry_after
+
+    async def principal(self, request: Request) -> Principal:
+        return await self.auth.authenticate(request.headers, request.cookies)
+
+    async def submit(self, request: Request) -> Response:
+        principal = await self.principal(request)
+        key = parse_key(request.headers.get(IDEMPOTENCY_HEADER))
+        body = await read_json(request, self.max_body)
+        # The service bounds the submission itself (REQUEST_TIMEOUT_SECONDS): a request
+        # it has started is always answered with what became of it.
+        accepted = await self.service.submit(principal, body, key)
+        annotate(request_id=accepted.request_id)
+        # request.base_url is PUBLIC_BASE_URL's (browser.PublicOrigin), never the Host header.
+        headers = {"Location": f"{request.base_url}api/v1/routes/{accepted.request_id}"}
+        if accepted.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return JSONResponse({"request_id": accepted.request_id}, status_code=202, headers=headers)
+
+    async def read(self, request: Request) -> Response:
+        principal = await self.principal(request)
+        state = await self.service.state(principal, request.path_params["request_id"])
+        if state.status.final:
+            return JSONResponse(state.view(), status_code=200)
+        return JSONResponse(
+            state.view(), status_code=202, headers={"Retry-After": str(self.retry_after)}
+        )
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v1/routes", handle_errors(self.submit), methods=["POST"]),
+            Route("/api/v1/routes/{request_id}", handle_errors(self.read), methods=["GET"]),
+        ]

@@ -1,0 +1,66 @@
+"""Request helpers both areas' HTTP adapters use: the JSON body within its limit, and
+one error mapping (every error leaves through
+`wildside_common.transport.http.error_response`, the brief's envelope with the trace id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from wildside_common.errors import (
+    DomainError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from wildside_common.logs import current_trace_id
+from wildside_common.transport.http import error_response
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def require_json(content_type: str | None) -> None:
+    """415 unless the body is declared `application/json` (parameters such as charset
+    allowed). A missing Content-Type is refused too: no browser form or `text/plain`
+    body reaches a JSON endpoint. Endpoints without a body (logout) do not check it."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "the body must be application/json (Content-Type: application/json)",
+            {"expected": "application/json"},
+        )
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body as JSON, refusing bodies over `limit` bytes before reading them whole."""
+    require_json(request.headers.get("content-type"))
+    declared = request.headers.get("content-length")
+    # isascii: str.isdigit() is also true of "²", which int() refuses.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("the body is not valid JSON", {"reason": str(exc)}) from None
+
+
+def handle_errors(endpoint: Endpoint) -> Endpoint:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except DomainError as exc:
+            return error_response(exc, current_trace_id())
+
+    return wrapped
