@@ -19,11 +19,11 @@ from wildside_common.pg import create_pool
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
 from wildside_router.domain.candidates import reach_area
 from wildside_router.domain.planner import PlannerSettings
 from wildside_router.planning import EngineOptions, PlanRoute
+from wildside_router.solver.hybrid import HybridSolver
 
 pytestmark = pytest.mark.contract
 SIZE, SPACING = 6, 100.0

@@ -27,8 +27,6 @@ from prometheus_client import REGISTRY
 from wildside_common.errors import InvalidInput
 from wildside_common.testing.simulated_work import SimulatedWork
 from wildside_common.themes import load_theme_rules
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
-from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache
 from wildside_router.adapters.outbound.plan_metrics import PrometheusPlanMetrics
 from wildside_router.domain.geometry import haversine_m
@@ -36,6 +34,8 @@ from wildside_router.domain.network import StreetNetwork
 from wildside_router.domain.planner import PlannerSettings, plan_walk
 from wildside_router.domain.scoring import InterestProfile, select_candidates
 from wildside_router.planning import EngineOptions, PlanRoute
+from wildside_router.solver.hybrid import HybridSolver
+from wildside_router.solver.local_search import LocalSearchSolver
 
 pytestmark = pytest.mark.unit
 RULES = load_theme_rules()

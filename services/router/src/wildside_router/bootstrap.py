@@ -29,7 +29,6 @@ from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
 from wildside_router.adapters.outbound.plan_metrics import PrometheusPlanMetrics
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
@@ -40,6 +39,7 @@ from wildside_router.config import RouterSettings
 from wildside_router.domain.planner import PlannerSettings
 from wildside_router.planning import EngineOptions, PlanRoute
 from wildside_router.ports import RoutePlanner
+from wildside_router.solver.hybrid import HybridSolver
 
 
 @dataclass

@@ -21,7 +21,6 @@ from typing import Any
 from wildside_common.messages import GenerateRouteJob
 from wildside_common.themes import ThemeRules
 from wildside_router.domain.candidates import reach_area
-from wildside_router.domain.orienteering import RouteSolver
 from wildside_router.domain.planner import PlannerSettings, plan_walk
 from wildside_router.domain.scoring import InterestProfile, matching_places, select_candidates
 from wildside_router.ports import (
@@ -31,6 +30,7 @@ from wildside_router.ports import (
     PlanMetrics,
     Progress,
 )
+from wildside_router.solver.model import RouteSolver
 
 # The candidate query fetches this many times the cap, so the scoring's diversity
 # discount can still reach past a cluster of near-identical places.
