@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from wildside_router.adapters.outbound.hybrid_solver import DEFAULT_MAX_NODES
+from wildside_router.solver.hybrid import DEFAULT_MAX_NODES
 
 REPO = Path(__file__).resolve().parents[2]
 # ../shared next to the checkout (a worktree sits one level deeper).
@@ -45,9 +45,9 @@ SOLVERS = ("hybrid", "local", "cpsat", "greedy")
 
 def make_solver(name: str, max_nodes: int, shares: tuple[float, float] | None) -> Any:
     """The named solver (module doc)."""
-    from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
-    from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
-    from wildside_router.domain.op_baseline import GreedySolver
+    from wildside_router.solver.baseline import GreedySolver
+    from wildside_router.solver.hybrid import HybridSolver
+    from wildside_router.solver.local_search import LocalSearchSolver
 
     if name == "hybrid":
         return HybridSolver(max_nodes) if shares is None else HybridSolver(max_nodes, shares=shares)
@@ -62,8 +62,8 @@ Task = tuple[str, str, float, int, int, tuple[float, float] | None]
 def solve_one(task: Task) -> dict[str, object]:
     """Solve one (instance file, solver, time limit, seed, max nodes, hybrid's shares) in
     a worker process."""
-    from wildside_router.domain.op_formats import parse_instance
-    from wildside_router.domain.orienteering import feasibility_problem
+    from wildside_router.solver.formats import parse_instance
+    from wildside_router.solver.model import feasibility_problem
 
     path, solver_name, time_limit, seed, max_nodes, shares = task
     instance = parse_instance(Path(path).read_text(encoding="utf-8"), Path(path).name)
@@ -92,7 +92,7 @@ def solve_one(task: Task) -> dict[str, object]:
 
 
 def _cpsat_runs() -> dict[str, float]:
-    """This process's CP-SAT runs by how they ended (cpsat_solver.RUNS)."""
+    """This process's CP-SAT runs by how they ended (cpsat.RUNS)."""
     from prometheus_client import REGISTRY
 
     ended = ("proven", "deterministic_limit", "clock", "not_run")

@@ -47,22 +47,19 @@ from wildside_common.pg import create_pool  # noqa: E402
 from wildside_common.route import route_to_json  # noqa: E402
 from wildside_common.themes import load_theme_rules  # noqa: E402
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource  # noqa: E402
-from wildside_router.adapters.outbound.engine_planner import (  # noqa: E402
-    EngineOptions,
-    EnginePlanner,
-)
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver  # noqa: E402
-from wildside_router.adapters.outbound.local_search_solver import (  # noqa: E402
-    LocalSearchSolver,
-)
 from wildside_router.adapters.outbound.network_pg import (  # noqa: E402
     NetworkCache,
     PostgresNetworkSource,
 )
 from wildside_router.domain.network import StreetNetwork  # noqa: E402
-from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn  # noqa: E402
 from wildside_router.domain.planner import PlannerSettings  # noqa: E402
 from wildside_router.domain.scoring import InterestProfile  # noqa: E402
+from wildside_router.planning import EngineOptions, PlanRoute  # noqa: E402
+from wildside_router.solver.hybrid import HybridSolver  # noqa: E402
+from wildside_router.solver.local_search import (  # noqa: E402
+    LocalSearchSolver,
+)
+from wildside_router.solver.model import OPInstance, OPSolution, ProgressFn  # noqa: E402
 
 EXTRACT = ROOT / "data" / "helsinki-centre.osm.pbf"
 DURATIONS = (30, 60, 90)
@@ -151,7 +148,7 @@ async def engine_runs(
     solver = TimedSolver(local_only)
     rules = load_theme_rules()
     cache = NetworkCache(PostgresNetworkSource(pool), 3600)
-    planner = EnginePlanner(
+    planner = PlanRoute(
         PostgresCandidateSource(pool),
         cache,
         solver,

@@ -11,8 +11,8 @@ import numpy as np
 from wildside_common.messages import BoundingBox, GenerateRouteJob, GeoPoint, utc_now
 from wildside_router.domain.candidates import Candidate, ReachArea
 from wildside_router.domain.network import StreetNetwork
-from wildside_router.domain.op_baseline import exact_solve
-from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn
+from wildside_router.solver.baseline import exact_solve
+from wildside_router.solver.model import OPInstance, OPSolution, ProgressFn
 
 ORIGIN = GeoPoint(60.17, 24.94)
 M_PER_DEG_LAT = 111_195.0

@@ -19,12 +19,12 @@ from wildside_common.pg import create_pool
 from wildside_common.route import route_to_json
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
-from wildside_router.adapters.outbound.engine_planner import EngineOptions, EnginePlanner
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
 from wildside_router.domain.candidates import reach_area
 from wildside_router.domain.planner import PlannerSettings
+from wildside_router.planning import EngineOptions, PlanRoute
+from wildside_router.solver.hybrid import HybridSolver
 
 pytestmark = pytest.mark.contract
 SIZE, SPACING = 6, 100.0
@@ -132,7 +132,7 @@ async def test_the_network_loads_and_reloads_when_it_changes(pool, world) -> Non
 
 async def test_a_walk_planned_from_the_database_visits_named_places_on_streets(pool, world) -> None:
     origin, base = world
-    planner = EnginePlanner(
+    planner = PlanRoute(
         PostgresCandidateSource(pool),
         NetworkCache(PostgresNetworkSource(pool), 0.0),
         HybridSolver(),
@@ -167,7 +167,7 @@ async def test_a_sparse_area_publishes_one_enrichment_job(pool, world, nats_url)
         await ensure_streams(js)
         sub = await js.subscribe(ENRICHMENT_JOB_SUBJECT, ordered_consumer=True)
         requester = NatsEnrichmentRequester(js)
-        planner = EnginePlanner(
+        planner = PlanRoute(
             PostgresCandidateSource(pool),
             NetworkCache(PostgresNetworkSource(pool), 0.0),
             HybridSolver(),

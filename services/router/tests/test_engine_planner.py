@@ -26,19 +26,17 @@ from prometheus_client import REGISTRY
 
 from wildside_common.errors import InvalidInput
 from wildside_common.route import route_to_json
+from wildside_common.testing.simulated_work import SimulatedWork
 from wildside_common.themes import load_theme_rules
-from wildside_router.adapters.outbound.engine_planner import (
-    EngineOptions,
-    EnginePlanner,
-    SimulatedWork,
-)
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
-from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache
+from wildside_router.adapters.outbound.plan_metrics import PrometheusPlanMetrics
 from wildside_router.domain.geometry import haversine_m
 from wildside_router.domain.network import StreetNetwork
 from wildside_router.domain.planner import PlannerSettings, plan_walk
 from wildside_router.domain.scoring import InterestProfile, select_candidates
+from wildside_router.planning import EngineOptions, PlanRoute
+from wildside_router.solver.hybrid import HybridSolver
+from wildside_router.solver.local_search import LocalSearchSolver
 
 pytestmark = pytest.mark.unit
 RULES = load_theme_rules()
@@ -215,8 +213,8 @@ def test_the_budget_is_never_exceeded(size, spacing, minutes, cells, one_way, se
 def engine(places, network, threshold=3, enrichment=None, settings=SETTINGS):  # type: ignore[no-untyped-def]
     source = FakeNetworkSource(network)
     options = EngineOptions(settings, max_candidates=20, sparse_threshold=threshold)
-    planner = EnginePlanner(FakeCandidates(places), NetworkCache(source, 60.0), HybridSolver(),
-                            RULES, options, enrichment)  # fmt: skip
+    planner = PlanRoute(FakeCandidates(places), NetworkCache(source, 60.0), HybridSolver(),
+                        RULES, options, enrichment, PrometheusPlanMetrics())  # fmt: skip
     return planner, source
 
 
@@ -251,6 +249,24 @@ async def test_the_engine_counts_routes_proven_optimal() -> None:
     route = route_to_json(await planner.plan(route_job(20), lambda _: None))
     after = REGISTRY.get_sample_value("wildside_engine_solves_total", labels)
     assert route["proven_optimal"] is True and after == before + 1
+
+
+class RecordedMetrics:
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, bool]] = []
+
+    def observe(self, pois_considered: int, proven_optimal: bool) -> None:
+        self.seen.append((pois_considered, proven_optimal))
+
+
+async def test_the_use_case_reports_each_plan_through_its_metrics_port() -> None:
+    metrics = RecordedMetrics()
+    options = EngineOptions(PlannerSettings(6.0, 3.0), max_candidates=20, sparse_threshold=3)
+    network = NetworkCache(FakeNetworkSource(grid_network()), 60.0)
+    planner = PlanRoute(FakeCandidates(grid_places()), network, HybridSolver(), RULES, options,
+                        metrics=metrics)  # fmt: skip
+    route = await planner.plan(route_job(20), lambda _: None)
+    assert metrics.seen == [(route.pois_considered, True)] and route.pois_considered > 0
 
 
 async def test_the_network_is_reloaded_when_its_fingerprint_changes() -> None:

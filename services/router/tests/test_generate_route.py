@@ -102,6 +102,18 @@ async def test_a_dead_lettered_job_ends_failed_once() -> None:
     assert publisher.events[-1].status is RouteStatus.FAILED
 
 
+async def test_a_redelivered_failed_job_is_not_run_and_its_failure_is_announced_again() -> None:
+    planner = FakePlanner()
+    case, store, publisher, _ = use_case(planner)
+    item = job()
+    await store.mark_running(item)
+    await case.abandon(item.request_id, "dead-lettered: max_deliveries")
+    announced = len(publisher.events)
+    await case.handle(item, attempt=1)
+    assert planner.calls == 0 and len(publisher.events) == announced + 1
+    assert publisher.events[-1].status is RouteStatus.FAILED
+
+
 ROUTE = example_route(  # two places between the start and the end
     distance_m=2298.4, duration_minutes=58.7, themes_matched=("history",), straight_line=False
 )

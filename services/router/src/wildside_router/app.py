@@ -22,6 +22,7 @@ from wildside_common.messages import (
     GenerateRouteJob,
     RouteGenerationStatus,
     RouteStatus,
+    can_transition,
     utc_now,
 )
 from wildside_common.route import Route
@@ -64,7 +65,7 @@ class GenerateRoute:
 
     async def handle(self, job: GenerateRouteJob, attempt: int) -> None:
         current = await self.store.status_of(job.request_id)
-        if current is not None and current[0].final:
+        if current is not None and not can_transition(current[0], RouteStatus.RUNNING):
             await self._announce(job.request_id, current[0], current[1])
             return
         if not await self.store.mark_running(job):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from nats.aio.client import Client as Nats
@@ -25,24 +24,22 @@ from wildside_common.bus.topology import (
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
 from wildside_common.pg import create_pool
+from wildside_common.testing.simulated_work import SimulatedWork
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
-from wildside_router.adapters.outbound.engine_planner import (
-    EngineOptions,
-    EnginePlanner,
-    SimulatedWork,
-)
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
+from wildside_router.adapters.outbound.plan_metrics import PrometheusPlanMetrics
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
 from wildside_router.app import GenerateRoute
 from wildside_router.config import RouterSettings
 from wildside_router.domain.planner import PlannerSettings
+from wildside_router.planning import EngineOptions, PlanRoute
 from wildside_router.ports import RoutePlanner
+from wildside_router.solver.hybrid import HybridSolver
 
 
 @dataclass
@@ -60,8 +57,11 @@ class Router:
             raise ConnectionError("nats is not connected")
 
 
-def engine_planner(settings: RouterSettings, pool: asyncpg.Pool, js: JetStreamContext) -> Any:
-    """The real engine (docs/engine.md), behind the simulated-work knob when it is set."""
+def engine_planner(
+    settings: RouterSettings, pool: asyncpg.Pool, js: JetStreamContext
+) -> RoutePlanner:
+    """The planning use case over its adapters (docs/engine.md), behind the simulated-work
+    test knob (ROUTER_SIMULATED_WORK_SECONDS, reliability tests only) when it is set."""
     options = EngineOptions(
         PlannerSettings(
             settings.walking_speed_kmh, settings.solver_time_limit, settings.max_snap_m
@@ -70,13 +70,14 @@ def engine_planner(settings: RouterSettings, pool: asyncpg.Pool, js: JetStreamCo
         settings.sparse_threshold,
         settings.default_dwell_minutes,
     )
-    engine = EnginePlanner(
+    engine = PlanRoute(
         PostgresCandidateSource(pool),
         NetworkCache(PostgresNetworkSource(pool), settings.network_refresh_seconds),
         HybridSolver(settings.cpsat_max_nodes),
         load_theme_rules(),
         options,
         NatsEnrichmentRequester(js),
+        PrometheusPlanMetrics(),
     )
     if settings.simulated_work > 0:
         return SimulatedWork(engine, settings.simulated_work)

@@ -74,6 +74,18 @@ class NetworkSource(Protocol):
         ...
 
 
+class NetworkProvider(Protocol):
+    """The current walking network (cached by its adapter), or None when there is none."""
+
+    async def current(self) -> StreetNetwork | None: ...
+
+
+class PlanMetrics(Protocol):
+    """What planning a walk reports to monitoring."""
+
+    def observe(self, pois_considered: int, proven_optimal: bool) -> None: ...
+
+
 class EnrichmentRequester(Protocol):
     async def request(
         self, bbox: BoundingBox, themes: Sequence[str], request_id: str, found: int

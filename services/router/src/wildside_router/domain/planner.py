@@ -22,8 +22,8 @@ from wildside_common.messages import GenerateRouteJob, GeoPoint
 from wildside_common.route import Route, Stop
 from wildside_router.domain.geometry import haversine_m
 from wildside_router.domain.network import FloatArray, StreetNetwork
-from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn, RouteSolver
 from wildside_router.domain.scoring import InterestProfile, ScoredCandidate
+from wildside_router.solver.model import OPInstance, OPSolution, ProgressFn, RouteSolver
 
 ENGINE_VERSION = "engine-1"
 ATTRIBUTION = "Map data (c) OpenStreetMap contributors, ODbL"

@@ -1,11 +1,11 @@
 """`LocalSearchSolver`: greedy start, then the domain's iterated local search.
 
-1. A greedy route, then the iterated local search (`op_search`), which spends a
+1. A greedy route, then the iterated local search (`search.py`), which spends a
    deterministic work budget sized from the time limit (`WORK_PER_SECOND`).
 2. Every candidate is re-checked with the real float distances; the best feasible one
    wins, and the straight start-to-end route is the fallback of last resort.
 
-It proves nothing; `HybridSolver` (hybrid_solver.py) adds CP-SAT on small instances.
+It proves nothing; `HybridSolver` (hybrid.py) adds CP-SAT on small instances.
 An OR-Tools routing "polish" after the search used to live here: measured, it added
 nothing (docs/solver.md), so it was removed.
 """
@@ -16,15 +16,15 @@ import time
 
 import numpy as np
 
-from wildside_router.domain.op_baseline import greedy_solve
-from wildside_router.domain.op_moves import WORK_PER_SECOND, SearchModel
-from wildside_router.domain.op_search import iterated_local_search
-from wildside_router.domain.orienteering import (
+from wildside_router.solver.baseline import greedy_solve
+from wildside_router.solver.model import (
     OPInstance,
     OPSolution,
     ProgressFn,
     check_feasible,
 )
+from wildside_router.solver.moves import WORK_PER_SECOND, SearchModel
+from wildside_router.solver.search import iterated_local_search
 
 # Share of the time limit planned as search work; the rest absorbs the work estimate's
 # error (about +-40 % per instance) and the machine being busier than usual.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from wildside_common.errors import InvalidInput
-from wildside_router.domain.op_moves import SearchModel, fill_greedily, path_cost, two_opt
-from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn
+from wildside_router.solver.model import OPInstance, OPSolution, ProgressFn
+from wildside_router.solver.moves import SearchModel, fill_greedily, path_cost, two_opt
 
 EXACT_MAX_NODES = 14
 

@@ -1,4 +1,10 @@
-"""The engine behind the `RoutePlanner` port: candidates, network, solver, enrichment.
+"""The router's planning use case, `PlanRoute` (the `RoutePlanner` behind `GenerateRoute`).
+
+Where to read it: `app.py` holds `GenerateRoute` (a job to one final status) and this
+module the walk itself: the reach area, the candidates, the sparse-area enrichment
+request, scoring and the solve (docs/engine.md). It depends on ports only
+(`CandidateSource`, `NetworkProvider`, `EnrichmentRequester`, `PlanMetrics` in
+`ports.py`; `RouteSolver` from the solver library) and is wired in `bootstrap.py`.
 
 `plan` gathers its inputs on the event loop (the cached network, the candidate query),
 runs the CPU-bound part (snapping, Dijkstra, the solver) in a worker thread, and asks
@@ -8,32 +14,23 @@ for enrichment when the area has fewer matching places than `sparse_threshold`.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, replace
-from typing import Any
-
-from prometheus_client import Counter, Histogram
 
 from wildside_common.messages import GenerateRouteJob
 from wildside_common.route import Route
 from wildside_common.themes import ThemeRules
-from wildside_router.adapters.outbound.network_pg import NetworkCache
 from wildside_router.domain.candidates import reach_area
-from wildside_router.domain.orienteering import RouteSolver
 from wildside_router.domain.planner import PlannerSettings, plan_walk
 from wildside_router.domain.scoring import InterestProfile, matching_places, select_candidates
-from wildside_router.ports import CandidateSource, EnrichmentRequester, Progress
+from wildside_router.ports import (
+    CandidateSource,
+    EnrichmentRequester,
+    NetworkProvider,
+    PlanMetrics,
+    Progress,
+)
+from wildside_router.solver.model import RouteSolver
 
-POIS_CONSIDERED = Histogram(
-    "wildside_engine_pois_considered",
-    "Candidate places handed to the solver per route",
-    buckets=(0, 1, 2, 5, 10, 20, 40, 60, 100, 200),
-)
-SOLVES = Counter(
-    "wildside_engine_solves_total",
-    "Routes planned, by whether the solver proved the route optimal",
-    ["proven_optimal"],
-)
 # The candidate query fetches this many times the cap, so the scoring's diversity
 # discount can still reach past a cluster of near-identical places.
 PREFETCH_FACTOR = 4
@@ -49,17 +46,25 @@ class EngineOptions:
     default_dwell: float = 5.0
 
 
-class EnginePlanner:
+class NoPlanMetrics:
+    """`PlanMetrics` that records nothing."""
+
+    def observe(self, pois_considered: int, proven_optimal: bool) -> None:
+        return None
+
+
+class PlanRoute:
     """`RoutePlanner`: the real engine (docs/engine.md)."""
 
     def __init__(
         self,
         candidates: CandidateSource,
-        network: NetworkCache,
+        network: NetworkProvider,
         solver: RouteSolver,
         rules: ThemeRules,
         options: EngineOptions,
         enrichment: EnrichmentRequester | None = None,
+        metrics: PlanMetrics | None = None,
     ) -> None:
         self.candidates = candidates
         self.network = network
@@ -67,6 +72,7 @@ class EnginePlanner:
         self.rules = rules
         self.options = options
         self.enrichment = enrichment
+        self.metrics = metrics or NoPlanMetrics()
 
     async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
         """The walk for `job`; the solver runs off the event loop."""
@@ -89,24 +95,5 @@ class EnginePlanner:
             return plan_walk(job, network, scored, profile, self.solver, options.planner, progress)
 
         route = replace(await asyncio.to_thread(compute), sparse_area=sparse)
-        POIS_CONSIDERED.observe(route.pois_considered)
-        SOLVES.labels(proven_optimal=str(route.proven_optimal).lower()).inc()
+        self.metrics.observe(route.pois_considered, route.proven_optimal)
         return route
-
-
-class SimulatedWork:
-    """Wraps a planner, adding ROUTER_SIMULATED_WORK_SECONDS of reported, idle work first
-    (reliability tests kill a worker mid-job or exceed the job timeout with it)."""
-
-    def __init__(self, inner: Any, seconds: float) -> None:
-        self.inner = inner
-        self.seconds = seconds
-
-    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
-        """Wait `seconds` (reporting progress), then plan with the inner planner."""
-        started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < self.seconds:
-            progress(0.5 * elapsed / self.seconds)
-            await asyncio.sleep(min(0.05, self.seconds))
-        result: Route = await self.inner.plan(job, progress)
-        return result

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from wildside_common.errors import InvalidInput
-from wildside_router.domain.op_baseline import exact_solve, greedy_solve
-from wildside_router.domain.op_formats import parse_classic, parse_instance, parse_oplib
-from wildside_router.domain.orienteering import (
+from wildside_router.solver.baseline import exact_solve, greedy_solve
+from wildside_router.solver.formats import parse_classic, parse_instance, parse_oplib
+from wildside_router.solver.model import (
     OPInstance,
     OPSolution,
     check_feasible,

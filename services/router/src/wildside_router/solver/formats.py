@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from wildside_common.errors import InvalidInput
-from wildside_router.domain.orienteering import FloatArray, OPInstance
+from wildside_router.solver.model import FloatArray, OPInstance
 
 
 def euclidean(coords: FloatArray) -> FloatArray:

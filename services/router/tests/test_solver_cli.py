@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wildside_router.op_cli import main
+from wildside_router.adapters.inbound.solver_cli import main
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +35,7 @@ EOF
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "wildside_router.op_cli", *args]
+    command = [sys.executable, "-m", "wildside_router.adapters.inbound.solver_cli", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wildside_router.domain.op_moves import (
+from wildside_router.solver.moves import (
     IntArray,
     SearchModel,
     exchange,

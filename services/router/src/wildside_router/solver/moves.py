@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wildside_router.domain.orienteering import FloatArray, OPInstance
+from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
 # Cells a vectorised step is worth regardless of its size (numpy's per-call overhead and

@@ -5,7 +5,7 @@ Within one time limit:
 1. `LocalSearchSolver` (greedy + iterated local search) exactly as it runs alone, so
    the hybrid never returns a worse route than the local search for the same seed.
 2. On instances of at most `max_nodes` nodes (ROUTER_CPSAT_MAX_NODES), the CP-SAT model
-   (cpsat_solver.py) hinted with that route, stopped by a deterministic time of
+   (cpsat.py) hinted with that route, stopped by a deterministic time of
    `CPSAT_SHARE` x limit x `DTIME_PER_SECOND`, with the wall clock left until
    `_DEADLINE_SHARE` of the limit as a safety net. It proves the route optimal, or
    finds a better one, or at least bounds the best score. Larger instances skip it: on
@@ -15,7 +15,7 @@ Within one time limit:
 
 Deterministic for (instance, seed, time limit): the local search stops on work and
 CP-SAT on deterministic time; only a safety net firing on a slow or overloaded machine
-makes the answer depend on timing (cpsat_solver.RUNS counts those runs as "clock").
+makes the answer depend on timing (cpsat.RUNS counts those runs as "clock").
 CP-SAT runs two C++ threads, which release the GIL: with ROUTER_CONCURRENCY jobs at once
 the router runs up to twice that many solver threads.
 """
@@ -26,10 +26,10 @@ import dataclasses
 import math
 import time
 
-from wildside_router.adapters.outbound.cpsat_solver import CpSatLimits, CpSatOutcome, solve_cpsat
-from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver, better
-from wildside_router.domain.op_moves import WORK_PER_SECOND
-from wildside_router.domain.orienteering import OPInstance, OPSolution, ProgressFn
+from wildside_router.solver.cpsat import CpSatLimits, CpSatOutcome, solve_cpsat
+from wildside_router.solver.local_search import LocalSearchSolver, better
+from wildside_router.solver.model import OPInstance, OPSolution, ProgressFn
+from wildside_router.solver.moves import WORK_PER_SECOND
 
 # Instances with more nodes than this skip CP-SAT (ROUTER_CPSAT_MAX_NODES).
 DEFAULT_MAX_NODES = 80

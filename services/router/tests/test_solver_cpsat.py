@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
-from test_op_solver import random_instance
+from test_solver import random_instance
 
-from wildside_router.adapters.outbound.cpsat_solver import CpSatLimits, solve_cpsat
-from wildside_router.domain.op_baseline import exact_solve
-from wildside_router.domain.op_formats import euclidean
-from wildside_router.domain.orienteering import OPInstance, check_feasible, route_length
+from wildside_router.solver.baseline import exact_solve
+from wildside_router.solver.cpsat import CpSatLimits, solve_cpsat
+from wildside_router.solver.formats import euclidean
+from wildside_router.solver.model import OPInstance, check_feasible, route_length
 
 pytestmark = pytest.mark.unit
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wildside_router.adapters.outbound.cpsat_solver import CpSatOutcome
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver, combine
-from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
-from wildside_router.domain.op_baseline import GreedySolver, exact_solve
-from wildside_router.domain.orienteering import OPInstance, OPSolution, RouteSolver, check_feasible
+from wildside_router.solver.baseline import GreedySolver, exact_solve
+from wildside_router.solver.cpsat import CpSatOutcome
+from wildside_router.solver.hybrid import HybridSolver, combine
+from wildside_router.solver.local_search import LocalSearchSolver
+from wildside_router.solver.model import OPInstance, OPSolution, RouteSolver, check_feasible
 
 pytestmark = pytest.mark.unit
 

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from wildside_common.errors import InvalidInput
-from wildside_router.adapters.outbound.hybrid_solver import HybridSolver
-from wildside_router.adapters.outbound.local_search_solver import LocalSearchSolver
-from wildside_router.domain.op_baseline import GreedySolver
-from wildside_router.domain.op_formats import parse_instance
-from wildside_router.domain.orienteering import RouteSolver, check_feasible
+from wildside_router.solver.baseline import GreedySolver
+from wildside_router.solver.formats import parse_instance
+from wildside_router.solver.hybrid import HybridSolver
+from wildside_router.solver.local_search import LocalSearchSolver
+from wildside_router.solver.model import RouteSolver, check_feasible
 
 # hybrid: the router's solver (local search, then CP-SAT on small instances).
 SOLVERS: dict[str, type[RouteSolver]] = {

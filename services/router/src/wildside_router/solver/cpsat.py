@@ -39,13 +39,13 @@ import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 from prometheus_client import Counter
 
-from wildside_router.domain.op_moves import SearchModel
-from wildside_router.domain.orienteering import (
+from wildside_router.solver.model import (
     FloatArray,
     OPInstance,
     check_feasible,
     route_score,
 )
+from wildside_router.solver.moves import SearchModel
 
 WORKERS = 2
 # How runs end: "proven", "deterministic_limit" (the deterministic answer), "clock" (the
