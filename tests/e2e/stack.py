@@ -123,9 +123,10 @@ def router(env: dict[str, str]) -> Service:
     port = free_port()
     env = {**env, "METRICS_PORT": str(port)}
     url = f"http://127.0.0.1:{port}"
-    return Service(
-        "router", [str(BIN / "wildside-router")], env, f"{url}/health/ready", f"{url}/metrics"
-    )
+    command = [str(BIN / "wildside-router")]
+    if "ROUTER_SIMULATED_WORK_SECONDS" in env:  # the router with idle work before each plan
+        command = [str(BIN / "python"), str(Path(__file__).with_name("slow_router.py"))]
+    return Service("router", command, env, f"{url}/health/ready", f"{url}/metrics")
 
 
 def enricher(env: dict[str, str]) -> Service:

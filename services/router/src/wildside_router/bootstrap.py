@@ -24,7 +24,6 @@ from wildside_common.bus.topology import (
 )
 from wildside_common.bus.worker import PullWorker, WorkerOptions
 from wildside_common.pg import create_pool
-from wildside_common.testing.simulated_work import SimulatedWork
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
@@ -60,8 +59,7 @@ class Router:
 def engine_planner(
     settings: RouterSettings, pool: asyncpg.Pool, js: JetStreamContext
 ) -> RoutePlanner:
-    """The planning use case over its adapters (docs/engine.md), behind the simulated-work
-    test knob (ROUTER_SIMULATED_WORK_SECONDS, reliability tests only) when it is set."""
+    """The planning use case over its adapters (docs/engine.md)."""
     options = EngineOptions(
         PlannerSettings(
             settings.walking_speed_kmh, settings.solver_time_limit, settings.max_snap_m
@@ -70,7 +68,7 @@ def engine_planner(
         settings.sparse_threshold,
         settings.default_dwell_minutes,
     )
-    engine = PlanRoute(
+    return PlanRoute(
         PostgresCandidateSource(pool),
         NetworkCache(PostgresNetworkSource(pool), settings.network_refresh_seconds),
         HybridSolver(settings.cpsat_max_nodes),
@@ -79,9 +77,6 @@ def engine_planner(
         NatsEnrichmentRequester(js),
         PrometheusPlanMetrics(),
     )
-    if settings.simulated_work > 0:
-        return SimulatedWork(engine, settings.simulated_work)
-    return engine
 
 
 @asynccontextmanager

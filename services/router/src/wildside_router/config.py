@@ -22,7 +22,6 @@ class RouterSettings:
     redis_url: str
     redis_prefix: str
     cache_ttl_seconds: int
-    simulated_work: float
     analytics: AnalyticsSettings
     walking_speed_kmh: float = 4.8
     solver_time_limit: float = 1.0
@@ -54,7 +53,6 @@ class RouterSettings:
             redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
             redis_prefix=env.text("REDIS_PREFIX", ""),
             cache_ttl_seconds=env.integer("ROUTE_CACHE_TTL_SECONDS", 24 * 3600, minimum=1),
-            simulated_work=env.real("ROUTER_SIMULATED_WORK_SECONDS", 0.0, minimum=0.0),
             analytics=AnalyticsSettings.from_env(env),
             walking_speed_kmh=env.real("ROUTER_WALKING_SPEED_KMH", 4.8, minimum=0.5, maximum=20.0),
             solver_time_limit=env.real(

@@ -1,9 +1,10 @@
 """`SimulatedWork`: a planner wrapper that idles, reporting progress, before the real work.
 
-A test and drill knob, not part of any engine: the router wraps its planner in it only
-when ROUTER_SIMULATED_WORK_SECONDS is set, so the end-to-end reliability tests
-(tests/e2e/test_worker_failures.py) can exceed the job timeout or kill a worker mid-job
-in the running service. It imports nothing outside the standard library.
+A test harness, not part of any engine: the end-to-end reliability tests start a router
+from tests/e2e/slow_router.py, which wraps the real planning use case in it when
+ROUTER_SIMULATED_WORK_SECONDS is set, so they can exceed the job timeout or kill a worker
+mid-job (tests/e2e/test_worker_failures.py). It imports nothing outside the standard
+library.
 """
 
 from __future__ import annotations
