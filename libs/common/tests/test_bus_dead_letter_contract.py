@@ -4,10 +4,6 @@ itself: test_bus_poison_contract.py.)"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import orjson
 import pytest
 from bus_helpers import FAST, MakeQueue, a_job
@@ -28,20 +24,9 @@ from wildside_common.bus.topology import (
 )
 from wildside_common.bus.worker import PullWorker
 from wildside_common.errors import InvalidInput, RateLimited
-from wildside_common.testing.bus import wait_for_dead_letter
+from wildside_common.testing.bus import running, wait_for_dead_letter
 
 pytestmark = pytest.mark.contract
-
-
-@asynccontextmanager
-async def running(*workers: PullWorker) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), 10)
 
 
 async def dead_letter_count(js: JetStreamContext, subject: str) -> int:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import msgpack
 import pytest
@@ -31,7 +29,7 @@ from wildside_common.bus.topology import ADVISORIES_STREAM, WorkerPolicy, dead_l
 from wildside_common.bus.worker import PullWorker, attempt_of
 from wildside_common.errors import DomainError, InvalidInput, NotFound, Unavailable
 from wildside_common.messages import EnrichmentJob
-from wildside_common.testing.bus import JobQueue, dead_letters, wait_for_dead_letter
+from wildside_common.testing.bus import JobQueue, dead_letters, running, wait_for_dead_letter
 
 pytestmark = pytest.mark.contract
 
@@ -65,17 +63,6 @@ class Decoding:
         codec.decode(EnrichmentJob, msg.data)
         if self.error is not None:
             raise self.error
-
-
-@asynccontextmanager
-async def running(*workers: PullWorker) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), 10)
 
 
 async def advisories(js: JetStreamContext, queue: JobQueue) -> dict[str, int]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
@@ -19,6 +21,7 @@ from wildside_common.bus.topology import (
     ensure_consumer,
     job_consumer,
 )
+from wildside_common.bus.worker import PullWorker
 
 
 @dataclass(frozen=True)
@@ -75,3 +78,15 @@ async def wait_for_dead_letter(
                 return message
         assert time.monotonic() < deadline, f"no dead letter on {subject} in {timeout} s"
         await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def running(*workers: PullWorker) -> AsyncIterator[None]:
+    """Runs `workers` for the body of the `async with`, then stops them (10 s at most)."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
