@@ -3,7 +3,7 @@
 Why the use case still sees a batch: the measured gain of batching (one Redis round
 trip for the idempotency keys, one for the rate limits and one for the route cache; one
 transaction and one burst of publishes per batch) needs every step to run over the
-whole batch at once, so `RouteService.process_batch` takes a list. What stays here is
+whole batch at once, so `RouteService._process` takes a list. What stays here is
 the machinery only: which submissions form a batch (`MicroBatcher`: up to `max_size`
 per batch, `concurrency` batches at once; on an idle gateway a batch is one request,
 processed at once) and the batch-size metric. The rules of one submission (replay,
