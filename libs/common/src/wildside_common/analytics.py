@@ -1,10 +1,10 @@
 """Product analytics: typed PostHog events, sent in batches off the request path.
 
 Events are small frozen records (`RouteRequested`, `RouteGenerated`, `RouteFailed`,
-`RouteCancelled`, `UserLoggedIn`, `UserSignup`); each has one JSON Schema in `schemas/analytics/` and
-every event carries `schema_version` and `service`. Privacy: the distinct id is the
-user's opaque UUID; no names, coordinates or IP-derived location leave the service
-(GeoIP is off).
+`RouteCancelled`, `UserLoggedIn`, `UserSignup`); each has one JSON Schema in
+`schemas/analytics/` and every event carries `schema_version` and `service`. Privacy:
+the distinct id is the user's opaque UUID; no names, coordinates or IP-derived location
+leave the service (GeoIP is off).
 
 `Analytics.capture` never blocks and never raises: the PostHog client queues the event
 (bounded), a background task posts batches of `POSTHOG_FLUSH_AT` events or whatever is
