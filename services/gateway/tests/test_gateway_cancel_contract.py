@@ -171,3 +171,28 @@ async def test_bad_ws_cancels_get_error_frames_and_are_strikes(gateway: Running)
     async with httpx.AsyncClient(base_url=gateway.http) as client:
         state = await client.get(f"/api/v1/routes/{foreign}", headers=bearer(gateway, "bob"))
     assert state.json()["status"] == "queued"  # another user's request was left alone
+
+
+async def test_a_cookie_delete_from_a_foreign_origin_is_csrf_rejected(gateway: Running) -> None:
+    request_id = await submitted(gateway)
+    cookie = {"Cookie": f"session={gateway.tokens['alice']}"}
+    async with httpx.AsyncClient(base_url=gateway.http) as client:
+        refused = await client.delete(
+            f"/api/v1/routes/{request_id}", headers={**cookie, "Origin": "https://evil.example"}
+        )
+        assert refused.status_code == 403 and refused.json()["code"] == "csrf_rejected"
+        state = await client.get(f"/api/v1/routes/{request_id}", headers=bearer(gateway, "alice"))
+        assert state.json()["status"] == "queued"
+        allowed = await client.delete(
+            f"/api/v1/routes/{request_id}", headers={**cookie, "Origin": gateway.http}
+        )
+        assert allowed.status_code == 202
+
+
+async def test_an_unsupported_method_is_405_naming_get_and_delete(gateway: Running) -> None:
+    async with httpx.AsyncClient(base_url=gateway.http) as client:
+        response = await client.put(
+            f"/api/v1/routes/{uuid.uuid4()}", headers=bearer(gateway, "alice")
+        )
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD", "DELETE"}
