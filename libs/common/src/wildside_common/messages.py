@@ -162,8 +162,6 @@ class RouteStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({RouteStatus.SUCCEEDED, RouteStatus.FAILED, RouteStatus.CANCELLED})
-# Statuses a request may still leave (and be cancelled from).
-OPEN_STATUSES = frozenset({RouteStatus.QUEUED, RouteStatus.RUNNING})
 
 # The seed's transitions: queued -> running -> succeeded; running -> failed. A status may
 # repeat (progress events while running). A request may also fail straight from queued
