@@ -145,3 +145,25 @@ def test_theme_ids_are_slugs(migrated: Migrated) -> None:
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("INSERT INTO interest_themes VALUES ('Not A Slug', 'x', 'y', 9)")
     assert {"history", "art", "nature", "food", "architecture", "culture"} <= set(themes)
+
+
+def test_route_requests_admit_every_route_status_and_nothing_else(migrated: Migrated) -> None:
+    """0008: `cancelled` is a stored status; the CHECK still refuses an unknown one."""
+    from wildside_common.messages import RouteStatus
+
+    insert = (
+        "INSERT INTO route_requests (id, user_id, status, payload, error) "
+        "VALUES (gen_random_uuid(), %s, %s, '{}', 'x')"
+    )
+    with psycopg.connect(migrated.url) as conn:
+        (user,) = conn.execute(
+            "INSERT INTO users (username, display_name, password_hash) "
+            "VALUES ('statuses', 'S', 'x') RETURNING id"
+        ).fetchone() or (None,)
+        for status in RouteStatus:
+            conn.execute(insert, (user, status.value))
+        stored = {row[0] for row in conn.execute("SELECT status FROM route_requests")}
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(insert, (user, "aborted"))
+        conn.rollback()
+    assert stored == {status.value for status in RouteStatus}

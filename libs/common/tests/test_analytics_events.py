@@ -18,6 +18,7 @@ from wildside_common.analytics import (
     AnalyticsSettings,
     NullAnalytics,
     PostHogAnalytics,
+    RouteCancelled,
     RouteGenerated,
     RouteRequested,
     analytics_from_settings,
@@ -85,6 +86,15 @@ def test_route_generated_payloads_validate(request_id, metres, minutes, pois, ma
         str(uuid.uuid4()), request_id, 60, metres, minutes, pois, tuple(matched), line, solve
     )
     validator("RouteGenerated").validate(payload(event, "router"))
+
+
+@pytest.mark.parametrize("stage", ["queued", "running"])
+def test_route_cancelled_payloads_validate_with_an_open_stage_only(stage: str) -> None:
+    event = RouteCancelled(str(uuid.uuid4()), str(uuid.uuid4()), stage)
+    checker = validator("RouteCancelled")
+    body = payload(event, "gateway")
+    checker.validate(body)
+    assert not checker.is_valid({**body, "stage": "succeeded"})
 
 
 def test_a_payload_missing_a_field_or_with_an_unknown_one_is_refused() -> None:

@@ -92,6 +92,19 @@ def test_status_schema_transitions_match_the_model() -> None:
             assert can_transition(RouteStatus(current), new) == (new.value in allowed)
 
 
+def test_only_an_open_request_may_be_cancelled_and_cancelled_is_final() -> None:
+    from wildside_common.messages import can_transition
+
+    cancelled = RouteStatus.CANCELLED
+    assert cancelled.final
+    assert [s for s in RouteStatus if can_transition(s, cancelled)] == [
+        RouteStatus.QUEUED,
+        RouteStatus.RUNNING,
+    ]
+    assert not any(can_transition(cancelled, new) for new in RouteStatus)
+    assert not can_transition(None, cancelled)
+
+
 # -- generated models ---------------------------------------------------------------------
 
 uuids = st.uuids().map(str)
@@ -130,7 +143,9 @@ route_jobs = st.builds(
 statuses = st.builds(
     RouteGenerationStatus,
     request_id=uuids,
-    status=st.sampled_from([RouteStatus.QUEUED, RouteStatus.RUNNING, RouteStatus.SUCCEEDED]),
+    status=st.sampled_from(
+        [RouteStatus.QUEUED, RouteStatus.RUNNING, RouteStatus.SUCCEEDED, RouteStatus.CANCELLED]
+    ),
     progress=st.integers(0, 100),
     timestamp=moments,
     error=st.none() | text,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
 from wildside_common.route import Route
 from wildside_gateway.routes.domain.idempotency import StoredResponse
-from wildside_gateway.routes.domain.routes import RouteState
+from wildside_gateway.routes.domain.routes import Cancellation, RouteState
 from wildside_gateway.routes.ports import NewRouteRequest, OutgoingJob
 
 
@@ -78,6 +79,21 @@ class FakeRouteRequests:
         self, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], StoredResponse]:
         return {pair: self.keys[pair] for pair in keys if pair in self.keys}
+
+    async def cancel(self, request_id: str, user_id: str) -> Cancellation:
+        state = self.requests.get(request_id)
+        if state is None or state.user_id != user_id:
+            return Cancellation(found=False)
+        if state.status.final:
+            return Cancellation(True, state.status)
+        self.requests[request_id] = replace(state, status=RouteStatus.CANCELLED)
+        return Cancellation(True, RouteStatus.CANCELLED, state.status)
+
+    def finish(self, request_id: str, status: RouteStatus) -> None:
+        """The router's final write (test set-up), conditional like its own."""
+        state = self.requests[request_id]
+        if not state.status.final:
+            self.requests[request_id] = replace(state, status=status, progress=100)
 
 
 class FakeQueue:

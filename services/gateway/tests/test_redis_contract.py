@@ -55,6 +55,25 @@ async def test_limiter_counts_each_user_apart(limiter) -> None:
     assert await limiter.acquire_many([]) == []
 
 
+async def test_named_limiters_keep_their_quotas_apart(redis, redis_prefix) -> None:
+    """Cancels (`ratelimit-cancel`) spend nothing of the submissions' quota, and back."""
+    routes = RedisRateLimiter(redis, RedisGuard(), limit=1, prefix=redis_prefix)
+    cancels = RedisRateLimiter(
+        redis, RedisGuard(), 1, prefix=redis_prefix, name="ratelimit-cancel", noun="route cancels"
+    )
+    assert await routes.acquire_many(["u"]) == [None]
+    assert await cancels.acquire_many(["u"]) == [None]
+    [refused] = await cancels.acquire_many(["u"])
+    assert refused is not None and refused.message == "at most 1 route cancels per minute"
+    [refused] = await routes.acquire_many(["u"])
+    assert refused is not None and refused.message == "at most 1 route requests per minute"
+    keys = [k.decode() async for k in redis.scan_iter(match=f"{redis_prefix}*")]
+    assert {k.removeprefix(redis_prefix).split(":")[0] for k in keys} == {
+        "ratelimit",
+        "ratelimit-cancel",
+    }
+
+
 async def test_redis_limiter_survives_a_flushed_script_cache(redis, redis_prefix) -> None:
     limiter = RedisRateLimiter(redis, RedisGuard(), limit=3, prefix=redis_prefix)
     user = str(uuid.uuid4())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 
 import pytest
@@ -15,8 +16,9 @@ from gateway_route_fakes import (
     FakeThemes,
 )
 
-from wildside_common.analytics import RouteRequested
+from wildside_common.analytics import RouteCancelled, RouteRequested
 from wildside_common.errors import (
+    AlreadyFinal,
     Conflict,
     InvalidInput,
     NotFound,
@@ -272,3 +274,119 @@ async def test_each_new_request_is_one_route_requested_event_replays_are_none() 
     assert (event.user_id, event.request_id) == (ALICE.user_id, first.request_id)
     assert event.themes == ("history", "nature") and event.duration_minutes == 60
     assert event.seeded and not event.one_way and not event.from_cache
+
+
+# -- cancelling ---------------------------------------------------------------------------
+
+
+class CountingMetrics:
+    def __init__(self) -> None:
+        self.cancels: list[str] = []
+
+    def idempotency(self, outcome: str, user_scope: str, key_age: str) -> None:
+        pass
+
+    def cancel(self, outcome: str) -> None:
+        self.cancels.append(outcome)
+
+
+def cancelling(cancel_limit: int = 1000):
+    store, announcer, analytics, metrics = (
+        FakeRouteRequests(),
+        FakeAnnouncer(),
+        RecordingAnalytics(),
+        CountingMetrics(),
+    )
+    svc = RouteService(
+        store,
+        FakeQueue(),
+        announcer,
+        FakeThemes(),
+        SubmissionPolicy(DurationBounds(10, 480)),
+        FakeCache(),
+        FakeLimiter(),
+        analytics=analytics,
+        metrics=metrics,
+        cancel_limiter=FakeLimiter(cancel_limit),
+    )
+    return svc, store, announcer, analytics, metrics
+
+
+@pytest.mark.parametrize("status", [RouteStatus.QUEUED, RouteStatus.RUNNING])
+async def test_an_open_request_is_cancelled_stored_and_announced(status: RouteStatus) -> None:
+    svc, store, announcer, analytics, metrics = cancelling()
+    accepted = await svc.submit(ALICE, BODY)
+    if status is RouteStatus.RUNNING:
+        store.requests[accepted.request_id] = dataclasses.replace(
+            store.requests[accepted.request_id], status=status
+        )
+    event = await svc.cancel(ALICE, accepted.request_id.upper())  # any case names it
+    assert (event.request_id, event.status, event.progress) == (
+        accepted.request_id,
+        RouteStatus.CANCELLED,
+        100,
+    )
+    assert (await svc.state(ALICE, accepted.request_id)).status is RouteStatus.CANCELLED
+    assert announcer.events[-1] == event
+    [captured] = analytics.named("RouteCancelled")
+    assert captured == RouteCancelled(ALICE.user_id, accepted.request_id, status.value)
+    assert metrics.cancels == ["cancelled"]
+
+
+@pytest.mark.parametrize("status", [RouteStatus.SUCCEEDED, RouteStatus.FAILED])
+async def test_an_ended_request_is_already_final_and_nothing_is_announced(
+    status: RouteStatus,
+) -> None:
+    svc, store, announcer, analytics, metrics = cancelling()
+    accepted = await svc.submit(ALICE, BODY)
+    store.finish(accepted.request_id, status)
+    announced = len(announcer.events)
+    with pytest.raises(AlreadyFinal) as caught:
+        await svc.cancel(ALICE, accepted.request_id)
+    assert caught.value.code == "already_final"
+    assert caught.value.details == {"status": status.value}
+    assert (await svc.state(ALICE, accepted.request_id)).status is status
+    assert len(announcer.events) == announced and analytics.named("RouteCancelled") == []
+    assert metrics.cancels == ["already_final"]
+
+
+async def test_a_second_cancel_is_already_final() -> None:
+    svc, _, announcer, _, metrics = cancelling()
+    accepted = await svc.submit(ALICE, BODY)
+    await svc.cancel(ALICE, accepted.request_id)
+    with pytest.raises(AlreadyFinal):
+        await svc.cancel(ALICE, accepted.request_id)
+    assert [e.status for e in announcer.events].count(RouteStatus.CANCELLED) == 1
+    assert metrics.cancels == ["cancelled", "already_final"]
+
+
+async def test_another_users_or_an_unknown_request_is_not_found_and_left_alone() -> None:
+    svc, _, announcer, _, metrics = cancelling()
+    accepted = await svc.submit(ALICE, BODY)
+    with pytest.raises(NotFound):
+        await svc.cancel(BOB, accepted.request_id)
+    with pytest.raises(NotFound):
+        await svc.cancel(ALICE, str(uuid.uuid4()))
+    assert (await svc.state(ALICE, accepted.request_id)).status is RouteStatus.QUEUED
+    assert RouteStatus.CANCELLED not in [e.status for e in announcer.events]
+    assert metrics.cancels == ["not_found", "not_found"]
+
+
+@pytest.mark.parametrize("raw", ["not-a-uuid", "", "{" + str(uuid.UUID(int=1)) + "}", "1" * 32])
+async def test_a_request_id_that_is_not_a_uuid_is_invalid_input(raw: str) -> None:
+    svc, _, _, _, metrics = cancelling()
+    with pytest.raises(InvalidInput) as caught:
+        await svc.cancel(ALICE, raw)
+    assert caught.value.details == {"field": "request_id"}
+    assert metrics.cancels == ["invalid"]
+
+
+async def test_cancels_have_their_own_rate_limit() -> None:
+    svc, _, _, _, metrics = cancelling(cancel_limit=1)
+    first, second = await svc.submit(ALICE, BODY), await svc.submit(ALICE, BODY)
+    await svc.cancel(ALICE, first.request_id)
+    with pytest.raises(RateLimited):
+        await svc.cancel(ALICE, second.request_id)
+    assert (await svc.state(ALICE, second.request_id)).status is RouteStatus.QUEUED
+    await svc.submit(ALICE, BODY)  # submissions keep their own quota
+    assert metrics.cancels == ["cancelled", "rate_limited"]

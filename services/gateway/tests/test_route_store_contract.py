@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import asyncpg
@@ -274,3 +275,58 @@ async def seq_scans(pool: asyncpg.Pool, url: str) -> int:
         )
     finally:
         await conn.close()
+
+
+async def set_status(store, request_id: str, status: RouteStatus) -> None:
+    """The router's write (test set-up) on the store under test."""
+    if isinstance(store, FakeRouteRequests):
+        store.finish(request_id, status) if status.final else store.requests.update(
+            {request_id: replace(store.requests[request_id], status=status)}
+        )
+        return
+    await store.pool.execute(
+        "UPDATE route_requests SET status = $2, error = CASE WHEN $2 = 'failed' THEN 'x' END "
+        "WHERE id = $1",
+        uuid.UUID(request_id),
+        status.value,
+    )
+
+
+@pytest.mark.parametrize("status", [RouteStatus.QUEUED, RouteStatus.RUNNING])
+async def test_an_open_request_is_cancelled_once(store_and_user, status: RouteStatus) -> None:
+    store, user = store_and_user
+    request = new(user)
+    await record(store, request)
+    await set_status(store, request.request_id, status)
+    first = await store.cancel(request.request_id, user)
+    assert (first.found, first.status, first.previous) == (True, RouteStatus.CANCELLED, status)
+    assert first.cancelled
+    state = await store.get(request.request_id)
+    assert state is not None and state.status is RouteStatus.CANCELLED
+    again = await store.cancel(request.request_id, user)
+    assert (again.found, again.status, again.previous) == (True, RouteStatus.CANCELLED, None)
+
+
+@pytest.mark.parametrize("status", [RouteStatus.SUCCEEDED, RouteStatus.FAILED])
+async def test_an_ended_request_is_not_cancelled(store_and_user, status: RouteStatus) -> None:
+    store, user = store_and_user
+    request = new(user)
+    await record(store, request)
+    await set_status(store, request.request_id, status)
+    found = await store.cancel(request.request_id, user)
+    assert (found.found, found.status, found.cancelled) == (True, status, False)
+    state = await store.get(request.request_id)
+    assert state is not None and state.status is status
+
+
+async def test_another_users_or_an_unknown_request_is_not_found_and_not_moved(
+    store_and_user, pool
+) -> None:
+    store, user = store_and_user
+    request = new(user)
+    await record(store, request)
+    other = await insert_user(pool, "other")
+    assert not (await store.cancel(request.request_id, other)).found
+    assert not (await store.cancel(str(uuid.uuid4()), user)).found
+    state = await store.get(request.request_id)
+    assert state is not None and state.status is RouteStatus.QUEUED

@@ -3,6 +3,7 @@ PostgreSQL adapter by test_route_store_contract.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
@@ -31,10 +32,12 @@ class FakeRouteStore:
         row["progress"] = max(row["progress"], 5)
         return True
 
-    async def set_progress(self, request_id: str, progress: int) -> None:
+    async def set_progress(self, request_id: str, progress: int) -> bool:
         row = self.rows[request_id]
-        if row["status"] is RouteStatus.RUNNING and row["progress"] < progress:
-            row["progress"] = progress
+        if row["status"] is not RouteStatus.RUNNING:
+            return False
+        row["progress"] = max(row["progress"], progress)
+        return True
 
     async def save_result(self, request_id: str, route: Route) -> bool:
         row = self.rows.get(request_id)
@@ -49,6 +52,23 @@ class FakeRouteStore:
         if row is None or row["status"].final:
             return False
         row.update(status=RouteStatus.FAILED, error=error)
+        return True
+
+    def queue(self, request_id: str) -> None:
+        """The gateway's insert of a new request (test set-up)."""
+        self.rows[request_id] = {
+            "status": RouteStatus.QUEUED,
+            "error": None,
+            "progress": 0,
+            "attempts": 0,
+        }
+
+    def cancel(self, request_id: str) -> bool:
+        """The gateway's conditional cancel (test set-up): only an open request moves."""
+        row = self.rows.get(request_id)
+        if row is None or row["status"].final:
+            return False
+        row["status"] = RouteStatus.CANCELLED
         return True
 
 
@@ -82,6 +102,39 @@ class FakePlanner:
         if self.error is not None:
             raise self.error
         return self.route
+
+
+class SteppingPlanner:
+    """A solve in a worker thread reporting progress every few milliseconds, as the
+    solver does; `on_step(i)` runs before step i (a test cancels from there)."""
+
+    def __init__(self, steps: int = 200, on_step: Callable[[int], None] | None = None) -> None:
+        self.steps = steps
+        self.on_step = on_step
+        self.calls = 0
+        self.done = 0  # steps completed
+        self.stopped_by: BaseException | None = None
+
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
+        import asyncio
+        import time
+
+        self.calls += 1
+
+        def solve() -> Route:
+            try:
+                for step in range(self.steps):
+                    if self.on_step is not None:
+                        self.on_step(step)
+                    progress(step / self.steps)
+                    self.done = step + 1
+                    time.sleep(0.005)
+            except BaseException as exc:
+                self.stopped_by = exc
+                raise
+            return example_route()
+
+        return await asyncio.to_thread(solve)
 
 
 class FakeCacheWriter:

@@ -5,14 +5,20 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from router_fakes import FakeCacheWriter, FakePlanner, FakePublisher, FakeRouteStore
+from router_fakes import (
+    FakeCacheWriter,
+    FakePlanner,
+    FakePublisher,
+    FakeRouteStore,
+    SteppingPlanner,
+)
 
 from wildside_common.analytics import RouteFailed, RouteGenerated
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.routes import example_route
-from wildside_router.app import GenerateRoute, JobAbandoned
+from wildside_router.app import GenerateRoute, JobAbandoned, JobCancelled
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +35,7 @@ def job(cache_key: str | None = "route:v1:" + "a" * 64) -> GenerateRouteJob:
     )
 
 
-def use_case(planner: FakePlanner, timeout: float = 5.0):
+def use_case(planner: FakePlanner | SteppingPlanner, timeout: float = 5.0):
     store, publisher, cache = FakeRouteStore(), FakePublisher(), FakeCacheWriter()
     return (
         GenerateRoute(store, publisher, planner, timeout, 3, cache=cache),
@@ -150,3 +156,76 @@ async def test_a_failed_request_is_one_route_failed_event_with_its_reason() -> N
         "timeout",
     )
     assert analytics.named("RouteGenerated") == []
+
+
+# -- cancelling ---------------------------------------------------------------------------
+
+
+async def test_a_job_cancelled_while_queued_is_never_planned_and_its_status_announced() -> None:
+    planner = FakePlanner()
+    case, store, publisher, cache = use_case(planner)
+    item = job()
+    store.queue(item.request_id)
+    assert store.cancel(item.request_id)
+    await case.handle(item, attempt=1)  # returns normally: the worker acks the job
+    assert planner.calls == 0
+    assert store.rows[item.request_id]["attempts"] == 0
+    assert [e.status for e in publisher.events] == [RouteStatus.CANCELLED]
+    assert publisher.events[0].progress == 100
+    assert cache.entries == {}
+
+
+async def test_a_running_solve_stops_at_its_next_progress_report_after_a_cancel() -> None:
+    item = job()
+    box: list[FakeRouteStore] = []
+
+    def on_step(step: int) -> None:
+        if step == 40:  # mid-solve, from the solver's thread
+            box[0].cancel(item.request_id)
+
+    planner = SteppingPlanner(steps=400, on_step=on_step)
+    case, store, publisher, cache = use_case(planner)
+    box.append(store)
+    await case.handle(item, attempt=1)
+    assert isinstance(planner.stopped_by, JobCancelled)
+    # stopped within a progress checkpoint (10 %) and a report of the cancel
+    assert 40 <= planner.done < 40 + 60
+    assert store.rows[item.request_id]["status"] is RouteStatus.CANCELLED
+    assert item.request_id not in store.results and cache.entries == {}
+    statuses = [e.status for e in publisher.events]
+    assert statuses[-1] is RouteStatus.CANCELLED
+    assert RouteStatus.SUCCEEDED not in statuses
+    assert statuses.count(RouteStatus.CANCELLED) == 1
+
+
+async def test_a_solve_finishing_after_a_cancel_stores_and_announces_nothing_new() -> None:
+    item = job()
+    box: list[FakeRouteStore] = []
+
+    class CancelledAtTheEnd(FakePlanner):
+        async def plan(self, job, progress):  # type: ignore[no-untyped-def]
+            route = await super().plan(job, progress)
+            box[0].cancel(item.request_id)  # the user wins the race by a hair
+            return route
+
+    case, store, publisher, cache = use_case(CancelledAtTheEnd())
+    box.append(store)
+    analytics = RecordingAnalytics()
+    case.analytics = analytics
+    await case.handle(item, attempt=1)
+    assert store.rows[item.request_id]["status"] is RouteStatus.CANCELLED
+    assert store.results == {} and cache.entries == {}
+    assert publisher.events[-1].status is RouteStatus.CANCELLED
+    assert RouteStatus.SUCCEEDED not in [e.status for e in publisher.events]
+    assert analytics.named("RouteGenerated") == []
+
+
+async def test_a_cancelled_request_is_not_failed_by_a_later_timeout_or_dead_letter() -> None:
+    case, store, publisher, _ = use_case(FakePlanner())
+    item = job()
+    store.queue(item.request_id)
+    store.cancel(item.request_id)
+    await case.abandon(item.request_id, "dead-lettered: max deliveries")
+    assert store.rows[item.request_id]["status"] is RouteStatus.CANCELLED
+    assert store.rows[item.request_id]["error"] is None
+    assert publisher.events[-1].status is RouteStatus.CANCELLED

@@ -91,3 +91,38 @@ async def test_a_job_for_an_unknown_user_is_invalid_input_so_the_worker_terms_it
     assert caught.value.details == {"reason": "reference"}
     assert disposition_for(caught.value, 1).action is Action.TERM
     assert await store.status_of(job.request_id) is None
+
+
+async def cancelled(store, pool, request_id: str) -> None:
+    """The gateway's cancel (its own conditional UPDATE), on the store under test."""
+    if isinstance(store, FakeRouteStore):
+        assert store.cancel(request_id)
+        return
+    moved = await pool.fetchval(
+        "UPDATE route_requests SET status = 'cancelled' "
+        "WHERE id = $1 AND status IN ('queued', 'running') RETURNING id",
+        uuid.UUID(request_id),
+    )
+    assert moved is not None
+
+
+async def test_a_cancelled_request_is_final_for_every_router_write(store_and_job) -> None:
+    store, job = store_and_job
+    assert await store.mark_running(job)
+    assert await store.set_progress(job.request_id, 30)
+    await cancelled(store, getattr(store, "pool", None), job.request_id)
+    assert await store.status_of(job.request_id) == (RouteStatus.CANCELLED, None)
+    assert not await store.set_progress(job.request_id, 40)  # the cancel checkpoint
+    assert not await store.mark_running(job)  # a redelivery never starts it again
+    assert not await store.save_result(job.request_id, example_route())
+    assert not await store.mark_failed(job.request_id, "timeout")
+    assert await store.status_of(job.request_id) == (RouteStatus.CANCELLED, None)
+
+
+async def test_progress_reports_whether_the_request_still_runs(store_and_job) -> None:
+    store, job = store_and_job
+    assert await store.mark_running(job)
+    assert await store.set_progress(job.request_id, 50)
+    assert await store.set_progress(job.request_id, 20)  # never lowered, still running
+    assert await store.save_result(job.request_id, example_route())
+    assert not await store.set_progress(job.request_id, 60)

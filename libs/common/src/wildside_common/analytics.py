@@ -1,10 +1,10 @@
 """Product analytics: typed PostHog events, sent in batches off the request path.
 
 Events are small frozen records (`RouteRequested`, `RouteGenerated`, `RouteFailed`,
-`UserLoggedIn`, `UserSignup`); each has one JSON Schema in `schemas/analytics/` and
-every event carries `schema_version` and `service`. Privacy: the distinct id is the
-user's opaque UUID; no names, coordinates or IP-derived location leave the service
-(GeoIP is off).
+`RouteCancelled`, `UserLoggedIn`, `UserSignup`); each has one JSON Schema in
+`schemas/analytics/` and every event carries `schema_version` and `service`. Privacy:
+the distinct id is the user's opaque UUID; no names, coordinates or IP-derived location
+leave the service (GeoIP is off).
 
 `Analytics.capture` never blocks and never raises: the PostHog client queues the event
 (bounded), a background task posts batches of `POSTHOG_FLUSH_AT` events or whatever is
@@ -85,6 +85,16 @@ class RouteFailed(ProductEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RouteCancelled(ProductEvent):
+    """The user cancelled a route request (`stage`: the status it had, queued or running)."""
+
+    name: ClassVar[str] = "RouteCancelled"
+    user_id: str
+    request_id: str
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
 class UserLoggedIn(ProductEvent):
     name: ClassVar[str] = "UserLoggedIn"
     user_id: str
@@ -105,6 +115,7 @@ EVENT_TYPES: tuple[type[ProductEvent], ...] = (
     RouteRequested,
     RouteGenerated,
     RouteFailed,
+    RouteCancelled,
     UserLoggedIn,
     UserSignup,
 )

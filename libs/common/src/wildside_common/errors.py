@@ -10,6 +10,7 @@
      |    +-- CsrfRejected      csrf_rejected     (a browser request from a foreign origin)
      +-- NotFound               not_found
      +-- Conflict               conflict
+     |    +-- AlreadyFinal      already_final     (a request that has ended cannot be cancelled)
      +-- RateLimited            rate_limited      (retry_after seconds)
      +-- Unavailable            service_unavailable (a dependency is down; try later)
      +-- Timeout                timeout
@@ -81,6 +82,12 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class AlreadyFinal(Conflict):
+    """A route request that has already ended (succeeded, failed, cancelled): HTTP 409."""
+
+    code = "already_final"
 
 
 class RateLimited(DomainError):

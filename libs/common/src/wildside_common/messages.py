@@ -154,25 +154,36 @@ class RouteStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def final(self) -> bool:
-        return self in (RouteStatus.SUCCEEDED, RouteStatus.FAILED)
+        return self in FINAL_STATUSES
 
+
+FINAL_STATUSES = frozenset({RouteStatus.SUCCEEDED, RouteStatus.FAILED, RouteStatus.CANCELLED})
 
 # The seed's transitions: queued -> running -> succeeded; running -> failed. A status may
 # repeat (progress events while running). A request may also fail straight from queued
-# when it can never run (a job rejected before it starts).
+# when it can never run (a job rejected before it starts). The user may cancel a request
+# that is queued or running (DELETE /api/v1/routes/{id}): cancelled is final.
 _ALLOWED = {
     RouteStatus.QUEUED: {
         RouteStatus.QUEUED,
         RouteStatus.RUNNING,
         RouteStatus.FAILED,
         RouteStatus.SUCCEEDED,
+        RouteStatus.CANCELLED,
     },
-    RouteStatus.RUNNING: {RouteStatus.RUNNING, RouteStatus.SUCCEEDED, RouteStatus.FAILED},
+    RouteStatus.RUNNING: {
+        RouteStatus.RUNNING,
+        RouteStatus.SUCCEEDED,
+        RouteStatus.FAILED,
+        RouteStatus.CANCELLED,
+    },
     RouteStatus.SUCCEEDED: set(),
     RouteStatus.FAILED: set(),
+    RouteStatus.CANCELLED: set(),
 }
 
 
@@ -281,7 +292,7 @@ class RouteGenerationStatus(Message):
         try:
             object.__setattr__(self, "status", RouteStatus(self.status))
         except ValueError:
-            problem = "must be queued, running, succeeded or failed"
+            problem = "must be queued, running, succeeded, failed or cancelled"
             raise InvalidInput.field("status", problem) from None
         _timestamp(self.timestamp, "timestamp")
         _optional_text(self.error, "error")
@@ -312,7 +323,7 @@ class RouteGenerationStatus(Message):
         try:
             status = RouteStatus(str(body.get("status")))
         except ValueError:
-            problem = "must be queued, running, succeeded or failed"
+            problem = "must be queued, running, succeeded, failed or cancelled"
             raise InvalidInput.field("status", problem) from None
         return cls(
             request_id=_uuid(body.get("request_id"), "request_id"),

@@ -263,6 +263,14 @@ def route_service(
         analytics=analytics,
         batching=MicroBatching(settings.submit_batch_max, settings.submit_batch_concurrency),
         metrics=PrometheusRouteMetrics(),
+        cancel_limiter=RedisRateLimiter(
+            redis,
+            guard,
+            settings.rate_limit_per_minute,
+            prefix=settings.redis_prefix,
+            name="ratelimit-cancel",
+            noun="route cancels",
+        ),
     )
 
 

@@ -28,6 +28,7 @@ ERROR_CODES = [
     "csrf_rejected",
     "not_found",
     "conflict",
+    "already_final",
     "rate_limited",
     "too_many_attempts",
     "service_unavailable",
@@ -82,7 +83,10 @@ ROUTE_STATE = {
     "required": ["request_id", "status", "progress"],
     "properties": {
         "request_id": {"type": "string", "format": "uuid"},
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "status": {
+            "type": "string",
+            "enum": ["queued", "running", "succeeded", "failed", "cancelled"],
+        },
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "error": {"type": "string"},
         "route": _ref("Route"),
@@ -173,13 +177,54 @@ def _paths() -> dict[str, Any]:
                     }
                 ],
                 "responses": {
-                    "200": _json(_ref("RouteState"), "Finished (succeeded or failed)"),
+                    "200": _json(_ref("RouteState"), "Finished (succeeded, failed or cancelled)"),
                     "202": _json(_ref("RouteState"), "Still queued or running", RETRY_AFTER),
                     "401": _error("No session"),
                     "404": _error("Unknown request"),
                     "503": _error("Database unavailable"),
                 },
-            }
+            },
+            "delete": {
+                "summary": "Cancel a route request that is queued or running",
+                "description": (
+                    "Stores `cancelled` (a final status), publishes it on the bus and to the"
+                    " request's WebSocket subscribers; the router never starts a queued job"
+                    " and stops a running one at its next progress check. When the router"
+                    " finishes at the same moment, exactly one final status is stored: this"
+                    " answers 202 if the cancel won, 409 `already_final` if the route did."
+                    " Cancels have their own per-user rate limit (RATE_LIMIT_PER_MINUTE)."
+                ),
+                "parameters": [
+                    {
+                        "name": "request_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "A UUID in canonical form (8-4-4-4-12 hexadecimal "
+                        "digits, either case); any other spelling is 400",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "required": ["request_id", "status"],
+                            "properties": {
+                                "request_id": {"type": "string", "format": "uuid"},
+                                "status": {"type": "string", "const": "cancelled"},
+                            },
+                        },
+                        "Cancelled: stored and announced",
+                    ),
+                    "400": _error("The request id is not a UUID"),
+                    "401": _error("No session"),
+                    "403": CROSS_SITE,
+                    "404": _error("Unknown request (or another user's)"),
+                    "409": _error("already_final: the request has already ended"),
+                    "429": _error("Rate limited"),
+                    "503": _error("Database unavailable"),
+                },
+            },
         },
     }
 

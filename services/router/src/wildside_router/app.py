@@ -4,12 +4,20 @@ Idempotent under at-least-once delivery: a request with a final status is not ru
 again (its final event is re-announced so late listeners still learn it); the
 result is stored once. A job that keeps failing is marked failed on its last
 permitted attempt, so an accepted request always reaches a final status.
+
+Cancelling (the gateway stores `cancelled` for a queued or running request): a job
+whose request is cancelled before it starts is acknowledged unsolved; a running one
+learns it at its next progress write (which only moves a request still `running`) and
+stops at the planner's next progress report (`JobCancelled` is raised from the
+callback); a solve that finishes anyway stores nothing, because every write is
+conditional on the request being open. docs/engine.md argues the choice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -42,6 +50,11 @@ class JobAbandoned(InvalidInput):
     """The job failed on its last attempt; its request is marked failed (term it)."""
 
 
+class JobCancelled(Exception):
+    """Raised from the progress callback once the request is known to be no longer
+    running (cancelled, or ended elsewhere): the planner stops where it reports."""
+
+
 class GenerateRoute:
     def __init__(
         self,
@@ -66,14 +79,22 @@ class GenerateRoute:
     async def handle(self, job: GenerateRouteJob, attempt: int) -> None:
         current = await self.store.status_of(job.request_id)
         if current is not None and not can_transition(current[0], RouteStatus.RUNNING):
+            if current[0] is RouteStatus.CANCELLED:  # cancelled while queued: never started
+                ROUTES.labels("cancelled", "queued").inc()
             await self._announce(job.request_id, current[0], current[1])
             return
         if not await self.store.mark_running(job):
+            await self._announce_stored(job.request_id)  # ended (cancelled) meanwhile
             return
         await self._announce(job.request_id, RouteStatus.RUNNING, None, RUNNING_PROGRESS)
         started = time.perf_counter()
         try:
             route = await self._plan(job)
+        except JobCancelled:
+            stored = await self._announce_stored(job.request_id)
+            if stored is RouteStatus.CANCELLED:
+                ROUTES.labels("cancelled", "running").inc()
+            return
         except TimeoutError:
             await self._fail(job.request_id, "timeout", "timeout", job.user_id)
             return
@@ -85,11 +106,14 @@ class GenerateRoute:
                 await self._fail(job.request_id, "internal error", "exhausted", job.user_id)
                 raise JobAbandoned(f"gave up after {attempt} attempts") from exc
             raise
-        if await self.store.save_result(job.request_id, route):
-            ROUTES.labels("succeeded", "").inc()
-            self.analytics.capture(_generated(job, route, time.perf_counter() - started))
-            if job.cache_key and self.cache is not None:
-                await self.cache.store(job.cache_key, route)
+        if not await self.store.save_result(job.request_id, route):
+            # It ended while solving (cancelled, most likely): the stored status stands.
+            await self._announce_stored(job.request_id)
+            return
+        ROUTES.labels("succeeded", "").inc()
+        self.analytics.capture(_generated(job, route, time.perf_counter() - started))
+        if job.cache_key and self.cache is not None:
+            await self.cache.store(job.cache_key, route)
         await self._announce(job.request_id, RouteStatus.SUCCEEDED, None, 100)
 
     async def abandon(self, request_id: str, reason: str) -> None:
@@ -99,12 +123,15 @@ class GenerateRoute:
     async def _plan(self, job: GenerateRouteJob) -> Route:
         loop = asyncio.get_running_loop()
         last = [RUNNING_PROGRESS]
+        stopped = threading.Event()  # set on the loop, read in the solver's thread
 
         def progress(fraction: float) -> None:
+            if stopped.is_set():
+                raise JobCancelled(job.request_id)
             value = min(99, max(RUNNING_PROGRESS, int(fraction * 100)))
             if value >= last[0] + 10:
                 last[0] = value
-                loop.call_soon_threadsafe(self._schedule_progress, job.request_id, value)
+                loop.call_soon_threadsafe(self._schedule_progress, job.request_id, value, stopped)
 
         started = time.perf_counter()
         try:
@@ -112,12 +139,15 @@ class GenerateRoute:
         finally:
             ROUTE_DURATION.observe(time.perf_counter() - started)
 
-    def _schedule_progress(self, request_id: str, value: int) -> None:
-        task = asyncio.create_task(self._progress(request_id, value))
+    def _schedule_progress(self, request_id: str, value: int, stopped: threading.Event) -> None:
+        task = asyncio.create_task(self._progress(request_id, value, stopped))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
-    async def _progress(self, request_id: str, value: int) -> None:
-        await self.store.set_progress(request_id, value)
+    async def _progress(self, request_id: str, value: int, stopped: threading.Event) -> None:
+        # The progress write is the cancel checkpoint: it moves only a running request.
+        if not await self.store.set_progress(request_id, value):
+            stopped.set()
+            return
         await self._announce(request_id, RouteStatus.RUNNING, None, value)
 
     async def _fail(
@@ -127,9 +157,16 @@ class GenerateRoute:
             ROUTES.labels("failed", reason).inc()
             if user_id is not None:  # a dead letter's user is unknown here: metric only
                 self.analytics.capture(RouteFailed(user_id, request_id, reason))
+        await self._announce_stored(request_id)
+
+    async def _announce_stored(self, request_id: str) -> RouteStatus | None:
+        """Publish the stored status again (a final one is de-duplicated by its message
+        id, so one published by the gateway, `cancelled`, is on the stream once)."""
         current = await self.store.status_of(request_id)
-        if current is not None:
-            await self._announce(request_id, current[0], current[1])
+        if current is None:
+            return None
+        await self._announce(request_id, current[0], current[1])
+        return current[0]
 
     async def _announce(
         self, request_id: str, status: RouteStatus, error: str | None, progress: int | None = None

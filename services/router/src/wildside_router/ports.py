@@ -26,10 +26,14 @@ class RouteStore(Protocol):
         ...
 
     async def mark_running(self, job: GenerateRouteJob) -> bool:
-        """Record an attempt; False when the request already has a final status."""
+        """Record an attempt; False when the request already has a final status
+        (`cancelled` included: a job cancelled while queued never starts)."""
         ...
 
-    async def set_progress(self, request_id: str, progress: int) -> None: ...
+    async def set_progress(self, request_id: str, progress: int) -> bool:
+        """Raise a running request's progress; False when it is no longer running (the
+        user cancelled it, or it ended elsewhere): the job should stop."""
+        ...
 
     async def save_result(self, request_id: str, route: Route) -> bool:
         """Store the result once; False when a final status was already recorded."""

@@ -12,6 +12,10 @@ batching itself (which submissions form a batch, its sizes, its metric) is an ad
 `routes.adapters.batching`, given to `RouteService` as `batching`; the use case keeps
 only the rules, written over a batch because that is where the measured gain lies.
 Without a batching adapter each submission is a batch of one.
+
+Cancelling (`cancel`): the user's queued or running request is stored `cancelled` in one
+conditional step (so a racing result or failure leaves exactly one final status), then
+`cancelled` is announced on the bus; the router stops the job (docs/engine.md).
 """
 
 from __future__ import annotations
@@ -26,8 +30,16 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
-from wildside_common.analytics import Analytics, NullAnalytics, RouteRequested
-from wildside_common.errors import Conflict, DomainError, NotFound, Timeout, Unavailable
+from wildside_common.analytics import Analytics, NullAnalytics, RouteCancelled, RouteRequested
+from wildside_common.errors import (
+    AlreadyFinal,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Timeout,
+    Unavailable,
+)
 from wildside_common.inputs import canonical_uuid
 from wildside_common.messages import (
     GenerateRouteJob,
@@ -148,6 +160,7 @@ class RouteService:
         analytics: Analytics | None = None,
         batching: Batching = OneByOne,
         metrics: RouteMetrics | None = None,
+        cancel_limiter: RateLimiter | None = None,
     ) -> None:
         self.analytics = analytics or NullAnalytics()
         self.metrics = metrics or NullRouteMetrics()
@@ -158,6 +171,7 @@ class RouteService:
         self.policy = policy
         self.cache = cache
         self.limiter = limiter
+        self.cancel_limiter = cancel_limiter  # its own quota: a cancel spends no submission
         self.clock = clock
         self.new_id = new_id
         self.batches = batching(self._process)
@@ -326,6 +340,42 @@ class RouteService:
         if state is None or state.user_id != principal.user_id:
             raise NotFound("no such route request")
         return state
+
+    async def cancel(self, principal: Principal, request_id: str) -> RouteGenerationStatus:
+        """Cancel the user's queued or running request; the `cancelled` event announced.
+
+        A request id that is not a canonical UUID is `InvalidInput` (it names nothing);
+        another user's or an unknown request `NotFound`; one that has ended `AlreadyFinal`.
+        """
+        canonical = canonical_uuid(request_id)
+        if canonical is None:
+            self.metrics.cancel("invalid")
+            raise InvalidInput.field("request_id", "must be a UUID (8-4-4-4-12 hex digits)")
+        if self.cancel_limiter is not None:
+            (refusal,) = await self.cancel_limiter.acquire_many([principal.user_id])
+            if refusal is not None:
+                self.metrics.cancel("rate_limited")
+                raise refusal
+        found = await self.store.cancel(canonical, principal.user_id)
+        if found.previous is None:
+            if not found.found or found.status is None:
+                self.metrics.cancel("not_found")
+                raise NotFound("no such route request")
+            self.metrics.cancel("already_final")
+            raise AlreadyFinal(
+                f"the route request has already ended ({found.status.value})",
+                {"status": found.status.value},
+            )
+        self.metrics.cancel("cancelled")
+        # A final event carries progress 100, as the router's do: the same message id, so
+        # the router's own announcement of it (when it drops the job) is de-duplicated.
+        event = RouteGenerationStatus(canonical, RouteStatus.CANCELLED, 100, self.clock())
+        try:
+            await self.announcer.announce(event)
+        except Exception:
+            log.warning("status event not published", exc_info=True)
+        self.analytics.capture(RouteCancelled(principal.user_id, canonical, found.previous.value))
+        return event
 
 
 def _requested(item: Submission, accepted: Accepted) -> RouteRequested:

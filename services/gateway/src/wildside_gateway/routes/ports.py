@@ -14,7 +14,7 @@ from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
 from wildside_common.route import Route
 from wildside_gateway.routes.domain.idempotency import StoredResponse
-from wildside_gateway.routes.domain.routes import RouteState
+from wildside_gateway.routes.domain.routes import Cancellation, RouteState
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,12 @@ class RouteRequests(Protocol):
         self, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], StoredResponse]:
         """The responses unexpired `(user_id, key)` pairs are bound to (absent: none)."""
+        ...
+
+    async def cancel(self, request_id: str, user_id: str) -> Cancellation:
+        """Store `cancelled` for the user's request if it is queued or running, in one
+        step conditional on that status: a racing final write (the router's result or
+        failure) and this one end in exactly one final status."""
         ...
 
 
@@ -126,7 +132,15 @@ class RouteMetrics(Protocol):
         """Count a submission carrying an Idempotency-Key: `hit`, `miss` or `conflict`."""
         ...
 
+    def cancel(self, outcome: str) -> None:
+        """Count a cancel: `cancelled`, `already_final`, `not_found`, `invalid` or
+        `rate_limited`."""
+        ...
+
 
 class NullRouteMetrics:
     def idempotency(self, outcome: str, user_scope: str, key_age: str) -> None:
+        pass
+
+    def cancel(self, outcome: str) -> None:
         pass

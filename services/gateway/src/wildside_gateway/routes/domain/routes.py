@@ -131,11 +131,27 @@ class RouteState:
         return body
 
 
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """What a cancel found: `previous` is the open status it moved from (queued or
+    running), or None when it moved nothing: `found` tells an ended request (its `status`)
+    from an unknown one (or another user's: as unknown as a missing one)."""
+
+    found: bool
+    status: RouteStatus | None = None
+    previous: RouteStatus | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.previous is not None
+
+
 STATUS_RANK = {
     RouteStatus.QUEUED: 0,
     RouteStatus.RUNNING: 1,
     RouteStatus.SUCCEEDED: 2,
     RouteStatus.FAILED: 2,
+    RouteStatus.CANCELLED: 2,
 }
 
 

@@ -1,5 +1,8 @@
 """PostgreSQL route store (asyncpg). Every write is guarded by the current status, so
-redelivered jobs never store two results nor move a final request."""
+redelivered jobs never store two results nor move a final request: one the user
+cancelled (the gateway's conditional UPDATE) included. Two writers racing for the same
+open row are serialised by its row lock; the second re-reads the status and finds it
+final, so exactly one final status is stored."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from wildside_common.messages import GenerateRouteJob, RouteStatus
 from wildside_common.pg import guarded
 from wildside_common.route import Route, route_to_json
 
-NOT_FINAL = "status NOT IN ('succeeded', 'failed')"
+NOT_FINAL = "status IN ('queued', 'running')"
 
 
 class PostgresRouteStore:
@@ -47,15 +50,16 @@ class PostgresRouteStore:
         )
         return row is not None
 
-    async def set_progress(self, request_id: str, progress: int) -> None:
-        await guarded(
-            lambda: self.pool.execute(
-                "UPDATE route_requests SET progress = $2, updated_at = now() "
-                "WHERE id = $1 AND status = 'running' AND progress < $2",
+    async def set_progress(self, request_id: str, progress: int) -> bool:
+        row = await guarded(
+            lambda: self.pool.fetchval(
+                "UPDATE route_requests SET progress = greatest(progress, $2), updated_at = now() "
+                "WHERE id = $1 AND status = 'running' RETURNING id",
                 request_id,
                 progress,
             )
         )
+        return row is not None
 
     async def save_result(self, request_id: str, route: Route) -> bool:
         async def write() -> bool:

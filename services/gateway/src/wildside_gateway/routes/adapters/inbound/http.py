@@ -57,8 +57,23 @@ class RouteEndpoints:
             state.view(), status_code=202, headers={"Retry-After": str(self.retry_after)}
         )
 
+    async def cancel(self, request: Request) -> Response:
+        principal = await self.principal(request)
+        event = await self.service.cancel(principal, request.path_params["request_id"])
+        annotate(request_id=event.request_id)
+        # 202: stored and announced; the router stops the job at its next check.
+        return JSONResponse(
+            {"request_id": event.request_id, "status": event.status.value}, status_code=202
+        )
+
+    async def one(self, request: Request) -> Response:
+        # One route for the request's URL, so a 405 (and its Allow) names every method.
+        return await (self.cancel if request.method == "DELETE" else self.read)(request)
+
     def routes(self) -> list[Route]:
         return [
             Route("/api/v1/routes", handle_errors(self.submit), methods=["POST"]),
-            Route("/api/v1/routes/{request_id}", handle_errors(self.read), methods=["GET"]),
+            Route(
+                "/api/v1/routes/{request_id}", handle_errors(self.one), methods=["GET", "DELETE"]
+            ),
         ]

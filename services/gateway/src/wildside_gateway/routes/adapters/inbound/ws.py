@@ -6,16 +6,20 @@ with 403 `csrf_rejected` before the upgrade: cross-site WebSocket hijacking. A t
 offered as the `bearer.<token>` subprotocol is exempt, as Bearer is over HTTP.
 
 Protocol (JSON text frames; docs/websocket.md):
-    client -> {"type": "subscribe", "request_id": "<uuid>"}   (also "unsubscribe", "ping")
+    client -> {"type": "subscribe", "request_id": "<uuid>"}   (also "unsubscribe", "ping",
+              and "cancel": DELETE /api/v1/routes/{request_id} over the socket)
     server -> route_generation_status events (the seed's schema), {"type": "subscribed"},
               {"type": "unsubscribed"}, {"type": "pong"},
               or {"type": "error", "code", "message"[, "request_id"]}
 On subscribing the client first gets the latest known status, so nothing published
-before the subscription is missed. A frame outside the protocol (binary, not JSON, not
-an object, an unknown type, a request id that is not a canonical UUID) gets an error
-frame with code `invalid_message`; an unknown or someone else's request `not_found`.
-Each of those is a strike: more than `max_strikes` close the socket with 1008 (policy
-violation). A socket whose session expires or is revoked is closed with 4401
+before the subscription is missed. A cancel that succeeds answers with no frame of its
+own: the `route_generation_status` event with status `cancelled` reaches every
+subscriber of the request (this socket too, at once, whether it subscribed or not). A
+frame outside the protocol (binary, not JSON, not an object, an unknown type, a request
+id that is not a canonical UUID) gets an error frame with code `invalid_message`; an
+unknown or someone else's request `not_found`; a cancel of a request that has ended
+`already_final`. Each of those is a strike: more than `max_strikes` close the socket
+with 1008 (policy violation). A socket whose session expires or is revoked is closed with 4401
 (`ws_sessions.SessionWatch`).
 """
 
@@ -31,7 +35,13 @@ import orjson
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from wildside_common.errors import DomainError, InvalidInput, InvalidMessage, NotFound
+from wildside_common.errors import (
+    AlreadyFinal,
+    DomainError,
+    InvalidInput,
+    InvalidMessage,
+    NotFound,
+)
 from wildside_common.logs import current_trace_id
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
 from wildside_common.sessions import bearer_token
@@ -52,6 +62,8 @@ WS_CONNECTIONS = Gauge("wildside_ws_connections", "Open WebSocket connections")
 WS_SENT = Counter("wildside_ws_messages_sent_total", "WebSocket frames sent", ["type"])
 WS_RECEIVED = Counter("wildside_ws_messages_received_total", "WebSocket frames received", ["type"])
 MAX_SUBSCRIPTIONS = 100
+KINDS = ("subscribe", "unsubscribe", "cancel", "ping")
+WITH_REQUEST_ID = ("subscribe", "unsubscribe", "cancel")
 # The form PostgreSQL's uuid and our ids share; uuid.UUID also takes braces, urn:uuid:
 # and bare hex, which the database refuses.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -106,6 +118,13 @@ class StatusSocket:
         )
         await self.deliver(latest)
 
+    async def cancel(self, request_id: str) -> None:
+        event = await self.service.cancel(self.principal, request_id)
+        if event.request_id in self.subscribed:
+            await self.deliver(event)  # recorded: the feed's copy is not sent again
+        else:
+            await self.send(event.to_wire())
+
     def unsubscribe(self, request_id: str) -> None:
         self.subscribed.discard(request_id)
         self.last.pop(request_id, None)
@@ -126,12 +145,10 @@ class StatusSocket:
             if not isinstance(frame, dict):
                 raise InvalidMessage("frames must be JSON objects")
             kind = frame.get("type")
-            WS_RECEIVED.labels(
-                str(kind) if kind in ("subscribe", "unsubscribe", "ping") else "invalid"
-            ).inc()
+            WS_RECEIVED.labels(str(kind) if kind in KINDS else "invalid").inc()
             raw_id = frame.get("request_id")
             # Checked before any use, and echoed in an error frame only once it is a UUID.
-            if kind in ("subscribe", "unsubscribe") and raw_id is not None:
+            if kind in WITH_REQUEST_ID and raw_id is not None:
                 request_id = canonical_request_id(raw_id)
             await self.dispatch(kind, request_id)
         except orjson.JSONDecodeError:
@@ -144,19 +161,22 @@ class StatusSocket:
         if kind == "ping":
             await self.send({"type": "pong"})
             return
-        if kind not in ("subscribe", "unsubscribe"):
-            raise InvalidMessage("type must be subscribe, unsubscribe or ping")
+        if kind not in WITH_REQUEST_ID:
+            raise InvalidMessage("type must be subscribe, unsubscribe, cancel or ping")
         if request_id is None:
             raise InvalidMessage.field("request_id", "is required")
         if kind == "subscribe":
             await self.subscribe(request_id)
+        elif kind == "cancel":
+            await self.cancel(request_id)
         else:
             self.unsubscribe(request_id)
             await self.send({"type": "unsubscribed", "request_id": request_id})
 
     async def strike(self, error: DomainError, request_id: str | None) -> None:
-        # An unknown or someone else's request id is a strike too: probing for ids is abuse.
-        if isinstance(error, InvalidInput | NotFound):
+        # An unknown or someone else's request id is a strike too: probing for ids is abuse;
+        # so is cancelling what has ended (a client that lost a race pays one strike).
+        if isinstance(error, InvalidInput | NotFound | AlreadyFinal):
             self.strikes += 1
         await self.send(ws_codes.error_message(error, request_id))
         if self.strikes > self.max_strikes:

@@ -19,7 +19,7 @@ from wildside_common.messages import RouteStatus
 from wildside_common.pg import guarded, translated
 from wildside_common.route import Route, route_from_json, route_to_json
 from wildside_gateway.routes.domain.idempotency import StoredResponse
-from wildside_gateway.routes.domain.routes import RouteState
+from wildside_gateway.routes.domain.routes import Cancellation, RouteState
 from wildside_gateway.routes.ports import NewRouteRequest
 
 # One statement records a batch: it claims each key (a new key, or one whose window
@@ -63,6 +63,21 @@ SELECT id FROM request
 DISCARD = """
 WITH keys AS (DELETE FROM idempotency_keys WHERE request_id = ANY($1::uuid[]))
 DELETE FROM route_requests WHERE id = ANY($1::uuid[])
+"""
+# Cancel: the row is locked and read (its newest version), then moved only while it is
+# still open. A racing final write of the router waits on the lock, then finds it
+# `cancelled` and moves nothing; if the router went first, this finds it final. Either
+# way exactly one final status is stored. `previous` is NULL when nothing moved.
+CANCEL = """
+WITH old AS (
+    SELECT id, user_id, status FROM route_requests
+    WHERE id = $1 AND expires_at > now() FOR UPDATE
+), moved AS (
+    UPDATE route_requests r SET status = 'cancelled', updated_at = now()
+    FROM old WHERE r.id = old.id AND old.user_id = $2 AND r.status IN ('queued', 'running')
+    RETURNING old.status AS previous
+)
+SELECT old.user_id, old.status, (SELECT previous FROM moved) AS previous FROM old
 """
 STORED = """
 SELECT k.user_id, k.key, k.payload_sha256, k.request_id, k.response_status,
@@ -184,6 +199,14 @@ class PostgresRouteRequests:
             )
             for row in rows
         }
+
+    async def cancel(self, request_id: str, user_id: str) -> Cancellation:
+        row = await guarded(lambda: self.pool.fetchrow(CANCEL, request_id, user_id))
+        if row is None or str(row["user_id"]) != user_id:
+            return Cancellation(found=False)
+        if row["previous"] is None:
+            return Cancellation(True, RouteStatus(row["status"]))
+        return Cancellation(True, RouteStatus.CANCELLED, RouteStatus(row["previous"]))
 
 
 class PostgresMaintenance:

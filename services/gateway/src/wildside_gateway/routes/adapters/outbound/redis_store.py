@@ -119,9 +119,21 @@ def _decoded(key: str, raw: bytes | str) -> Route | None:
 
 
 class RedisRateLimiter:
+    """Per-user sliding-window limit; `name` keeps one quota apart from another (route
+    submissions `ratelimit`, cancels `ratelimit-cancel`)."""
+
     def __init__(
-        self, redis: Redis, guard: RedisGuard, limit: int, window: float = 60.0, prefix: str = ""
+        self,
+        redis: Redis,
+        guard: RedisGuard,
+        limit: int,
+        window: float = 60.0,
+        prefix: str = "",
+        name: str = "ratelimit",
+        noun: str = "route requests",
     ) -> None:
+        self.name = name
+        self.noun = noun
         self.redis = redis
         self.guard = guard
         self.limit = limit
@@ -140,8 +152,8 @@ class RedisRateLimiter:
         keys: list[str] = []
         for user_id in user_ids:
             keys += (
-                f"{self.prefix}ratelimit:{user_id}:{slot}",
-                f"{self.prefix}ratelimit:{user_id}:{slot - 1}",
+                f"{self.prefix}{self.name}:{user_id}:{slot}",
+                f"{self.prefix}{self.name}:{user_id}:{slot - 1}",
             )
         try:
             try:
@@ -161,7 +173,7 @@ class RedisRateLimiter:
             RATE_LIMITED.inc()
             refusals.append(
                 RateLimited(
-                    f"at most {self.limit} route requests per minute",
+                    f"at most {self.limit} {self.noun} per minute",
                     retry_after,
                     {"limit": self.limit},
                 )
