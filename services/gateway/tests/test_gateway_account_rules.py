@@ -51,7 +51,7 @@ def test_anything_else_is_refused_naming_the_username(name: str) -> None:
     assert refused.value.code == "invalid_request"
 
 
-@pytest.mark.parametrize("name", ["ünïcode", "wälker", "walker ", "a.b", "аdmin", "x\u0000yz"])
+@pytest.mark.parametrize("name", ["ünïcode", "wälker", "walker ", "a.b", "\u0430dmin", "x\u0000yz"])
 def test_non_ascii_lookalikes_spaces_and_dots_are_not_usernames(name: str) -> None:
     with pytest.raises(InvalidInput):
         check_username(name)
