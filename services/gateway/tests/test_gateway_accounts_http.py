@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -304,3 +305,17 @@ async def test_the_export_holds_the_users_data_and_no_one_elses(users: FakeUsers
     assert (await client.delete("/api/v1/users/me")).status_code == 204
     assert me["id"] not in section.rows and walker in section.rows
     assert (await client.get("/api/v1/users/me/export", headers=bearer(mine))).status_code == 401
+
+
+def test_the_sign_up_event_validates_against_its_schema() -> None:
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    from wildside_common.analytics import UserSignup, payload
+
+    path = Path(__file__).resolve().parents[3] / "schemas" / "analytics" / "UserSignup.schema.json"
+    validator = Draft202012Validator(json.loads(path.read_text()))
+    validator.validate(payload(UserSignup(str(uuid4()), "user", source="signup"), "gateway"))
+    assert not validator.is_valid(payload(UserSignup(str(uuid4()), "user", "web"), "gateway"))
