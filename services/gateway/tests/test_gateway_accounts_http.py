@@ -58,6 +58,11 @@ def signups(outcome: str) -> float:
     return REGISTRY.get_sample_value("wildside_signups_total", {"outcome": outcome}) or 0.0
 
 
+def deletions(outcome: str) -> float:
+    labels = {"outcome": outcome}
+    return REGISTRY.get_sample_value("wildside_account_deletions_total", labels) or 0.0
+
+
 async def test_sign_up_creates_the_user_and_logs_them_in_as_login_does(users: FakeUsers) -> None:
     analytics = RecordingAnalytics()
     client, _ = identity_app(users, analytics=analytics)
@@ -190,10 +195,12 @@ async def test_leaving_with_the_password_deletes_everything_and_ends_every_sessi
     )
     other_session = login.cookies["session"]
     client.cookies.clear()
+    deleted_before = deletions("deleted")
     response = await client.request(
         "DELETE", "/api/v1/users/me", headers=bearer(old), json={"password": "right-password"}
     )
     assert response.status_code == 204, response.text
+    assert deletions("deleted") == deleted_before + 1
     assert "Max-Age=0" in response.headers["set-cookie"]
     assert walker not in users.rows
     for token in (old, other_session):
@@ -319,3 +326,15 @@ def test_the_sign_up_event_validates_against_its_schema() -> None:
     validator = Draft202012Validator(json.loads(path.read_text()))
     validator.validate(payload(UserSignup(str(uuid4()), "user", source="signup"), "gateway"))
     assert not validator.is_valid(payload(UserSignup(str(uuid4()), "user", "web"), "gateway"))
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/api/v1/users", {"GET", "HEAD", "POST"}), ("/api/v1/users/me", {"GET", "HEAD", "DELETE"})],
+)
+async def test_a_wrong_method_is_405_naming_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: set[str]
+) -> None:
+    response = await client.patch(path, json={})
+    assert response.status_code == 405
+    assert {method.strip() for method in response.headers["allow"].split(",")} == allowed

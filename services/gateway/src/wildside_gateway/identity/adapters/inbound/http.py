@@ -24,7 +24,7 @@ from wildside_common.transport.http import JSONResponse
 from wildside_gateway.identity.app import AccountService, IdentityService, Session
 from wildside_gateway.identity.config import IdentitySettings
 from wildside_gateway.shared.adapters.inbound.client_address import client_address
-from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
+from wildside_gateway.shared.adapters.inbound.requests import Endpoint, handle_errors, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator, SessionGate
 
@@ -39,6 +39,16 @@ def page_params(request: Request, listing: str, default: int, maximum: int) -> P
     except InvalidInput as exc:
         count_error(listing, exc)
         raise
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One route's endpoint per method (one `Route` per path, so a 405 names them all)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return dispatch
 
 
 def listing_base(request: Request) -> str:
@@ -162,11 +172,17 @@ class IdentityEndpoints:
         return [
             Route("/api/v1/login", handle_errors(self.login), methods=["POST"]),
             Route("/api/v1/logout", handle_errors(self.logout), methods=["POST"]),
-            Route("/api/v1/users/me", handle_errors(self.me), methods=["GET"]),
-            Route("/api/v1/users/me", handle_errors(self.leave), methods=["DELETE"]),
+            Route(
+                "/api/v1/users/me",
+                by_method(GET=handle_errors(self.me), DELETE=handle_errors(self.leave)),
+                methods=["GET", "DELETE"],
+            ),
             Route("/api/v1/users/me/export", handle_errors(self.export), methods=["GET"]),
             Route("/api/v1/users/me/interests", handle_errors(self.set_interests), methods=["PUT"]),
             Route("/api/v1/interest-themes", handle_errors(self.themes), methods=["GET"]),
-            Route("/api/v1/users", handle_errors(self.users), methods=["GET"]),
-            Route("/api/v1/users", handle_errors(self.sign_up), methods=["POST"]),
+            Route(
+                "/api/v1/users",
+                by_method(GET=handle_errors(self.users), POST=handle_errors(self.sign_up)),
+                methods=["GET", "POST"],
+            ),
         ]
