@@ -21,8 +21,10 @@ from gateway_identity_fakes import (
 )
 from prometheus_client import REGISTRY
 
+from wildside_common.errors import Unavailable
 from wildside_common.sessions import Keyring, SessionCodec
 from wildside_common.testing.analytics import RecordingAnalytics
+from wildside_common.testing.revocations import MemoryRevocations
 from wildside_gateway.shared.domain.principal import Role
 
 pytestmark = pytest.mark.unit
@@ -338,3 +340,32 @@ async def test_a_wrong_method_is_405_naming_every_method_of_the_path(
     response = await client.patch(path, json={})
     assert response.status_code == 405
     assert {method.strip() for method in response.headers["allow"].split(",")} == allowed
+
+
+class RevocationsFailingOnce(MemoryRevocations):
+    """Redis answers the session check, then fails when the user's sessions are ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def revoke_user(self, user_id: str, since: datetime) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("session revocations cannot be written; try again")
+        await super().revoke_user(user_id, since)
+
+
+async def test_a_retry_ends_the_sessions_that_a_failed_revocation_left_open(
+    users: FakeUsers,
+) -> None:
+    client, _ = identity_app(users, revocations=RevocationsFailingOnce())
+    token = await sign_up(client)
+    client.cookies.clear()
+    first = await client.delete("/api/v1/users/me", headers=bearer(token))
+    assert first.status_code == 503  # the rows are gone, the sessions not yet ended
+    assert await users.credentials("new-walker") is None
+    retry = await client.delete("/api/v1/users/me", headers=bearer(token))
+    assert retry.status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=bearer(token))).status_code == 401
+    assert (await client.get("/api/v1/interest-themes", headers=bearer(token))).status_code == 401
