@@ -250,14 +250,18 @@ async def test_deleting_a_user_deletes_everything_theirs_and_nothing_else(
 
 
 async def test_every_table_that_names_a_user_cascades_from_users(pool: asyncpg.Pool) -> None:
-    """A new table holding user rows must cascade too, or leaving would fail (or keep data)."""
+    """A table naming a user must cascade from `users`, or leaving would fail or keep their
+    rows; a table naming one of the user's rows must not block the cascade (CASCADE, or
+    SET NULL for a row that is the user's by its own `user_id`)."""
     rows = await pool.fetch(
         """
-        SELECT c.conrelid::regclass::text AS child, c.confdeltype::text AS confdeltype
+        SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent,
+               c.confdeltype::text AS on_delete
           FROM pg_constraint c
          WHERE c.contype = 'f'
-           AND c.confrelid IN ('users'::regclass, 'user_interest_sets'::regclass,
-                               'route_requests'::regclass)
+           AND c.confrelid IN (SELECT conrelid FROM pg_constraint
+                                WHERE contype = 'f' AND confrelid = 'users'::regclass
+                               UNION SELECT 'users'::regclass)
         """
     )
     assert {row["child"] for row in rows} >= {
@@ -267,7 +271,12 @@ async def test_every_table_that_names_a_user_cascades_from_users(pool: asyncpg.P
         "route_results",
         "idempotency_keys",
     }
-    assert {row["child"]: row["confdeltype"] for row in rows if row["confdeltype"] != "c"} == {}
+    blocking = [
+        (row["child"], row["parent"], row["on_delete"])
+        for row in rows
+        if row["on_delete"] != "c" and (row["parent"] == "users" or row["on_delete"] != "n")
+    ]
+    assert blocking == []
 
 
 async def test_the_export_sections_hold_the_users_rows_within_retention_only(
