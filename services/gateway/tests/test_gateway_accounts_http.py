@@ -12,7 +12,9 @@ import httpx
 import pytest
 from gateway_identity_fakes import (
     BASE_URL,
+    COMMON_PASSWORDS,
     KEY,
+    FakePasswords,
     FakeSection,
     FakeSignupThrottle,
     FakeUsers,
@@ -25,6 +27,7 @@ from wildside_common.errors import Unavailable
 from wildside_common.sessions import Keyring, SessionCodec
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.revocations import MemoryRevocations
+from wildside_gateway.identity.app import AccountService
 from wildside_gateway.shared.domain.principal import Role
 
 pytestmark = pytest.mark.unit
@@ -369,3 +372,30 @@ async def test_a_retry_ends_the_sessions_that_a_failed_revocation_left_open(
     assert retry.status_code == 204
     assert (await client.get("/api/v1/users/me", headers=bearer(token))).status_code == 401
     assert (await client.get("/api/v1/interest-themes", headers=bearer(token))).status_code == 401
+
+
+@pytest.mark.parametrize("names", [["a", "a"], ["profile"], ["exported_at"]])
+def test_export_sections_need_unique_names_that_are_not_the_documents_own(
+    users: FakeUsers, names: list[str]
+) -> None:
+    _, wiring = identity_app(users)
+    accounts = wiring.accounts
+    with pytest.raises(ValueError, match="export section names"):
+        AccountService(
+            wiring.service,
+            users,
+            FakePasswords(),
+            COMMON_PASSWORDS,
+            FakeSignupThrottle(),
+            [FakeSection(name) for name in names],
+        )
+    assert accounts.sections == ()  # the fixture's users own no section
+
+
+async def test_the_export_lists_every_section_in_order(users: FakeUsers) -> None:
+    users.owned.extend([FakeSection("route_requests"), FakeSection("saved_routes")])
+    client, _ = identity_app(users)
+    await sign_up(client)
+    document = (await client.get("/api/v1/users/me/export")).json()
+    assert list(document) == ["exported_at", "profile", "route_requests", "saved_routes"]
+    assert document["saved_routes"] == []
