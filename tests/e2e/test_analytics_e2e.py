@@ -4,6 +4,7 @@ outcome reach a PostHog capture endpoint (a local stand-in) as typed events."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -73,3 +74,21 @@ def test_login_request_and_outcome_arrive_as_posthog_events(services, posthog) -
     sent = json.dumps(posthog.events())
     assert "demo" not in sent and str(BODY["start"]["lat"]) not in sent  # no name, no place
     assert all(batch["api_key"] == "phc_e2e" for batch in posthog.batches)
+
+
+def test_a_sign_up_arrives_as_a_user_signup_event(services, posthog) -> None:
+    gateway, _ = services
+    username = f"e2e-analytics-{uuid.uuid4().hex[:8]}"
+    body = {"username": username, "password": "analytics pass phrase", "display_name": "A"}
+    response = httpx.post(f"{base(gateway)}/api/v1/users", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    user_id = response.json()["id"]
+    [signup] = [e for e in posthog.wait_for("UserSignup") if e["distinct_id"] == user_id]
+    properties = {k: v for k, v in signup["properties"].items() if not k.startswith("$")}
+    assert properties == {
+        "role": "user",
+        "source": "signup",
+        "schema_version": 1,
+        "service": "gateway",
+    }
+    assert username not in json.dumps(posthog.events())  # the id only, never the name

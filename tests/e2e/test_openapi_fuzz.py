@@ -42,6 +42,8 @@ def fuzzed_gateway(stack_env: dict[str, str]) -> Iterator[stack.Service]:
 def test_the_gateway_honours_its_openapi_document(case, fuzzed_gateway) -> None:
     if case.path == "/api/v1/logout":
         pytest.skip("logging out would end the admin session every other case uses")
+    if (case.method, case.path) == ("DELETE", "/api/v1/users/me"):
+        pytest.skip("leaving would delete the admin account every other case uses")
     headers = stack.auth(fuzzed_gateway, "admin")
     # Excluded: "ignored auth" (the credentials are ours, a valid admin token; rejecting bad
     # tokens is tested in test_identity_e2e.py) and "positive data acceptance" (a value can

@@ -19,8 +19,10 @@ from wildside_common.sessions import Keyring, KeyStatus, SessionKey
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.revocations import MemoryRevocations
-from wildside_gateway.bootstrap import IdentityWiring, gateway_app, wire_identity
+from wildside_gateway.bootstrap import AccountPorts, IdentityWiring, gateway_app, wire_identity
+from wildside_gateway.identity.adapters.outbound.common_passwords import ZxcvbnCommonPasswords
 from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.identity.domain.accounts import LastAdmin
 from wildside_gateway.identity.domain.identity import (
     InterestTheme,
     StoredCredentials,
@@ -40,6 +42,7 @@ from wildside_gateway.shared.domain.principal import Role
 
 KEY = SessionKey("k-test", b"t" * 64, KeyStatus.SIGNING)
 BASE_URL = "http://testserver"  # the app's PUBLIC_BASE_URL and its one allowed origin
+COMMON_PASSWORDS = ZxcvbnCommonPasswords()
 THEMES = [InterestTheme(t, t.title(), f"about {t}") for t in ("history", "art", "nature", "food")]
 
 
@@ -47,6 +50,7 @@ class FakeUsers:
     def __init__(self) -> None:
         self.rows: dict[str, tuple[UserSummary, str]] = {}
         self.interests: dict[str, tuple[tuple[str, ...], int]] = {}
+        self.owned: list[FakeSection] = []  # rows of the user's, deleted with them
 
     def add(self, username: str, password: str, role: Role = Role.USER) -> str:
         user_id = str(uuid.uuid4())
@@ -88,6 +92,63 @@ class FakeUsers:
         self.interests[user_id] = (update.theme_ids, actual + 1)
         return actual + 1
 
+    async def create(
+        self, username: str, display_name: str, password_hash: str, role: Role
+    ) -> str | None:
+        if any(user.username.lower() == username.lower() for user, _ in self.rows.values()):
+            return None
+        user_id = str(uuid.uuid4())
+        user = UserSummary(user_id, username, display_name, role, datetime.now(UTC))
+        self.rows[user_id] = (user, password_hash)
+        return user_id
+
+    async def delete(self, user_id: str) -> bool:
+        if user_id not in self.rows:
+            return False
+        user, _ = self.rows[user_id]
+        admins = [u.id for u, _ in self.rows.values() if u.role is Role.ADMIN]
+        if user.role is Role.ADMIN and admins == [user_id]:
+            raise LastAdmin("the last administrator cannot delete their account")
+        del self.rows[user_id]
+        self.interests.pop(user_id, None)
+        for section in self.owned:
+            section.pop(user_id, None)
+        return True
+
+
+class FakeSection:
+    """An export section over a dict of rows per user (deleted with the user)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rows: dict[str, list[dict[str, str]]] = {}
+
+    def pop(self, user_id: str, default: object = None) -> object:
+        return self.rows.pop(user_id, default)
+
+    async def collect(self, user_id: str) -> list[dict[str, str]]:
+        return list(self.rows.get(user_id, []))
+
+
+class FakeSignupThrottle:
+    """At most `attempts` per address in a fixed window, as the Redis script counts."""
+
+    def __init__(
+        self, attempts: int = 10, window: int = 3600, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.attempts = attempts
+        self.window = window
+        self.clock = clock
+        self.counts: dict[str, tuple[int, float]] = {}
+
+    async def attempt(self, address: str) -> int | None:
+        now = self.clock()
+        count, ends = self.counts.get(address, (0, now + self.window))
+        if ends <= now:
+            count, ends = 0, now + self.window
+        self.counts[address] = (count + 1, ends)
+        return None if count + 1 <= self.attempts else max(1, math.ceil(ends - now))
+
 
 class FakeThemes:
     async def themes(self) -> list[InterestTheme]:
@@ -101,6 +162,9 @@ class FakePasswords:
     def verify(self, stored_hash: str, password: str) -> bool:
         self.checks += 1
         return stored_hash == f"hash:{password}"
+
+    def hash(self, password: str) -> str:
+        return f"hash:{password}"
 
 
 class FakeLoginThrottle:
@@ -148,6 +212,22 @@ def identity_settings(secure: bool = False, samesite: str = "Lax") -> IdentitySe
     return IdentitySettings(keys, secure, samesite)
 
 
+def account_ports(
+    users: FakeUsers,
+    passwords: FakePasswords | None = None,
+    signup_throttle: FakeSignupThrottle | None = None,
+) -> AccountPorts:
+    """The sign-up/leaving/export ports over the fakes (the common-password list is the
+    real one: it is offline and pure); the user's export sections are `users.owned`."""
+    return AccountPorts(
+        users,
+        passwords or FakePasswords(),
+        COMMON_PASSWORDS,
+        signup_throttle or FakeSignupThrottle(),
+        users.owned,
+    )
+
+
 def identity_app(
     users: FakeUsers,
     settings: IdentitySettings | None = None,
@@ -157,20 +237,23 @@ def identity_app(
     passwords: FakePasswords | None = None,
     throttle: FakeLoginThrottle | None = None,
     revocations: MemoryRevocations | None = None,
+    signup_throttle: FakeSignupThrottle | None = None,
 ) -> tuple[httpx.AsyncClient, IdentityWiring]:
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))  # real trace ids
     settings = settings or identity_settings()
+    passwords = passwords or FakePasswords()
     wiring = wire_identity(
         settings,
         16384,
         users,
         users,
         FakeThemes(),
-        passwords or FakePasswords(),
+        passwords,
         provenance or FakeProvenance(),
         throttle or FakeLoginThrottle(settings.login_limits),
         revocations or MemoryRevocations(),
         analytics,
+        account_ports=account_ports(users, passwords, signup_throttle),
     )
     app = gateway_app(wiring.routes, AllowedOrigins.parse([BASE_URL]), BASE_URL)
     transport = httpx.ASGITransport(app=app)

@@ -14,6 +14,7 @@ from gateway_identity_fakes import (
     FakePasswords,
     FakeProvenance,
     FakeUsers,
+    account_ports,
     identity_settings,
 )
 from gateway_identity_fakes import FakeThemes as FakeThemeDirectory
@@ -66,6 +67,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         FakeProvenance(),
         FakeLoginThrottle(settings.login_limits),
         MemoryRevocations(),
+        account_ports=account_ports(users),
     )
     service = RouteService(
         FakeRouteRequests(),

@@ -23,6 +23,7 @@ from wildside_common.telemetry import configure_tracing
 from wildside_gateway.bootstrap import identity_wiring
 from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.identity.adapters.outbound.signup_throttle import RedisSignupThrottle
 from wildside_gateway.identity.adapters.outbound.users import PostgresInterestSets, PostgresUsers
 from wildside_gateway.identity.domain.interests import InterestUpdate
 from wildside_gateway.routes.adapters.outbound.redis_store import connect_redis
@@ -49,7 +50,14 @@ async def client(
     throttle = RedisLoginThrottle(redis, settings.login_limits, redis_prefix)
     revocations = connect_revocations(redis_url, redis_prefix)
     await revocations.start()
-    wiring = identity_wiring(settings, 16384, pool, throttle, revocations)
+    wiring = identity_wiring(
+        settings,
+        16384,
+        pool,
+        throttle,
+        revocations,
+        signup_throttle=RedisSignupThrottle(redis, 1000, prefix=redis_prefix),
+    )
     app = Starlette(routes=wiring.routes)
     app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)
     transport = httpx.ASGITransport(app=app)

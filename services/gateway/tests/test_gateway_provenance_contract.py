@@ -21,6 +21,7 @@ from wildside_common.sessions import SessionCodec
 from wildside_common.telemetry import configure_tracing
 from wildside_gateway.bootstrap import identity_wiring
 from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
+from wildside_gateway.identity.adapters.outbound.signup_throttle import RedisSignupThrottle
 from wildside_gateway.routes.adapters.outbound.redis_store import connect_redis
 from wildside_gateway.shared.domain.principal import Role
 
@@ -44,7 +45,14 @@ async def client(
     throttle = RedisLoginThrottle(redis, settings.login_limits, redis_prefix)
     revocations = connect_revocations(redis_url, redis_prefix)
     await revocations.start()
-    wiring = identity_wiring(settings, 16384, pool, throttle, revocations)
+    wiring = identity_wiring(
+        settings,
+        16384,
+        pool,
+        throttle,
+        revocations,
+        signup_throttle=RedisSignupThrottle(redis, 1000, prefix=redis_prefix),
+    )
     app = Starlette(routes=wiring.routes)
     app.add_middleware(TelemetryMiddleware, service="gateway", router=app.router)
     async with httpx.AsyncClient(

@@ -149,3 +149,18 @@ def test_services_refuse_to_start_in_production_naming_the_problem(
     assert done.returncode != 0
     output = (done.stdout + done.stderr).decode()
     assert "SESSION_ALLOW_EPHEMERAL: must be false in production mode" in output
+
+
+def test_sign_up_is_on_in_development_and_off_in_production_unless_set(
+    production: dict[str, str],
+) -> None:
+    development = settings({"WILDSIDE_ENV": "development"})
+    assert development.signup_enabled and development.signup_attempts_per_hour == 10
+    assert not settings(production).signup_enabled
+    assert settings({**production, "SIGNUP_ENABLED": "true"}).signup_enabled
+    assert not settings({"WILDSIDE_ENV": "development", "SIGNUP_ENABLED": "false"}).signup_enabled
+    limited = settings({"WILDSIDE_ENV": "development", "SIGNUP_ATTEMPTS_PER_HOUR": "3"})
+    assert limited.signup_attempts_per_hour == 3
+    for bad in ({"SIGNUP_ENABLED": "maybe"}, {"SIGNUP_ATTEMPTS_PER_HOUR": "0"}):
+        with pytest.raises(ConfigError):
+            settings({"WILDSIDE_ENV": "development", **bad})

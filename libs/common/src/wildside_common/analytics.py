@@ -103,7 +103,7 @@ class UserLoggedIn(ProductEvent):
 
 @dataclass(frozen=True, slots=True)
 class UserSignup(ProductEvent):
-    """An account was created (`source`: the admin CLI today)."""
+    """An account was created (`source`: `signup` by the user, `admin-cli` by an operator)."""
 
     name: ClassVar[str] = "UserSignup"
     user_id: str

@@ -34,22 +34,30 @@ from wildside_common.sessions import SessionCodec
 from wildside_gateway.config import GatewaySettings
 from wildside_gateway.identity.adapters.inbound.admin_http import AdminEndpoints
 from wildside_gateway.identity.adapters.inbound.http import IdentityEndpoints
+from wildside_gateway.identity.adapters.outbound.common_passwords import ZxcvbnCommonPasswords
+from wildside_gateway.identity.adapters.outbound.export import postgres_sections
 from wildside_gateway.identity.adapters.outbound.login_throttle import RedisLoginThrottle
 from wildside_gateway.identity.adapters.outbound.metrics import PrometheusIdentityMetrics
 from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 from wildside_gateway.identity.adapters.outbound.provenance import PostgresProvenanceReport
+from wildside_gateway.identity.adapters.outbound.signup_throttle import RedisSignupThrottle
 from wildside_gateway.identity.adapters.outbound.users import (
     PostgresInterestSets,
     PostgresThemeDirectory,
     PostgresUsers,
 )
-from wildside_gateway.identity.app import AdminService, IdentityService
+from wildside_gateway.identity.app import AccountService, AdminService, IdentityService
 from wildside_gateway.identity.config import IdentitySettings
 from wildside_gateway.identity.ports import (
+    Accounts,
+    CommonPasswords,
+    ExportSection,
     InterestSets,
     LoginThrottle,
+    PasswordHasher,
     PasswordVerifier,
     ProvenanceReport,
+    SignupThrottle,
     ThemeDirectory,
     Users,
 )
@@ -142,6 +150,18 @@ class IdentityWiring:
     ws_auth: SessionAuthenticator
     service: IdentityService
     routes: list[Route]
+    accounts: AccountService
+
+
+@dataclass(frozen=True)
+class AccountPorts:
+    """What sign-up, leaving and the export need beyond the identity ports."""
+
+    accounts: Accounts
+    hasher: PasswordHasher
+    common: CommonPasswords
+    signup_throttle: SignupThrottle
+    sections: Sequence[ExportSection]
 
 
 def wire_identity(
@@ -155,6 +175,8 @@ def wire_identity(
     throttle: LoginThrottle,
     revocations: SessionRevocations,
     analytics: Analytics | None = None,
+    *,
+    account_ports: AccountPorts,
 ) -> IdentityWiring:
     """Build the session codec, authenticators, use cases and HTTP routes."""
     codec = SessionCodec(settings.keys.keyring)
@@ -171,11 +193,20 @@ def wire_identity(
         analytics,
         PrometheusIdentityMetrics(),
     )
+    accounts = AccountService(
+        service,
+        account_ports.accounts,
+        account_ports.hasher,
+        account_ports.common,
+        account_ports.signup_throttle,
+        account_ports.sections,
+        signup_enabled=settings.signup_enabled,
+    )
     routes = [
-        *IdentityEndpoints(service, auth, auth, settings, max_body).routes(),
+        *IdentityEndpoints(service, auth, auth, settings, max_body, accounts).routes(),
         *AdminEndpoints(AdminService(provenance), auth).routes(),
     ]
-    return IdentityWiring(auth, ws_auth, service, routes)
+    return IdentityWiring(auth, ws_auth, service, routes, accounts)
 
 
 def identity_wiring(
@@ -185,20 +216,27 @@ def identity_wiring(
     throttle: LoginThrottle,
     revocations: SessionRevocations,
     analytics: Analytics | None = None,
+    *,
+    signup_throttle: SignupThrottle,
 ) -> IdentityWiring:
     """The identity side over PostgreSQL; logs the keyring's origin and any warning."""
     settings.keys.announce(log)
+    users = PostgresUsers(pool)
+    passwords = Argon2Passwords()
     return wire_identity(
         settings,
         max_body,
-        PostgresUsers(pool),
+        users,
         PostgresInterestSets(pool),
         PostgresThemeDirectory(pool),
-        Argon2Passwords(),
+        passwords,
         PostgresProvenanceReport(pool),
         throttle,
         revocations,
         analytics,
+        account_ports=AccountPorts(
+            users, passwords, ZxcvbnCommonPasswords(), signup_throttle, postgres_sections(pool)
+        ),
     )
 
 
@@ -212,8 +250,17 @@ def build_app(
     revocations: RedisSessionRevocations,
 ) -> Starlette:
     throttle = RedisLoginThrottle(redis, settings.identity.login_limits, settings.redis_prefix)
+    signup_throttle = RedisSignupThrottle(
+        redis, settings.identity.signup_attempts_per_hour, prefix=settings.redis_prefix
+    )
     identity = identity_wiring(
-        settings.identity, settings.max_body_bytes, pool, throttle, revocations, service.analytics
+        settings.identity,
+        settings.max_body_bytes,
+        pool,
+        throttle,
+        revocations,
+        service.analytics,
+        signup_throttle=signup_throttle,
     )
     auth = identity.auth
     endpoints = RouteEndpoints(

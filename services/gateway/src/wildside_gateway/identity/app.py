@@ -1,20 +1,31 @@
 """Identity and admin use cases: log in (throttled), log out, end a user's sessions, read
-the profile, set interests, list users, report enrichment provenance."""
+the profile, set interests, list users, report enrichment provenance; sign up, leave
+(delete the account) and export one's data (`AccountService`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from wildside_common.analytics import Analytics, NullAnalytics, UserLoggedIn
-from wildside_common.errors import Unauthorized
+from wildside_common.analytics import Analytics, NullAnalytics, UserLoggedIn, UserSignup
+from wildside_common.errors import InvalidInput, Unauthorized
 from wildside_common.pagination import PageParams, Window
 from wildside_common.revocations import SessionRevocations
 from wildside_common.sessions import SessionClaims, SessionCodec
+from wildside_gateway.identity.domain.accounts import (
+    Departure,
+    LastAdmin,
+    ReauthenticationRequired,
+    SignUp,
+    SignupDisabled,
+    UsernameTaken,
+    WrongPassword,
+    session_is_fresh,
+)
 from wildside_gateway.identity.domain.identity import (
     Credentials,
     InterestTheme,
@@ -22,19 +33,24 @@ from wildside_gateway.identity.domain.identity import (
     UserSummary,
 )
 from wildside_gateway.identity.domain.interests import InterestUpdate
-from wildside_gateway.identity.domain.login_throttle import LoginAttempt
+from wildside_gateway.identity.domain.login_throttle import LoginAttempt, TooManyAttempts
 from wildside_gateway.identity.domain.provenance import ProvenanceFilter, ProvenanceRecord
 from wildside_gateway.identity.ports import (
+    Accounts,
+    CommonPasswords,
+    ExportSection,
     IdentityMetrics,
     InterestSets,
     LoginThrottle,
     NullIdentityMetrics,
+    PasswordHasher,
     PasswordVerifier,
     ProvenanceReport,
+    SignupThrottle,
     ThemeDirectory,
     Users,
 )
-from wildside_gateway.shared.domain.principal import Principal
+from wildside_gateway.shared.domain.principal import Principal, Role
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +123,27 @@ class IdentityService:
         TooManyAttempts, before any password is checked, once the throttle refuses."""
         credentials = Credentials.parse(body)
         attempt = LoginAttempt.of(credentials.username, address)
-        await self._admit(attempt)
+        await self.admit(attempt)
         stored = await self.users.credentials(credentials.username)
         stored_hash = stored.password_hash if stored else DUMMY_HASH
         matches = await asyncio.to_thread(self.passwords.verify, stored_hash, credentials.password)
         if stored is None or not matches:
             raise Unauthorized("wrong username or password")
-        profile = await self.users.profile(stored.user_id)
+        session = await self.open_session(stored.user_id, stored.role)
+        await self.throttle.succeeded(attempt)
+        self.analytics.capture(UserLoggedIn(stored.user_id, str(stored.role)))
+        return session
+
+    async def open_session(self, user_id: str, role: Role) -> Session:
+        """A new session of the user with their profile (login and sign-up alike)."""
+        profile = await self.users.profile(user_id)
         if profile is None:
             raise Unauthorized("wrong username or password")
-        await self.throttle.succeeded(attempt)
-        token, claims = self.sessions.issue(stored.user_id, str(stored.role))
-        self.analytics.capture(UserLoggedIn(stored.user_id, str(stored.role)))
+        token, claims = self.sessions.issue(user_id, str(role))
         return Session(token, claims, profile)
 
-    async def _admit(self, attempt: LoginAttempt) -> None:
+    async def admit(self, attempt: LoginAttempt) -> None:
+        """Count a password check with the login throttle; TooManyAttempts once it refuses."""
         lockout = await self.throttle.attempt(attempt)
         if lockout is None:
             return
@@ -176,3 +198,123 @@ class AdminService:
     ) -> Window[ProvenanceRecord]:
         principal.require_admin()
         return await self.provenance.page(filters, params)
+
+
+class AccountService:
+    """Accounts people open and close themselves: sign up (and be logged in), leave
+    (delete the account and all that is theirs, ending their sessions), export it all.
+
+    Sessions are opened and password checks throttled by `IdentityService`, as for a
+    login; the export's parts are `ExportSection`s (one per kind of user data)."""
+
+    def __init__(
+        self,
+        identity: IdentityService,
+        accounts: Accounts,
+        hasher: PasswordHasher,
+        common: CommonPasswords,
+        signup_throttle: SignupThrottle,
+        sections: Sequence[ExportSection] = (),
+        signup_enabled: bool = True,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.identity = identity
+        self.accounts = accounts
+        self.hasher = hasher
+        self.common = common
+        self.signup_throttle = signup_throttle
+        self.sections = tuple(sections)
+        self.signup_enabled = signup_enabled
+        self.clock = clock
+        names = [section.name for section in self.sections]
+        if len(set(names)) != len(names) or {"profile", "exported_at"} & set(names):
+            raise ValueError(f"export section names must be unique and not reserved: {names}")
+
+    async def sign_up(self, body: Any, address: str) -> Session:
+        """A new user (role user), logged in; UsernameTaken when the name is someone's."""
+        metrics = self.identity.metrics
+        if not self.signup_enabled:
+            metrics.signup("disabled")
+            raise SignupDisabled(
+                "sign-up is switched off here; ask an administrator for an account"
+            )
+        try:
+            signup = SignUp.parse(body, self.common.is_common)
+        except InvalidInput:
+            metrics.signup("invalid")
+            raise
+        retry_after = await self.signup_throttle.attempt(address)
+        if retry_after is not None:
+            metrics.signup("throttled")
+            raise TooManyAttempts(
+                "too many sign-ups from this address; try again later",
+                retry_after,
+                {"limit": "signup"},
+            )
+        password_hash = await asyncio.to_thread(self.hasher.hash, signup.password)
+        user_id = await self.accounts.create(
+            signup.username, signup.display_name, password_hash, Role.USER
+        )
+        if user_id is None:
+            metrics.signup("taken")
+            raise UsernameTaken("this username is taken", {"field": "username"})
+        metrics.signup("created")
+        self.identity.analytics.capture(UserSignup(user_id, str(Role.USER), source="signup"))
+        log.info("account created", extra={"user_id": user_id, "source": "signup"})
+        return await self.identity.open_session(user_id, Role.USER)
+
+    async def leave(
+        self, principal: Principal, claims: SessionClaims, body: Any, address: str
+    ) -> None:
+        """Delete the principal's account and all that is theirs, then end every session
+        of theirs. Needs the password, or a session younger than the window."""
+        departure = Departure.parse(body)
+        metrics = self.identity.metrics
+        profile = await self.identity.users.profile(principal.user_id)
+        if profile is None:  # deleted, but its sessions were not ended then: end them now
+            await self.identity.end_sessions(principal.user_id, "account deleted")
+            return
+        if departure.password is None:
+            if not session_is_fresh(claims.issued_at, self.clock()):
+                metrics.account_deleted("refused")
+                raise ReauthenticationRequired(
+                    "deleting the account needs the password (or a session less than five "
+                    "minutes old)"
+                )
+        else:
+            await self._check_password(
+                principal, profile.user.username, departure.password, address
+            )
+        try:
+            await self.accounts.delete(principal.user_id)
+        except LastAdmin:
+            metrics.account_deleted("last_admin")
+            raise
+        metrics.account_deleted("deleted")
+        log.info("account deleted", extra={"user_id": principal.user_id})
+        await self.identity.end_sessions(principal.user_id, "account deleted")
+
+    async def _check_password(
+        self, principal: Principal, username: str, password: str, address: str
+    ) -> None:
+        identity = self.identity
+        attempt = LoginAttempt.of(username, address)
+        await identity.admit(attempt)  # guesses count as failed logins do
+        stored = await identity.users.credentials(username)
+        stored_hash = stored.password_hash if stored else DUMMY_HASH
+        matches = await asyncio.to_thread(identity.passwords.verify, stored_hash, password)
+        if stored is None or stored.user_id != principal.user_id or not matches:
+            identity.metrics.account_deleted("refused")
+            raise WrongPassword("the password is wrong")
+        await identity.throttle.succeeded(attempt)
+
+    async def export(self, principal: Principal) -> dict[str, Any]:
+        """Everything the service holds about the principal, as one JSON document."""
+        profile = await self.identity.me(principal)
+        document: dict[str, Any] = {
+            "exported_at": self.clock().isoformat(),
+            "profile": profile.view(),
+        }
+        for section in self.sections:
+            document[section.name] = await section.collect(principal.user_id)
+        return document

@@ -9,6 +9,9 @@
     LOGIN_ADDRESS_ATTEMPTS_PER_MINUTE   login attempts per client address (100)
     TRUSTED_PROXIES         comma-separated addresses/CIDRs whose X-Forwarded-For is
                             believed (empty: the peer address is the client's)
+    SIGNUP_ENABLED          true/false: `POST /api/v1/users` opens accounts (development:
+                            true; production: false unless set; off: 403 signup_disabled)
+    SIGNUP_ATTEMPTS_PER_HOUR   sign-up attempts per client address per hour (10)
 
 In production mode every toggle must be set explicitly; `SameSite=None` without
 `Secure` is refused in every mode, since browsers drop such a cookie.
@@ -36,6 +39,8 @@ class IdentitySettings:
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     trusted_proxies: tuple[Network, ...] = ()
     revocation_max_staleness: float = 1.0
+    signup_enabled: bool = True
+    signup_attempts_per_hour: int = 10
 
     @classmethod
     def from_env(cls, env: EnvReader, common: CommonSettings) -> IdentitySettings:
@@ -62,6 +67,8 @@ class IdentitySettings:
             revocation_max_staleness=env.real(
                 "SESSION_REVOCATION_MAX_STALENESS_SECONDS", 1.0, minimum=0.5, maximum=60.0
             ),
+            signup_enabled=env.flag("SIGNUP_ENABLED", not production),
+            signup_attempts_per_hour=env.integer("SIGNUP_ATTEMPTS_PER_HOUR", 10, minimum=1),
         )
 
 

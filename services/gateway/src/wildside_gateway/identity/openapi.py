@@ -6,10 +6,11 @@ from typing import Any
 
 SECURITY: list[dict[str, list[str]]] = [{"sessionCookie": []}, {"bearerToken": []}]
 SESSION_ENDS = (
-    "A session lasts 2 h unless ended earlier: by POST /api/v1/logout (that session), or "
-    "by an operator (every session of the user: wildside-manage revoke-sessions, a role "
-    "change, a password reset). An ended session is refused (401) within one second on "
-    "every endpoint and by the tile server, and an open /ws socket is closed with 4401."
+    "A session lasts 2 h unless ended earlier: by POST /api/v1/logout (that session), by "
+    "DELETE /api/v1/users/me (every session of the user), or by an operator (every session "
+    "of the user: wildside-manage revoke-sessions, a role change, a password reset). An "
+    "ended session is refused (401) within one second on every endpoint and by the tile "
+    "server, and an open /ws socket is closed with 4401."
 )
 SECURITY_SCHEMES = {
     "sessionCookie": {
@@ -235,6 +236,92 @@ def _user_paths() -> dict[str, Any]:
     }
 
 
+def _account_paths() -> dict[str, Any]:
+    """Sign-up, leaving and the export (merged into the /api/v1/users paths)."""
+    set_cookie = {
+        "Set-Cookie": {
+            "schema": {"type": "string"},
+            "description": "session=<token>, as POST /api/v1/login sets it",
+        },
+        "Location": {"schema": {"type": "string", "format": "uri"}, "description": "/users/me"},
+    }
+    sign_up = {
+        "summary": "Sign up: a new account (role user), logged in as by POST /api/v1/login",
+        "description": (
+            "Usernames: 3-32 ASCII letters, digits, '_' and '-', unique ignoring letter "
+            "case. Passwords (NIST SP 800-63B): 10-128 characters of any kind, not the "
+            "username, not one of the 30,000 most common passwords (zxcvbn's list, "
+            "compared ignoring case); no composition rules. Off unless SIGNUP_ENABLED "
+            "(403 signup_disabled); at most SIGNUP_ATTEMPTS_PER_HOUR attempts per client "
+            "address an hour (429 too_many_attempts, details.limit signup)."
+        ),
+        "security": [],
+        "requestBody": _body(_ref("SignUp")),
+        "responses": {
+            "201": {**_ok(_ref("UserProfile"), "Created and logged in"), "headers": set_cookie},
+            "400": _error(
+                "weak_password (details.reason: too_short, too_long, matches_username, "
+                "common), or invalid_request naming details.field (username, display_name)"
+            ),
+            "403": _error("signup_disabled, or csrf_rejected (a foreign Origin)"),
+            "409": _error("username_taken: the username is someone's, in any letter case"),
+            "413": _error("Body too large"),
+            "415": NOT_JSON,
+            "429": {
+                **_error("Too many sign-ups from this address (code too_many_attempts)"),
+                "headers": RETRY_AFTER,
+            },
+            "503": _error("Database unavailable, or sign-ups cannot be counted (Redis)"),
+        },
+    }
+    leave = {
+        "summary": "Leave: delete my account and everything that is mine",
+        "description": (
+            "Deletes the user with their route requests and routes, idempotency keys and "
+            "interests, ends every session of theirs (refused within one second everywhere;"
+            " open /ws sockets are closed with 4401) and clears the cookie. Needs the "
+            "password in the body, or no body and a session issued less than five minutes "
+            "ago (log in again first). Password guesses count as failed logins (429)."
+        ),
+        "security": SECURITY,
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": _ref("Departure")}},
+        },
+        "responses": {
+            "204": {"description": "Deleted, sessions ended, cookie cleared"},
+            "400": _error("Malformed body (details.field)"),
+            "401": NO_SESSION,
+            "403": _error(
+                "wrong_password; reauthentication_required (no password and a session older "
+                "than five minutes); or csrf_rejected"
+            ),
+            "409": _error("last_admin: the only administrator cannot leave"),
+            "415": NOT_JSON,
+            "429": {
+                **_error("Too many password guesses (too_many_attempts)"),
+                "headers": RETRY_AFTER,
+            },
+            "503": UNAVAILABLE,
+        },
+    }
+    export = {
+        "summary": "Export everything that is mine, as one JSON document",
+        "description": (
+            "The profile with interests, and one member per kind of data: route_requests "
+            "(each with its route, while kept: 24 h) and idempotency_keys. Members may be "
+            "added; a client keeps what it does not know."
+        ),
+        "security": SECURITY,
+        "responses": {
+            "200": _ok(_ref("AccountExport")),
+            "401": NO_SESSION,
+            "503": UNAVAILABLE,
+        },
+    }
+    return {"sign_up": sign_up, "leave": leave, "export": export}
+
+
 def _admin_paths() -> dict[str, Any]:
     filters = [
         {"name": name, "in": "query", "description": text, "schema": schema}
@@ -276,7 +363,12 @@ def _admin_paths() -> dict[str, Any]:
 
 def identity_paths() -> dict[str, Any]:
     """Every identity and admin path of the gateway."""
-    return {**_session_paths(), **_user_paths(), **_admin_paths()}
+    users = _user_paths()
+    accounts = _account_paths()
+    users["/api/v1/users"]["post"] = accounts["sign_up"]
+    users["/api/v1/users/me"]["delete"] = accounts["leave"]
+    users["/api/v1/users/me/export"] = {"get": accounts["export"]}
+    return {**_session_paths(), **users, **_admin_paths()}
 
 
 def _object(
@@ -286,6 +378,19 @@ def _object(
     if closed:
         schema["additionalProperties"] = False
     return schema
+
+
+EXPORTED_REQUEST = (
+    "id",
+    "status",
+    "progress",
+    "error",
+    "request",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "result",
+)
 
 
 def identity_schemas() -> dict[str, Any]:
@@ -303,6 +408,66 @@ def identity_schemas() -> dict[str, Any]:
             ["username", "password"],
             {"username": {**text, "minLength": 1}, "password": {**text, "minLength": 1}},
             closed=True,
+        ),
+        "SignUp": _object(
+            ["username", "password", "display_name"],
+            {
+                "username": {
+                    **text,
+                    "minLength": 3,
+                    "maxLength": 32,
+                    "pattern": "^[A-Za-z0-9_-]+$",
+                },
+                "password": {**text, "minLength": 10, "maxLength": 128},
+                "display_name": {**text, "minLength": 1, "maxLength": 128},
+            },
+            closed=True,
+        ),
+        "Departure": _object(
+            [], {"password": {**text, "minLength": 1, "maxLength": 1024}}, closed=True
+        ),
+        "AccountExport": _object(
+            ["exported_at", "profile", "route_requests", "idempotency_keys"],
+            {
+                "exported_at": stamp,
+                "profile": _ref("UserProfile"),
+                "route_requests": {"type": "array", "items": _ref("ExportedRouteRequest")},
+                "idempotency_keys": {
+                    "type": "array",
+                    "items": _object(
+                        ["key", "request_id", "response_status", "created_at", "expires_at"],
+                        {
+                            "key": uuid,
+                            "request_id": uuid,
+                            "response_status": {"type": "integer"},
+                            "created_at": stamp,
+                            "expires_at": stamp,
+                        },
+                    ),
+                },
+            },
+        ),
+        "ExportedRouteRequest": _object(
+            [*EXPORTED_REQUEST],
+            {
+                "id": uuid,
+                "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+                "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                "error": {"type": ["string", "null"]},
+                "request": {"type": "object", "description": "The request's body, as sent"},
+                "created_at": stamp,
+                "updated_at": stamp,
+                "expires_at": stamp,
+                "result": {
+                    "anyOf": [
+                        _object(
+                            ["route", "created_at"],
+                            {"route": {"type": "object"}, "created_at": stamp},
+                        ),
+                        {"type": "null"},
+                    ]
+                },
+            },
         ),
         "UserSummary": _object(list(user), user),
         "UserProfile": _object(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from wildside_common.pagination import PageParams, Window
 from wildside_gateway.identity.domain.identity import (
@@ -57,6 +57,57 @@ class UserAccounts(Protocol):
         ...
 
 
+class Accounts(Protocol):
+    """Accounts people open and close themselves (sign-up, leaving)."""
+
+    async def create(
+        self, username: str, display_name: str, password_hash: str, role: Role
+    ) -> str | None:
+        """A new user's id; None (nothing written) when the username is taken in any
+        letter case, also when a concurrent sign-up took it first."""
+        ...
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete the user and every row that is theirs (route requests with their
+        results, idempotency keys, interests: the schema's ON DELETE CASCADE); False
+        when there is no such user. Raises LastAdmin, deleting nothing, when the user is
+        the only administrator, also against concurrent deletions and role changes."""
+        ...
+
+
+class ExportSection(Protocol):
+    """One part of a user's data export (`GET /api/v1/users/me/export`): the document
+    holds it under `name`. A new kind of user data adds a section (bootstrap wires
+    them), not a change to the use case."""
+
+    name: str
+
+    async def collect(self, user_id: str) -> Any:
+        """The user's rows of this section as JSON-ready values (only the user's own)."""
+        ...
+
+
+class CommonPasswords(Protocol):
+    def is_common(self, password: str) -> bool:
+        """True when `password` (compared case-insensitively) is a commonly used one."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str:
+        """A new argon2id hash of `password` (CPU-bound: call off the event loop)."""
+        ...
+
+
+class SignupThrottle(Protocol):
+    """Sign-up attempts per client address, counted across every gateway."""
+
+    async def attempt(self, address: str) -> int | None:
+        """Count this attempt: None when it may go on, else the seconds until the
+        address may try again. Raises Unavailable when attempts cannot be counted."""
+        ...
+
+
 class InterestSets(Protocol):
     async def replace(self, user_id: str, update: InterestUpdate) -> int:
         """Replace the set if `update.expected_revision` is current; the new revision.
@@ -108,10 +159,24 @@ class IdentityMetrics(Protocol):
         """Count a lockout that has just begun."""
         ...
 
+    def signup(self, outcome: str) -> None:
+        """Count a sign-up attempt by outcome (created, taken, invalid, throttled, disabled)."""
+        ...
+
+    def account_deleted(self, outcome: str) -> None:
+        """Count an account deletion attempt by outcome (deleted, refused, last_admin)."""
+        ...
+
 
 class NullIdentityMetrics:
     def login_throttled(self, limit: str) -> None:
         pass
 
     def lockout_began(self, limit: str) -> None:
+        pass
+
+    def signup(self, outcome: str) -> None:
+        pass
+
+    def account_deleted(self, outcome: str) -> None:
         pass

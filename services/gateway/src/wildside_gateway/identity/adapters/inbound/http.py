@@ -6,6 +6,9 @@ GET  /api/v1/users/me            the profile
 PUT  /api/v1/users/me/interests  replace the interest set (revision-guarded)
 GET  /api/v1/interest-themes     the theme catalogue
 GET  /api/v1/users               admin: keyset-paged user listing
+POST /api/v1/users               sign up: a new account, logged in (201, `session` cookie)
+DELETE /api/v1/users/me          leave: delete my account and all that is mine (204)
+GET  /api/v1/users/me/export     all that is mine, as one JSON document
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from wildside_common.errors import InvalidInput
 from wildside_common.pagination import PageParams, Paginated
 from wildside_common.pagination_metrics import count_error, observe_page
 from wildside_common.transport.http import JSONResponse
-from wildside_gateway.identity.app import IdentityService
+from wildside_gateway.identity.app import AccountService, IdentityService, Session
 from wildside_gateway.identity.config import IdentitySettings
 from wildside_gateway.shared.adapters.inbound.client_address import client_address
-from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
+from wildside_gateway.shared.adapters.inbound.requests import Endpoint, handle_errors, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator, SessionGate
 
@@ -38,9 +41,26 @@ def page_params(request: Request, listing: str, default: int, maximum: int) -> P
         raise
 
 
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One route's endpoint per method (one `Route` per path, so a 405 names them all)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return dispatch
+
+
 def listing_base(request: Request) -> str:
     url = request.url
     return f"{url.scheme}://{url.netloc}{url.path}"
+
+
+def client_of(request: Request, settings: IdentitySettings) -> str:
+    """The client's address (X-Forwarded-For believed from TRUSTED_PROXIES only)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, settings.trusted_proxies)
 
 
 class IdentityEndpoints:
@@ -51,8 +71,10 @@ class IdentityEndpoints:
         gate: SessionGate,
         settings: IdentitySettings,
         max_body: int,
+        accounts: AccountService,
     ) -> None:
         self.service = service
+        self.accounts = accounts
         self.auth = auth
         self.gate = gate
         self.settings = settings
@@ -63,11 +85,11 @@ class IdentityEndpoints:
 
     async def login(self, request: Request) -> Response:
         body = await read_json(request, min(self.max_body, LOGIN_BODY_LIMIT))
-        peer = request.client.host if request.client else None
-        forwarded = request.headers.getlist("x-forwarded-for")
-        address = client_address(peer, forwarded, self.settings.trusted_proxies)
-        session = await self.service.login(body, address)
-        response = JSONResponse(session.profile.view())
+        session = await self.service.login(body, client_of(request, self.settings))
+        return self.with_session(JSONResponse(session.profile.view()), session)
+
+    def with_session(self, response: Response, session: Session) -> Response:
+        """The response carrying the new session's cookie (login and sign-up alike)."""
         response.set_cookie(
             self.settings.cookie_name,
             session.token,
@@ -80,10 +102,8 @@ class IdentityEndpoints:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    async def logout(self, request: Request) -> Response:
-        _, claims = await self.gate.session(request.headers, request.cookies)
-        await self.service.logout(claims)
-        response = Response(status_code=204)
+    def without_session(self, response: Response) -> Response:
+        """The response clearing the session cookie (logout and leaving alike)."""
         response.delete_cookie(
             self.settings.cookie_name,
             path="/",
@@ -91,6 +111,35 @@ class IdentityEndpoints:
             httponly=True,
             samesite=self.settings.samesite.lower(),  # type: ignore[arg-type]
         )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        _, claims = await self.gate.session(request.headers, request.cookies)
+        await self.service.logout(claims)
+        return self.without_session(Response(status_code=204))
+
+    async def sign_up(self, request: Request) -> Response:
+        body = await read_json(request, min(self.max_body, LOGIN_BODY_LIMIT))
+        session = await self.accounts.sign_up(body, client_of(request, self.settings))
+        response = JSONResponse(session.profile.view(), status_code=201)
+        response.headers["Location"] = f"{listing_base(request)}/me"
+        return self.with_session(response, session)
+
+    async def leave(self, request: Request) -> Response:
+        principal, claims = await self.gate.session(request.headers, request.cookies)
+        body = None  # the password is optional: a fresh session sends no body
+        headers = request.headers
+        declared = headers.get("content-length")
+        sent = declared is not None or "transfer-encoding" in headers or "content-type" in headers
+        if sent and declared != "0":
+            body = await read_json(request, min(self.max_body, LOGIN_BODY_LIMIT))
+        await self.accounts.leave(principal, claims, body, client_of(request, self.settings))
+        return self.without_session(Response(status_code=204))
+
+    async def export(self, request: Request) -> Response:
+        document = await self.accounts.export(await self.principal(request))
+        response = JSONResponse(document)
+        response.headers["Content-Disposition"] = 'attachment; filename="wildside-export.json"'
         return response
 
     async def me(self, request: Request) -> Response:
@@ -123,8 +172,17 @@ class IdentityEndpoints:
         return [
             Route("/api/v1/login", handle_errors(self.login), methods=["POST"]),
             Route("/api/v1/logout", handle_errors(self.logout), methods=["POST"]),
-            Route("/api/v1/users/me", handle_errors(self.me), methods=["GET"]),
+            Route(
+                "/api/v1/users/me",
+                by_method(GET=handle_errors(self.me), DELETE=handle_errors(self.leave)),
+                methods=["GET", "DELETE"],
+            ),
+            Route("/api/v1/users/me/export", handle_errors(self.export), methods=["GET"]),
             Route("/api/v1/users/me/interests", handle_errors(self.set_interests), methods=["PUT"]),
             Route("/api/v1/interest-themes", handle_errors(self.themes), methods=["GET"]),
-            Route("/api/v1/users", handle_errors(self.users), methods=["GET"]),
+            Route(
+                "/api/v1/users",
+                by_method(GET=handle_errors(self.users), POST=handle_errors(self.sign_up)),
+                methods=["GET", "POST"],
+            ),
         ]

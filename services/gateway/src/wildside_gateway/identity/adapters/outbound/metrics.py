@@ -13,6 +13,17 @@ THROTTLED = Counter(
     "wildside_login_throttled_total", "Login attempts refused by the throttle (429)", ["limit"]
 )
 
+SIGNUPS = Counter(
+    "wildside_signups_total",
+    "Sign-up attempts by outcome (created, taken, invalid, throttled, disabled)",
+    ["outcome"],
+)
+DELETIONS = Counter(
+    "wildside_account_deletions_total",
+    "Account deletion attempts by outcome (deleted, refused, last_admin)",
+    ["outcome"],
+)
+
 
 class PrometheusIdentityMetrics:
     def login_throttled(self, limit: str) -> None:
@@ -20,3 +31,9 @@ class PrometheusIdentityMetrics:
 
     def lockout_began(self, limit: str) -> None:
         LOCKOUTS.labels(limit).inc()
+
+    def signup(self, outcome: str) -> None:
+        SIGNUPS.labels(outcome).inc()
+
+    def account_deleted(self, outcome: str) -> None:
+        DELETIONS.labels(outcome).inc()

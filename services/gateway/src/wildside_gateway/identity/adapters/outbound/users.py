@@ -1,6 +1,7 @@
 """PostgreSQL adapters (asyncpg) for users, interest sets and the theme catalogue.
 
-`PostgresUsers` serves the API and the `wildside-manage` CLI alike (one writer of users).
+`PostgresUsers` serves the API (login, sign-up, leaving) and the `wildside-manage` CLI
+alike (one writer of users).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from wildside_common.pagination import (
     time_id_position,
 )
 from wildside_common.pg import guarded, translated
+from wildside_gateway.identity.domain.accounts import LastAdmin
 from wildside_gateway.identity.domain.identity import (
     InterestTheme,
     StoredCredentials,
@@ -57,6 +59,13 @@ SET_PASSWORD = (
     "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1 RETURNING id"
 )
 SET_ROLE = "UPDATE users SET role = $2, updated_at = now() WHERE username = $1 RETURNING id"
+# Every administrator's row, locked in one order (so two deletions never deadlock): a
+# concurrent deletion or demotion of an administrator waits, and is then seen.
+LOCK_ADMINS = "SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE"
+LOCK_USER = "SELECT role FROM users WHERE id = $1 FOR UPDATE"
+# The schema cascades to route requests (and their results), idempotency keys and the
+# interest set (and its interests).
+DELETE_USER = "DELETE FROM users WHERE id = $1"
 
 
 def summary(row: asyncpg.Record) -> UserSummary:
@@ -121,6 +130,22 @@ class PostgresUsers:
 
     async def set_role(self, username: str, role: Role) -> str | None:
         return await self._update(SET_ROLE, username, role.value)
+
+    async def delete(self, user_id: str) -> bool:
+        uid = uuid.UUID(user_id)
+        with translated():
+            async with self.pool.acquire() as conn, conn.transaction():
+                admins = [row["id"] for row in await conn.fetch(LOCK_ADMINS)]
+                role = await conn.fetchval(LOCK_USER, uid)
+                if role is None:
+                    return False
+                if role == Role.ADMIN.value and not [a for a in admins if a != uid]:
+                    raise LastAdmin(
+                        "the last administrator cannot delete their account; make another "
+                        "user an administrator first"
+                    )
+                await conn.execute(DELETE_USER, uid)
+                return True
 
     async def _update(self, query: str, username: str, value: str) -> str | None:
         changed = await guarded(lambda: self.pool.fetchval(query, username, value))
