@@ -1,10 +1,10 @@
 """Product analytics: typed PostHog events, sent in batches off the request path.
 
 Events are small frozen records (`RouteRequested`, `RouteGenerated`, `RouteFailed`,
-`UserLoggedIn`, `UserSignup`); each has one JSON Schema in `schemas/analytics/` and
-every event carries `schema_version` and `service`. Privacy: the distinct id is the
-user's opaque UUID; no names, coordinates or IP-derived location leave the service
-(GeoIP is off).
+`UserLoggedIn`, `UserSignup`, `UserSavedRoute`); each has one JSON Schema in
+`schemas/analytics/` and every event carries `schema_version` and `service`. Privacy:
+the distinct id is the user's opaque UUID; no names, coordinates or IP-derived location
+leave the service (GeoIP is off).
 
 `Analytics.capture` never blocks and never raises: the PostHog client queues the event
 (bounded), a background task posts batches of `POSTHOG_FLUSH_AT` events or whatever is
@@ -101,12 +101,26 @@ class UserSignup(ProductEvent):
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class UserSavedRoute(ProductEvent):
+    """A user saved a succeeded route (not an idempotent replay; the name is not sent)."""
+
+    name: ClassVar[str] = "UserSavedRoute"
+    user_id: str
+    saved_route_id: str
+    request_id: str
+    duration_minutes: int
+    distance_m: float
+    stops: int
+
+
 EVENT_TYPES: tuple[type[ProductEvent], ...] = (
     RouteRequested,
     RouteGenerated,
     RouteFailed,
     UserLoggedIn,
     UserSignup,
+    UserSavedRoute,
 )
 
 

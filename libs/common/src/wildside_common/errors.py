@@ -10,6 +10,7 @@
      |    +-- CsrfRejected      csrf_rejected     (a browser request from a foreign origin)
      +-- NotFound               not_found
      +-- Conflict               conflict
+     |    +-- LimitReached      limit_reached     (a per-user cap is reached, HTTP 409)
      +-- RateLimited            rate_limited      (retry_after seconds)
      +-- Unavailable            service_unavailable (a dependency is down; try later)
      +-- Timeout                timeout
@@ -81,6 +82,12 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class LimitReached(Conflict):
+    """A per-user cap (e.g. SAVED_ROUTES_MAX) would be exceeded (HTTP 409)."""
+
+    code = "limit_reached"
 
 
 class RateLimited(DomainError):

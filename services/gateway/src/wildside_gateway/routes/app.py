@@ -35,6 +35,7 @@ from wildside_common.messages import (
     RouteStatus,
     utc_now,
 )
+from wildside_common.pagination import PageParams, Window
 from wildside_common.route import Route
 from wildside_gateway.routes.domain import canonical
 from wildside_gateway.routes.domain.idempotency import (
@@ -44,6 +45,7 @@ from wildside_gateway.routes.domain.idempotency import (
 )
 from wildside_gateway.routes.domain.routes import (
     DurationBounds,
+    RequestSummary,
     RouteRequest,
     RouteState,
     parse_route_request,
@@ -326,6 +328,10 @@ class RouteService:
         if state is None or state.user_id != principal.user_id:
             raise NotFound("no such route request")
         return state
+
+    async def requests(self, principal: Principal, params: PageParams) -> Window[RequestSummary]:
+        """The caller's own requests within the retention window, newest first."""
+        return await self.store.page(principal.user_id, params)
 
 
 def _requested(item: Submission, accepted: Accepted) -> RouteRequested:

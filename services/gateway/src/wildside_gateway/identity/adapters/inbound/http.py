@@ -14,33 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.errors import InvalidInput
-from wildside_common.pagination import PageParams, Paginated
-from wildside_common.pagination_metrics import count_error, observe_page
+from wildside_common.pagination import Paginated
+from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
 from wildside_gateway.identity.app import IdentityService
 from wildside_gateway.identity.config import IdentitySettings
 from wildside_gateway.shared.adapters.inbound.client_address import client_address
+from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
 from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator, SessionGate
 
 LOGIN_BODY_LIMIT = 4096
-
-
-def page_params(request: Request, listing: str, default: int, maximum: int) -> PageParams:
-    """Page parameters from the query; rejected ones are counted by `details.code`."""
-    query = request.query_params
-    try:
-        return PageParams.parse(query.get("limit"), query.get("cursor"), default, maximum)
-    except InvalidInput as exc:
-        count_error(listing, exc)
-        raise
-
-
-def listing_base(request: Request) -> str:
-    url = request.url
-    return f"{url.scheme}://{url.netloc}{url.path}"
 
 
 class IdentityEndpoints:
