@@ -20,6 +20,7 @@ from wildside_gateway.identity.openapi import (
     identity_paths,
     identity_schemas,
 )
+from wildside_gateway.saved.openapi import listing_operation, saved_paths, saved_schemas
 
 ERROR_CODES = [
     "invalid_request",
@@ -28,6 +29,7 @@ ERROR_CODES = [
     "csrf_rejected",
     "not_found",
     "conflict",
+    "limit_reached",
     "rate_limited",
     "too_many_attempts",
     "service_unavailable",
@@ -157,7 +159,8 @@ def _paths() -> dict[str, Any]:
                     "503": _error("Bus or database unavailable"),
                     "504": _error("Timed out"),
                 },
-            }
+            },
+            "get": listing_operation(),
         },
         "/api/v1/routes/{request_id}": {
             "get": {
@@ -200,7 +203,7 @@ def document() -> dict[str, Any]:
                 " Location) are under PUBLIC_BASE_URL. /metrics is on the metrics port."
             ),
         },
-        "paths": {**_paths(), **identity_paths()},
+        "paths": {**_paths(), **saved_paths(), **identity_paths()},
         "components": {
             "schemas": {
                 "GeoPoint": GEO_POINT,
@@ -209,6 +212,7 @@ def document() -> dict[str, Any]:
                 "Route": _route_schema(),
                 "Error": ERROR,
                 **identity_schemas(),
+                **saved_schemas(),
             },
             "securitySchemes": SECURITY_SCHEMES,
         },
