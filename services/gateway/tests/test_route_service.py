@@ -25,6 +25,7 @@ from wildside_common.errors import (
     Unavailable,
 )
 from wildside_common.messages import RouteStatus
+from wildside_common.pagination import PageParams
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.routes import example_route
 from wildside_gateway.routes.adapters.batching import MicroBatching
@@ -272,3 +273,24 @@ async def test_each_new_request_is_one_route_requested_event_replays_are_none() 
     assert (event.user_id, event.request_id) == (ALICE.user_id, first.request_id)
     assert event.themes == ("history", "nature") and event.duration_minutes == 60
     assert event.seeded and not event.one_way and not event.from_cache
+
+
+async def test_my_requests_are_mine_newest_first_with_their_summary() -> None:
+    svc, _ = service()
+    first = await svc.submit(ALICE, BODY)
+    second = await svc.submit(ALICE, {**BODY, "duration_minutes": 90})
+    await svc.submit(BOB, BODY)
+    window = await svc.requests(ALICE, PageParams(limit=10))
+    assert [item.request_id for item in window.items] == [second.request_id, first.request_id]
+    view = window.items[0].view()
+    assert view["status"] == "queued" and view["progress"] == 0
+    assert view["summary"] == {
+        "start": {"lat": 60.17, "lng": 24.94},
+        "duration_minutes": 90,
+        "themes": ["history"],
+        "distance_m": None,
+        "stops": None,
+    }
+    assert [item.request_id for item in (await svc.requests(BOB, PageParams())).items] != [
+        first.request_id
+    ]
