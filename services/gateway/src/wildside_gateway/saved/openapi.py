@@ -120,10 +120,10 @@ def saved_paths() -> dict[str, Any]:
             },
         },
         "/api/v1/saved-routes/{saved_id}": {
-            "parameters": [ID_PARAMETER],
             "get": {
                 "summary": "A saved route with its route",
                 "security": SECURITY,
+                "parameters": [ID_PARAMETER],
                 "responses": {
                     "200": _ok(_ref("SavedRoute")),
                     "400": BAD_ID,
@@ -135,6 +135,7 @@ def saved_paths() -> dict[str, Any]:
             "patch": {
                 "summary": "Rename a saved route",
                 "security": SECURITY,
+                "parameters": [ID_PARAMETER],
                 "requestBody": _body(_ref("RenameSavedRoute")),
                 "responses": {
                     "200": _ok(_ref("SavedRouteSummary")),
@@ -150,6 +151,7 @@ def saved_paths() -> dict[str, Any]:
             "delete": {
                 "summary": "Delete a saved route",
                 "security": SECURITY,
+                "parameters": [ID_PARAMETER],
                 "responses": {
                     "204": {"description": "Deleted"},
                     "400": BAD_ID,
