@@ -21,7 +21,7 @@ from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wildside_gateway.routes.domain.idempotency import parse_key
 from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
-from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
+from wildside_gateway.shared.adapters.inbound.requests import handle_errors, one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
 
@@ -79,7 +79,6 @@ class RouteEndpoints:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/api/v1/routes", handle_errors(self.submit), methods=["POST"]),
-            Route("/api/v1/routes", handle_errors(self.listing), methods=["GET"]),
+            one_path("/api/v1/routes", {"POST": self.submit, "GET": self.listing}),
             Route("/api/v1/routes/{request_id}", handle_errors(self.read), methods=["GET"]),
         ]

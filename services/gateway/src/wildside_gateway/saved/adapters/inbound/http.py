@@ -25,7 +25,7 @@ from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEA
 from wildside_gateway.routes.domain.idempotency import parse_key
 from wildside_gateway.saved.app import SavedRouteService
 from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
-from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
+from wildside_gateway.shared.adapters.inbound.requests import one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
 
@@ -81,11 +81,10 @@ class SavedRouteEndpoints:
         return Response(status_code=204)
 
     def routes(self) -> list[Route]:
-        item = f"{PATH}/{{saved_id}}"
         return [
-            Route(PATH, handle_errors(self.save), methods=["POST"]),
-            Route(PATH, handle_errors(self.listing), methods=["GET"]),
-            Route(item, handle_errors(self.read), methods=["GET"]),
-            Route(item, handle_errors(self.rename), methods=["PATCH"]),
-            Route(item, handle_errors(self.delete), methods=["DELETE"]),
+            one_path(PATH, {"POST": self.save, "GET": self.listing}),
+            one_path(
+                f"{PATH}/{{saved_id}}",
+                {"GET": self.read, "PATCH": self.rename, "DELETE": self.delete},
+            ),
         ]
