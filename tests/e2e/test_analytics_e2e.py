@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 from websockets.sync.client import connect as ws_connect
 
 from tests.e2e import stack
-from tests.e2e.test_walking_skeleton import BODY, base
+from tests.e2e.test_walking_skeleton import BODY, base, submit, wait_final
 from wildside_common.testing.fake_posthog import FakePostHog
 
 pytestmark = pytest.mark.e2e
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "analytics"
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +95,26 @@ def test_a_sign_up_arrives_as_a_user_signup_event(services, posthog) -> None:
         "service": "gateway",
     }
     assert username not in json.dumps(posthog.events())  # the id only, never the name
+
+
+def test_a_saved_route_arrives_as_user_saved_route_matching_its_schema(services, posthog) -> None:
+    gateway, _ = services
+    request_id = submit(gateway, {**BODY, "seed": 77})
+    assert wait_final(gateway, request_id).json()["status"] == "succeeded"
+    saved = httpx.post(
+        f"{base(gateway)}/api/v1/saved-routes",
+        json={"request_id": request_id, "name": "Secret garden tour"},
+        headers=stack.auth(gateway),
+        timeout=10,
+    )
+    assert saved.status_code == 201, saved.text
+    [event] = [
+        e
+        for e in posthog.wait_for("UserSavedRoute")
+        if e["properties"]["saved_route_id"] == saved.json()["id"]
+    ]
+    schema = json.loads((SCHEMAS / "UserSavedRoute.schema.json").read_text())
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["properties"])
+    assert event["properties"]["request_id"] == request_id
+    assert event["properties"]["service"] == "gateway"
+    assert "Secret garden" not in json.dumps(event)  # the name never leaves

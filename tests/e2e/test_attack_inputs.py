@@ -89,6 +89,14 @@ def test_hostile_admin_cursors_are_400(gateway: stack.Service, listing: str, raw
     assert refused(response, 400)["details"] == {"field": "cursor", "code": "invalid_cursor"}
 
 
+@pytest.mark.parametrize("listing", ["/api/v1/routes", "/api/v1/saved-routes"])
+@pytest.mark.parametrize("raw", CURSORS.values(), ids=CURSORS.keys())
+def test_hostile_user_cursors_are_400(gateway: stack.Service, listing: str, raw: str) -> None:
+    url = f"{base(gateway)}{listing}"
+    response = httpx.get(url, params={"cursor": cursor(raw)}, headers=stack.auth(gateway))
+    assert refused(response, 400)["details"] == {"field": "cursor", "code": "invalid_cursor"}
+
+
 @pytest.mark.parametrize(
     ("name", "value"), [("from", "0001-01-01T00:00+14:00"), ("to", "9999-12-31T23:59-14:00")]
 )

@@ -21,6 +21,7 @@ from wildside_common.analytics import (
     RouteCancelled,
     RouteGenerated,
     RouteRequested,
+    UserSavedRoute,
     analytics_from_settings,
     payload,
 )
@@ -95,6 +96,15 @@ def test_route_cancelled_payloads_validate_with_an_open_stage_only(stage: str) -
     body = payload(event, "gateway")
     checker.validate(body)
     assert not checker.is_valid({**body, "stage": "succeeded"})
+
+
+@given(ids, ids, st.integers(10, 480), st.floats(0, 50_000, allow_nan=False), st.integers(0, 30))
+def test_user_saved_route_payloads_validate(saved, request_id, minutes, metres, stops) -> None:
+    event = UserSavedRoute(str(uuid.uuid4()), saved, request_id, minutes, metres, stops)
+    body = payload(event, "gateway")
+    validator("UserSavedRoute").validate(body)
+    assert "user_id" not in body and "name" not in body
+    assert not validator("UserSavedRoute").is_valid({**body, "stops": -1})
 
 
 def test_a_payload_missing_a_field_or_with_an_unknown_one_is_refused() -> None:

@@ -6,14 +6,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
+from wildside_common.pagination import (
+    Direction,
+    PageParams,
+    Window,
+    assemble,
+    time_id_key,
+    time_id_position,
+)
 from wildside_common.route import Route
 from wildside_gateway.routes.domain.idempotency import StoredResponse
-from wildside_gateway.routes.domain.routes import Cancellation, RouteState
+from wildside_gateway.routes.domain.routes import Cancellation, RequestSummary, RouteState
 from wildside_gateway.routes.ports import NewRouteRequest, OutgoingJob
+from wildside_gateway.shared.domain.walks import WalkSummary
 
 
 class FakeRecording:
@@ -33,6 +42,9 @@ class FakeRouteRequests:
         self.requests: dict[str, RouteState] = {}
         self.keys: dict[tuple[str, str], StoredResponse] = {}
         self.batches: list[int] = []
+        self.payloads: dict[str, dict] = {}
+        self.created: dict[str, datetime] = {}
+        self.retention = timedelta(hours=24)
 
     @asynccontextmanager
     async def recording(self, batch: Sequence[NewRouteRequest]) -> AsyncIterator[FakeRecording]:
@@ -54,6 +66,8 @@ class FakeRouteRequests:
 
     def _commit(self, new: NewRouteRequest) -> None:
         claim = new.claim
+        self.payloads[new.request_id] = dict(new.payload)
+        self.created[new.request_id] = datetime.now(UTC)
         done = new.cached_route is not None
         self.requests[new.request_id] = RouteState(
             new.request_id,
@@ -72,8 +86,40 @@ class FakeRouteRequests:
                 datetime.now(UTC),
             )
 
+    def _live(self, request_id: str) -> bool:
+        created = self.created.get(request_id)
+        return created is None or created + self.retention > datetime.now(UTC)
+
     async def get(self, request_id: str) -> RouteState | None:
-        return self.requests.get(request_id)
+        return self.requests.get(request_id) if self._live(request_id) else None
+
+    async def page(self, user_id: str, params: PageParams) -> Window[RequestSummary]:
+        def summary(state: RouteState) -> RequestSummary:
+            payload, route = self.payloads[state.request_id], state.result
+            walk = (
+                WalkSummary.of(payload, None, None)
+                if route is None
+                else WalkSummary.with_route(payload, route)
+            )
+            created = self.created[state.request_id]
+            return RequestSummary(state.request_id, state.status, state.progress, created, walk)
+
+        mine = [
+            summary(state)
+            for state in self.requests.values()
+            if state.user_id == user_id and self._live(state.request_id)
+        ]
+        mine.sort(key=lambda item: (item.created_at, item.request_id), reverse=True)
+        at = time_id_position(params)
+        if at is not None:
+            stamp, last = at[0], str(at[1])
+            if params.direction is Direction.PREV:
+                mine = [i for i in reversed(mine) if (i.created_at, i.request_id) > (stamp, last)]
+            else:
+                mine = [i for i in mine if (i.created_at, i.request_id) < (stamp, last)]
+        return assemble(
+            mine[: params.limit + 1], params, lambda i: time_id_key(i.created_at, i.request_id)
+        )
 
     async def stored_responses(
         self, keys: Sequence[tuple[str, str]]

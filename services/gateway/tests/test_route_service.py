@@ -27,6 +27,7 @@ from wildside_common.errors import (
     Unavailable,
 )
 from wildside_common.messages import RouteStatus
+from wildside_common.pagination import PageParams
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.routes import example_route
 from wildside_gateway.routes.adapters.batching import MicroBatching
@@ -390,3 +391,24 @@ async def test_cancels_have_their_own_rate_limit() -> None:
     assert (await svc.state(ALICE, second.request_id)).status is RouteStatus.QUEUED
     await svc.submit(ALICE, BODY)  # submissions keep their own quota
     assert metrics.cancels == ["cancelled", "rate_limited"]
+
+
+async def test_my_requests_are_mine_newest_first_with_their_summary() -> None:
+    svc, _ = service()
+    first = await svc.submit(ALICE, BODY)
+    second = await svc.submit(ALICE, {**BODY, "duration_minutes": 90})
+    await svc.submit(BOB, BODY)
+    window = await svc.requests(ALICE, PageParams(limit=10))
+    assert [item.request_id for item in window.items] == [second.request_id, first.request_id]
+    view = window.items[0].view()
+    assert view["status"] == "queued" and view["progress"] == 0
+    assert view["summary"] == {
+        "start": {"lat": 60.17, "lng": 24.94},
+        "duration_minutes": 90,
+        "themes": ["history"],
+        "distance_m": None,
+        "stops": None,
+    }
+    assert [item.request_id for item in (await svc.requests(BOB, PageParams())).items] != [
+        first.request_id
+    ]

@@ -14,6 +14,7 @@ import pytest
 from gateway_route_fakes import FakeRouteRequests
 
 from wildside_common.messages import RouteStatus
+from wildside_common.pagination import PageParams
 from wildside_common.pg import create_pool
 from wildside_common.route import Route
 from wildside_common.testing.db import insert_user
@@ -330,3 +331,64 @@ async def test_another_users_or_an_unknown_request_is_not_found_and_not_moved(
     assert not (await store.cancel(str(uuid.uuid4()), user)).found
     state = await store.get(request.request_id)
     assert state is not None and state.status is RouteStatus.QUEUED
+
+
+@pytest.fixture(params=["fake", "postgres"])
+async def listing(request, pool):
+    """(store, user, other user, expire(request_id)) over both implementations."""
+    user, other = await insert_user(pool, "lister"), await insert_user(pool, "other")
+    if request.param == "fake":
+        fake = FakeRouteRequests()
+
+        async def expire_fake(request_id: str) -> None:
+            fake.created[request_id] -= timedelta(hours=25)
+
+        return fake, user, other, expire_fake
+
+    async def expire(request_id: str) -> None:
+        await pool.execute(
+            "UPDATE route_requests SET expires_at = now() - interval '1 second' WHERE id = $1",
+            uuid.UUID(request_id),
+        )
+
+    return PostgresRouteRequests(pool), user, other, expire
+
+
+async def test_the_listing_is_the_users_unexpired_requests_with_summaries(listing) -> None:
+    store, user, other, expire = listing
+    queued, done, gone = new(user), new(user, cached=example_route()), new(user)
+    await record(store, queued)
+    await record(store, done)
+    await record(store, gone)
+    await record(store, new(other))
+    await expire(gone.request_id)
+    window = await store.page(user, PageParams(limit=10))
+    assert [item.request_id for item in window.items] == [done.request_id, queued.request_id]
+    assert window.next_cursor is None and window.prev_cursor is None
+    finished, waiting = window.items
+    assert finished.status is RouteStatus.SUCCEEDED and finished.progress == 100
+    assert finished.walk.distance_m == example_route().distance_m
+    assert finished.walk.stops == len(example_route().places)
+    assert finished.walk.duration_minutes == 60 and finished.walk.themes == ()
+    assert finished.walk.start.lat == 60.17 and finished.walk.start.lng == 24.94
+    assert waiting.status is RouteStatus.QUEUED
+    assert waiting.walk.distance_m is None and waiting.walk.stops is None
+    assert finished.created_at >= waiting.created_at
+
+
+async def test_the_listing_pages_newest_first_through_ties_and_back(listing) -> None:
+    store, user, _, _ = listing
+    batch = [new(user) for _ in range(5)]
+    await record(store, *batch)  # one transaction: every row shares its created_at
+    params, seen, windows = PageParams(limit=2), [], []
+    while True:
+        window = await store.page(user, params)
+        windows.append(window)
+        seen += [item.request_id for item in window.items]
+        if window.next_cursor is None:
+            break
+        params = PageParams(2, window.next_cursor)
+    assert sorted(seen) == sorted(b.request_id for b in batch) and len(seen) == 5
+    assert len(windows) == 3
+    back = await store.page(user, PageParams(2, windows[-1].prev_cursor))
+    assert [item.request_id for item in back.items] == seen[2:4]

@@ -1,7 +1,7 @@
 """Product analytics: typed PostHog events, sent in batches off the request path.
 
 Events are small frozen records (`RouteRequested`, `RouteGenerated`, `RouteFailed`,
-`RouteCancelled`, `UserLoggedIn`, `UserSignup`); each has one JSON Schema in
+`RouteCancelled`, `UserLoggedIn`, `UserSignup`, `UserSavedRoute`); each has one JSON Schema in
 `schemas/analytics/` and every event carries `schema_version` and `service`. Privacy:
 the distinct id is the user's opaque UUID; no names, coordinates or IP-derived location
 leave the service (GeoIP is off).
@@ -111,6 +111,19 @@ class UserSignup(ProductEvent):
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class UserSavedRoute(ProductEvent):
+    """A user saved a succeeded route (not an idempotent replay; the name is not sent)."""
+
+    name: ClassVar[str] = "UserSavedRoute"
+    user_id: str
+    saved_route_id: str
+    request_id: str
+    duration_minutes: int
+    distance_m: float
+    stops: int
+
+
 EVENT_TYPES: tuple[type[ProductEvent], ...] = (
     RouteRequested,
     RouteGenerated,
@@ -118,6 +131,7 @@ EVENT_TYPES: tuple[type[ProductEvent], ...] = (
     RouteCancelled,
     UserLoggedIn,
     UserSignup,
+    UserSavedRoute,
 )
 
 

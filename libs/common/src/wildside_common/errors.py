@@ -11,6 +11,7 @@
      +-- NotFound               not_found
      +-- Conflict               conflict
      |    +-- AlreadyFinal      already_final     (a request that has ended cannot be cancelled)
+     |    +-- LimitReached      limit_reached     (a per-user cap is reached, HTTP 409)
      +-- RateLimited            rate_limited      (retry_after seconds)
      +-- Unavailable            service_unavailable (a dependency is down; try later)
      +-- Timeout                timeout
@@ -88,6 +89,12 @@ class AlreadyFinal(Conflict):
     """A route request that has already ended (succeeded, failed, cancelled): HTTP 409."""
 
     code = "already_final"
+
+
+class LimitReached(Conflict):
+    """A per-user cap (e.g. SAVED_ROUTES_MAX) would be exceeded (HTTP 409)."""
+
+    code = "limit_reached"
 
 
 class RateLimited(DomainError):

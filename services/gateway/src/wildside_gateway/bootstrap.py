@@ -1,9 +1,9 @@
 """The gateway's composition root: builds every adapter, yields a ready `Gateway`.
 
-Two areas meet here: route requests (`routes/`) and identity (`identity/`: sessions,
-users, admin reports). `build_app` calls `identity_wiring` with the real pool, the login
-throttle and the session revocations over Redis; unit tests call `wire_identity` with
-in-memory fakes, so both go through the same assembly.
+Three areas meet here: route requests (`routes/`), saved routes (`saved/`) and identity
+(`identity/`: sessions, users, admin reports). `build_app` calls `identity_wiring` with
+the real pool, the login throttle and the session revocations over Redis; unit tests call
+`wire_identity` with in-memory fakes, so both go through the same assembly.
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ from wildside_gateway.routes.adapters.outbound.redis_store import (
 )
 from wildside_gateway.routes.app import RouteService, SubmissionPolicy
 from wildside_gateway.routes.domain.routes import DurationBounds
+from wildside_gateway.saved.adapters.inbound.http import SavedRouteEndpoints
+from wildside_gateway.saved.adapters.outbound.metrics import PrometheusSavedMetrics
+from wildside_gateway.saved.adapters.outbound.postgres import PostgresSavedRoutes
+from wildside_gateway.saved.app import SavedRouteService, SavePolicy
 from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
 from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
@@ -270,6 +274,12 @@ def build_app(
         settings.retry_after_seconds,
     )
 
+    saved = SavedRouteEndpoints(
+        saved_route_service(settings, pool, redis, service.analytics),
+        auth,
+        settings.max_body_bytes,
+    )
+
     origins = settings.allowed_origins
     socket = StatusSocketEndpoint(
         service, identity.ws_auth, feed, origins, cookie_name=settings.identity.cookie_name
@@ -279,6 +289,7 @@ def build_app(
         *health_routes(readiness_checks(pool, nats, feed, revocations), metrics=False),
         openapi_route(),
         *endpoints.routes(),
+        *saved.routes(),
         *identity.routes,
         WebSocketRoute("/ws", socket.handle),
     ]
@@ -318,6 +329,27 @@ def route_service(
             name="ratelimit-cancel",
             noun="route cancels",
         ),
+    )
+
+
+def saved_route_service(
+    settings: GatewaySettings, pool: asyncpg.Pool, redis: Redis, analytics: Analytics
+) -> SavedRouteService:
+    """Saved routes over PostgreSQL; saves have their own rate-limit quota (same size)."""
+    return SavedRouteService(
+        PostgresSavedRoutes(pool),
+        RedisRateLimiter(
+            redis,
+            RedisGuard(),
+            settings.rate_limit_per_minute,
+            prefix=f"{settings.redis_prefix}saved:",
+        ),
+        SavePolicy(
+            cap=settings.saved_routes_max,
+            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        ),
+        analytics=analytics,
+        metrics=PrometheusSavedMetrics(),
     )
 
 

@@ -34,6 +34,7 @@ class GatewaySettings:
     maintenance_interval: float
     submit_batch_max: int
     submit_batch_concurrency: int
+    saved_routes_max: int
     analytics: AnalyticsSettings
     identity: IdentitySettings
     allowed_origins: AllowedOrigins
@@ -69,6 +70,7 @@ class GatewaySettings:
             submit_batch_concurrency=env.integer(
                 "SUBMIT_BATCH_CONCURRENCY", 4, minimum=1, maximum=64
             ),
+            saved_routes_max=env.integer("SAVED_ROUTES_MAX", 500, minimum=1, maximum=100_000),
             analytics=AnalyticsSettings.from_env(env),
             identity=identity,
             allowed_origins=allowed_origins(env, public_base_url, common.production),

@@ -20,6 +20,7 @@ from wildside_gateway.identity.openapi import (
     identity_paths,
     identity_schemas,
 )
+from wildside_gateway.saved.openapi import listing_operation, saved_paths, saved_schemas
 
 ERROR_CODES = [
     "invalid_request",
@@ -29,6 +30,7 @@ ERROR_CODES = [
     "not_found",
     "conflict",
     "already_final",
+    "limit_reached",
     "rate_limited",
     "too_many_attempts",
     "weak_password",
@@ -167,7 +169,8 @@ def _paths() -> dict[str, Any]:
                     "503": _error("Bus or database unavailable"),
                     "504": _error("Timed out"),
                 },
-            }
+            },
+            "get": listing_operation(),
         },
         "/api/v1/routes/{request_id}": {
             "get": {
@@ -251,7 +254,7 @@ def document() -> dict[str, Any]:
                 " Location) are under PUBLIC_BASE_URL. /metrics is on the metrics port."
             ),
         },
-        "paths": {**_paths(), **identity_paths()},
+        "paths": {**_paths(), **saved_paths(), **identity_paths()},
         "components": {
             "schemas": {
                 "GeoPoint": GEO_POINT,
@@ -260,6 +263,7 @@ def document() -> dict[str, Any]:
                 "Route": _route_schema(),
                 "Error": ERROR,
                 **identity_schemas(),
+                **saved_schemas(),
             },
             "securitySchemes": SECURITY_SCHEMES,
         },

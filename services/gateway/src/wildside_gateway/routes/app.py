@@ -47,6 +47,7 @@ from wildside_common.messages import (
     RouteStatus,
     utc_now,
 )
+from wildside_common.pagination import PageParams, Window
 from wildside_common.route import Route
 from wildside_gateway.routes.domain import canonical
 from wildside_gateway.routes.domain.idempotency import (
@@ -56,6 +57,7 @@ from wildside_gateway.routes.domain.idempotency import (
 )
 from wildside_gateway.routes.domain.routes import (
     DurationBounds,
+    RequestSummary,
     RouteRequest,
     RouteState,
     parse_route_request,
@@ -376,6 +378,10 @@ class RouteService:
             log.warning("status event not published", exc_info=True)
         self.analytics.capture(RouteCancelled(principal.user_id, canonical, found.previous.value))
         return event
+
+    async def requests(self, principal: Principal, params: PageParams) -> Window[RequestSummary]:
+        """The caller's own requests within the retention window, newest first."""
+        return await self.store.page(principal.user_id, params)
 
 
 def _requested(item: Submission, accepted: Accepted) -> RouteRequested:

@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from wildside_common.errors import RateLimited
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus
+from wildside_common.pagination import PageParams, Window
 from wildside_common.route import Route
 from wildside_gateway.routes.domain.idempotency import StoredResponse
-from wildside_gateway.routes.domain.routes import Cancellation, RouteState
+from wildside_gateway.routes.domain.routes import Cancellation, RequestSummary, RouteState
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,11 @@ class RouteRequests(Protocol):
 
     async def get(self, request_id: str) -> RouteState | None:
         """The request's current state and result, or None when unknown or expired."""
+        ...
+
+    async def page(self, user_id: str, params: PageParams) -> Window[RequestSummary]:
+        """One page of the user's unexpired requests, newest first (`created_at, id`
+        descending: "next" walks to older ones)."""
         ...
 
     async def stored_responses(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GeoPoint, RouteStatus
 from wildside_common.route import Route, route_to_json
+from wildside_gateway.shared.domain.walks import WalkSummary
 
 ALLOWED_FIELDS = frozenset({"start", "end", "duration_minutes", "preferences", "seed"})
 MAX_PREFERENCES = 20
@@ -144,6 +146,26 @@ class Cancellation:
     @property
     def cancelled(self) -> bool:
         return self.previous is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSummary:
+    """One of the caller's own route requests in `GET /api/v1/routes`."""
+
+    request_id: str
+    status: RouteStatus
+    progress: int
+    created_at: datetime
+    walk: WalkSummary
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "status": self.status.value,
+            "progress": self.progress,
+            "created_at": self.created_at.isoformat(),
+            "summary": self.walk.view(),
+        }
 
 
 STATUS_RANK = {

@@ -17,43 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.errors import InvalidInput
-from wildside_common.pagination import PageParams, Paginated
-from wildside_common.pagination_metrics import count_error, observe_page
+from wildside_common.pagination import Paginated
+from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
 from wildside_gateway.identity.app import AccountService, IdentityService, Session
 from wildside_gateway.identity.config import IdentitySettings
 from wildside_gateway.shared.adapters.inbound.client_address import client_address
-from wildside_gateway.shared.adapters.inbound.requests import Endpoint, handle_errors, read_json
+from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
+from wildside_gateway.shared.adapters.inbound.requests import handle_errors, one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator, SessionGate
 
 LOGIN_BODY_LIMIT = 4096
-
-
-def page_params(request: Request, listing: str, default: int, maximum: int) -> PageParams:
-    """Page parameters from the query; rejected ones are counted by `details.code`."""
-    query = request.query_params
-    try:
-        return PageParams.parse(query.get("limit"), query.get("cursor"), default, maximum)
-    except InvalidInput as exc:
-        count_error(listing, exc)
-        raise
-
-
-def by_method(**endpoints: Endpoint) -> Endpoint:
-    """One route's endpoint per method (one `Route` per path, so a 405 names them all)."""
-
-    async def dispatch(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        return await endpoints[method](request)
-
-    return dispatch
-
-
-def listing_base(request: Request) -> str:
-    url = request.url
-    return f"{url.scheme}://{url.netloc}{url.path}"
 
 
 def client_of(request: Request, settings: IdentitySettings) -> str:
@@ -172,17 +147,9 @@ class IdentityEndpoints:
         return [
             Route("/api/v1/login", handle_errors(self.login), methods=["POST"]),
             Route("/api/v1/logout", handle_errors(self.logout), methods=["POST"]),
-            Route(
-                "/api/v1/users/me",
-                by_method(GET=handle_errors(self.me), DELETE=handle_errors(self.leave)),
-                methods=["GET", "DELETE"],
-            ),
+            one_path("/api/v1/users/me", {"GET": self.me, "DELETE": self.leave}),
             Route("/api/v1/users/me/export", handle_errors(self.export), methods=["GET"]),
             Route("/api/v1/users/me/interests", handle_errors(self.set_interests), methods=["PUT"]),
             Route("/api/v1/interest-themes", handle_errors(self.themes), methods=["GET"]),
-            Route(
-                "/api/v1/users",
-                by_method(GET=handle_errors(self.users), POST=handle_errors(self.sign_up)),
-                methods=["GET", "POST"],
-            ),
+            one_path("/api/v1/users", {"GET": self.users, "POST": self.sign_up}),
         ]

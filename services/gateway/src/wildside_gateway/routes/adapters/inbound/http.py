@@ -1,5 +1,10 @@
 """HTTP adapter of route requests: thin handlers (parse -> use case -> response); errors
 are mapped once, in `shared.adapters.inbound.requests`.
+
+POST /api/v1/routes        request a route (202, `Location`; `Idempotency-Key` honoured)
+GET  /api/v1/routes        the caller's own requests within the retention window, newest
+                           first, keyset paged (limit 1-100, default 20)
+GET  /api/v1/routes/{id}   a request's state, and its route once done
 """
 
 from __future__ import annotations
@@ -9,13 +14,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wildside_common.logs import annotate
+from wildside_common.pagination import Paginated
+from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
 from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wildside_gateway.routes.domain.idempotency import parse_key
-from wildside_gateway.shared.adapters.inbound.requests import handle_errors, read_json
+from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
+from wildside_gateway.shared.adapters.inbound.requests import one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
+
+LISTING = "route_requests"
 
 
 class RouteEndpoints:
@@ -57,6 +67,16 @@ class RouteEndpoints:
             state.view(), status_code=202, headers={"Retry-After": str(self.retry_after)}
         )
 
+    async def listing(self, request: Request) -> Response:
+        principal = await self.principal(request)
+        params = page_params(request, LISTING, 20, 100)
+        window = await self.service.requests(principal, params)
+        observe_page(LISTING, params, len(window.items))
+        page = Paginated.build(
+            window, params, listing_base(request), request.query_params.multi_items()
+        )
+        return JSONResponse(page.to_wire(lambda summary: summary.view()))
+
     async def cancel(self, request: Request) -> Response:
         principal = await self.principal(request)
         event = await self.service.cancel(principal, request.path_params["request_id"])
@@ -66,14 +86,8 @@ class RouteEndpoints:
             {"request_id": event.request_id, "status": event.status.value}, status_code=202
         )
 
-    async def one(self, request: Request) -> Response:
-        # One route for the request's URL, so a 405 (and its Allow) names every method.
-        return await (self.cancel if request.method == "DELETE" else self.read)(request)
-
     def routes(self) -> list[Route]:
         return [
-            Route("/api/v1/routes", handle_errors(self.submit), methods=["POST"]),
-            Route(
-                "/api/v1/routes/{request_id}", handle_errors(self.one), methods=["GET", "DELETE"]
-            ),
+            one_path("/api/v1/routes", {"POST": self.submit, "GET": self.listing}),
+            one_path("/api/v1/routes/{request_id}", {"GET": self.read, "DELETE": self.cancel}),
         ]

@@ -16,11 +16,21 @@ import orjson
 
 from wildside_common.errors import DomainError, InvalidInput
 from wildside_common.messages import RouteStatus
+from wildside_common.pagination import (
+    Direction,
+    Key,
+    PageParams,
+    Window,
+    assemble,
+    time_id_key,
+    time_id_position,
+)
 from wildside_common.pg import guarded, translated
 from wildside_common.route import Route, route_from_json, route_to_json
 from wildside_gateway.routes.domain.idempotency import StoredResponse
-from wildside_gateway.routes.domain.routes import Cancellation, RouteState
+from wildside_gateway.routes.domain.routes import Cancellation, RequestSummary, RouteState
 from wildside_gateway.routes.ports import NewRouteRequest
+from wildside_gateway.shared.domain.walks import WalkSummary
 
 # One statement records a batch: it claims each key (a new key, or one whose window
 # has passed) and records the request (and, for a cache hit, its route). A request whose
@@ -86,6 +96,40 @@ FROM idempotency_keys k
 JOIN unnest($1::uuid[], $2::uuid[]) AS q(user_id, key) USING (user_id, key)
 WHERE k.expires_at > now()
 """
+
+# GET /api/v1/routes: the user's unexpired requests, newest first; "next" walks to older
+# rows, "prev" back to newer ones (index route_requests_user_created_idx, 0007).
+SUMMARY = """
+SELECT r.id, r.status, r.progress, r.created_at, r.payload,
+       (s.route->>'distance_m')::float8 AS distance_m,
+       jsonb_array_length(s.route->'points') - 2 AS stops
+FROM route_requests r LEFT JOIN route_results s ON s.request_id = r.id
+WHERE r.user_id = $1 AND r.expires_at > now()
+"""
+OLDER = f"""{SUMMARY}
+  AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2::timestamptz, $3::uuid))
+ORDER BY r.created_at DESC, r.id DESC LIMIT $4
+"""
+NEWER = f"""{SUMMARY}
+  AND (r.created_at, r.id) > ($2::timestamptz, $3::uuid)
+ORDER BY r.created_at, r.id LIMIT $4
+"""
+
+
+def request_summary(row: asyncpg.Record) -> RequestSummary:
+    payload = row["payload"]
+    stops = row["stops"]
+    return RequestSummary(
+        str(row["id"]),
+        RouteStatus(row["status"]),
+        int(row["progress"]),
+        row["created_at"],
+        WalkSummary.of(payload, row["distance_m"], None if stops is None else int(stops)),
+    )
+
+
+def request_key(item: RequestSummary) -> Key:
+    return time_id_key(item.created_at, item.request_id)
 
 
 def _json(value: Mapping[str, Any] | None) -> str | None:
@@ -181,6 +225,13 @@ class PostgresRouteRequests:
             row["error"],
             None if row["route"] is None else _stored_route(row["route"]),
         )
+
+    async def page(self, user_id: str, params: PageParams) -> Window[RequestSummary]:
+        stamp, last_id = time_id_position(params) or (None, None)
+        query = NEWER if params.direction is Direction.PREV and stamp is not None else OLDER
+        arguments = (user_id, stamp, last_id, params.limit + 1)
+        rows = await guarded(lambda: self.pool.fetch(query, *arguments))
+        return assemble([request_summary(row) for row in rows], params, request_key)
 
     async def stored_responses(
         self, keys: Sequence[tuple[str, str]]

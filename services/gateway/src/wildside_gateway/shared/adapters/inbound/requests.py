@@ -5,12 +5,13 @@ one error mapping (every error leaves through
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from wildside_common.errors import (
     DomainError,
@@ -64,3 +65,17 @@ def handle_errors(endpoint: Endpoint) -> Endpoint:
             return error_response(exc, current_trace_id())
 
     return wrapped
+
+
+def one_path(path: str, handlers: Mapping[str, Endpoint]) -> Route:
+    """One route answering every method of `path` (each handler wrapped by
+    `handle_errors`; HEAD by GET's). Starlette answers 405 from the first route whose
+    path matches, with that route's methods alone in `Allow`: a path served by several
+    routes would name too few methods."""
+    wrapped = {method.upper(): handle_errors(handler) for method, handler in handlers.items()}
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await wrapped[method](request)
+
+    return Route(path, dispatch, methods=list(wrapped))
