@@ -6,7 +6,8 @@ SESSION_KEYS_FILE, SESSION_ALLOW_EPHEMERAL   the gateway's keyring (same file, s
 DATABASE_URL      where route owners are looked up for route tiles (the tiles_auth_ro role:
                   SELECT on route_requests' id, user_id, expires_at); without it route tiles
                   are refused (503), other allowed tiles still pass
-TILES_SOURCES     comma-separated Martin sources users may read (default get_route_tile)
+TILES_SOURCES     comma-separated Martin sources users may read (default get_route_tile,
+                  get_poi_tile,get_base_tile: the route, the places, the base map)
 TILES_REQUEST_ID_SOURCES  those of them drawing one route (`request_id`), readable by the
                   route's owner and admins only (default get_route_tile)
 REDIS_URL, REDIS_PREFIX   where the gateway records ended sessions (same Redis, same
@@ -23,6 +24,7 @@ from wildside_common.config import CommonSettings, ConfigError, EnvReader
 from wildside_common.session_keys import KeyringSettings
 from wildside_tiles_auth.domain.route_tiles import (
     DEFAULT_POLICY,
+    DEFAULT_SOURCES,
     ROUTE_SOURCE,
     TilePolicy,
     source_name_problem,
@@ -59,8 +61,8 @@ class TilesAuthSettings:
         )
 
 
-def _names(env: EnvReader, variable: str) -> frozenset[str]:
-    names = [name.strip() for name in env.text(variable, ROUTE_SOURCE).split(",")]
+def _names(env: EnvReader, variable: str, default: str) -> frozenset[str]:
+    names = [name.strip() for name in env.text(variable, default).split(",")]
     for name in names:
         problem = source_name_problem(name)
         if problem:
@@ -70,8 +72,8 @@ def _names(env: EnvReader, variable: str) -> frozenset[str]:
 
 def tile_policy(env: EnvReader) -> TilePolicy:
     """The allowlist of Martin sources and those drawing one route (fail fast when wrong)."""
-    sources = _names(env, "TILES_SOURCES")
-    request_id_sources = _names(env, "TILES_REQUEST_ID_SOURCES")
+    sources = _names(env, "TILES_SOURCES", ",".join(DEFAULT_SOURCES))
+    request_id_sources = _names(env, "TILES_REQUEST_ID_SOURCES", ROUTE_SOURCE)
     extra = sorted(request_id_sources - sources)
     if extra:
         raise ConfigError("TILES_REQUEST_ID_SOURCES", f"{', '.join(extra)} not in TILES_SOURCES")
