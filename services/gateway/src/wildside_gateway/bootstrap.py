@@ -1,9 +1,10 @@
 """The gateway's composition root: builds every adapter, yields a ready `Gateway`.
 
-Two areas meet here: route requests (`routes/`) and identity (`identity/`: sessions,
-users, admin reports). `build_app` calls `identity_wiring` with the real pool, the login
-throttle and the session revocations over Redis; unit tests call `wire_identity` with
-in-memory fakes, so both go through the same assembly.
+Three areas meet here: route requests (`routes/`), identity (`identity/`: sessions,
+users, admin reports) and places (`places/`: the POIs of the map). `build_app` calls
+`identity_wiring` with the real pool, the login throttle and the session revocations
+over Redis; unit tests call `wire_identity` with in-memory fakes, so both go through the
+same assembly.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ from wildside_gateway.identity.ports import (
     ThemeDirectory,
     Users,
 )
+from wildside_gateway.places.adapters.inbound.http import PlaceEndpoints
+from wildside_gateway.places.adapters.outbound.postgres import PostgresPlaces
+from wildside_gateway.places.app import PlaceService
+from wildside_gateway.places.ports import Places, ThemeIds
 from wildside_gateway.routes.adapters.batching import MicroBatching
 from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
 from wildside_gateway.routes.adapters.inbound.ws import StatusSocketEndpoint
@@ -202,6 +207,13 @@ def identity_wiring(
     )
 
 
+def place_routes(
+    places: Places, themes: ThemeIds, auth: SessionAuthenticator, max_area: float
+) -> list[Route]:
+    """`GET /api/v1/pois` and `GET /api/v1/pois/{poi_id}` over any Places (tests: a fake)."""
+    return PlaceEndpoints(PlaceService(places, themes, max_area), auth).routes()
+
+
 def build_app(
     settings: GatewaySettings,
     pool: asyncpg.Pool,
@@ -233,6 +245,12 @@ def build_app(
         openapi_route(),
         *endpoints.routes(),
         *identity.routes,
+        *place_routes(
+            PostgresPlaces(pool),
+            service.themes,
+            auth,
+            settings.poi_max_bbox_sq_degrees,
+        ),
         WebSocketRoute("/ws", socket.handle),
     ]
     return gateway_app(routes, origins, settings.public_base_url)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from wildside_common.analytics import AnalyticsSettings
 from wildside_common.config import CommonSettings, ConfigError, EnvReader
 from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.places.domain.places import DEFAULT_MAX_AREA
 from wildside_gateway.shared.domain.origins import AllowedOrigins, parse_origin
 
 GATEWAY_METRICS_PORT = 9103
@@ -37,6 +38,7 @@ class GatewaySettings:
     analytics: AnalyticsSettings
     identity: IdentitySettings
     allowed_origins: AllowedOrigins
+    poi_max_bbox_sq_degrees: float = DEFAULT_MAX_AREA
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
@@ -72,6 +74,9 @@ class GatewaySettings:
             analytics=AnalyticsSettings.from_env(env),
             identity=identity,
             allowed_origins=allowed_origins(env, public_base_url, common.production),
+            poi_max_bbox_sq_degrees=env.real(
+                "POI_MAX_BBOX_SQ_DEGREES", DEFAULT_MAX_AREA, minimum=0.0001, maximum=1.0
+            ),
         )
 
 
