@@ -20,6 +20,7 @@ from wildside_gateway.identity.openapi import (
     identity_paths,
     identity_schemas,
 )
+from wildside_gateway.places.openapi import places_paths, places_schemas
 
 ERROR_CODES = [
     "invalid_request",
@@ -200,7 +201,7 @@ def document() -> dict[str, Any]:
                 " Location) are under PUBLIC_BASE_URL. /metrics is on the metrics port."
             ),
         },
-        "paths": {**_paths(), **identity_paths()},
+        "paths": {**_paths(), **identity_paths(), **places_paths()},
         "components": {
             "schemas": {
                 "GeoPoint": GEO_POINT,
@@ -209,6 +210,7 @@ def document() -> dict[str, Any]:
                 "Route": _route_schema(),
                 "Error": ERROR,
                 **identity_schemas(),
+                **places_schemas(),
             },
             "securitySchemes": SECURITY_SCHEMES,
         },
