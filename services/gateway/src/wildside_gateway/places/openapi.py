@@ -15,7 +15,12 @@ from wildside_gateway.identity.openapi import (
     _page_parameters,
     _ref,
 )
-from wildside_gateway.places.domain.places import DEFAULT_LIMIT, MAX_LIMIT, MAX_THEMES
+from wildside_gateway.places.domain.places import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_THEMES,
+    WALKER_TAGS,
+)
 
 POI_ID = {
     "name": "poi_id",
@@ -103,8 +108,7 @@ def places_schemas() -> dict[str, Any]:
         "popularity": {"type": "number", "minimum": 0, "maximum": 1},
     }
     address = {part: maybe for part in ("street", "housenumber", "postcode", "city")}
-    tags = {key: maybe for key in ("opening_hours", "website", "wikipedia", "wikidata")}
-    tags["wheelchair"] = maybe
+    tags: dict[str, Any] = {key: maybe for key in WALKER_TAGS}
     tags["address"] = {"anyOf": [_object(list(address), address), {"type": "null"}]}
     provenance = {
         "source": {"type": "string", "enum": ["osm_ingest", "overpass"]},
