@@ -14,6 +14,17 @@ REDIS_URL, REDIS_PREFIX   where the gateway records ended sessions (same Redis, 
                   prefix as the gateway's), followed in-process (see
                   wildside_common.revocations_redis)
 SESSION_REVOCATION_MAX_STALENESS_SECONDS   as the gateway's: beyond it, fail closed (503)
+
+The development tile server (`wildside-tiles-dev`, where no Martin runs) reads the same
+settings, and:
+
+TILES_DEV_HOST    listen address (default 127.0.0.1)
+TILES_DEV_PORT    listen port (default 3000, Martin's)
+TILES_DATABASE_URL  where it calls the tile functions, as Martin's role martin_ro (EXECUTE
+                  on the tile functions, no table); required
+PUBLIC_BASE_URL   the origin the map reaches tiles at, for TileJSON `tiles` URLs (default
+                  http://127.0.0.1:8080: the gateway, which forwards /tiles in development)
+It refuses to start when WILDSIDE_ENV is production: there, Martin serves the tiles.
 """
 
 from __future__ import annotations
@@ -78,3 +89,30 @@ def tile_policy(env: EnvReader) -> TilePolicy:
     if extra:
         raise ConfigError("TILES_REQUEST_ID_SOURCES", f"{', '.join(extra)} not in TILES_SOURCES")
     return TilePolicy(sources, request_id_sources)
+
+
+@dataclass(frozen=True, slots=True)
+class DevTilesSettings:
+    auth: TilesAuthSettings
+    host: str
+    port: int
+    tiles_database_url: str
+    public_base_url: str
+
+    @classmethod
+    def from_env(cls, env: EnvReader) -> DevTilesSettings:
+        if CommonSettings.from_env(env, "tiles-dev", default_metrics_port=0).production:
+            raise ConfigError(
+                "WILDSIDE_ENV", "the development tile server never runs in production (Martin)"
+            )
+        auth = TilesAuthSettings.from_env(env)
+        base = env.text("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError("PUBLIC_BASE_URL", f"must be http(s)://host[:port], got {base!r}")
+        return cls(
+            auth=auth,
+            host=env.text("TILES_DEV_HOST", "127.0.0.1"),
+            port=env.integer("TILES_DEV_PORT", 3000, minimum=1, maximum=65535),
+            tiles_database_url=env.text("TILES_DATABASE_URL"),
+            public_base_url=base,
+        )
