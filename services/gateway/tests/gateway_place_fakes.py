@@ -15,6 +15,7 @@ from wildside_gateway.places.domain.places import (
     Provenance,
     position,
 )
+from wildside_gateway.places.ports import RelayedTile
 
 THEMES = frozenset({"history", "art", "nature", "food", "architecture", "culture"})
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,3 +71,20 @@ class FakePlaces:
 
     async def detail(self, poi_id: PoiId) -> PoiDetail | None:
         return self.rows.get(poi_id)
+
+
+class EchoTileUpstream:
+    """A tile server that answers with what it was asked (test_tile_relay_contract checks
+    HttpTileUpstream against a real server doing the same)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, dict[str, str]]] = []
+
+    async def get(self, uri: str, headers) -> RelayedTile:
+        self.asked.append((uri, dict(headers)))
+        body = f"{uri}|{','.join(sorted(headers))}".encode()
+        return RelayedTile(
+            200,
+            {"content-type": "application/x-protobuf", "etag": '"e"', "x-internal": "1"},
+            body,
+        )

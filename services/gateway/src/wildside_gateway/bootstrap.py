@@ -55,8 +55,10 @@ from wildside_gateway.identity.ports import (
     Users,
 )
 from wildside_gateway.places.adapters.inbound.http import PlaceEndpoints
+from wildside_gateway.places.adapters.inbound.tiles_proxy import tile_proxy_routes
 from wildside_gateway.places.adapters.outbound.postgres import PostgresPlaces
-from wildside_gateway.places.app import PlaceService
+from wildside_gateway.places.adapters.outbound.tile_upstream import HttpTileUpstream
+from wildside_gateway.places.app import PlaceService, TileRelay
 from wildside_gateway.places.ports import Places, ThemeIds
 from wildside_gateway.routes.adapters.batching import MicroBatching
 from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
@@ -253,6 +255,12 @@ def build_app(
         ),
         WebSocketRoute("/ws", socket.handle),
     ]
+    if settings.tiles_dev_upstream is not None:
+        log.warning(
+            "development: /tiles forwarded to the development tile server",
+            extra={"upstream": settings.tiles_dev_upstream},
+        )
+        routes.extend(tile_proxy_routes(TileRelay(HttpTileUpstream(settings.tiles_dev_upstream))))
     return gateway_app(routes, origins, settings.public_base_url)
 
 

@@ -39,6 +39,7 @@ class GatewaySettings:
     identity: IdentitySettings
     allowed_origins: AllowedOrigins
     poi_max_bbox_sq_degrees: float = DEFAULT_MAX_AREA
+    tiles_dev_upstream: str | None = None
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
@@ -77,6 +78,7 @@ class GatewaySettings:
             poi_max_bbox_sq_degrees=env.real(
                 "POI_MAX_BBOX_SQ_DEGREES", DEFAULT_MAX_AREA, minimum=0.0001, maximum=1.0
             ),
+            tiles_dev_upstream=tiles_dev_upstream(env, common.production),
         )
 
 
@@ -103,3 +105,18 @@ def allowed_origins(env: EnvReader, public_base_url: str, production: bool) -> A
     if production and not origins.all_https:
         raise ConfigError("ALLOWED_ORIGINS", f"every origin must be https in production: {raw!r}")
     return origins
+
+
+def tiles_dev_upstream(env: EnvReader, production: bool) -> str | None:
+    """TILES_DEV_UPSTREAM: the development tile server the gateway's /tiles forwards to
+    (`make up` without Martin); unset, the gateway serves no /tiles. Never in production,
+    where Traefik sends /tiles to Martin behind tiles-auth."""
+    raw = env.optional("TILES_DEV_UPSTREAM")
+    if raw is None:
+        return None
+    if production:
+        raise ConfigError("TILES_DEV_UPSTREAM", "is for development: Martin serves production")
+    try:
+        return parse_origin(raw)
+    except ValueError as exc:
+        raise ConfigError("TILES_DEV_UPSTREAM", str(exc)) from None

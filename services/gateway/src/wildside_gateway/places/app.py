@@ -1,4 +1,5 @@
-"""The places use cases: list the POIs in a map's box, show one POI.
+"""The places use cases: list the POIs in a map's box, show one POI; in development,
+pass /tiles requests on to the development tile server (same origin for the map).
 
 Both need a logged-in user (the principal; any role): places are public map data, but
 the API serves the app's users only, as the tiles do.
@@ -17,7 +18,7 @@ from wildside_gateway.places.domain.places import (
     PoiQuery,
     PoiSummary,
 )
-from wildside_gateway.places.ports import Places, ThemeIds
+from wildside_gateway.places.ports import Places, RelayedTile, ThemeIds, TileUpstream
 from wildside_gateway.shared.domain.principal import Principal
 
 
@@ -41,3 +42,23 @@ class PlaceService:
         if found is None:
             raise NotFound("no such place")
         return found
+
+
+# What the tile server needs to decide (the session) and to validate (the ETag), and
+# what the map needs back: nothing else crosses.
+FORWARDED = ("authorization", "cookie", "if-none-match")
+RETURNED = ("content-type", "etag", "cache-control", "www-authenticate", "trace-id")
+
+
+class TileRelay:
+    """Development only: the gateway's /tiles is the development tile server's, which
+    decides every request with tiles-auth's rules (the gateway decides nothing here)."""
+
+    def __init__(self, upstream: TileUpstream) -> None:
+        self.upstream = upstream
+
+    async def relay(self, uri: str, headers: Mapping[str, str]) -> RelayedTile:
+        sent = {name: headers[name] for name in FORWARDED if name in headers}
+        answer = await self.upstream.get(uri, sent)
+        kept = {name: answer.headers[name] for name in RETURNED if name in answer.headers}
+        return RelayedTile(answer.status, kept, answer.body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from wildside_common.pagination import PageParams, Window
@@ -22,4 +24,22 @@ class Places(Protocol):
 class ThemeIds(Protocol):
     async def theme_ids(self) -> frozenset[str]:
         """The catalogue's theme ids (`interest_themes`)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedTile:
+    """The development tile server's answer, as the gateway passes it on."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class TileUpstream(Protocol):
+    """The development tile server (wildside-tiles-dev) behind the gateway's /tiles."""
+
+    async def get(self, uri: str, headers: Mapping[str, str]) -> RelayedTile:
+        """GET `uri` (path and query as the client sent them) with `headers`; raises
+        Unavailable when the tile server does not answer."""
         ...
