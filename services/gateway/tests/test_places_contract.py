@@ -52,7 +52,9 @@ async def places(request, pool) -> tuple[Any, Add]:
 @pytest.fixture
 def origin() -> tuple[float, float]:
     """A corner of this test's own 0.1 x 0.1 degree cell (somewhere in the Sahara)."""
-    return 10.0 + random.randrange(1000) * 0.1, 20.0 + random.randrange(100) * 0.1
+    return round(10.0 + random.randrange(1000) * 0.1, 1), round(
+        20.0 + random.randrange(100) * 0.1, 1
+    )
 
 
 def fresh_id(element_type: str = "node") -> PoiId:
@@ -123,7 +125,7 @@ async def test_pages_walk_every_place_once_forward_and_back(places, origin) -> N
     # Ties in popularity broken by (element type, id): same tier, several types.
     for i in range(13):
         element_type = ("node", "way", "relation")[i % 3]
-        await add(fresh_id(element_type), lng + 0.001 * i, lat + 0.002, TIERS[i % 2], ())
+        await add(fresh_id(element_type), lng + 0.001 * (i + 1), lat + 0.002, TIERS[i % 2], ())
     query = PoiQuery(box_around(origin))
     whole = [str(item.poi_id) for item in (await store.page(query, PageParams(50))).items]
     assert len(whole) == 13
