@@ -213,8 +213,35 @@ def ingest() -> list[str]:
     ]
 
 
+def tiles() -> list[str]:
+    r = load("tiles")
+    if r is None:
+        return ["Tiles: not run."]
+    rows = []
+    for source in ("get_poi_tile", "get_base_tile"):
+        t = r[source]
+        cells = " | ".join(
+            f"{t[step]['p50_ms']:.1f} / {t[step]['p95_ms']:.1f} ms"
+            for step in ("sql", "direct", "gateway", "revalidate")
+        )
+        rows.append(f"| `{source}` ({t['bytes'] / 1024:.0f} KiB) | {cells} |")
+    return [
+        f"**Tiles** (`bench/tiles/run.py`: z{r['tile']} over central Helsinki, "
+        f"{r['requests']} sequential requests each, p50 / p95; no Martin: the development "
+        "tile server behind the gateway, as `make up` runs it):",
+        "",
+        "| source | SQL function | tile server | through the gateway | 304 revalidation |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        "Target: a z14 tile in milliseconds, p95 < 50 ms through the gateway "
+        f"{verdict(r['targets']['gateway_p95_lt_50ms'])}. A 304 saves the transfer, not "
+        "the work: the tile is drawn to compare its ETag.",
+    ]
+
+
 def render() -> str:
-    parts = [gateway(), end_to_end(), fan_out(), solver(), router(), ingest()]
+    parts = [gateway(), end_to_end(), fan_out(), solver(), router(), ingest(), tiles()]
     body = "\n\n".join("\n".join(part) for part in parts)
     return f"{START}\n{body}\n{END}"
 

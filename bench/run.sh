@@ -14,4 +14,5 @@ run() { echo "== $*"; "$@"; }
 run $PY bench/gateway/run.py
 run $PY bench/e2e/run.py
 run $PY bench/ws/run.py
+run $PY bench/tiles/run.py
 run $PY bench/report.py

@@ -30,6 +30,7 @@ done
 export WILDSIDE_ENV=${WILDSIDE_ENV:-development}
 export GATEWAY_PORT=${GATEWAY_PORT:-8080}
 export TILES_AUTH_PORT=${TILES_AUTH_PORT:-8090}
+export TILES_DEV_PORT=${TILES_DEV_PORT:-3000}
 export GATEWAY_METRICS_PORT=${GATEWAY_METRICS_PORT:-9103}
 export ROUTER_METRICS_PORT=${ROUTER_METRICS_PORT:-9101}
 export ENRICHER_METRICS_PORT=${ENRICHER_METRICS_PORT:-9102}
@@ -61,6 +62,8 @@ start_servers() {
         # tiles-auth reads route owners as its own role (migration 0005 creates it; this
         # cluster trusts local connections, so it needs no password).
         export TILES_AUTH_DATABASE_URL=${TILES_AUTH_DATABASE_URL:-"postgresql://tiles_auth_ro@127.0.0.1:$WILDSIDE_PG_PORT/$PG_DATABASE"}
+        # The development tile server calls the tile functions as Martin's role would.
+        export TILES_DATABASE_URL=${TILES_DATABASE_URL:-"postgresql://martin_ro@127.0.0.1:$WILDSIDE_PG_PORT/$PG_DATABASE"}
     else
         wait_for_url PostgreSQL "$DATABASE_URL" 5432
     fi
@@ -138,6 +141,22 @@ ensure_session_keys() {
     export SESSION_ALLOW_EPHEMERAL=${SESSION_ALLOW_EPHEMERAL:-false}
 }
 
+# Who answers /tiles: a Martin already listening on $TILES_DEV_PORT (3000, Martin's port,
+# e.g. `docker compose up martin`), else the development tile server (Procfile tiles-dev),
+# which the gateway then relays /tiles to (TILES_DEV_UPSTREAM), so the map has its tiles
+# on the gateway's origin.
+choose_tile_server() {
+    if tcp_open "$TILES_DEV_PORT"; then
+        TILES_ANSWER="Martin (already listening on port $TILES_DEV_PORT; the gateway serves no /tiles)"
+        if [ "${#PROCESSES[@]}" -eq 0 ]; then
+            mapfile -t PROCESSES < <(sed -n 's/^\([a-z-]*\):.*/\1/p' "$ROOT/Procfile" | grep -vx tiles-dev)
+        fi
+    else
+        TILES_ANSWER="the development tile server (wildside-tiles-dev), relayed by the gateway"
+        export TILES_DEV_UPSTREAM=${TILES_DEV_UPSTREAM:-"http://127.0.0.1:$TILES_DEV_PORT"}
+    fi
+}
+
 summary() {
     cat <<EOF
 
@@ -145,6 +164,8 @@ Wildside ($WILDSIDE_ENV)
   gateway       http://127.0.0.1:$GATEWAY_PORT   (API /api/v1, WebSocket /ws, /openapi.json)
                 metrics and health on http://127.0.0.1:$GATEWAY_METRICS_PORT
   tiles-auth    http://127.0.0.1:$TILES_AUTH_PORT/auth
+  tiles         http://127.0.0.1:$GATEWAY_PORT/tiles/{get_base_tile,get_poi_tile}/{z}/{x}/{y}
+                answered by $TILES_ANSWER
   router        metrics and health on http://127.0.0.1:$ROUTER_METRICS_PORT
   enricher      metrics and health on http://127.0.0.1:$ENRICHER_METRICS_PORT
   DATABASE_URL  $DATABASE_URL
@@ -166,5 +187,6 @@ fi
 load_demo_data
 create_accounts
 ensure_session_keys
+choose_tile_server
 summary
 exec "$VENV_BIN/honcho" start -f "$ROOT/Procfile" -d "$ROOT" "${PROCESSES[@]}"

@@ -257,7 +257,7 @@ def test_procfile_runs_installed_console_scripts() -> None:
         if line.strip() and not line.startswith("#")
     ]
     names = {line.split(":", 1)[0] for line in lines}
-    assert names == {"gateway", "router", "enricher", "tiles-auth"}
+    assert names == {"gateway", "router", "enricher", "tiles-auth", "tiles-dev"}
     for line in lines:
         command = next(word for word in line.split(":", 1)[1].split() if "/" in word)
         assert command.removeprefix(".venv/bin/") in scripts, line

@@ -149,6 +149,18 @@ def tiles_auth(env: dict[str, str]) -> Service:
     )
 
 
+def tiles_dev(env: dict[str, str]) -> Service:
+    """The development tile server (wildside-tiles-dev), on a free port."""
+    port = free_port()
+    env = {**env, "TILES_DEV_PORT": str(port)}
+    return Service(
+        "tiles-dev",
+        [str(BIN / "wildside-tiles-dev")],
+        env,
+        f"http://127.0.0.1:{port}/health/ready",
+    )
+
+
 def create_dev_accounts(env: dict[str, str]) -> None:
     subprocess.run(
         [str(BIN / "wildside-manage"), "ensure-dev-accounts"],

@@ -40,7 +40,7 @@ FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'public'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                   AND d.objid = p.oid AND d.deptype = 'e')"""
-TILE_FUNCTIONS = {"get_route_tile"}
+TILE_FUNCTIONS = {"get_route_tile", "get_poi_tile", "get_base_tile"}
 
 
 def as_role(url: str, role: str) -> str:
@@ -131,7 +131,7 @@ async def test_martin_may_execute_the_tile_functions_and_no_other(conn) -> None:
     assert json.loads(comment)["vector_layers"]  # Martin's TileJSON is still there
 
 
-async def test_the_tile_functions_owner_reads_route_results_only(database_url: str) -> None:
+async def test_the_tile_functions_owner_reads_what_the_tiles_draw_only(database_url: str) -> None:
     with psycopg.connect(database_url) as db:
         readable = db.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -141,7 +141,7 @@ async def test_the_tile_functions_owner_reads_route_results_only(database_url: s
         login = db.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'wildside_tiles'")
         assert login.fetchone() == (False,)
     extension = {name for name, _ in relations(database_url, EXTENSION_RELATIONS)}
-    assert {name for (name,) in readable} - extension == {"route_results"}
+    assert {name for (name,) in readable} - extension == {"route_results", "pois", "street_edges"}
 
 
 async def test_tiles_auths_role_reads_route_owners_and_nothing_else(

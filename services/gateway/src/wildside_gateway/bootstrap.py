@@ -1,9 +1,10 @@
 """The gateway's composition root: builds every adapter, yields a ready `Gateway`.
 
-Three areas meet here: route requests (`routes/`), saved routes (`saved/`) and identity
-(`identity/`: sessions, users, admin reports). `build_app` calls `identity_wiring` with
-the real pool, the login throttle and the session revocations over Redis; unit tests call
-`wire_identity` with in-memory fakes, so both go through the same assembly.
+Four areas meet here: route requests (`routes/`), saved routes (`saved/`), identity
+(`identity/`: sessions, users, admin reports) and places (`places/`: the POIs of the
+map). `build_app` calls `identity_wiring` with the real pool, the login throttle and the
+session revocations over Redis; unit tests call `wire_identity` with in-memory fakes, so
+both go through the same assembly.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ from wildside_gateway.identity.ports import (
     ThemeDirectory,
     Users,
 )
+from wildside_gateway.places.adapters.inbound.http import PlaceEndpoints
+from wildside_gateway.places.adapters.inbound.tiles_proxy import tile_proxy_routes
+from wildside_gateway.places.adapters.outbound.postgres import PostgresPlaces
+from wildside_gateway.places.adapters.outbound.tile_upstream import HttpTileUpstream
+from wildside_gateway.places.app import PlaceService, TileRelay
+from wildside_gateway.places.ports import Places, ThemeIds
 from wildside_gateway.routes.adapters.batching import MicroBatching
 from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
 from wildside_gateway.routes.adapters.inbound.ws import StatusSocketEndpoint
@@ -244,6 +251,13 @@ def identity_wiring(
     )
 
 
+def place_routes(
+    places: Places, themes: ThemeIds, auth: SessionAuthenticator, max_area: float
+) -> list[Route]:
+    """`GET /api/v1/pois` and `GET /api/v1/pois/{poi_id}` over any Places (tests: a fake)."""
+    return PlaceEndpoints(PlaceService(places, themes, max_area), auth).routes()
+
+
 def build_app(
     settings: GatewaySettings,
     pool: asyncpg.Pool,
@@ -291,8 +305,20 @@ def build_app(
         *endpoints.routes(),
         *saved.routes(),
         *identity.routes,
+        *place_routes(
+            PostgresPlaces(pool),
+            service.themes,
+            auth,
+            settings.poi_max_bbox_sq_degrees,
+        ),
         WebSocketRoute("/ws", socket.handle),
     ]
+    if settings.tiles_dev_upstream is not None:
+        log.warning(
+            "development: /tiles forwarded to the development tile server",
+            extra={"upstream": settings.tiles_dev_upstream},
+        )
+        routes.extend(tile_proxy_routes(TileRelay(HttpTileUpstream(settings.tiles_dev_upstream))))
     return gateway_app(routes, origins, settings.public_base_url)
 
 

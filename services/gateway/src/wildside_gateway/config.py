@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from wildside_common.analytics import AnalyticsSettings
 from wildside_common.config import CommonSettings, ConfigError, EnvReader
 from wildside_gateway.identity.config import IdentitySettings
+from wildside_gateway.places.domain.places import DEFAULT_MAX_AREA
 from wildside_gateway.shared.domain.origins import AllowedOrigins, parse_origin
 
 GATEWAY_METRICS_PORT = 9103
@@ -38,6 +39,8 @@ class GatewaySettings:
     analytics: AnalyticsSettings
     identity: IdentitySettings
     allowed_origins: AllowedOrigins
+    poi_max_bbox_sq_degrees: float = DEFAULT_MAX_AREA
+    tiles_dev_upstream: str | None = None
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
@@ -74,6 +77,10 @@ class GatewaySettings:
             analytics=AnalyticsSettings.from_env(env),
             identity=identity,
             allowed_origins=allowed_origins(env, public_base_url, common.production),
+            poi_max_bbox_sq_degrees=env.real(
+                "POI_MAX_BBOX_SQ_DEGREES", DEFAULT_MAX_AREA, minimum=0.0001, maximum=1.0
+            ),
+            tiles_dev_upstream=tiles_dev_upstream(env, common.production),
         )
 
 
@@ -100,3 +107,18 @@ def allowed_origins(env: EnvReader, public_base_url: str, production: bool) -> A
     if production and not origins.all_https:
         raise ConfigError("ALLOWED_ORIGINS", f"every origin must be https in production: {raw!r}")
     return origins
+
+
+def tiles_dev_upstream(env: EnvReader, production: bool) -> str | None:
+    """TILES_DEV_UPSTREAM: the development tile server the gateway's /tiles forwards to
+    (`make up` without Martin); unset, the gateway serves no /tiles. Never in production,
+    where Traefik sends /tiles to Martin behind tiles-auth."""
+    raw = env.optional("TILES_DEV_UPSTREAM")
+    if raw is None:
+        return None
+    if production:
+        raise ConfigError("TILES_DEV_UPSTREAM", "is for development: Martin serves production")
+    try:
+        return parse_origin(raw)
+    except ValueError as exc:
+        raise ConfigError("TILES_DEV_UPSTREAM", str(exc)) from None

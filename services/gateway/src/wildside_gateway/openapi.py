@@ -20,6 +20,7 @@ from wildside_gateway.identity.openapi import (
     identity_paths,
     identity_schemas,
 )
+from wildside_gateway.places.openapi import places_paths, places_schemas
 from wildside_gateway.saved.openapi import listing_operation, saved_paths, saved_schemas
 
 ERROR_CODES = [
@@ -254,7 +255,7 @@ def document() -> dict[str, Any]:
                 " Location) are under PUBLIC_BASE_URL. /metrics is on the metrics port."
             ),
         },
-        "paths": {**_paths(), **saved_paths(), **identity_paths()},
+        "paths": {**_paths(), **saved_paths(), **identity_paths(), **places_paths()},
         "components": {
             "schemas": {
                 "GeoPoint": GEO_POINT,
@@ -264,6 +265,7 @@ def document() -> dict[str, Any]:
                 "Error": ERROR,
                 **identity_schemas(),
                 **saved_schemas(),
+                **places_schemas(),
             },
             "securitySchemes": SECURITY_SCHEMES,
         },

@@ -11,6 +11,8 @@ any), else NotFound, as on `GET /api/v1/routes/{id}`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from wildside_common.errors import NotFound, Unauthorized, Unavailable
 from wildside_common.revocations import SessionRevocations, confirm_session
@@ -22,7 +24,8 @@ from wildside_tiles_auth.domain.route_tiles import (
     may_see,
     read_tile_uri,
 )
-from wildside_tiles_auth.ports import RouteOwners, SessionVerifier
+from wildside_tiles_auth.domain.serving import catalog, tile_address, tilejson
+from wildside_tiles_auth.ports import RouteOwners, SessionVerifier, TileStore
 
 
 class AuthorizeTiles:
@@ -62,3 +65,42 @@ class AuthorizeTiles:
             raise Unavailable("route tiles are not available (tiles-auth has no database)")
         if not may_see(await self.owners.owner_of(request_id), claims.subject, claims.role):
             raise NotFound("no such route")
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What the development tile server answers: a tile's bytes (b"": empty) or a JSON
+    document (TileJSON, or the catalog for an admin)."""
+
+    kind: str
+    tile: bytes = b""
+    document: dict[str, Any] | None = None
+
+
+class ServeTiles:
+    """The development tile server's use case: the forward-auth decision first, exactly
+    AuthorizeTiles' (the request's own URI stands for Traefik's X-Forwarded-Uri), then
+    the same PostGIS functions Martin would call."""
+
+    def __init__(self, authorize: AuthorizeTiles, store: TileStore) -> None:
+        self.authorize = authorize
+        self.store = store
+
+    async def serve(self, token: str | None, uri: str, base_url: str) -> Served:
+        """What `uri` names, when the session may read it (else a DomainError)."""
+        claims = await self.authorize.session(token)
+        await self.authorize.tiles(claims, [uri])
+        asked = read_tile_uri(uri, self.authorize.policy)
+        if asked.kind == "catalog":
+            sources = sorted(self.authorize.policy.sources)
+            comments = [await self.store.comment(source) for source in sources]
+            return Served("catalog", document=catalog(sources, comments))
+        if asked.kind == "tilejson":
+            comments = [await self.store.comment(source) for source in asked.sources]
+            return Served("tilejson", document=tilejson(asked.sources, comments, base_url))
+        address = tile_address(uri)
+        parts = [
+            await self.store.tile(source, address.z, address.x, address.y, address.params)
+            for source in address.sources
+        ]
+        return Served("tile", tile=b"".join(parts))

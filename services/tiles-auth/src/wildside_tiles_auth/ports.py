@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from wildside_common.sessions import SessionClaims
 
@@ -16,4 +17,17 @@ class SessionVerifier(Protocol):
 class RouteOwners(Protocol):
     async def owner_of(self, request_id: str) -> str | None:
         """The user id of the route request (unexpired), or None when unknown."""
+        ...
+
+
+class TileStore(Protocol):
+    """The tile functions themselves (the development tile server; Martin otherwise)."""
+
+    async def tile(self, source: str, z: int, x: int, y: int, params: Mapping[str, Any]) -> bytes:
+        """The function `source`'s tile (b"" when empty); `params` go to a function taking
+        `query_params`, as Martin passes them."""
+        ...
+
+    async def comment(self, source: str) -> str | None:
+        """The function's SQL comment: its TileJSON, by Martin's convention."""
         ...

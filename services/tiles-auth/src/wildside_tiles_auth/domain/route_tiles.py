@@ -33,6 +33,10 @@ from typing import Literal
 from wildside_common.errors import InvalidInput, NotFound
 
 ROUTE_SOURCE = "get_route_tile"
+# The map's own sources (migration 0006): places and the walking network, any user's.
+POI_SOURCE = "get_poi_tile"
+BASE_SOURCE = "get_base_tile"
+DEFAULT_SOURCES = (ROUTE_SOURCE, POI_SOURCE, BASE_SOURCE)
 MAX_ZOOM = 30
 # Martin 1.3.1's reserved ids (martin/src/srv/server.rs RESERVED_KEYWORDS), plus the first
 # segments of its other routes (`/tiles/...` is a redirect, then sprites, fonts, styles).
@@ -79,7 +83,7 @@ class TilePolicy:
             raise ValueError(f"{', '.join(extra)} not among the allowed sources")
 
 
-DEFAULT_POLICY = TilePolicy(frozenset({ROUTE_SOURCE}), frozenset({ROUTE_SOURCE}))
+DEFAULT_POLICY = TilePolicy(frozenset(DEFAULT_SOURCES), frozenset({ROUTE_SOURCE}))
 
 
 @dataclass(frozen=True, slots=True)
