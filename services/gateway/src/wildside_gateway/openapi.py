@@ -166,9 +166,7 @@ RETRY_AFTER = {
 def _paths() -> dict[str, Any]:
     ops = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     return {
-        "/health/live": {
-            "get": {"summary": "Liveness", "security": [], "responses": {"200": ops}}
-        },
+        "/health/live": {"get": {"summary": "Liveness", "security": [], "responses": {"200": ops}}},
         "/health/ready": {
             "get": {
                 "summary": "Readiness (dependencies answer)",
