@@ -77,7 +77,7 @@ from wildside_gateway.routes.adapters.outbound.redis_store import (
 from wildside_gateway.routes.app import RouteService, SubmissionPolicy
 from wildside_gateway.routes.domain.routes import DurationBounds
 from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
-from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
+from wildside_gateway.shared.adapters.inbound.openapi import asyncapi_route, openapi_route
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 
@@ -231,6 +231,7 @@ def build_app(
         # /metrics is on the metrics port only (__main__: serve_ops).
         *health_routes(readiness_checks(pool, nats, feed, revocations), metrics=False),
         openapi_route(),
+        asyncapi_route(),
         *endpoints.routes(),
         *identity.routes,
         WebSocketRoute("/ws", socket.handle),

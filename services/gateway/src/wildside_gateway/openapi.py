@@ -174,6 +174,23 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": ops, "503": ops},
             }
         },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document (schemas/openapi.json)",
+                "security": [],
+                "responses": {"200": ops},
+            }
+        },
+        "/asyncapi.json": {
+            "get": {
+                "summary": (
+                    "The AsyncAPI document: the message bus and the /ws status stream "
+                    "(schemas/asyncapi.yaml as JSON, its schema files bundled in)"
+                ),
+                "security": [],
+                "responses": {"200": ops},
+            }
+        },
         "/api/v1/routes": {
             "post": {
                 "operationId": "submitRoute",
