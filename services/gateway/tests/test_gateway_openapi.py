@@ -56,9 +56,8 @@ def _codes(kind: type[DomainError]) -> set[str]:
 
 
 def test_the_error_enums_are_the_error_trees_codes() -> None:
-    from wildside_gateway.identity.domain.login_throttle import TooManyAttempts
-
-    assert TooManyAttempts.code in ERROR_CODES
+    # The gateway's own error kinds (in its domain packages) count, loaded or not.
+    assert "too_many_attempts" in ERROR_CODES
     # Every code an HTTP answer can carry; invalid_message only in /ws error frames.
     assert set(ERROR_CODES) == _codes(DomainError) - {"invalid_message"}
     error = document()["components"]["schemas"]["Error"]

@@ -52,8 +52,8 @@ def test_the_document_has_exactly_the_apps_routes(live: LiveGateway) -> None:
 def _call(live: LiveGateway, path: str, method: str) -> httpx.Response:
     url = live.base_url + re.sub(r"{\w+}", str(uuid.uuid4()), path)
     # No credentials at all; a JSON body where one may be read (never reached when refused).
-    body = {"json": {}} if method in ("post", "put", "patch") else {}
-    return httpx.request(method.upper(), url, timeout=10, **body)  # type: ignore[arg-type]
+    body: dict[str, Any] = {"json": {}} if method in ("post", "put", "patch") else {}
+    return httpx.request(method.upper(), url, timeout=10, **body)
 
 
 def test_security_is_declared_exactly_where_the_gateway_wants_a_session(

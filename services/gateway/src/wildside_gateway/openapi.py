@@ -6,16 +6,18 @@ a test fails when the served document and the checked-in file differ.
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import sys
 from importlib import resources
 from typing import Any
 
 import orjson
 
+import wildside_gateway
 from wildside_common.errors import DomainError, InvalidMessage
 from wildside_common.transport.http import CODE_BY_STATUS, status_for
-from wildside_gateway.identity.domain.login_throttle import TooManyAttempts
 from wildside_gateway.identity.openapi import (
     CROSS_SITE,
     NO_SESSION,
@@ -27,10 +29,16 @@ from wildside_gateway.identity.openapi import (
 )
 from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 
-# Error kinds raised only by the gateway (the rest are wildside_common.errors').
-GATEWAY_ERRORS: tuple[type[DomainError], ...] = (TooManyAttempts,)
 # Error kinds only the WebSocket sends (in its error frames: schemas/asyncapi.yaml).
 WS_ONLY: tuple[type[DomainError], ...] = (InvalidMessage,)
+
+
+def _load_gateway_errors() -> None:
+    """Imports every `domain` module of the gateway, so the error kinds it defines
+    (`TooManyAttempts`, ...) are subclasses of DomainError the document sees."""
+    for module in pkgutil.walk_packages(wildside_gateway.__path__, "wildside_gateway."):
+        if ".domain" in module.name:
+            importlib.import_module(module.name)
 
 
 def _error_kinds(root: type[DomainError] = DomainError) -> list[type[DomainError]]:
@@ -44,6 +52,7 @@ def codes_by_status() -> dict[int, list[str]]:
     """Every error code an HTTP answer of each status can carry: the error tree mapped by
     `status_for` (as `error_response` maps it), plus the framework's own answers
     (`CODE_BY_STATUS`: unknown path, wrong method); 500 is always `internal_error`."""
+    _load_gateway_errors()
     found: dict[int, set[str]] = {500: {"internal_error"}}
     for kind in _error_kinds():
         status = status_for(kind.__new__(kind))  # not initialised: only its type counts
