@@ -22,9 +22,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from wildside_common.config import EnvReader
+from wildside_common.errors import InvalidInput, InvalidMessage, NotFound, Unauthorized, Unavailable
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
 from wildside_common.server import serve_http
 from wildside_common.testing.servers import free_port, wait_for_port
+from wildside_common.transport import ws as ws_codes
 from wildside_gateway.bootstrap import Gateway, bootstrap
 from wildside_gateway.config import GatewaySettings
 from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
@@ -214,6 +216,31 @@ def test_the_documented_examples_are_valid_messages() -> None:
             assert message.examples, message.name
             for example in message.examples:
                 assert violations(messages, example) == [], (message.name, example)
+
+
+@pytest.mark.unit
+def test_the_close_codes_the_gateway_uses_are_documented() -> None:
+    documented = set(DOCUMENT["channels"]["statusSocket"]["x-wildside-close-codes"])
+    used = {
+        ws_codes.POLICY_VIOLATION,  # strikes
+        ws_codes.close_code_for(Unauthorized("ended")),  # SessionWatch: session ended
+        ws_codes.close_code_for(Unavailable("redis")),  # SessionWatch: cannot know
+        1011,  # uvicorn: keepalive ping timeout
+        1012,  # uvicorn: shutting down
+    }
+    assert used == documented
+
+
+@pytest.mark.unit
+def test_an_error_frame_of_each_code_the_socket_can_send_is_documented() -> None:
+    for error in (
+        InvalidMessage("frames must be JSON"),
+        InvalidInput("at most 100 subscriptions per socket"),
+        NotFound("no such route request"),
+        Unavailable("database"),
+    ):
+        frame = ws_codes.error_message(error, str(uuid.uuid4()))
+        assert violations(SERVER, frame) == [], frame
 
 
 @pytest.mark.unit
