@@ -2,6 +2,16 @@
 
 `python -m wildside_gateway.openapi > schemas/openapi.json` (`make openapi`) writes it;
 a test fails when the served document and the checked-in file differ.
+
+Conventions every area's paths (`identity_paths`, ...) get from `finish`:
+- An operation is protected (SECURITY: cookie or Bearer, and a 401 answer when it lists
+  none) unless it says `"security": []`; a contract test calls each operation without
+  credentials and expects 401 exactly where security is declared.
+- An error response whose body is the Error envelope has its `code` narrowed to the codes
+  an answer of that status can carry (`codes_by_status`, from the error tree).
+- `{"$ref": "#/components/parameters/IdempotencyKey"}` and
+  `{"$ref": "#/components/responses/IdempotencyConflict"}` are there for any operation
+  that honours Idempotency-Key.
 """
 
 from __future__ import annotations
