@@ -63,6 +63,7 @@ bench: deps
 
 openapi: venv
 	$(BIN)/python -m wildside_gateway.openapi > schemas/openapi.json
+	$(BIN)/python -m wildside_gateway.asyncapi > services/gateway/src/wildside_gateway/data/asyncapi.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

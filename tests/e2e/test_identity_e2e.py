@@ -15,6 +15,7 @@ from websockets.typing import Subprotocol
 
 from tests.e2e import stack
 from tests.e2e.test_walking_skeleton import base
+from wildside_gateway.asyncapi import bundle, render
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,12 @@ def test_login_sets_the_session_cookie_and_wrong_passwords_get_none(gateway) -> 
 def test_the_served_openapi_document_is_the_checked_in_one(gateway) -> None:
     served = httpx.get(f"{base(gateway)}/openapi.json", timeout=5).json()
     assert served == json.loads((ROOT / "schemas" / "openapi.json").read_text())
+
+
+def test_the_served_asyncapi_document_is_the_checked_in_one(gateway) -> None:
+    """schemas/asyncapi.yaml, as JSON with its schema files bundled in."""
+    served = httpx.get(f"{base(gateway)}/asyncapi.json", timeout=5).json()
+    assert served == json.loads(render(bundle(ROOT / "schemas")))
 
 
 def test_every_api_endpoint_but_login_and_sign_up_answers_401_without_a_session(gateway) -> None:

@@ -1,10 +1,13 @@
 """The checked-in OpenAPI document fuzzed against the running gateway (schemathesis):
-no 5xx for any generated input, and every response conforms to the document."""
+no 5xx for any generated input, and every response conforms to the document; then
+stateful: sequences that follow the document's links (POST /api/v1/routes 202 ->
+GET /api/v1/routes/{request_id} with its request_id) hold the same checks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -55,3 +58,47 @@ def test_the_gateway_honours_its_openapi_document(case, fuzzed_gateway) -> None:
         headers=headers,
         excluded_checks=[ignored_auth, positive_data_acceptance],
     )
+
+
+EXCLUDED = [ignored_auth, positive_data_acceptance]  # as above, for the same reasons
+
+
+def test_linked_operations_hold_the_document_statefully(fuzzed_gateway) -> None:
+    links = [
+        (path, method, status, name)
+        for path, item in SCHEMA.raw_schema["paths"].items()
+        for method, operation in item.items()
+        for status, response in operation["responses"].items()
+        for name in response.get("links", {})
+    ]
+    assert ("/api/v1/routes", "post", "202", "GetRouteRequest") in links
+    base_url = fuzzed_gateway.health_url.removesuffix("/health/ready")
+    headers = stack.auth(fuzzed_gateway, "admin")
+    followed: list[str] = []
+
+    class Workflow(SCHEMA.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": base_url, "headers": headers}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            # A known request's state: the id came from a 202 through the link.
+            if case.path == "/api/v1/routes/{request_id}" and response.status_code in (200, 202):
+                followed.append(str(case.path_parameters["request_id"]))
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=EXCLUDED, recorder=self.recorder)
+
+    state_machine = Workflow
+    # Logging out would end the session every step uses; stateful steps only reach the
+    # operations links join, and logout is in none of them.
+    assert not any(path == "/api/v1/logout" for path, *_ in links)
+    state_machine.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert followed, "no GET /api/v1/routes/{request_id} found a request through the link"

@@ -72,11 +72,20 @@ def documented(path: str, method: str) -> dict[str, Any]:
     return operation
 
 
+def parameters(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operation's parameters, a `$ref` to `components.parameters` resolved."""
+    shared = OPENAPI["components"].get("parameters", {})
+    return [
+        shared[p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
+        for p in operation.get("parameters", [])
+    ]
+
+
 def query_strategy(operation: dict[str, Any]) -> st.SearchStrategy[list[tuple[str, str]]]:
     """Each documented parameter (maybe) with a plausible or hostile value, plus strays."""
     known = {
         p["name"]: mostly(QUERY_VALUES.get(p["name"], plausible(p["schema"]).map(str)), texts)
-        for p in operation.get("parameters", [])
+        for p in parameters(operation)
         if p["in"] == "query"
     }
     strays = st.lists(st.tuples(st.sampled_from(UNKNOWN_QUERY), texts), max_size=2)

@@ -96,7 +96,7 @@ from wildside_gateway.saved.adapters.outbound.metrics import PrometheusSavedMetr
 from wildside_gateway.saved.adapters.outbound.postgres import PostgresSavedRoutes
 from wildside_gateway.saved.app import SavedRouteService, SavePolicy
 from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
-from wildside_gateway.shared.adapters.inbound.openapi import openapi_route
+from wildside_gateway.shared.adapters.inbound.openapi import asyncapi_route, openapi_route
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 
@@ -302,6 +302,7 @@ def build_app(
         # /metrics is on the metrics port only (__main__: serve_ops).
         *health_routes(readiness_checks(pool, nats, feed, revocations), metrics=False),
         openapi_route(),
+        asyncapi_route(),
         *endpoints.routes(),
         *saved.routes(),
         *identity.routes,

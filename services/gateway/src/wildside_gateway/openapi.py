@@ -2,48 +2,79 @@
 
 `python -m wildside_gateway.openapi > schemas/openapi.json` (`make openapi`) writes it;
 a test fails when the served document and the checked-in file differ.
+
+Conventions every area's paths (`identity_paths`, ...) get from `finish`:
+- An operation is protected (SECURITY: cookie or Bearer, and a 401 answer when it lists
+  none) unless it says `"security": []`; a contract test calls each operation without
+  credentials and expects 401 exactly where security is declared.
+- An error response whose body is the Error envelope has its `code` narrowed to the codes
+  an answer of that status can carry (`codes_by_status`, from the error tree).
+- `{"$ref": "#/components/parameters/IdempotencyKey"}` and
+  `{"$ref": "#/components/responses/IdempotencyConflict"}` are there for any operation
+  that honours Idempotency-Key.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import sys
 from importlib import resources
 from typing import Any
 
 import orjson
 
+import wildside_gateway
+from wildside_common.errors import DomainError, InvalidMessage
+from wildside_common.transport.http import CODE_BY_STATUS, status_for
 from wildside_gateway.identity.openapi import (
     CROSS_SITE,
+    NO_SESSION,
     NOT_JSON,
+    SECURITY,
     SECURITY_SCHEMES,
     identity_paths,
     identity_schemas,
 )
 from wildside_gateway.places.openapi import places_paths, places_schemas
+from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wildside_gateway.saved.openapi import listing_operation, saved_paths, saved_schemas
 
-ERROR_CODES = [
-    "invalid_request",
-    "unauthorized",
-    "forbidden",
-    "csrf_rejected",
-    "not_found",
-    "conflict",
-    "already_final",
-    "limit_reached",
-    "rate_limited",
-    "too_many_attempts",
-    "weak_password",
-    "username_taken",
-    "signup_disabled",
-    "reauthentication_required",
-    "wrong_password",
-    "last_admin",
-    "service_unavailable",
-    "timeout",
-    "internal_error",
-]
+# Error kinds only the WebSocket sends (in its error frames: schemas/asyncapi.yaml).
+WS_ONLY: tuple[type[DomainError], ...] = (InvalidMessage,)
+
+
+def _load_gateway_errors() -> None:
+    """Imports every `domain` module of the gateway, so the error kinds it defines
+    (`TooManyAttempts`, ...) are subclasses of DomainError the document sees."""
+    for module in pkgutil.walk_packages(wildside_gateway.__path__, "wildside_gateway."):
+        if ".domain" in module.name:
+            importlib.import_module(module.name)
+
+
+def _error_kinds(root: type[DomainError] = DomainError) -> list[type[DomainError]]:
+    kinds = [] if root in WS_ONLY else [root]
+    for sub in root.__subclasses__():
+        kinds.extend(_error_kinds(sub))
+    return kinds
+
+
+def codes_by_status() -> dict[int, list[str]]:
+    """Every error code an HTTP answer of each status can carry: the error tree mapped by
+    `status_for` (as `error_response` maps it), plus the framework's own answers
+    (`CODE_BY_STATUS`: unknown path, wrong method); 500 is always `internal_error`."""
+    _load_gateway_errors()
+    found: dict[int, set[str]] = {500: {"internal_error"}}
+    for kind in _error_kinds():
+        status = status_for(kind.__new__(kind))  # not initialised: only its type counts
+        found.setdefault(status, set()).add(kind.code if status != 500 else "internal_error")
+    for status, code in CODE_BY_STATUS.items():
+        found.setdefault(status, set()).add(code)
+    return {status: sorted(codes) for status, codes in sorted(found.items())}
+
+
+ERROR_CODES = sorted({code for codes in codes_by_status().values() for code in codes})
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -55,7 +86,10 @@ def _error(description: str) -> dict[str, Any]:
 
 
 def _json(
-    schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None
+    schema: dict[str, Any],
+    description: str,
+    headers: dict[str, Any] | None = None,
+    links: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": description,
@@ -63,7 +97,31 @@ def _json(
     }
     if headers:
         response["headers"] = headers
+    if links:
+        response["links"] = links
     return response
+
+
+# Reusable by any operation that honours Idempotency-Key (routes.domain.idempotency).
+IDEMPOTENCY_KEY_REF = {"$ref": "#/components/parameters/IdempotencyKey"}
+IDEMPOTENCY_CONFLICT_REF = {"$ref": "#/components/responses/IdempotencyConflict"}
+PARAMETERS = {
+    "IdempotencyKey": {
+        "name": IDEMPOTENCY_HEADER,
+        "in": "header",
+        "required": False,
+        "description": (
+            "A UUID (8-4-4-4-12 hexadecimal digits) the client chooses per logical request "
+            "and repeats on retries; bound to the user and the payload for 24 h. Any other "
+            "spelling is 400 invalid_request (details.field Idempotency-Key)."
+        ),
+        "schema": {"type": "string", "format": "uuid"},
+    }
+}
+IDEMPOTENCY_CONFLICT = _error(
+    "conflict: the Idempotency-Key was already used with a different payload "
+    "(details.reason); nothing was accepted"
+)
 
 
 GEO_POINT = {
@@ -132,16 +190,42 @@ RETRY_AFTER = {
 def _paths() -> dict[str, Any]:
     ops = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     return {
-        "/health/live": {"get": {"summary": "Liveness", "responses": {"200": ops}}},
+        "/health/live": {"get": {"summary": "Liveness", "security": [], "responses": {"200": ops}}},
         "/health/ready": {
             "get": {
                 "summary": "Readiness (dependencies answer)",
+                "security": [],
                 "responses": {"200": ops, "503": ops},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document (schemas/openapi.json)",
+                "security": [],
+                "responses": {"200": ops},
+            }
+        },
+        "/asyncapi.json": {
+            "get": {
+                "summary": (
+                    "The AsyncAPI document: the message bus and the /ws status stream "
+                    "(schemas/asyncapi.yaml as JSON, its schema files bundled in)"
+                ),
+                "security": [],
+                "responses": {"200": ops},
             }
         },
         "/api/v1/routes": {
             "post": {
+                "operationId": "submitRoute",
                 "summary": "Request a walking route",
+                "description": (
+                    "With an Idempotency-Key, a retry (the same key and the same payload, "
+                    "within 24 h) is answered with the first request's 202 and "
+                    "Idempotent-Replayed: true, never refused or rate limited; the same key "
+                    "with a different payload is 409 conflict."
+                ),
+                "parameters": [IDEMPOTENCY_KEY_REF],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("RouteRequest")}},
@@ -158,12 +242,24 @@ def _paths() -> dict[str, Any]:
                             "Location": {
                                 "schema": {"type": "string", "format": "uri"},
                                 "description": "The request's URL, under PUBLIC_BASE_URL",
+                            },
+                            "Idempotent-Replayed": {
+                                "schema": {"type": "string", "enum": ["true"]},
+                                "description": "Present on a replay of an Idempotency-Key",
+                            },
+                        },
+                        links={
+                            "GetRouteRequest": {
+                                "operationId": "getRouteRequest",
+                                "parameters": {"request_id": "$response.body#/request_id"},
+                                "description": "The request's status, and its route once done",
                             }
                         },
                     ),
-                    "400": _error("Invalid request"),
+                    "400": _error("Invalid request (or a malformed Idempotency-Key)"),
                     "401": _error("No session"),
                     "403": CROSS_SITE,
+                    "409": IDEMPOTENCY_CONFLICT_REF,
                     "413": _error("Body too large"),
                     "415": NOT_JSON,
                     "429": _error("Rate limited"),
@@ -175,6 +271,7 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/routes/{request_id}": {
             "get": {
+                "operationId": "getRouteRequest",
                 "summary": "A route request's status, and its route once done",
                 "parameters": [
                     {
@@ -255,8 +352,12 @@ def document() -> dict[str, Any]:
                 " Location) are under PUBLIC_BASE_URL. /metrics is on the metrics port."
             ),
         },
-        "paths": {**_paths(), **saved_paths(), **identity_paths(), **places_paths()},
+        "paths": finish({**_paths(), **saved_paths(), **identity_paths(), **places_paths()}),
         "components": {
+            "parameters": PARAMETERS,
+            "responses": {
+                "IdempotencyConflict": _with_codes("409", IDEMPOTENCY_CONFLICT, ["conflict"])
+            },
             "schemas": {
                 "GeoPoint": GEO_POINT,
                 "RouteRequest": ROUTE_REQUEST,
@@ -270,6 +371,46 @@ def document() -> dict[str, Any]:
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
+
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def _with_codes(
+    status: str, response: dict[str, Any], only: list[str] | None = None
+) -> dict[str, Any]:
+    """An error response whose body is the Error envelope, its `code` narrowed to `only`
+    or else to the codes an answer of that status can carry (`codes_by_status`)."""
+    if not status.isdigit() or int(status) < 400:
+        return response
+    content = response.get("content", {}).get("application/json", {})
+    if content.get("schema") != _ref("Error"):
+        return response
+    codes = only if only is not None else codes_by_status()[int(status)]
+    narrowed = {"allOf": [_ref("Error"), {"properties": {"code": {"enum": codes}}}]}
+    return {**response, "content": {"application/json": {"schema": narrowed}}}
+
+
+def finish(paths: dict[str, Any]) -> dict[str, Any]:
+    """The paths as served: an operation is protected unless it says `"security": []`
+    (it gets SECURITY and, when it lists none, the 401 answer), and each error response
+    lists the codes its status can carry."""
+    finished: dict[str, Any] = {}
+    for path, item in paths.items():
+        finished[path] = dict(item)
+        for method in METHODS:
+            if method not in item:
+                continue
+            operation = dict(item[method])
+            operation.setdefault("security", SECURITY)
+            responses = dict(operation["responses"])
+            if operation["security"] and "401" not in responses:
+                responses["401"] = NO_SESSION
+            operation["responses"] = {
+                status: _with_codes(status, response) for status, response in responses.items()
+            }
+            finished[path][method] = operation
+    return finished
 
 
 def render() -> bytes:

@@ -46,14 +46,7 @@ ID_PARAMETER = {
     "description": "A saved route's id: a UUID (anything else is 400)",
     "schema": {"type": "string"},
 }
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "A UUID; a retry with the same key and body replays the first 201 "
-    "(Idempotent-Replayed: true), with another body is 409 conflict",
-    "schema": {"type": "string", "format": "uuid"},
-}
+IDEMPOTENCY_KEY = {"$ref": "#/components/parameters/IdempotencyKey"}  # in `openapi`
 LOCATION = {
     "Location": {
         "schema": {"type": "string", "format": "uri"},

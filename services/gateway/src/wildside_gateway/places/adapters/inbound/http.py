@@ -18,9 +18,9 @@ from starlette.routing import Route
 from wildside_common.pagination import Paginated
 from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
-from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
 from wildside_gateway.places.app import PlaceService
 from wildside_gateway.places.domain.places import DEFAULT_LIMIT, MAX_LIMIT, PoiSummary
+from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
 from wildside_gateway.shared.adapters.inbound.requests import handle_errors
 from wildside_gateway.shared.ports import Authenticator
 

@@ -1,0 +1,261 @@
+"""`/ws` as `schemas/asyncapi.yaml` documents it: the gateway composed by `bootstrap` over
+real PostgreSQL, NATS and Redis, served by uvicorn, driven through subscribe, unsubscribe,
+cancel, ping, bad frames, status events from the bus and strikes; every frame it sends
+must be one of the documented server messages, and the close codes documented ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asyncapi_ws import client_messages, load, server_messages, violations
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from wildside_common.config import EnvReader
+from wildside_common.errors import InvalidInput, InvalidMessage, NotFound, Unauthorized, Unavailable
+from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
+from wildside_common.server import serve_http
+from wildside_common.testing.servers import free_port, wait_for_port
+from wildside_common.transport import ws as ws_codes
+from wildside_gateway.bootstrap import Gateway, bootstrap
+from wildside_gateway.config import GatewaySettings
+from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.routes.adapters.outbound.jetstream import JetStreamStatusAnnouncer
+
+PASSWORD = "asyncapi-password"
+BODY = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60}
+DOCUMENT = load()
+SERVER = server_messages(DOCUMENT)
+CLIENT = client_messages(DOCUMENT)
+
+
+@dataclass
+class Running:
+    port: int
+    gateway: Gateway
+    tokens: dict[str, str]
+
+    async def submit(self, user: str) -> str:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as client:
+            response = await client.post("/api/v1/routes", json=BODY, headers=headers)
+        assert response.status_code == 202, response.text
+        request_id: str = response.json()["request_id"]
+        return request_id
+
+
+async def add_user(database_url: str) -> str:
+    username = f"asyncapi-{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, $2, $3)",
+            username,
+            username,
+            Argon2Passwords().hash(PASSWORD),
+        )
+    finally:
+        await conn.close()
+    return username
+
+
+@pytest.fixture
+async def running(
+    database_url: str, nats_url: str, redis_url: str, redis_prefix: str
+) -> AsyncIterator[Running]:
+    port = free_port()
+    env = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix,
+        "GATEWAY_PORT": str(port),
+        "RATE_LIMIT_PER_MINUTE": "100000",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    settings = GatewaySettings.from_env(EnvReader(env))
+    stop = asyncio.Event()
+    async with bootstrap(settings) as gateway:
+        served = asyncio.ensure_future(
+            serve_http(gateway.app, "127.0.0.1", port, stop, websockets=True, grace=1)
+        )
+        await asyncio.to_thread(wait_for_port, port)
+        tokens = {}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for name in ("alice", "bob"):
+                credentials = {"username": await add_user(database_url), "password": PASSWORD}
+                response = await client.post("/api/v1/login", json=credentials)
+                assert response.status_code == 200, response.text
+                tokens[name] = response.cookies["session"]
+        try:
+            yield Running(port, gateway, tokens)
+        finally:
+            stop.set()
+            await served
+
+
+class Recorder:
+    """A client socket that keeps every frame the server sent."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self.socket = socket
+        self.frames: list[Any] = []
+
+    async def send(self, frame: str | bytes | dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(frame) if isinstance(frame, dict) else frame)
+
+    async def receive(self, count: int = 1) -> list[dict[str, Any]]:
+        got = []
+        for _ in range(count):
+            text = await asyncio.wait_for(self.socket.recv(decode=True), 5)
+            got.append(json.loads(text))
+        self.frames.extend(got)
+        return got
+
+    async def exchange(self, frame: str | bytes | dict[str, Any]) -> dict[str, Any]:
+        await self.send(frame)
+        (answer,) = await self.receive()
+        return answer
+
+
+async def open_socket(running: Running, user: str = "alice") -> ClientConnection:
+    token = running.tokens[user]
+    offer = [Subprotocol("wildside.v1"), Subprotocol(f"bearer.{token}")]
+    return await connect(f"ws://127.0.0.1:{running.port}/ws", subprotocols=offer, open_timeout=5)
+
+
+def assert_documented(frames: list[Any]) -> None:
+    for frame in frames:
+        assert violations(SERVER, frame) == [], frame
+
+
+@pytest.mark.contract
+async def test_every_frame_the_gateway_sends_is_a_documented_message(running: Running) -> None:
+    mine, foreign = await running.submit("alice"), await running.submit("bob")
+    announcer = JetStreamStatusAnnouncer(running.gateway.nats)
+    async with await open_socket(running) as socket:
+        assert (
+            socket.subprotocol
+            == DOCUMENT["channels"]["statusSocket"]["x-wildside-subprotocols"]["selected"]
+        )
+        client = Recorder(socket)
+        assert (await client.exchange({"type": "ping"}))["type"] == "pong"
+        await client.send({"type": "subscribe", "request_id": mine.upper()})
+        subscribed, latest = await client.receive(2)
+        assert subscribed == {"type": "subscribed", "request_id": mine}
+        assert latest["type"] == "route_generation_status" and latest["status"] == "queued"
+        # The router's part, through the real bus: progress, then a failure.
+        await announcer.announce(RouteGenerationStatus(mine, RouteStatus.RUNNING, 40, utc_now()))
+        failed = RouteGenerationStatus(mine, RouteStatus.FAILED, 40, utc_now(), "timeout")
+        await announcer.announce(failed)
+        running_event, failed_event = await client.receive(2)
+        assert (running_event["status"], failed_event["status"]) == ("running", "failed")
+        for frame in (
+            {"type": "subscribe", "request_id": foreign},
+            {"type": "subscribe", "request_id": str(uuid.uuid4())},
+            {"type": "cancel", "request_id": str(uuid.uuid4())},
+            b"\x00binary",
+            "{not json",
+            "[]",
+            {"type": "shout"},
+            {"type": "subscribe"},
+            {"type": "unsubscribe", "request_id": "{" + mine + "}"},
+        ):
+            assert (await client.exchange(frame))["type"] == "error", frame
+        assert await client.exchange({"type": "unsubscribe", "request_id": mine}) == {
+            "type": "unsubscribed",
+            "request_id": mine,
+        }
+    assert_documented(client.frames)
+    assert {frame["type"] for frame in client.frames} == set(SERVER), "a message went unseen"
+    codes = {frame["code"] for frame in client.frames if frame["type"] == "error"}
+    assert {"not_found", "invalid_message"} <= codes
+
+
+@pytest.mark.contract
+async def test_strikes_end_in_a_documented_close_code(running: Running) -> None:
+    channel = DOCUMENT["channels"]["statusSocket"]
+    limit = channel["x-wildside-max-strikes"]
+    async with await open_socket(running) as socket:
+        client = Recorder(socket)
+        for _ in range(limit):
+            assert (await client.exchange("{not json"))["code"] == "invalid_message"
+        await client.send({"type": "subscribe", "request_id": str(uuid.uuid4())})
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await client.receive()
+    assert_documented(client.frames)
+    assert len(client.frames) == limit + 1  # the last strike is answered, then closed
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+    assert closed.value.rcvd.code in channel["x-wildside-close-codes"]
+
+
+@pytest.mark.unit
+def test_the_documented_examples_are_valid_messages() -> None:
+    assert set(CLIENT) == {"subscribe", "unsubscribe", "cancel", "ping"}
+    assert set(SERVER) == {
+        "subscribed",
+        "unsubscribed",
+        "route_generation_status",
+        "pong",
+        "error",
+    }
+    for messages in (CLIENT, SERVER):
+        for message in messages.values():
+            assert message.examples, message.name
+            for example in message.examples:
+                assert violations(messages, example) == [], (message.name, example)
+
+
+@pytest.mark.unit
+def test_the_close_codes_the_gateway_uses_are_documented() -> None:
+    documented = set(DOCUMENT["channels"]["statusSocket"]["x-wildside-close-codes"])
+    used = {
+        ws_codes.POLICY_VIOLATION,  # strikes
+        ws_codes.close_code_for(Unauthorized("ended")),  # SessionWatch: session ended
+        ws_codes.close_code_for(Unavailable("redis")),  # SessionWatch: cannot know
+        1011,  # uvicorn: keepalive ping timeout
+        1012,  # uvicorn: shutting down
+    }
+    assert used == documented
+
+
+@pytest.mark.unit
+def test_an_error_frame_of_each_code_the_socket_can_send_is_documented() -> None:
+    for error in (
+        InvalidMessage("frames must be JSON"),
+        InvalidInput("at most 100 subscriptions per socket"),
+        NotFound("no such route request"),
+        Unavailable("database"),
+    ):
+        frame = ws_codes.error_message(error, str(uuid.uuid4()))
+        assert violations(SERVER, frame) == [], frame
+
+
+@pytest.mark.unit
+def test_a_drifted_frame_is_refused() -> None:
+    """The validators are not vacuous: each kind of drift is caught."""
+    good = {"type": "subscribed", "request_id": str(uuid.uuid4())}
+    assert violations(SERVER, good) == []
+    for bad in (
+        {**good, "extra": 1},
+        {"type": "subscribed"},
+        {**good, "request_id": "not-a-uuid"},
+        {"type": "subscribe", "request_id": good["request_id"]},  # a client message
+        {"type": "error", "code": "teapot", "message": "x"},
+        {"type": "route_generation_status", "request_id": good["request_id"], "status": "x"},
+        {"type": "route_generation_status", "request_id": good["request_id"], "progress": 1}
+        | {"status": "failed"},  # failed without its error
+    ):
+        assert violations(SERVER, bad), bad
