@@ -233,3 +233,22 @@ def test_saved_routes_page_newest_first(gateway, succeeded, clean) -> None:
     rest = httpx.get(page["links"]["next"], headers=stack.auth(gateway), timeout=10).json()
     assert [item["id"] for item in rest["data"]] == ids[:1]
     assert rest["links"]["next"] is None
+
+
+def test_the_account_export_holds_my_saved_routes_and_no_one_elses(
+    gateway, succeeded, clean
+) -> None:
+    created = save(gateway, succeeded, "Exported walk")
+    assert created.status_code == 201, created.text
+    mine = call(gateway, "GET", "/api/v1/users/me/export")
+    assert mine.status_code == 200, mine.text
+    [walk] = mine.json()["saved_routes"]
+    assert (walk["id"], walk["name"], walk["request_id"]) == (
+        created.json()["id"],
+        "Exported walk",
+        succeeded,
+    )
+    assert walk["route"] == wait_final(gateway, succeeded).json()["route"]
+    theirs = call(gateway, "GET", "/api/v1/users/me/export", user="admin")
+    assert theirs.status_code == 200
+    assert created.json()["id"] not in theirs.text

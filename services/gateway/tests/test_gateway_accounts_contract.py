@@ -175,7 +175,8 @@ async def test_an_admin_leaving_while_the_other_is_demoted_leaves_one_admin(
 
 
 async def add_owned_rows(pool: asyncpg.Pool, user_id: str, expired: bool = False) -> str:
-    """A route request with its result, an idempotency key and interests of the user."""
+    """A route request with its result, an idempotency key, a saved route (kept however old
+    the request is: saved routes do not expire) and interests of the user."""
     uid, request_id = uuid.UUID(user_id), uuid.uuid4()
     ttl = timedelta(hours=-1 if expired else 1)
     await pool.execute(
@@ -204,6 +205,16 @@ async def add_owned_rows(pool: asyncpg.Pool, user_id: str, expired: bool = False
         ttl,
     )
     await pool.execute(
+        "INSERT INTO saved_routes (id, user_id, request_id, name, payload, route) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
+        uuid.uuid4(),
+        uid,
+        request_id,
+        f"Walk of {user_id}",
+        {"duration_minutes": 60, "owner": user_id},
+        {"stops": [], "owner": user_id},
+    )
+    await pool.execute(
         "INSERT INTO user_interest_sets (user_id) VALUES ($1) ON CONFLICT DO NOTHING", uid
     )
     await pool.execute(
@@ -218,6 +229,7 @@ OWNED = {
     "route_results": "SELECT count(*) FROM route_results r JOIN route_requests q "
     "ON q.id = r.request_id WHERE q.user_id = $1",
     "idempotency_keys": "SELECT count(*) FROM idempotency_keys WHERE user_id = $1",
+    "saved_routes": "SELECT count(*) FROM saved_routes WHERE user_id = $1",
     "user_interest_sets": "SELECT count(*) FROM user_interest_sets WHERE user_id = $1",
     "user_interests": "SELECT count(*) FROM user_interests WHERE user_id = $1",
     "users": "SELECT count(*) FROM users WHERE id = $1",
@@ -270,6 +282,7 @@ async def test_every_table_that_names_a_user_cascades_from_users(pool: asyncpg.P
         "route_requests",
         "route_results",
         "idempotency_keys",
+        "saved_routes",
     }
     blocking = [
         (row["child"], row["parent"], row["on_delete"])
@@ -289,7 +302,7 @@ async def test_the_export_sections_hold_the_users_rows_within_retention_only(
     await add_owned_rows(pool, mine, expired=True)  # type: ignore[arg-type]
     await add_owned_rows(pool, theirs)  # type: ignore[arg-type]
     sections = {section.name: section for section in postgres_sections(pool)}
-    assert list(sections) == ["route_requests", "idempotency_keys"]
+    assert list(sections) == ["route_requests", "saved_routes", "idempotency_keys"]
     requests = await sections["route_requests"].collect(mine)  # type: ignore[arg-type]
     assert [request["id"] for request in requests] == [kept]
     assert requests[0]["request"]["owner"] == mine
@@ -297,7 +310,12 @@ async def test_the_export_sections_hold_the_users_rows_within_retention_only(
     assert requests[0]["status"] == "succeeded"
     keys = await sections["idempotency_keys"].collect(mine)  # type: ignore[arg-type]
     assert [key["request_id"] for key in keys] == [kept]
-    orjson.dumps({"s": requests, "k": keys})  # JSON-ready as is
+    saved = await sections["saved_routes"].collect(mine)  # type: ignore[arg-type]
+    assert len(saved) == 2  # the expired request's saved copy is kept: no expiry
+    assert {walk["route"]["owner"] for walk in saved} == {mine}
+    assert {walk["name"] for walk in saved} == {f"Walk of {mine}"}
+    assert kept in {walk["request_id"] for walk in saved}
+    orjson.dumps({"s": requests, "k": keys, "w": saved})  # JSON-ready as is
     assert await sections["route_requests"].collect(str(uuid.uuid4())) == []
 
 

@@ -427,11 +427,26 @@ def identity_schemas() -> dict[str, Any]:
             [], {"password": {**text, "minLength": 1, "maxLength": 1024}}, closed=True
         ),
         "AccountExport": _object(
-            ["exported_at", "profile", "route_requests", "idempotency_keys"],
+            ["exported_at", "profile", "route_requests", "saved_routes", "idempotency_keys"],
             {
                 "exported_at": stamp,
                 "profile": _ref("UserProfile"),
                 "route_requests": {"type": "array", "items": _ref("ExportedRouteRequest")},
+                "saved_routes": {
+                    "type": "array",
+                    "items": _object(
+                        ["id", "request_id", "name", "request", "route", "created_at"],
+                        {
+                            "id": uuid,
+                            "request_id": uuid,
+                            "name": {"type": "string"},
+                            "request": {"type": "object"},
+                            "route": {"type": "object"},
+                            "created_at": stamp,
+                            "updated_at": stamp,
+                        },
+                    ),
+                },
                 "idempotency_keys": {
                     "type": "array",
                     "items": _object(

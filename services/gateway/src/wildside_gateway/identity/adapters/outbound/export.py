@@ -2,9 +2,9 @@
 
 The profile and interests come from the users adapter; these add what else is the user's.
 Rows past their retention (`expires_at`), which the gateway's maintenance purges, are
-left out: the export holds what the service still keeps. Each query names the user, so a
-section never holds another user's rows. A new kind of user data (saved routes, say) is
-a new class here, listed in `postgres_sections`.
+left out: the export holds what the service still keeps; saved routes have no expiry.
+Each query names the user, so a section never holds another user's rows. A new kind of
+user data is a new class here, listed in `postgres_sections`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ SELECT key, request_id, response_status, created_at, expires_at
   FROM idempotency_keys
  WHERE user_id = $1 AND expires_at > now()
  ORDER BY created_at, key
+"""
+SAVED_ROUTES = """
+SELECT id, request_id, name, payload, route, created_at, updated_at
+  FROM saved_routes
+ WHERE user_id = $1
+ ORDER BY created_at, id
 """
 
 
@@ -83,6 +89,35 @@ class PostgresIdempotencyKeysExport:
         ]
 
 
+class PostgresSavedRoutesExport:
+    """`saved_routes`: each saved route with its name, the request it came from and the
+    route itself (kept with no expiry)."""
+
+    name = "saved_routes"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def collect(self, user_id: str) -> list[dict[str, Any]]:
+        rows = await guarded(lambda: self.pool.fetch(SAVED_ROUTES, uuid.UUID(user_id)))
+        return [
+            {
+                "id": str(row["id"]),
+                "request_id": str(row["request_id"]),
+                "name": row["name"],
+                "request": row["payload"],
+                "route": row["route"],
+                "created_at": row["created_at"].isoformat(),
+                "updated_at": row["updated_at"].isoformat(),
+            }
+            for row in rows
+        ]
+
+
 def postgres_sections(pool: asyncpg.Pool) -> tuple[ExportSection, ...]:
     """Every export section over PostgreSQL, in the document's order."""
-    return (PostgresRouteRequestsExport(pool), PostgresIdempotencyKeysExport(pool))
+    return (
+        PostgresRouteRequestsExport(pool),
+        PostgresSavedRoutesExport(pool),
+        PostgresIdempotencyKeysExport(pool),
+    )
