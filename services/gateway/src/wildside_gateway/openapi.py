@@ -28,18 +28,19 @@ import orjson
 import wildside_gateway
 from wildside_common.errors import DomainError, InvalidMessage
 from wildside_common.transport.http import CODE_BY_STATUS, status_for
-from wildside_gateway.identity.openapi import (
+from wildside_gateway.identity.openapi import identity_paths, identity_schemas
+from wildside_gateway.places.openapi import places_paths, places_schemas
+from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
+from wildside_gateway.saved.openapi import listing_operation, saved_paths, saved_schemas
+from wildside_gateway.shared.openapi import (
     CROSS_SITE,
     NO_SESSION,
     NOT_JSON,
     SECURITY,
     SECURITY_SCHEMES,
-    identity_paths,
-    identity_schemas,
+    error,
+    ref,
 )
-from wildside_gateway.places.openapi import places_paths, places_schemas
-from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
-from wildside_gateway.saved.openapi import listing_operation, saved_paths, saved_schemas
 
 # Error kinds only the WebSocket sends (in its error frames: schemas/asyncapi.yaml).
 WS_ONLY: tuple[type[DomainError], ...] = (InvalidMessage,)
@@ -77,14 +78,6 @@ def codes_by_status() -> dict[int, list[str]]:
 ERROR_CODES = sorted({code for codes in codes_by_status().values() for code in codes})
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
 def _json(
     schema: dict[str, Any],
     description: str,
@@ -118,7 +111,7 @@ PARAMETERS = {
         "schema": {"type": "string", "format": "uuid"},
     }
 }
-IDEMPOTENCY_CONFLICT = _error(
+IDEMPOTENCY_CONFLICT = error(
     "conflict: the Idempotency-Key was already used with a different payload "
     "(details.reason); nothing was accepted"
 )
@@ -138,8 +131,8 @@ ROUTE_REQUEST = {
     "additionalProperties": False,
     "required": ["start", "duration_minutes"],
     "properties": {
-        "start": _ref("GeoPoint"),
-        "end": {"anyOf": [_ref("GeoPoint"), {"type": "null"}]},
+        "start": ref("GeoPoint"),
+        "end": {"anyOf": [ref("GeoPoint"), {"type": "null"}]},
         "duration_minutes": {"type": "integer", "minimum": 10, "maximum": 480},
         "preferences": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
         "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2147483647},
@@ -156,7 +149,7 @@ ROUTE_STATE = {
         },
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "error": {"type": "string"},
-        "route": _ref("Route"),
+        "route": ref("Route"),
     },
 }
 
@@ -228,7 +221,7 @@ def _paths() -> dict[str, Any]:
                 "parameters": [IDEMPOTENCY_KEY_REF],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("RouteRequest")}},
+                    "content": {"application/json": {"schema": ref("RouteRequest")}},
                 },
                 "responses": {
                     "202": _json(
@@ -256,15 +249,15 @@ def _paths() -> dict[str, Any]:
                             }
                         },
                     ),
-                    "400": _error("Invalid request (or a malformed Idempotency-Key)"),
-                    "401": _error("No session"),
+                    "400": error("Invalid request (or a malformed Idempotency-Key)"),
+                    "401": error("No session"),
                     "403": CROSS_SITE,
                     "409": IDEMPOTENCY_CONFLICT_REF,
-                    "413": _error("Body too large"),
+                    "413": error("Body too large"),
                     "415": NOT_JSON,
-                    "429": _error("Rate limited"),
-                    "503": _error("Bus or database unavailable"),
-                    "504": _error("Timed out"),
+                    "429": error("Rate limited"),
+                    "503": error("Bus or database unavailable"),
+                    "504": error("Timed out"),
                 },
             },
             "get": listing_operation(),
@@ -284,11 +277,11 @@ def _paths() -> dict[str, Any]:
                     }
                 ],
                 "responses": {
-                    "200": _json(_ref("RouteState"), "Finished (succeeded, failed or cancelled)"),
-                    "202": _json(_ref("RouteState"), "Still queued or running", RETRY_AFTER),
-                    "401": _error("No session"),
-                    "404": _error("Unknown request"),
-                    "503": _error("Database unavailable"),
+                    "200": _json(ref("RouteState"), "Finished (succeeded, failed or cancelled)"),
+                    "202": _json(ref("RouteState"), "Still queued or running", RETRY_AFTER),
+                    "401": error("No session"),
+                    "404": error("Unknown request"),
+                    "503": error("Database unavailable"),
                 },
             },
             "delete": {
@@ -323,13 +316,13 @@ def _paths() -> dict[str, Any]:
                         },
                         "Cancelled: stored and announced",
                     ),
-                    "400": _error("The request id is not a UUID"),
-                    "401": _error("No session"),
+                    "400": error("The request id is not a UUID"),
+                    "401": error("No session"),
                     "403": CROSS_SITE,
-                    "404": _error("Unknown request (or another user's)"),
-                    "409": _error("already_final: the request has already ended"),
-                    "429": _error("Rate limited"),
-                    "503": _error("Database unavailable"),
+                    "404": error("Unknown request (or another user's)"),
+                    "409": error("already_final: the request has already ended"),
+                    "429": error("Rate limited"),
+                    "503": error("Database unavailable"),
                 },
             },
         },
@@ -384,10 +377,10 @@ def _with_codes(
     if not status.isdigit() or int(status) < 400:
         return response
     content = response.get("content", {}).get("application/json", {})
-    if content.get("schema") != _ref("Error"):
+    if content.get("schema") != ref("Error"):
         return response
     codes = only if only is not None else codes_by_status()[int(status)]
-    narrowed = {"allOf": [_ref("Error"), {"properties": {"code": {"enum": codes}}}]}
+    narrowed = {"allOf": [ref("Error"), {"properties": {"code": {"enum": codes}}}]}
     return {**response, "content": {"application/json": {"schema": narrowed}}}
 
 

@@ -4,104 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-SECURITY: list[dict[str, list[str]]] = [{"sessionCookie": []}, {"bearerToken": []}]
-SESSION_ENDS = (
-    "A session lasts 2 h unless ended earlier: by POST /api/v1/logout (that session), by "
-    "DELETE /api/v1/users/me (every session of the user), or by an operator (every session "
-    "of the user: wildside-manage revoke-sessions, a role change, a password reset). An "
-    "ended session is refused (401) within one second on every endpoint and by the tile "
-    "server, and an open /ws socket is closed with 4401."
+from wildside_gateway.shared.openapi import (
+    BAD_PAGE,
+    CROSS_SITE,
+    NO_SESSION,
+    NOT_ADMIN,
+    NOT_JSON,
+    RETRY_AFTER,
+    SECURITY,
+    UNAVAILABLE,
+    body,
+    error,
+    object_schema,
+    ok,
+    page_of,
+    page_parameters,
+    ref,
 )
-SECURITY_SCHEMES = {
-    "sessionCookie": {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": "session",
-        "description": SESSION_ENDS,
-    },
-    "bearerToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": SESSION_ENDS,
-    },
-}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
-def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-NO_SESSION = _error(
-    "No valid session (missing, expired, ended by logout or an operator, tampered or "
-    "wrongly signed token)"
-)
-NOT_ADMIN = _error("The session is not an administrator's")
-UNAVAILABLE = _error(
-    "Database unavailable, or ended sessions cannot be read (Redis: sessions fail closed)"
-)
-RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
-CROSS_SITE = _error(
-    "csrf_rejected: a request authenticated by the session cookie (or a login) whose Origin,"
-    " or without it Referer, is not an allowed origin (ALLOWED_ORIGINS); Bearer is exempt"
-)
-NOT_JSON = _error("The body is not declared Content-Type: application/json")
-BAD_PAGE = _error(
-    "Bad limit or cursor: details.code is invalid_limit, invalid_cursor or unsupported_direction"
-)
-
-
-def _page_parameters(default: int, maximum: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
-        },
-        {
-            "name": "cursor",
-            "in": "query",
-            "description": "Opaque cursor from links.next or links.prev (url-safe base64)",
-            "schema": {
-                "type": "string",
-                "maxLength": 2048,
-                "pattern": "^([A-Za-z0-9_-]+={0,2})?$",
-            },
-        },
-    ]
-
-
-def _page_of(item: str) -> dict[str, Any]:
-    link = {"type": ["string", "null"], "format": "uri"}
-    return {
-        "type": "object",
-        "required": ["data", "limit", "links"],
-        "properties": {
-            "data": {"type": "array", "items": _ref(item)},
-            "limit": {"type": "integer"},
-            "links": {
-                "type": "object",
-                "required": ["self", "next", "prev"],
-                "properties": {
-                    "self": {"type": "string", "format": "uri"},
-                    "next": link,
-                    "prev": link,
-                },
-            },
-        },
-    }
 
 
 def _session_paths() -> dict[str, Any]:
@@ -123,22 +42,22 @@ def _session_paths() -> dict[str, Any]:
                     "ends. A successful login clears the username's count."
                 ),
                 "security": [],
-                "requestBody": _body(_ref("Credentials")),
+                "requestBody": body(ref("Credentials")),
                 "responses": {
-                    "200": {**_ok(_ref("UserProfile"), "Logged in"), "headers": set_cookie},
-                    "400": _error("Blank or malformed username or password (details.field)"),
-                    "401": _error("Wrong username or password (no cookie is set)"),
+                    "200": {**ok(ref("UserProfile"), "Logged in"), "headers": set_cookie},
+                    "400": error("Blank or malformed username or password (details.field)"),
+                    "401": error("Wrong username or password (no cookie is set)"),
                     "403": CROSS_SITE,
-                    "413": _error("Body too large"),
+                    "413": error("Body too large"),
                     "415": NOT_JSON,
                     "429": {
-                        **_error(
+                        **error(
                             "Too many attempts (code too_many_attempts; details.limit is "
                             "username or address); the password was not checked"
                         ),
                         "headers": RETRY_AFTER,
                     },
-                    "503": _error(
+                    "503": error(
                         "Database unavailable, or login attempts cannot be counted (Redis: "
                         "login fails closed)"
                     ),
@@ -162,7 +81,7 @@ def _session_paths() -> dict[str, Any]:
                     "204": {"description": "Session ended, cookie cleared"},
                     "401": NO_SESSION,
                     "403": CROSS_SITE,
-                    "503": _error(
+                    "503": error(
                         "The session could not be ended (Redis unavailable): it is still "
                         "valid; retry"
                     ),
@@ -176,13 +95,13 @@ def _user_paths() -> dict[str, Any]:
     interests = {
         "summary": "Replace my interests (guarded by expected_revision)",
         "security": SECURITY,
-        "requestBody": _body(_ref("InterestUpdate")),
+        "requestBody": body(ref("InterestUpdate")),
         "responses": {
-            "200": _ok(_ref("UserProfile"), "The updated profile"),
-            "400": _error("Unknown or duplicate id (details.field names the index) or > 100 ids"),
+            "200": ok(ref("UserProfile"), "The updated profile"),
+            "400": error("Unknown or duplicate id (details.field names the index) or > 100 ids"),
             "401": NO_SESSION,
             "403": CROSS_SITE,
-            "409": _error("Stale or missing expected_revision (details: expected, actual)"),
+            "409": error("Stale or missing expected_revision (details: expected, actual)"),
             "415": NOT_JSON,
             "503": UNAVAILABLE,
         },
@@ -193,7 +112,7 @@ def _user_paths() -> dict[str, Any]:
                 "summary": "My profile",
                 "security": SECURITY,
                 "responses": {
-                    "200": _ok(_ref("UserProfile")),
+                    "200": ok(ref("UserProfile")),
                     "401": NO_SESSION,
                     "503": UNAVAILABLE,
                 },
@@ -205,12 +124,12 @@ def _user_paths() -> dict[str, Any]:
                 "summary": "The interest theme catalogue",
                 "security": SECURITY,
                 "responses": {
-                    "200": _ok(
+                    "200": ok(
                         {
                             "type": "object",
                             "required": ["data"],
                             "properties": {
-                                "data": {"type": "array", "items": _ref("InterestTheme")}
+                                "data": {"type": "array", "items": ref("InterestTheme")}
                             },
                         }
                     ),
@@ -223,9 +142,9 @@ def _user_paths() -> dict[str, Any]:
             "get": {
                 "summary": "Users by (created_at, id), keyset paged (admin)",
                 "security": SECURITY,
-                "parameters": _page_parameters(20, 100),
+                "parameters": page_parameters(20, 100),
                 "responses": {
-                    "200": _ok(_page_of("UserSummary")),
+                    "200": ok(page_of("UserSummary")),
                     "400": BAD_PAGE,
                     "401": NO_SESSION,
                     "403": NOT_ADMIN,
@@ -256,22 +175,22 @@ def _account_paths() -> dict[str, Any]:
             "address an hour (429 too_many_attempts, details.limit signup)."
         ),
         "security": [],
-        "requestBody": _body(_ref("SignUp")),
+        "requestBody": body(ref("SignUp")),
         "responses": {
-            "201": {**_ok(_ref("UserProfile"), "Created and logged in"), "headers": set_cookie},
-            "400": _error(
+            "201": {**ok(ref("UserProfile"), "Created and logged in"), "headers": set_cookie},
+            "400": error(
                 "weak_password (details.reason: too_short, too_long, matches_username, "
                 "common), or invalid_request naming details.field (username, display_name)"
             ),
-            "403": _error("signup_disabled, or csrf_rejected (a foreign Origin)"),
-            "409": _error("username_taken: the username is someone's, in any letter case"),
-            "413": _error("Body too large"),
+            "403": error("signup_disabled, or csrf_rejected (a foreign Origin)"),
+            "409": error("username_taken: the username is someone's, in any letter case"),
+            "413": error("Body too large"),
             "415": NOT_JSON,
             "429": {
-                **_error("Too many sign-ups from this address (code too_many_attempts)"),
+                **error("Too many sign-ups from this address (code too_many_attempts)"),
                 "headers": RETRY_AFTER,
             },
-            "503": _error("Database unavailable, or sign-ups cannot be counted (Redis)"),
+            "503": error("Database unavailable, or sign-ups cannot be counted (Redis)"),
         },
     }
     leave = {
@@ -286,20 +205,20 @@ def _account_paths() -> dict[str, Any]:
         "security": SECURITY,
         "requestBody": {
             "required": False,
-            "content": {"application/json": {"schema": _ref("Departure")}},
+            "content": {"application/json": {"schema": ref("Departure")}},
         },
         "responses": {
             "204": {"description": "Deleted, sessions ended, cookie cleared"},
-            "400": _error("Malformed body (details.field)"),
+            "400": error("Malformed body (details.field)"),
             "401": NO_SESSION,
-            "403": _error(
+            "403": error(
                 "wrong_password; reauthentication_required (no password and a session older "
                 "than five minutes); or csrf_rejected"
             ),
-            "409": _error("last_admin: the only administrator cannot leave"),
+            "409": error("last_admin: the only administrator cannot leave"),
             "415": NOT_JSON,
             "429": {
-                **_error("Too many password guesses (too_many_attempts)"),
+                **error("Too many password guesses (too_many_attempts)"),
                 "headers": RETRY_AFTER,
             },
             "503": UNAVAILABLE,
@@ -314,7 +233,7 @@ def _account_paths() -> dict[str, Any]:
         ),
         "security": SECURITY,
         "responses": {
-            "200": _ok(_ref("AccountExport")),
+            "200": ok(ref("AccountExport")),
             "401": NO_SESSION,
             "503": UNAVAILABLE,
         },
@@ -348,10 +267,10 @@ def _admin_paths() -> dict[str, Any]:
             "get": {
                 "summary": "Enrichment provenance, newest first, keyset paged (admin)",
                 "security": SECURITY,
-                "parameters": [*_page_parameters(50, 200), *filters],
+                "parameters": [*page_parameters(50, 200), *filters],
                 "responses": {
-                    "200": _ok(_page_of("ProvenanceRecord")),
-                    "400": _error("Bad limit, cursor, time range or bbox"),
+                    "200": ok(page_of("ProvenanceRecord")),
+                    "400": error("Bad limit, cursor, time range or bbox"),
                     "401": NO_SESSION,
                     "403": NOT_ADMIN,
                     "503": UNAVAILABLE,
@@ -369,15 +288,6 @@ def identity_paths() -> dict[str, Any]:
     users["/api/v1/users/me"]["delete"] = accounts["leave"]
     users["/api/v1/users/me/export"] = {"get": accounts["export"]}
     return {**_session_paths(), **users, **_admin_paths()}
-
-
-def _object(
-    required: list[str], properties: dict[str, Any], closed: bool = False
-) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
 
 
 EXPORTED_REQUEST = (
@@ -404,12 +314,12 @@ def identity_schemas() -> dict[str, Any]:
     counts["bytes"] = {"type": "integer"}
     box = {k: number for k in ("min_lat", "min_lng", "max_lat", "max_lng")}
     return {
-        "Credentials": _object(
+        "Credentials": object_schema(
             ["username", "password"],
             {"username": {**text, "minLength": 1}, "password": {**text, "minLength": 1}},
             closed=True,
         ),
-        "SignUp": _object(
+        "SignUp": object_schema(
             ["username", "password", "display_name"],
             {
                 "username": {
@@ -423,18 +333,18 @@ def identity_schemas() -> dict[str, Any]:
             },
             closed=True,
         ),
-        "Departure": _object(
+        "Departure": object_schema(
             [], {"password": {**text, "minLength": 1, "maxLength": 1024}}, closed=True
         ),
-        "AccountExport": _object(
+        "AccountExport": object_schema(
             ["exported_at", "profile", "route_requests", "saved_routes", "idempotency_keys"],
             {
                 "exported_at": stamp,
-                "profile": _ref("UserProfile"),
-                "route_requests": {"type": "array", "items": _ref("ExportedRouteRequest")},
+                "profile": ref("UserProfile"),
+                "route_requests": {"type": "array", "items": ref("ExportedRouteRequest")},
                 "saved_routes": {
                     "type": "array",
-                    "items": _object(
+                    "items": object_schema(
                         ["id", "request_id", "name", "request", "route", "created_at"],
                         {
                             "id": uuid,
@@ -449,7 +359,7 @@ def identity_schemas() -> dict[str, Any]:
                 },
                 "idempotency_keys": {
                     "type": "array",
-                    "items": _object(
+                    "items": object_schema(
                         ["key", "request_id", "response_status", "created_at", "expires_at"],
                         {
                             "key": uuid,
@@ -462,7 +372,7 @@ def identity_schemas() -> dict[str, Any]:
                 },
             },
         ),
-        "ExportedRouteRequest": _object(
+        "ExportedRouteRequest": object_schema(
             [*EXPORTED_REQUEST],
             {
                 "id": uuid,
@@ -475,7 +385,7 @@ def identity_schemas() -> dict[str, Any]:
                 "expires_at": stamp,
                 "result": {
                     "anyOf": [
-                        _object(
+                        object_schema(
                             ["route", "created_at"],
                             {"route": {"type": "object"}, "created_at": stamp},
                         ),
@@ -484,15 +394,15 @@ def identity_schemas() -> dict[str, Any]:
                 },
             },
         ),
-        "UserSummary": _object(list(user), user),
-        "UserProfile": _object(
+        "UserSummary": object_schema(list(user), user),
+        "UserProfile": object_schema(
             [*user, "interest_theme_ids", "revision"],
             {**user, "interest_theme_ids": ids, "revision": {"type": "integer", "minimum": 0}},
         ),
-        "InterestTheme": _object(
+        "InterestTheme": object_schema(
             ["id", "name", "description"], {"id": text, "name": text, "description": text}
         ),
-        "InterestUpdate": _object(
+        "InterestUpdate": object_schema(
             ["interest_theme_ids"],
             {
                 "interest_theme_ids": ids,
@@ -504,16 +414,16 @@ def identity_schemas() -> dict[str, Any]:
             },
             closed=True,
         ),
-        "ProvenanceRecord": _object(
+        "ProvenanceRecord": object_schema(
             ["id", "job_id", "source_url", "fetched_at", "bbox", "themes", "counts"],
             {
                 "id": uuid,
                 "job_id": uuid,
                 "source_url": {"type": "string", "format": "uri"},
                 "fetched_at": stamp,
-                "bbox": _object(list(box), box),
+                "bbox": object_schema(list(box), box),
                 "themes": {"type": "array", "items": text},
-                "counts": _object(list(counts), counts),
+                "counts": object_schema(list(counts), counts),
             },
         ),
     }

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from wildside_gateway.identity.openapi import (
-    NO_SESSION,
-    SECURITY,
-    UNAVAILABLE,
-    _error,
-    _object,
-    _ok,
-    _page_of,
-    _page_parameters,
-    _ref,
-)
 from wildside_gateway.places.domain.places import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_THEMES,
     WALKER_TAGS,
+)
+from wildside_gateway.shared.openapi import (
+    NO_SESSION,
+    SECURITY,
+    UNAVAILABLE,
+    error,
+    object_schema,
+    ok,
+    page_of,
+    page_parameters,
+    ref,
 )
 
 POI_ID = {
@@ -59,10 +59,10 @@ def places_paths() -> dict[str, Any]:
             "get": {
                 "summary": "The places inside a box, most popular first, keyset paged",
                 "security": SECURITY,
-                "parameters": [*_page_parameters(DEFAULT_LIMIT, MAX_LIMIT), *filters],
+                "parameters": [*page_parameters(DEFAULT_LIMIT, MAX_LIMIT), *filters],
                 "responses": {
-                    "200": _ok(_page_of("PoiSummary")),
-                    "400": _error(
+                    "200": ok(page_of("PoiSummary")),
+                    "400": error(
                         "Bad bbox (details.code area_too_large when too large), unknown "
                         "theme (unknown_theme), bad limit or cursor (invalid_limit, "
                         "invalid_cursor, unsupported_direction)"
@@ -78,10 +78,10 @@ def places_paths() -> dict[str, Any]:
                 "security": SECURITY,
                 "parameters": [POI_ID],
                 "responses": {
-                    "200": _ok(_ref("PoiDetail")),
-                    "400": _error("Not a canonical POI id"),
+                    "200": ok(ref("PoiDetail")),
+                    "400": error("Not a canonical POI id"),
                     "401": NO_SESSION,
-                    "404": _error("No such place"),
+                    "404": error("No such place"),
                     "503": UNAVAILABLE,
                 },
             }
@@ -100,7 +100,7 @@ def places_schemas() -> dict[str, Any]:
     }
     summary = {
         "id": {"type": "string", "pattern": "^[nwr][1-9][0-9]{0,18}$"},
-        "osm": _object(list(osm), osm),
+        "osm": object_schema(list(osm), osm),
         "name": maybe,
         "lat": {"type": "number", "minimum": -90, "maximum": 90},
         "lng": {"type": "number", "minimum": -180, "maximum": 180},
@@ -109,7 +109,7 @@ def places_schemas() -> dict[str, Any]:
     }
     address = {part: maybe for part in ("street", "housenumber", "postcode", "city")}
     tags: dict[str, Any] = {key: maybe for key in WALKER_TAGS}
-    tags["address"] = {"anyOf": [_object(list(address), address), {"type": "null"}]}
+    tags["address"] = {"anyOf": [object_schema(list(address), address), {"type": "null"}]}
     provenance = {
         "source": {"type": "string", "enum": ["osm_ingest", "overpass"]},
         "source_url": {"type": ["string", "null"], "format": "uri"},
@@ -118,13 +118,13 @@ def places_schemas() -> dict[str, Any]:
         "attribution": text,
     }
     return {
-        "PoiSummary": _object(list(summary), summary),
-        "PoiDetail": _object(
+        "PoiSummary": object_schema(list(summary), summary),
+        "PoiDetail": object_schema(
             [*summary, "tags", "provenance"],
             {
                 **summary,
-                "tags": _object(list(tags), tags),
-                "provenance": _object(list(provenance), provenance),
+                "tags": object_schema(list(tags), tags),
+                "provenance": object_schema(list(provenance), provenance),
             },
         ),
     }

@@ -5,39 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from wildside_gateway.identity.openapi import (
+from wildside_gateway.shared.openapi import (
     BAD_PAGE,
     CROSS_SITE,
     NO_SESSION,
     NOT_JSON,
     SECURITY,
     UNAVAILABLE,
+    body,
+    error,
+    object_schema,
+    ok,
+    page_of,
+    page_parameters,
+    ref,
 )
-from wildside_gateway.identity.openapi import _page_of as page_of
-from wildside_gateway.identity.openapi import _page_parameters as page_parameters
 
 UUID = {"type": "string", "format": "uuid"}
 INSTANT = {"type": "string", "format": "date-time"}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-
-
-def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-NOT_YOURS = _error("No such saved route (missing, or another user's)")
-BAD_ID = _error("The id is not a UUID (details.field: id)")
+NOT_YOURS = error("No such saved route (missing, or another user's)")
+BAD_ID = error("The id is not a UUID (details.field: id)")
 BAD_NAME = "the name, trimmed, is 1 to 100 characters (details.field: name)"
 ID_PARAMETER = {
     "name": "saved_id",
@@ -63,7 +52,7 @@ def listing_operation() -> dict[str, Any]:
         "security": SECURITY,
         "parameters": page_parameters(20, 100),
         "responses": {
-            "200": _ok(page_of("RequestSummary")),
+            "200": ok(page_of("RequestSummary")),
             "400": BAD_PAGE,
             "401": NO_SESSION,
             "503": UNAVAILABLE,
@@ -78,25 +67,25 @@ def saved_paths() -> dict[str, Any]:
                 "summary": "Save a succeeded route, with no expiry",
                 "security": SECURITY,
                 "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": _body(_ref("SaveRouteRequest")),
+                "requestBody": body(ref("SaveRouteRequest")),
                 "responses": {
                     "201": {
-                        **_ok(_ref("SavedRouteSummary"), "Saved"),
+                        **ok(ref("SavedRouteSummary"), "Saved"),
                         "headers": LOCATION,
                     },
-                    "400": _error(f"Bad body: request_id is not a UUID, or not {BAD_NAME}"),
+                    "400": error(f"Bad body: request_id is not a UUID, or not {BAD_NAME}"),
                     "401": NO_SESSION,
                     "403": CROSS_SITE,
-                    "404": _error("No such route request of the caller (or it expired)"),
-                    "409": _error(
+                    "404": error("No such route request of the caller (or it expired)"),
+                    "409": error(
                         "conflict: the request has not succeeded (details.reason "
                         "not_succeeded, details.status) or the Idempotency-Key was used with "
                         "another body; limit_reached: SAVED_ROUTES_MAX saved routes already "
                         "(details.limit)"
                     ),
-                    "413": _error("Body too large"),
+                    "413": error("Body too large"),
                     "415": NOT_JSON,
-                    "429": _error("Rate limited"),
+                    "429": error("Rate limited"),
                     "503": UNAVAILABLE,
                 },
             },
@@ -105,7 +94,7 @@ def saved_paths() -> dict[str, Any]:
                 "security": SECURITY,
                 "parameters": page_parameters(20, 100),
                 "responses": {
-                    "200": _ok(page_of("SavedRouteSummary")),
+                    "200": ok(page_of("SavedRouteSummary")),
                     "400": BAD_PAGE,
                     "401": NO_SESSION,
                     "503": UNAVAILABLE,
@@ -118,7 +107,7 @@ def saved_paths() -> dict[str, Any]:
                 "security": SECURITY,
                 "parameters": [ID_PARAMETER],
                 "responses": {
-                    "200": _ok(_ref("SavedRoute")),
+                    "200": ok(ref("SavedRoute")),
                     "400": BAD_ID,
                     "401": NO_SESSION,
                     "404": NOT_YOURS,
@@ -129,14 +118,14 @@ def saved_paths() -> dict[str, Any]:
                 "summary": "Rename a saved route",
                 "security": SECURITY,
                 "parameters": [ID_PARAMETER],
-                "requestBody": _body(_ref("RenameSavedRoute")),
+                "requestBody": body(ref("RenameSavedRoute")),
                 "responses": {
-                    "200": _ok(_ref("SavedRouteSummary")),
-                    "400": _error(f"The id is not a UUID, or not {BAD_NAME}"),
+                    "200": ok(ref("SavedRouteSummary")),
+                    "400": error(f"The id is not a UUID, or not {BAD_NAME}"),
                     "401": NO_SESSION,
                     "403": CROSS_SITE,
                     "404": NOT_YOURS,
-                    "413": _error("Body too large"),
+                    "413": error("Body too large"),
                     "415": NOT_JSON,
                     "503": UNAVAILABLE,
                 },
@@ -158,18 +147,14 @@ def saved_paths() -> dict[str, Any]:
     }
 
 
-def _object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
-
-
 NAME = {"type": "string", "minLength": 1, "maxLength": 100, "description": "Trimmed"}
 
 
 def saved_schemas() -> dict[str, Any]:
-    walk = _object(
+    walk = object_schema(
         ["start", "duration_minutes", "themes", "distance_m", "stops"],
         {
-            "start": _ref("GeoPoint"),
+            "start": ref("GeoPoint"),
             "duration_minutes": {"type": "integer"},
             "themes": {"type": "array", "items": {"type": "string"}},
             "distance_m": {"type": ["number", "null"], "description": "null until a route"},
@@ -185,25 +170,28 @@ def saved_schemas() -> dict[str, Any]:
         "request_id": UUID,
         "created_at": INSTANT,
         "updated_at": INSTANT,
-        "summary": _ref("WalkSummary"),
+        "summary": ref("WalkSummary"),
     }
     return {
         "WalkSummary": walk,
-        "RequestSummary": _object(
+        "RequestSummary": object_schema(
             ["request_id", "status", "progress", "created_at", "summary"],
             {
                 "request_id": UUID,
                 "status": {"type": "string"},
                 "progress": {"type": "integer", "minimum": 0, "maximum": 100},
                 "created_at": INSTANT,
-                "summary": _ref("WalkSummary"),
+                "summary": ref("WalkSummary"),
             },
         ),
         "SaveRouteRequest": {
-            **_object(["request_id", "name"], {"request_id": UUID, "name": NAME}),
+            **object_schema(["request_id", "name"], {"request_id": UUID, "name": NAME}),
             "additionalProperties": False,
         },
-        "RenameSavedRoute": {**_object(["name"], {"name": NAME}), "additionalProperties": False},
-        "SavedRouteSummary": _object(list(saved), saved),
-        "SavedRoute": _object([*saved, "route"], {**saved, "route": _ref("Route")}),
+        "RenameSavedRoute": {
+            **object_schema(["name"], {"name": NAME}),
+            "additionalProperties": False,
+        },
+        "SavedRouteSummary": object_schema(list(saved), saved),
+        "SavedRoute": object_schema([*saved, "route"], {**saved, "route": ref("Route")}),
     }
