@@ -66,9 +66,6 @@ def test_bad_cursors_are_invalid_input_with_a_code(text: str, code: str) -> None
     "limit", ["0", "101", "-1", "abc", "1.5", "", " ", "9999999", "\u00b2", "1\u0661"]
 )
 def test_bad_limits_are_invalid_limit(limit: str) -> None:
-    if limit == "":
-        assert PageParams.parse(limit, None).limit == 20  # empty means absent
-        return
     with pytest.raises(InvalidInput) as caught:
         PageParams.parse(limit, None)
     assert caught.value.details["code"] == "invalid_limit"

@@ -156,7 +156,9 @@ class PageParams:
         default: int = DEFAULT_LIMIT,
         maximum: int = MAX_LIMIT,
     ) -> PageParams:
-        """Page parameters from raw query values (None or "" means absent)."""
+        """Page parameters from raw query values: an absent limit is the default, an empty
+        one (`limit=`) is invalid like any other non-integer (the documents declare an
+        integer); an absent or empty cursor is the first page."""
         return cls(_parse_limit(limit, default, maximum), Cursor.decode(cursor) if cursor else None)
 
     @property
@@ -169,7 +171,7 @@ class PageParams:
 
 
 def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return default
     details = {"field": "limit", "code": INVALID_LIMIT, "maximum": maximum}
     text = raw.strip()

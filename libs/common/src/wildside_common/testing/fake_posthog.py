@@ -10,6 +10,7 @@ import gzip
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,10 +40,17 @@ class FakePostHog:
             found = [event for batch in self.batches for event in batch.get("batch", [])]
         return [event for event in found if name is None or event.get("event") == name]
 
-    def wait_for(self, name: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
+    def wait_for(
+        self,
+        name: str,
+        count: int = 1,
+        timeout: float = 15.0,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The events called `name` (those `where` accepts), once there are `count`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = self.events(name)
+            found = [event for event in self.events(name) if where is None or where(event)]
             if len(found) >= count:
                 return found
             time.sleep(0.05)
