@@ -111,7 +111,14 @@ class GenerateRoute:
             await self._announce_stored(job.request_id)
             return
         ROUTES.labels("succeeded", "").inc()
-        self.analytics.capture(_generated(job, route, time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        # One line per walk (the job's request_id and trace_id come from the log context);
+        # counts and timings only, never the places or the start.
+        log.info(
+            "route stored",
+            extra={"seconds": round(seconds, 3), "stops": len(route.places), "attempt": attempt},
+        )
+        self.analytics.capture(_generated(job, route, seconds))
         if job.cache_key and self.cache is not None:
             await self.cache.store(job.cache_key, route)
         await self._announce(job.request_id, RouteStatus.SUCCEEDED, None, 100)
