@@ -7,7 +7,7 @@ import { StatusSocket, type StatusEvent } from "./socket";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const OSM = "© OpenStreetMap contributors";
-const DEMO_CENTRE: [number, number] = [24.9454, 60.1699]; // Helsinki centre, the demo extract
+const DEMO_CENTRE: [number, number] = [24.9522, 60.1695]; // Helsinki centre, the demo extract
 
 const state = {
   profile: null as Profile | null,
