@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_sync
 
 from tests.e2e import stack
 from tests.e2e.test_attack_tiles import as_role
@@ -34,8 +35,6 @@ DIST = ROOT / "web" / "dist"
 ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
 CHROMIUM = os.environ.get("WILDSIDE_CHROMIUM", "/usr/bin/chromium")
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="module")
 def app_url(database_url: str, nats_url: str, redis_url: str) -> Iterator[str]:
@@ -44,7 +43,11 @@ def app_url(database_url: str, nats_url: str, redis_url: str) -> Iterator[str]:
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         pytest.fail(f"no browser at {CHROMIUM}: run `bash scripts/system-deps.sh --browser`")
     subprocess.run(
-        [str(stack.BIN / "ingest-osm"), str(ROOT / "data/helsinki-centre.osm.pbf"), "--no-progress"],
+        [
+            str(stack.BIN / "ingest-osm"),
+            str(ROOT / "data/helsinki-centre.osm.pbf"),
+            "--no-progress",
+        ],
         env={**os.environ, "DATABASE_URL": database_url},
         check=True,
         capture_output=True,
@@ -109,9 +112,7 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Signed in as")).to_be_visible()
     # The map shows the tiles' attribution.
-    expect(page.locator(".maplibregl-ctrl-attrib")).to_contain_text(
-        "© OpenStreetMap contributors"
-    )
+    expect(page.locator(".maplibregl-ctrl-attrib")).to_contain_text("© OpenStreetMap contributors")
 
     # 2. Choose themes (from /api/v1/interest-themes) and a duration.
     themes = page.locator("input[name=theme]")

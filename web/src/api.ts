@@ -98,7 +98,8 @@ export const api = {
   me: () => call<Profile>("GET", "/api/v1/users/me"),
   logout: () => call<void>("POST", "/api/v1/logout"),
   themes: () => call<{ data: Theme[] }>("GET", "/api/v1/interest-themes"),
-  setInterests: (ids: string[]) => call<Profile>("PUT", "/api/v1/users/me/interests", { interest_theme_ids: ids }),
+  setInterests: (ids: string[], expected_revision: number) =>
+    call<Profile>("PUT", "/api/v1/users/me/interests", { interest_theme_ids: ids, expected_revision }),
   ask: (start: { lat: number; lng: number }, duration_minutes: number, preferences: string[], seed: number) =>
     call<{ request_id: string }>("POST", "/api/v1/routes", { start, duration_minutes, preferences, seed }),
   route: (id: string) => call<RouteState>("GET", `/api/v1/routes/${encodeURIComponent(id)}`),

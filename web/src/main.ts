@@ -213,7 +213,17 @@ async function ask(seed: number): Promise<void> {
   }
   const themes = [...document.querySelectorAll<HTMLInputElement>("input[name=theme]:checked")].map((i) => i.value);
   const duration = Number(($("duration") as HTMLInputElement).value);
-  await api.setInterests(themes);
+  const profile = state.profile;
+  const known = profile ? [...profile.interest_theme_ids].sort().join(",") : "";
+  if (profile && known !== [...themes].sort().join(",")) {
+    try {
+      state.profile = await api.setInterests(themes, profile.revision);
+    } catch (error) {
+      // Changed elsewhere (another tab): read them again; the walk uses this page's choice.
+      if (!(error instanceof ApiError && error.status === 409)) throw error;
+      state.profile = await api.me();
+    }
+  }
   const { request_id } = await api.ask(state.start, duration, themes, seed);
   state.requestId = request_id;
   show("walk", false);
