@@ -164,6 +164,8 @@ const socket = new StatusSocket({
   },
 });
 
+(window as unknown as { wildsideSocket: StatusSocket }).wildsideSocket = socket;
+
 // ---- the walker's steps ---------------------------------------------------------------
 
 async function signedIn(profile: Profile): Promise<void> {
