@@ -178,8 +178,11 @@ EOF
 }
 
 ensure_tools
-bash scripts/web-build.sh
-export WEB_DIST_DIR=${WEB_DIST_DIR:-$ROOT/web/dist}
+if bash scripts/web-build.sh; then
+    export WEB_DIST_DIR=${WEB_DIST_DIR:-$ROOT/web/dist}
+else
+    warn "the web client could not be built (node and npm needed): no app at /, the API runs"
+fi
 start_servers
 prepare_schema
 if [ "$INFRA_ONLY" -eq 1 ]; then

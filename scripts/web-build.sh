@@ -39,3 +39,15 @@ fi
 say "web: building web/dist"
 npm run --silent build
 printf '%s\n' "$hash" >node_modules/.wildside-build
+
+# First-load size: every script and style the page loads, gzipped. Budget: 350 KB
+# (WEB_BUDGET_KB); over it the build fails.
+budget=${WEB_BUDGET_KB:-350}
+total=0
+for file in dist/assets/*.js dist/assets/*.css; do
+    [ -f "$file" ] || continue
+    total=$((total + $(gzip -9 -c "$file" | wc -c)))
+done
+kb=$(((total + 1023) / 1024))
+say "web: first load ${kb} KB gzipped (budget ${budget} KB)"
+[ "$kb" -le "$budget" ] || die "web: the first load is ${kb} KB gzipped, over the ${budget} KB budget"
