@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e attack bench schemas openapi clean
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e browser web attack bench schemas openapi clean
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
@@ -47,6 +47,17 @@ contract: deps
 e2e: deps
 	$(PYTEST) -m e2e tests/e2e
 
+## web: build the web client into web/dist when its sources changed (npm packages pinned)
+web:
+	bash scripts/web-build.sh
+
+## browser: the web client in Debian's chromium (headless) against the whole stack;
+## screenshots of each step in tests/browser/artifacts/
+browser: deps
+	bash scripts/system-deps.sh --browser
+	bash scripts/web-build.sh
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PYTEST) -m browser tests/browser
+
 ## attack: the attack suite alone (docs/security.md); make e2e runs it too
 attack: deps
 	$(PYTEST) -m e2e tests/e2e -k test_attack_
@@ -57,6 +68,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) contract
 	$(MAKE) e2e
+	$(MAKE) browser
 
 bench: deps
 	bash bench/run.sh

@@ -9,6 +9,8 @@
 #   bash scripts/system-deps.sh --for-up   also PostgreSQL server binaries and PostGIS (unless
 #                                          DATABASE_URL is set) and redis-server (unless REDIS_URL
 #                                          is set), for the servers `make up` starts itself
+#   bash scripts/system-deps.sh --browser  also what the browser tests need: Debian's chromium
+#                                          (never a browser download) and node/npm for web/
 #   --dry-run                              print what would be installed, install nothing
 #
 # Idempotent and quick when nothing is missing: it runs before every `make test`.
@@ -20,17 +22,19 @@ source "$(dirname "$0")/lib-common.sh"
 TEST_PG_ADMIN_URL=${TEST_PG_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 FOR_UP=0
 BUILD_ONLY=0
+BROWSER=0
 DRY_RUN=0
 UPDATED=0
 # Overridable so tests can watch it without touching the real one.
 POLICY_RC=${WILDSIDE_POLICY_RC:-/usr/sbin/policy-rc.d}
 
-usage() { sed -n '2,15s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
 
 for arg in "$@"; do
     case $arg in
     --for-up) FOR_UP=1 ;;
     --build) BUILD_ONLY=1 ;;
+    --browser) BROWSER=1 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage && exit 0 ;;
     *) usage >&2 && exit 2 ;;
@@ -138,8 +142,19 @@ ensure_build_headers() {
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
+# The web client's build and its browser tests (make browser): node with npm, and Debian's
+# chromium at /usr/bin/chromium (WILDSIDE_CHROMIUM overrides the path checked).
+ensure_browser() {
+    local missing=()
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+    [ -x "${WILDSIDE_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 ensure_build_headers
 [ "$BUILD_ONLY" -eq 1 ] && exit 0
+[ "$BROWSER" -eq 1 ] && ensure_browser
 ensure_test_server_postgis
 if [ "$FOR_UP" -eq 1 ]; then
     [ -n "${DATABASE_URL:-}" ] || ensure_local_postgres

@@ -161,7 +161,7 @@ summary() {
     cat <<EOF
 
 Wildside ($WILDSIDE_ENV)
-  gateway       http://127.0.0.1:$GATEWAY_PORT   (API /api/v1, WebSocket /ws, /openapi.json)
+  gateway       http://127.0.0.1:$GATEWAY_PORT   (the web app at /, API /api/v1, WebSocket /ws, /openapi.json)
                 metrics and health on http://127.0.0.1:$GATEWAY_METRICS_PORT
   tiles-auth    http://127.0.0.1:$TILES_AUTH_PORT/auth
   tiles         http://127.0.0.1:$GATEWAY_PORT/tiles/{get_base_tile,get_poi_tile}/{z}/{x}/{y}
@@ -178,6 +178,11 @@ EOF
 }
 
 ensure_tools
+if bash scripts/web-build.sh; then
+    export WEB_DIST_DIR=${WEB_DIST_DIR:-$ROOT/web/dist}
+else
+    warn "the web client could not be built (node and npm needed): no app at /, the API runs"
+fi
 start_servers
 prepare_schema
 if [ "$INFRA_ONLY" -eq 1 ]; then

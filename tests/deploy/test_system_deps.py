@@ -122,6 +122,20 @@ def test_for_up_leaves_postgres_alone_when_database_url_names_one(tmp_path: Path
     assert "would install: postgresql" not in result.stdout
 
 
+def test_browser_installs_debians_chromium_when_missing(tmp_path: Path) -> None:
+    missing = run(tmp_path, "15|t", "--browser", WILDSIDE_CHROMIUM=str(tmp_path / "none"))
+    assert missing.returncode == 0, missing.stderr
+    assert "would install: chromium" in missing.stdout
+    browser = tmp_path / "chromium"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    present = run(tmp_path, "15|t", "--browser", WILDSIDE_CHROMIUM=str(browser))
+    assert present.returncode == 0, present.stderr
+    assert "chromium" not in present.stdout
+    without_flag = run(tmp_path, "15|t", WILDSIDE_CHROMIUM=str(tmp_path / "none"))
+    assert "chromium" not in without_flag.stdout
+
+
 def test_unknown_arguments_are_refused(tmp_path: Path) -> None:
     assert run(tmp_path, "15|t", "--bogus").returncode == 2
 

@@ -98,6 +98,7 @@ from wildside_gateway.saved.app import SavedRouteService, SavePolicy
 from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
 from wildside_gateway.shared.adapters.inbound.openapi import asyncapi_route, openapi_route
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
+from wildside_gateway.shared.adapters.inbound.webapp import web_routes
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ def build_app(
             extra={"upstream": settings.tiles_dev_upstream},
         )
         routes.extend(tile_proxy_routes(TileRelay(HttpTileUpstream(settings.tiles_dev_upstream))))
+    routes.extend(web_routes(settings.web_dist_dir, settings.public_base_url))  # last: at `/`
     return gateway_app(routes, origins, settings.public_base_url)
 
 

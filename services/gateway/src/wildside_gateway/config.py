@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from wildside_common.analytics import AnalyticsSettings
 from wildside_common.config import CommonSettings, ConfigError, EnvReader
@@ -41,6 +42,7 @@ class GatewaySettings:
     allowed_origins: AllowedOrigins
     poi_max_bbox_sq_degrees: float = DEFAULT_MAX_AREA
     tiles_dev_upstream: str | None = None
+    web_dist_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
@@ -81,6 +83,7 @@ class GatewaySettings:
                 "POI_MAX_BBOX_SQ_DEGREES", DEFAULT_MAX_AREA, minimum=0.0001, maximum=1.0
             ),
             tiles_dev_upstream=tiles_dev_upstream(env, common.production),
+            web_dist_dir=web_dist_dir(env),
         )
 
 
@@ -122,3 +125,14 @@ def tiles_dev_upstream(env: EnvReader, production: bool) -> str | None:
         return parse_origin(raw)
     except ValueError as exc:
         raise ConfigError("TILES_DEV_UPSTREAM", str(exc)) from None
+
+
+def web_dist_dir(env: EnvReader) -> Path | None:
+    """WEB_DIST_DIR: the web client's build (`web/dist`) served at `/`; unset, none is."""
+    raw = env.optional("WEB_DIST_DIR")
+    if raw is None:
+        return None
+    path = Path(raw).resolve()
+    if not (path / "index.html").is_file():
+        raise ConfigError("WEB_DIST_DIR", f"no index.html in {raw!r}: build the app (make up)")
+    return path

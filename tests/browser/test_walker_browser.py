@@ -1,0 +1,223 @@
+"""The web client in a real browser (Debian's chromium, headless, driven by Playwright's
+Python package; no browser download) against the whole stack: the gateway serving the
+built app (WEB_DIST_DIR) and relaying /tiles to the development tile server, the router
+(with simulated work, so progress is seen) over the Helsinki demo extract
+((c) OpenStreetMap contributors, ODbL).
+
+A walker logs in, chooses themes and a duration, taps the start, asks for a walk, sees
+the progress bar, the route drawn with numbered stops and the stop list, saves it, sees
+it listed, asks again until the rate limit's 429 is shown in words, and logs out.
+Screenshots of each step land in tests/browser/artifacts/ (gitignored).
+
+Run alone: `make browser` (builds web/dist, installs chromium with apt when missing).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright import sync_api as playwright_sync
+
+from tests.e2e import stack
+from tests.e2e.test_attack_tiles import as_role
+from tests.e2e.test_tiles_dev_e2e import started
+from tests.e2e.test_walking_skeleton import base
+from wildside_common.testing.servers import unique_prefix
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "web" / "dist"
+ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
+CHROMIUM = os.environ.get("WILDSIDE_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def app_url(database_url: str, nats_url: str, redis_url: str) -> Iterator[str]:
+    if not (DIST / "index.html").is_file():
+        pytest.fail("web/dist is not built: run `make browser` (scripts/web-build.sh)")
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        pytest.fail(f"no browser at {CHROMIUM}: run `bash scripts/system-deps.sh --browser`")
+    subprocess.run(
+        [
+            str(stack.BIN / "ingest-osm"),
+            str(ROOT / "data/helsinki-centre.osm.pbf"),
+            "--no-progress",
+        ],
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )
+    env = stack.base_env(
+        database_url,
+        nats_url,
+        redis_url,
+        {
+            "REDIS_PREFIX": unique_prefix(),
+            "RATE_LIMIT_PER_MINUTE": "2",
+            "ROUTER_SIMULATED_WORK_SECONDS": "1.5",
+            "ROUTER_ACK_WAIT_SECONDS": "10",
+        },
+    )
+    stack.create_dev_accounts(env)
+    tiles_env = {
+        **env,
+        "DATABASE_URL": as_role(database_url, "tiles_auth_ro"),
+        "TILES_DATABASE_URL": as_role(database_url, "martin_ro"),
+    }
+    tiles = started(stack.tiles_dev, tiles_env)
+    gateway = started(
+        stack.gateway, {**env, "TILES_DEV_UPSTREAM": base(tiles), "WEB_DIST_DIR": str(DIST)}
+    )
+    router = started(stack.router, env)
+    try:
+        yield base(gateway)
+    finally:
+        for service in (router, gateway, tiles):
+            service.stop()
+
+
+@pytest.fixture
+def page(app_url: str) -> Iterator[object]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        # A Content-Security-Policy refusal is a console error: the app's CSP must allow
+        # everything the app does (MapLibre's blob: workers, tiles, the socket).
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        page.goto(app_url)
+        yield page
+        page.screenshot(path=str(ARTIFACTS / "99-last.png"))  # where it ended, failed or not
+        context.close()
+        browser.close()
+        assert errors == [], errors  # no uncaught script error (a CSP refusal included)
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_a_walker_plans_saves_and_logs_out(page) -> None:
+    expect = playwright_sync.expect
+    # 1. Log in.
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Username").first.fill("demo")
+    page.get_by_label("Password").first.fill("wildside-demo")
+    shot(page, "01-login")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    # The map shows the tiles' attribution.
+    expect(page.locator(".maplibregl-ctrl-attrib")).to_contain_text("© OpenStreetMap contributors")
+
+    # 2. Choose themes (from /api/v1/interest-themes) and a duration.
+    themes = page.locator("input[name=theme]")
+    expect(themes.first).to_be_visible()
+    assert themes.count() >= 2
+    for index in range(themes.count()):
+        themes.nth(index).uncheck()
+    themes.nth(0).check()
+    themes.nth(1).check()
+    page.get_by_label("Duration (minutes)").fill("45")
+    shot(page, "02-themes")
+
+    # 3. Tap the start on the map (its centre: the Helsinki demo extract).
+    page.wait_for_function("window.wildsideMap && window.wildsideMap.loaded()")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("#start-text")).to_contain_text("60.1")
+    shot(page, "03-start")
+
+    # 4. Ask: the progress bar, driven over /ws, then the route and its stops.
+    page.get_by_role("button", name="Ask for a walk").click()
+    expect(page.get_by_role("heading", name="Finding your walk")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    shot(page, "04-progress")
+    expect(page.get_by_role("heading", name="Your walk")).to_be_visible(timeout=60_000)
+    stops = page.get_by_role("list", name="Stops").get_by_role("listitem")
+    expect(stops.first).to_be_visible()
+    assert stops.count() >= 1
+    assert page.locator(".stop-marker").count() == stops.count()
+    assert page.locator(".stop-marker").first.inner_text() == "1"
+    # The line is on the map: rendered features of the route layer.
+    page.wait_for_function(
+        "window.wildsideMap.queryRenderedFeatures({layers: ['route-line']}).length > 0"
+    )
+    expect(page.locator("#progress-box")).to_be_hidden()
+    shot(page, "05-route")
+
+    # 5. Save it with a name; it is listed.
+    page.get_by_label("Name", exact=True).fill("Harbour stroll")
+    page.get_by_role("button", name="Save walk").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved as Harbour stroll")
+    expect(page.locator("#saved-list")).to_contain_text("Harbour stroll")
+    shot(page, "06-saved")
+
+    # 6. Another walk (a new seed) uses the second request of the minute; the socket drops
+    # while it is planned, reconnects and resubscribes, and the walk still arrives. The
+    # third request is refused with 429, shown in words.
+    page.get_by_role("button", name="Another walk").click()
+    expect(page.get_by_role("status")).to_contain_text("Looking for your walk")
+    page.evaluate("window.wildsideSocket.drop()")
+    expect(page.get_by_role("status")).to_contain_text("Your walk is ready", timeout=60_000)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Your walk")).to_be_visible()
+    page.get_by_role("button", name="Another walk").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many requests")
+    shot(page, "07-rate-limited")
+
+    # 7. Log out: back to the login form, the session gone.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.evaluate("fetch('/api/v1/users/me').then(r => r.status)") == 401
+    shot(page, "08-logged-out")
+    # The app can be installed: its manifest names it (PWA, no service worker yet).
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
+    assert manifest["name"] == "Wildside" and manifest["start_url"] == "/"
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"  # pinned in web/package.json
+
+
+def test_no_serious_or_critical_accessibility_violations(app_url: str) -> None:
+    """axe-core on the login page and the planning page. axe is injected as a script, which
+    the app's CSP rightly refuses: this page alone bypasses it (the walk test keeps it)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+        page = context.new_page()
+        page.goto(app_url)
+        found: dict[str, list[str]] = {}
+        for stage in ("login", "plan"):
+            if stage == "plan":
+                page.get_by_label("Username").first.fill("demo")
+                page.get_by_label("Password").first.fill("wildside-demo")
+                page.get_by_role("button", name="Log in").click()
+                playwright_sync.expect(page.locator("input[name=theme]").first).to_be_visible()
+            else:
+                playwright_sync.expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            found[stage] = [
+                f"{violation['id']} ({violation['impact']})"
+                for violation in result["violations"]
+                if violation["impact"] in ("serious", "critical")
+            ]
+        page.screenshot(path=str(ARTIFACTS / "10-axe-plan.png"))
+        context.close()
+        browser.close()
+    assert found == {"login": [], "plan": []}
