@@ -12,9 +12,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 
 from wildside_common.bus.topology import walk_guidance_subject, walk_position_subject
 from wildside_common.config import EnvReader
@@ -29,6 +33,32 @@ from wildside_router.config import RouterSettings
 from wildside_router.ports import Progress
 
 pytestmark = pytest.mark.contract
+
+
+ASYNCAPI = Path(__file__).resolve().parents[3] / "schemas" / "asyncapi.yaml"
+
+
+def message_schema(name: str) -> Draft202012Validator:
+    """A message's payload schema in schemas/asyncapi.yaml, its local $refs inlined."""
+    document = yaml.safe_load(ASYNCAPI.read_text("utf-8"))
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if isinstance(node.get("$ref"), str):
+            target: Any = document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            return inline(target)
+        return {key: inline(value) for key, value in node.items()}
+
+    return Draft202012Validator(inline(document["components"]["messages"][name]["payload"]))
+
+
+GUIDANCE = message_schema("WalkGuidance")
+POSITION = message_schema("WalkPosition")
 
 
 class NoPlanner:
@@ -88,7 +118,9 @@ def trace(route: Route, step_m: float = 10.0) -> list[tuple[float, float]]:
 
 def position(request_id: str, lat: float, lng: float, accuracy: float = 5.0) -> bytes:
     frame = {"request_id": request_id, "lat": lat, "lng": lng}
-    return orjson.dumps(frame | {"accuracy_m": accuracy, "timestamp": time.time()})
+    frame |= {"accuracy_m": accuracy, "timestamp": time.time()}
+    POSITION.validate(frame)  # what the gateway will publish
+    return orjson.dumps(frame)
 
 
 async def test_a_replayed_walk_is_guided_to_every_stop_by_both_replicas(
@@ -104,6 +136,7 @@ async def test_a_replayed_walk_is_guided_to_every_stop_by_both_replicas(
         msg = await sub.next_msg(timeout=5)
         frame = orjson.loads(msg.data)
         frames.append(frame)
+        GUIDANCE.validate(frame)  # the documented frame, as /ws will forward it
         assert frame["type"] == "guidance" and frame["request_id"] == request_id
         assert frame["off_route"] is False
         if frame["arrived"] is not None:
