@@ -31,7 +31,9 @@ class GuideParams:
     reroute_after_s: float = 20.0
     tip_max_detour_minutes: float = 5.0
     tip_every_s: float = 180.0
-    lookahead_m: float = 30.0  # how far past the last match a position snaps at no cost
+    # how far past the last match a position snaps at no cost (plus twice the distance
+    # moved since the last position: a walker who sends positions rarely moves far)
+    lookahead_m: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,8 @@ class WalkState:
     along_m: float = 0.0
     reached: int = 0  # stops reached so far (the next stop's index)
     last_timestamp: float | None = None
+    last_lat: float | None = None  # the last accepted position (kept with the state only)
+    last_lng: float | None = None
     off_route_since: float | None = None
     rerouted: bool = False  # a reroute was asked during the current off-route spell
     tips_given: tuple[str, ...] = ()
@@ -245,13 +249,18 @@ def guide(
     plan: WalkPlan, state: WalkState, position: Position, params: GuideParams
 ) -> tuple[WalkState, Guidance]:
     """Match an accepted position and say what comes next."""
+    moved = (
+        0.0
+        if state.last_lat is None or state.last_lng is None
+        else haversine_m(state.last_lat, state.last_lng, position.lat, position.lng)
+    )
     m = snap(
         plan,
         position.lat,
         position.lng,
         state.segment,
         state.along_m,
-        params.lookahead_m,
+        params.lookahead_m + 2 * moved,
         params.off_route_m,
     )
     off_route = m.offset_m > params.off_route_m
@@ -288,6 +297,8 @@ def guide(
         along_m=m.along_m,
         reached=reached,
         last_timestamp=position.timestamp,
+        last_lat=position.lat,
+        last_lng=position.lng,
         off_route_since=off_since,
         rerouted=(state.rerouted or reroute) if off_route else False,
         positions=state.positions + 1,
