@@ -28,6 +28,7 @@ from wildside_common.testing import servers
 from wildside_common.testing.db import insert_user
 from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import unique_prefix
+from wildside_router.adapters.outbound.walk_store_redis import RedisWalkStore
 from wildside_router.bootstrap import Router, bootstrap
 from wildside_router.config import RouterSettings
 from wildside_router.ports import Progress
@@ -149,6 +150,13 @@ async def test_a_replayed_walk_is_guided_to_every_stop_by_both_replicas(
     handled = [r.guide.subscription.delivered for r in replicas if r.guide.subscription]
     assert len(handled) == 2 and all(n > 0 for n in handled)
     assert sum(handled) == len(frames)
+    # The walk's state (its only copy of a position) expires an hour after the last one.
+    walks = replicas[1].guide.use_case.walks
+    assert isinstance(walks, RedisWalkStore)
+    key = f"{walks.prefix}walk:{request_id}"
+    assert 3590 <= await walks.redis.ttl(key) <= 3600
+    stored = await walks.get(request_id)
+    assert stored is not None and stored[1].reached == len(route.stops)
     await sub.unsubscribe()
 
 
