@@ -44,12 +44,31 @@ def refs(node: Any) -> list[str]:
 
 
 def bus_channels(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The NATS channels: every channel but the gateway's WebSocket (server `gateway`)."""
+    """The JetStream channels: every channel but the gateway's WebSocket (server `gateway`)
+    and the core NATS ones (`x-wildside-core-nats`)."""
     return [
         channel
         for channel in document["channels"].values()
         if {"$ref": "#/servers/gateway"} not in channel.get("servers", [])
+        and not channel.get("x-wildside-core-nats")
     ]
+
+
+def core_channels(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in document["channels"].values() if c.get("x-wildside-core-nats")]
+
+
+def test_live_walk_channels_are_core_nats_and_in_no_stream(document: dict[str, Any]) -> None:
+    channels = core_channels(document)
+    assert {c["address"] for c in channels} == {
+        topology.walk_position_subject("{request_id}"),
+        topology.walk_guidance_subject("{request_id}"),
+    }
+    patterns = [p for config in topology.streams() for p in config.subjects or []]
+    for channel in channels:
+        assert "x-wildside-stream" not in channel
+        address = re.sub(r"{\w+}", "x", channel["address"])
+        assert not any(_matches(pattern, address) for pattern in patterns), address
 
 
 def test_is_an_asyncapi_3_document(document: dict[str, Any]) -> None:
@@ -84,7 +103,9 @@ def test_channel_addresses_are_the_topologys_subjects(document: dict[str, Any]) 
 
 def test_every_stream_is_documented_with_its_subjects(document: dict[str, Any]) -> None:
     channels = bus_channels(document)
-    assert len(channels) == len(document["channels"]) - 1  # all but /ws
+    # all but /ws and the two core NATS channels of live walks
+    assert len(channels) == len(document["channels"]) - 1 - 2
+    assert len(core_channels(document)) == 2
     documented = {channel["x-wildside-stream"] for channel in channels}
     assert documented == {config.name for config in topology.streams()}
     by_stream = {config.name: config.subjects or [] for config in topology.streams()}

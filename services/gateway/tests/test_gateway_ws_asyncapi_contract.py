@@ -21,10 +21,20 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from wildside_common.bus.topology import walk_guidance_subject, walk_position_subject
 from wildside_common.config import EnvReader
-from wildside_common.errors import InvalidInput, InvalidMessage, NotFound, Unauthorized, Unavailable
+from wildside_common.errors import (
+    InvalidInput,
+    InvalidMessage,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
+from wildside_common.route import route_to_json
 from wildside_common.server import serve_http
+from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import free_port, wait_for_port
 from wildside_common.transport import ws as ws_codes
 from wildside_gateway.bootstrap import Gateway, bootstrap
@@ -52,6 +62,20 @@ class Running:
         assert response.status_code == 202, response.text
         request_id: str = response.json()["request_id"]
         return request_id
+
+    async def succeed(self, request_id: str) -> None:
+        """The router's part: the request succeeded with a stored route."""
+        async with self.gateway.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE route_requests SET status = 'succeeded', progress = 100 WHERE id = $1",
+                uuid.UUID(request_id),
+            )
+            await conn.execute(
+                "INSERT INTO route_results (request_id, route, expires_at) "
+                "SELECT id, $2, expires_at FROM route_requests WHERE id = $1",
+                uuid.UUID(request_id),
+                route_to_json(example_route()),
+            )
 
 
 async def add_user(database_url: str) -> str:
@@ -176,10 +200,49 @@ async def test_every_frame_the_gateway_sends_is_a_documented_message(running: Ru
             "type": "unsubscribed",
             "request_id": mine,
         }
+    async with await open_socket(running) as second:  # strikes are counted per socket
+        walker = Recorder(second)
+        await walk(running, walker, foreign)
+    client.frames.extend(walker.frames)
     assert_documented(client.frames)
     assert {frame["type"] for frame in client.frames} == set(SERVER), "a message went unseen"
     codes = {frame["code"] for frame in client.frames if frame["type"] == "error"}
     assert {"not_found", "invalid_message"} <= codes
+
+
+async def walk(running: Running, client: Recorder, foreign: str) -> None:
+    """A live walk: start, positions out to the bus, guidance back, the refusals, stop."""
+    walked, queued = await running.submit("alice"), await running.submit("alice")
+    await running.succeed(walked)
+    await running.succeed(foreign)
+    nats = running.gateway.nats
+    positions = await nats.subscribe(walk_position_subject(walked))
+    await nats.flush()
+    start = {"type": "walk.start", "request_id": walked}
+    assert await client.exchange(start) == {"type": "walk.started", "request_id": walked}
+    for frame, code in (
+        ({"type": "walk.start", "request_id": foreign}, "not_found"),  # bob's
+        ({"type": "walk.start", "request_id": queued}, "invalid_request"),  # not succeeded
+        ({"type": "position", "request_id": queued, "lat": 60.17, "lng": 24.95}, "not_found"),
+        ({"type": "position", "request_id": walked, "lat": "north"}, "invalid_message"),
+    ):
+        answer = await client.exchange(frame)
+        assert (answer["type"], answer["code"]) == ("error", code), frame
+    point = {"lat": 60.1695, "lng": 24.9522, "accuracy_m": 5, "timestamp": 1_796_000_000_500}
+    await client.send({"type": "position", "request_id": walked} | point)
+    published = json.loads((await positions.next_msg(timeout=5)).data)
+    assert published == {"request_id": walked, **point, "timestamp": 1_796_000_000.5}
+    # The guide's part, through the real bus: guidance for this walk reaches the socket.
+    guidance = DOCUMENT["components"]["messages"]["WalkGuidance"]["examples"][0]["payload"]
+    guidance = guidance | {"request_id": walked}
+    await nats.publish(walk_guidance_subject(walked), json.dumps(guidance).encode())
+    assert (await client.receive())[0] == guidance
+    await client.send({"type": "position", "request_id": walked} | point)
+    limited = await client.exchange({"type": "position", "request_id": walked} | point)
+    assert (limited["type"], limited["code"]) == ("error", "rate_limited")
+    stop = {"type": "walk.stop", "request_id": walked}
+    assert await client.exchange(stop) == {"type": "walk.stopped", "request_id": walked}
+    await positions.unsubscribe()
 
 
 @pytest.mark.contract
@@ -203,13 +266,24 @@ async def test_strikes_end_in_a_documented_close_code(running: Running) -> None:
 
 @pytest.mark.unit
 def test_the_documented_examples_are_valid_messages() -> None:
-    assert set(CLIENT) == {"subscribe", "unsubscribe", "cancel", "ping"}
+    assert set(CLIENT) == {
+        "subscribe",
+        "unsubscribe",
+        "cancel",
+        "ping",
+        "walk.start",
+        "position",
+        "walk.stop",
+    }
     assert set(SERVER) == {
         "subscribed",
         "unsubscribed",
         "route_generation_status",
         "pong",
         "error",
+        "walk.started",
+        "walk.stopped",
+        "guidance",
     }
     for messages in (CLIENT, SERVER):
         for message in messages.values():
@@ -237,6 +311,7 @@ def test_an_error_frame_of_each_code_the_socket_can_send_is_documented() -> None
         InvalidMessage("frames must be JSON"),
         InvalidInput("at most 100 subscriptions per socket"),
         NotFound("no such route request"),
+        RateLimited("at most 2 positions a second", 1),
         Unavailable("database"),
     ):
         frame = ws_codes.error_message(error, str(uuid.uuid4()))

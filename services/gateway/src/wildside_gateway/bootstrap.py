@@ -89,8 +89,10 @@ from wildside_gateway.routes.adapters.outbound.redis_store import (
     RedisRouteCache,
     connect_redis,
 )
+from wildside_gateway.routes.adapters.outbound.walk_feed import NatsWalkFeed
 from wildside_gateway.routes.app import RouteService, SubmissionPolicy
 from wildside_gateway.routes.domain.routes import DurationBounds
+from wildside_gateway.routes.ports import WalkFeed
 from wildside_gateway.saved.adapters.inbound.http import SavedRouteEndpoints
 from wildside_gateway.saved.adapters.outbound.metrics import PrometheusSavedMetrics
 from wildside_gateway.saved.adapters.outbound.postgres import PostgresSavedRoutes
@@ -267,6 +269,7 @@ def build_app(
     service: RouteService,
     redis: Redis,
     revocations: RedisSessionRevocations,
+    walks: WalkFeed | None = None,
 ) -> Starlette:
     throttle = RedisLoginThrottle(redis, settings.identity.login_limits, settings.redis_prefix)
     signup_throttle = RedisSignupThrottle(
@@ -297,7 +300,12 @@ def build_app(
 
     origins = settings.allowed_origins
     socket = StatusSocketEndpoint(
-        service, identity.ws_auth, feed, origins, cookie_name=settings.identity.cookie_name
+        service,
+        identity.ws_auth,
+        feed,
+        origins,
+        cookie_name=settings.identity.cookie_name,
+        walks=walks,
     )
     routes: list[BaseRoute] = [
         # /metrics is on the metrics port only (__main__: serve_ops).
@@ -416,9 +424,12 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await feed.start()
         service = route_service(settings, pool, nats, redis, analytics)
         await revocations.start()  # sessions are checked against a loaded mirror only
-        app = build_app(settings, pool, nats, feed, service, redis, revocations)
+        walks = NatsWalkFeed(nats)  # live walks: positions out, guidance in (core NATS)
+        await walks.start()
+        app = build_app(settings, pool, nats, feed, service, redis, revocations, walks)
         checks = readiness_checks(pool, nats, feed, revocations)
         yield Gateway(settings, pool, nats, feed, service, app, checks)
+        await walks.stop()
         await feed.stop()
     finally:
         maintenance.cancel()

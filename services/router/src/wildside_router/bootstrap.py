@@ -26,16 +26,21 @@ from wildside_common.bus.worker import PullWorker, WorkerOptions
 from wildside_common.pg import create_pool
 from wildside_common.themes import load_theme_rules
 from wildside_router.adapters.inbound.jobs import DeadRouteJobs, RouteJobHandler
+from wildside_router.adapters.inbound.walk_positions import WalkPositions
 from wildside_router.adapters.outbound.candidates_pg import PostgresCandidateSource
 from wildside_router.adapters.outbound.enrichment_publisher import NatsEnrichmentRequester
+from wildside_router.adapters.outbound.guidance_publisher import NatsGuidancePublisher
 from wildside_router.adapters.outbound.network_pg import NetworkCache, PostgresNetworkSource
 from wildside_router.adapters.outbound.plan_metrics import PrometheusPlanMetrics
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
+from wildside_router.adapters.outbound.walk_store_redis import RedisWalkStore
 from wildside_router.app import GenerateRoute
 from wildside_router.config import RouterSettings
+from wildside_router.domain.guide import GuideParams
 from wildside_router.domain.planner import PlannerSettings
+from wildside_router.guiding import GuideWalk
 from wildside_router.planning import EngineOptions, PlanRoute
 from wildside_router.ports import RoutePlanner
 from wildside_router.solver.hybrid import HybridSolver
@@ -49,6 +54,7 @@ class Router:
     store: PostgresRouteStore
     jobs: PullWorker
     dead_letters: PullWorker
+    guide: WalkPositions  # live walks: subscribed from the start (docs/live-walk.md)
 
     async def ready(self) -> None:
         await self.store.ping()
@@ -86,6 +92,7 @@ async def bootstrap(
     pool = await create_pool(settings.database_url, settings.db_pool_size)
     nats = await connect(settings.common.nats_url, "wildside-router")
     cache: RedisRouteCacheWriter | None = None
+    walks: RedisWalkStore | None = None
     analytics = analytics_from_settings(settings.analytics, "router")
     try:
         js = nats.jetstream()
@@ -125,10 +132,23 @@ async def bootstrap(
         )
         forwarder = DeadLetterForwarder(js, ROUTE_JOBS_STREAM, ROUTER_CONSUMER, dead)
         await forwarder.provision()
-        yield Router(settings, pool, nats, store, jobs, forwarder.worker())
+        walks = RedisWalkStore(Redis.from_url(settings.redis_url), settings.redis_prefix)
+        guide = WalkPositions(
+            nats,
+            GuideWalk(
+                store,
+                walks,
+                NatsGuidancePublisher(nats),
+                GuideParams(walking_speed_mps=settings.walking_speed_kmh / 3.6),
+            ),
+        )
+        await guide.start()
+        yield Router(settings, pool, nats, store, jobs, forwarder.worker(), guide)
     finally:
         await analytics.close()
         await nats.drain()
         await pool.close()
         if cache is not None:
             await cache.redis.aclose()
+        if walks is not None:
+            await walks.redis.aclose()

@@ -13,6 +13,7 @@ from wildside_common.messages import (
 )
 from wildside_common.route import Route
 from wildside_router.domain.candidates import Candidate, ReachArea
+from wildside_router.domain.guide import WalkState
 from wildside_router.domain.network import StreetNetwork
 
 Progress = Callable[[float], None]
@@ -96,3 +97,22 @@ class EnrichmentRequester(Protocol):
     ) -> None:
         """Ask for more places in `bbox` (never raises: the walk is answered anyway)."""
         ...
+
+
+class RouteResults(Protocol):
+    async def result_of(self, request_id: str) -> Route | None:
+        """The stored route of a succeeded, unexpired request (None otherwise)."""
+        ...
+
+
+class WalkStore(Protocol):
+    """Each live walk's route and state, shared by every guide replica (expires an hour
+    after the last position; positions are kept nowhere else)."""
+
+    async def get(self, request_id: str) -> tuple[Route, WalkState] | None: ...
+
+    async def put(self, request_id: str, route: Route, state: WalkState) -> None: ...
+
+
+class GuidancePublisher(Protocol):
+    async def publish(self, request_id: str, frame: dict[str, object]) -> None: ...

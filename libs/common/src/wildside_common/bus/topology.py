@@ -52,6 +52,20 @@ def status_subject(request_id: str) -> str:
     return f"{ROUTE_STATUS_PREFIX}.{request_id}"
 
 
+# Live walks (docs/live-walk.md): core NATS, no stream; positions are never persisted.
+WALK_POSITION_PREFIX = "wildside.walk.position"
+WALK_GUIDANCE_PREFIX = "wildside.walk.guidance"
+GUIDE_QUEUE_GROUP = "wildside-guide"
+
+
+def walk_position_subject(request_id: str) -> str:
+    return f"{WALK_POSITION_PREFIX}.{request_id}"
+
+
+def walk_guidance_subject(request_id: str) -> str:
+    return f"{WALK_GUIDANCE_PREFIX}.{request_id}"
+
+
 def dead_letter_subject(stream: str, consumer: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{stream}.{consumer}"
 

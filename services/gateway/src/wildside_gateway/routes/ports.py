@@ -150,3 +150,16 @@ class NullRouteMetrics:
 
     def cancel(self, outcome: str) -> None:
         pass
+
+
+class WalkFeed(Protocol):
+    """Live walks on the bus (docs/live-walk.md): positions out to the guide, its frames
+    (guidance, tips, reroutes) back to the sockets of this replica that walk the request."""
+
+    async def publish_position(
+        self, request_id: str, lat: float, lng: float, accuracy_m: float, timestamp: float
+    ) -> None: ...
+
+    def listen(self, request_id: str, listener: asyncio.Queue[dict[str, Any]]) -> None: ...
+
+    def forget(self, request_id: str, listener: asyncio.Queue[dict[str, Any]]) -> None: ...

@@ -11,6 +11,12 @@ Protocol (JSON text frames; docs/websocket.md):
     server -> route_generation_status events (the seed's schema), {"type": "subscribed"},
               {"type": "unsubscribed"}, {"type": "pong"},
               or {"type": "error", "code", "message"[, "request_id"]}
+Live walks (docs/live-walk.md): {"type": "walk.start", "request_id"} for a succeeded route
+of the caller's (answered {"type": "walk.started"}), then {"type": "position", "request_id",
+"lat", "lng", "accuracy_m", "timestamp"} (Unix milliseconds) about once a second, published
+for the guide; its `guidance` frames come back on the socket; {"type": "walk.stop"} ends it
+({"type": "walk.stopped"}). More than 2 positions a second: `rate_limited`, a strike.
+Positions are never logged (counted only).
 On subscribing the client first gets the latest known status, so nothing published
 before the subscription is missed. A cancel that succeeds answers with no frame of its
 own: the `route_generation_status` event with status `cancelled` reaches every
@@ -29,6 +35,8 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
+from collections import deque
 from typing import Any
 
 import orjson
@@ -41,6 +49,7 @@ from wildside_common.errors import (
     InvalidInput,
     InvalidMessage,
     NotFound,
+    RateLimited,
 )
 from wildside_common.logs import current_trace_id
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
@@ -50,7 +59,7 @@ from wildside_common.transport.http import error_response
 from wildside_gateway.routes.adapters.inbound.ws_sessions import SessionWatch
 from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.routes import is_newer
-from wildside_gateway.routes.ports import StatusUpdates
+from wildside_gateway.routes.ports import StatusUpdates, WalkFeed
 from wildside_gateway.shared.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 from wildside_gateway.shared.domain.principal import Principal
@@ -62,8 +71,11 @@ WS_CONNECTIONS = Gauge("wildside_ws_connections", "Open WebSocket connections")
 WS_SENT = Counter("wildside_ws_messages_sent_total", "WebSocket frames sent", ["type"])
 WS_RECEIVED = Counter("wildside_ws_messages_received_total", "WebSocket frames received", ["type"])
 MAX_SUBSCRIPTIONS = 100
-KINDS = ("subscribe", "unsubscribe", "cancel", "ping")
-WITH_REQUEST_ID = ("subscribe", "unsubscribe", "cancel")
+WALK_KINDS = ("walk.start", "position", "walk.stop")
+KINDS = ("subscribe", "unsubscribe", "cancel", "ping", *WALK_KINDS)
+WITH_REQUEST_ID = ("subscribe", "unsubscribe", "cancel", *WALK_KINDS)
+MAX_POSITIONS_PER_SECOND = 2
+MAX_WALKS = 5
 # The form PostgreSQL's uuid and our ids share; uuid.UUID also takes braces, urn:uuid:
 # and bare hex, which the database refuses.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -79,8 +91,13 @@ class StatusSocket:
         service: RouteService,
         feed: StatusUpdates,
         max_strikes: int,
+        walks: WalkFeed | None = None,
     ) -> None:
         self.socket = socket
+        self.walks = walks
+        self.walking: set[str] = set()
+        self.guidance: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
+        self.position_times: deque[float] = deque(maxlen=MAX_POSITIONS_PER_SECOND)
         self.principal = principal
         self.service = service
         self.feed = feed
@@ -98,6 +115,60 @@ class StatusSocket:
         while True:
             status = await self.queue.get()
             await self.deliver(status)
+
+    async def pump_walks(self) -> None:
+        while True:
+            frame = await self.guidance.get()
+            if frame.get("request_id") in self.walking:
+                await self.send(frame)
+
+    async def start_walk(self, request_id: str) -> None:
+        if self.walks is None:
+            raise InvalidMessage("live walks are not available")
+        if len(self.walking) >= MAX_WALKS and request_id not in self.walking:
+            raise InvalidInput(f"at most {MAX_WALKS} walks per socket")
+        state = await self.service.state(self.principal, request_id)  # yours, or not_found
+        if state.status != RouteStatus.SUCCEEDED:
+            raise InvalidInput.field("request_id", "only a succeeded route can be walked")
+        self.walking.add(state.request_id)
+        self.walks.listen(state.request_id, self.guidance)
+        await self.send({"type": "walk.started", "request_id": state.request_id})
+
+    async def position(self, request_id: str, frame: dict[str, Any]) -> None:
+        if self.walks is None or request_id not in self.walking:
+            raise NotFound("no walk of this request was started on this socket")
+        now = time.monotonic()
+        if len(self.position_times) == MAX_POSITIONS_PER_SECOND and (
+            now - self.position_times[0] < 1.0
+        ):
+            raise RateLimited(f"at most {MAX_POSITIONS_PER_SECOND} positions a second", 1)
+        values = {}
+        for name, low, high in (
+            ("lat", -90.0, 90.0),
+            ("lng", -180.0, 180.0),
+            ("accuracy_m", 0.0, 1e6),
+            ("timestamp", 0.0, 1e14),
+        ):
+            value = frame.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidMessage.field(name, "must be a number")
+            if not low <= value <= high:
+                raise InvalidMessage.field(name, "is out of range")
+            values[name] = float(value)
+        self.position_times.append(now)
+        await self.walks.publish_position(
+            request_id,
+            values["lat"],
+            values["lng"],
+            values["accuracy_m"],
+            values["timestamp"] / 1000,  # Unix milliseconds on /ws, seconds on the bus
+        )
+
+    async def stop_walk(self, request_id: str) -> None:
+        self.walking.discard(request_id)
+        if self.walks is not None:
+            self.walks.forget(request_id, self.guidance)
+        await self.send({"type": "walk.stopped", "request_id": request_id})
 
     async def deliver(self, status: RouteGenerationStatus) -> None:
         if status.request_id not in self.subscribed:
@@ -133,6 +204,10 @@ class StatusSocket:
     def close_all(self) -> None:
         for request_id in tuple(self.subscribed):
             self.unsubscribe(request_id)
+        for request_id in tuple(self.walking):
+            self.walking.discard(request_id)
+            if self.walks is not None:
+                self.walks.forget(request_id, self.guidance)
 
     async def on_binary(self) -> None:
         WS_RECEIVED.labels("invalid").inc()
@@ -150,22 +225,33 @@ class StatusSocket:
             # Checked before any use, and echoed in an error frame only once it is a UUID.
             if kind in WITH_REQUEST_ID and raw_id is not None:
                 request_id = canonical_request_id(raw_id)
-            await self.dispatch(kind, request_id)
+            await self.dispatch(kind, request_id, frame)
         except orjson.JSONDecodeError:
             WS_RECEIVED.labels("invalid").inc()
             await self.strike(InvalidMessage("frames must be JSON"), None)
         except DomainError as exc:
             await self.strike(exc, request_id)
 
-    async def dispatch(self, kind: Any, request_id: str | None) -> None:
+    async def dispatch(
+        self, kind: Any, request_id: str | None, frame: dict[str, Any] | None = None
+    ) -> None:
         if kind == "ping":
             await self.send({"type": "pong"})
             return
         if kind not in WITH_REQUEST_ID:
-            raise InvalidMessage("type must be subscribe, unsubscribe, cancel or ping")
+            raise InvalidMessage(
+                "type must be subscribe, unsubscribe, cancel, ping, walk.start, position "
+                "or walk.stop"
+            )
         if request_id is None:
             raise InvalidMessage.field("request_id", "is required")
-        if kind == "subscribe":
+        if kind == "walk.start":
+            await self.start_walk(request_id)
+        elif kind == "position":
+            await self.position(request_id, frame or {})
+        elif kind == "walk.stop":
+            await self.stop_walk(request_id)
+        elif kind == "subscribe":
             await self.subscribe(request_id)
         elif kind == "cancel":
             await self.cancel(request_id)
@@ -176,7 +262,7 @@ class StatusSocket:
     async def strike(self, error: DomainError, request_id: str | None) -> None:
         # An unknown or someone else's request id is a strike too: probing for ids is abuse;
         # so is cancelling what has ended (a client that lost a race pays one strike).
-        if isinstance(error, InvalidInput | NotFound | AlreadyFinal):
+        if isinstance(error, InvalidInput | NotFound | AlreadyFinal | RateLimited):
             self.strikes += 1
         await self.send(ws_codes.error_message(error, request_id))
         if self.strikes > self.max_strikes:
@@ -214,7 +300,9 @@ class StatusSocketEndpoint:
         origins: AllowedOrigins,
         max_strikes: int = 10,
         cookie_name: str = "session",
+        walks: WalkFeed | None = None,
     ) -> None:
+        self.walks = walks
         self.service = service
         self.auth = auth
         self.feed = feed
@@ -236,10 +324,13 @@ class StatusSocketEndpoint:
             return
         offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",")]
         await socket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        client = StatusSocket(socket, principal, self.service, self.feed, self.max_strikes)
+        client = StatusSocket(
+            socket, principal, self.service, self.feed, self.max_strikes, self.walks
+        )
         WS_CONNECTIONS.inc()
         self.sessions.add(socket, claims)
         pump = asyncio.create_task(client.pump())
+        walk_pump = asyncio.create_task(client.pump_walks())
         try:
             while True:
                 message = await socket.receive()
@@ -257,5 +348,8 @@ class StatusSocketEndpoint:
             WS_CONNECTIONS.dec()
             client.close_all()
             pump.cancel()
+            walk_pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await walk_pump

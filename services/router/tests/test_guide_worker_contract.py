@@ -1,0 +1,183 @@
+"""The guide worker through the router's real bootstrap (core NATS, Redis walk state,
+PostgreSQL route results) on a nats-server of its own: a succeeded route's walk replayed
+position by position gets guidance back, arrivals at every stop in order; two replicas in
+the queue group share the walk (each takes positions, the state carries over); positions
+of an unknown walk, malformed or inaccurate ones get no answer."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from wildside_common.bus.topology import walk_guidance_subject, walk_position_subject
+from wildside_common.config import EnvReader
+from wildside_common.messages import GenerateRouteJob
+from wildside_common.route import Route
+from wildside_common.testing import servers
+from wildside_common.testing.db import insert_user
+from wildside_common.testing.routes import example_route
+from wildside_common.testing.servers import unique_prefix
+from wildside_router.adapters.outbound.walk_store_redis import RedisWalkStore
+from wildside_router.bootstrap import Router, bootstrap
+from wildside_router.config import RouterSettings
+from wildside_router.ports import Progress
+
+pytestmark = pytest.mark.contract
+
+
+ASYNCAPI = Path(__file__).resolve().parents[3] / "schemas" / "asyncapi.yaml"
+
+
+def message_schema(name: str) -> Draft202012Validator:
+    """A message's payload schema in schemas/asyncapi.yaml, its local $refs inlined."""
+    document = yaml.safe_load(ASYNCAPI.read_text("utf-8"))
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if isinstance(node.get("$ref"), str):
+            target: Any = document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            return inline(target)
+        return {key: inline(value) for key, value in node.items()}
+
+    return Draft202012Validator(inline(document["components"]["messages"][name]["payload"]))
+
+
+GUIDANCE = message_schema("WalkGuidance")
+POSITION = message_schema("WalkPosition")
+
+
+class NoPlanner:
+    async def plan(self, job: GenerateRouteJob, progress: Progress) -> Route:
+        raise AssertionError("the guide never plans")
+
+
+@pytest.fixture(scope="module")
+def own_nats() -> Iterator[servers.NatsServer]:
+    with servers.nats_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def replicas(
+    own_nats: servers.NatsServer, database_url: str, redis_url: str
+) -> AsyncIterator[list[Router]]:
+    env = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": own_nats.url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": unique_prefix(),
+    }
+    async with AsyncExitStack() as stack:
+        routers = [
+            await stack.enter_async_context(
+                bootstrap(RouterSettings.from_env(EnvReader(env)), planner=NoPlanner())
+            )
+            for _ in range(2)
+        ]
+        yield routers
+
+
+async def succeeded(router: Router, route: Route) -> str:
+    user_id = await insert_user(router.pool, "guide")
+    request_id = str(uuid.uuid4())
+    await router.pool.execute(
+        "INSERT INTO route_requests (id, user_id, payload) VALUES ($1, $2, '{}')",
+        uuid.UUID(request_id),
+        uuid.UUID(user_id),
+    )
+    assert await router.store.save_result(request_id, route)
+    return request_id
+
+
+def trace(route: Route, step_m: float = 10.0) -> list[tuple[float, float]]:
+    """(lat, lng) every `step_m` metres along the route's geometry."""
+    out = [(route.geometry[0][1], route.geometry[0][0])]
+    for (lng1, lat1), (lng2, lat2) in zip(route.geometry, route.geometry[1:], strict=False):
+        metres = math.hypot((lat2 - lat1) * 111_195, (lng2 - lng1) * 55_400)
+        k = max(1, math.ceil(metres / step_m))
+        out.extend(
+            (lat1 + (lat2 - lat1) * j / k, lng1 + (lng2 - lng1) * j / k) for j in range(1, k + 1)
+        )
+    return out
+
+
+def position(request_id: str, lat: float, lng: float, accuracy: float = 5.0) -> bytes:
+    frame = {"request_id": request_id, "lat": lat, "lng": lng}
+    frame |= {"accuracy_m": accuracy, "timestamp": time.time()}
+    POSITION.validate(frame)  # what the gateway will publish
+    return orjson.dumps(frame)
+
+
+async def test_a_replayed_walk_is_guided_to_every_stop_by_both_replicas(
+    replicas: list[Router],
+) -> None:
+    route = example_route()
+    request_id = await succeeded(replicas[0], route)
+    nats = replicas[0].nats
+    sub = await nats.subscribe(walk_guidance_subject(request_id))
+    arrivals, frames = [], []
+    for lat, lng in trace(route):
+        await nats.publish(walk_position_subject(request_id), position(request_id, lat, lng))
+        msg = await sub.next_msg(timeout=5)
+        frame = orjson.loads(msg.data)
+        frames.append(frame)
+        GUIDANCE.validate(frame)  # the documented frame, as /ws will forward it
+        assert frame["type"] == "guidance" and frame["request_id"] == request_id
+        assert frame["off_route"] is False
+        if frame["arrived"] is not None:
+            arrivals.append(frame["arrived"])
+        await asyncio.sleep(0.002)  # timestamps strictly increase
+    assert arrivals == [0, 1, 2, 3]
+    assert frames[-1]["progress"]["fraction"] == pytest.approx(1.0, abs=1e-3)
+    walked = [f["progress"]["walked_m"] for f in frames]
+    assert walked == sorted(walked)  # the state carried over from replica to replica
+    handled = [r.guide.subscription.delivered for r in replicas if r.guide.subscription]
+    assert len(handled) == 2 and all(n > 0 for n in handled)
+    assert sum(handled) == len(frames)
+    # The walk's state (its only copy of a position) expires an hour after the last one.
+    walks = replicas[1].guide.use_case.walks
+    assert isinstance(walks, RedisWalkStore)
+    key = f"{walks.prefix}walk:{request_id}"
+    assert 3590 <= await walks.redis.ttl(key) <= 3600
+    stored = await walks.get(request_id)
+    assert stored is not None and stored[1].reached == len(route.stops)
+    await sub.unsubscribe()
+
+
+async def test_unknown_walks_malformed_and_inaccurate_positions_get_no_answer(
+    replicas: list[Router],
+) -> None:
+    route = example_route()
+    request_id = await succeeded(replicas[0], route)
+    stranger = str(uuid.uuid4())
+    nats = replicas[0].nats
+    sub = await nats.subscribe("wildside.walk.guidance.*")
+    lat, lng = route.stops[0].lat, route.stops[0].lng
+    await nats.publish(walk_position_subject(stranger), position(stranger, lat, lng))
+    await nats.publish(walk_position_subject(request_id), b"not json")
+    await nats.publish(walk_position_subject(request_id), b'{"request_id": "x", "lat": 1}')
+    inaccurate = position(request_id, lat, lng, accuracy=150.0)
+    await nats.publish(walk_position_subject(request_id), inaccurate)
+    with pytest.raises(TimeoutError):
+        await sub.next_msg(timeout=1.0)
+    await nats.publish(walk_position_subject(request_id), position(request_id, lat, lng))
+    msg = await sub.next_msg(timeout=5)
+    assert msg.subject == walk_guidance_subject(request_id)
+    assert orjson.loads(msg.data)["arrived"] == 0
+    await sub.unsubscribe()
