@@ -113,7 +113,8 @@ function drawRoute(route: Route): void {
     state.markers.push(new maplibregl.Marker({ element }).setLngLat([point.lng, point.lat]).addTo(map));
     const item = document.createElement("li");
     const arrival = point.arrival_minutes === undefined ? "" : `, arrive after ${Math.round(point.arrival_minutes)} min`;
-    item.textContent = `${point.name ?? "Unnamed place"} (${(point.themes ?? []).join(", ")})${arrival}`;
+    const themes = (point.themes ?? []).join(", ");
+    item.textContent = `${point.name ?? "Unnamed place"}${themes ? ` (${themes})` : ""}${arrival}`;
     list.append(item);
   }
   const bounds = new maplibregl.LngLatBounds();
