@@ -11,12 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.pagination import Paginated
-from wildside_common.pagination_metrics import observe_page
-from wildside_common.transport.http import JSONResponse
 from wildside_gateway.identity.app import AdminService
 from wildside_gateway.identity.domain.provenance import DEFAULT_LIMIT, MAX_LIMIT, ProvenanceFilter
-from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
+from wildside_gateway.shared.adapters.inbound.paging import page_params, page_response
 from wildside_gateway.shared.adapters.inbound.requests import handle_errors
 from wildside_gateway.shared.ports import Authenticator
 
@@ -34,11 +31,7 @@ class AdminEndpoints:
         params = page_params(request, LISTING, DEFAULT_LIMIT, MAX_LIMIT)
         filters = ProvenanceFilter.parse(request.query_params)
         window = await self.service.provenance_page(principal, filters, params)
-        observe_page(LISTING, params, len(window.items))
-        page = Paginated.build(
-            window, params, listing_base(request), request.query_params.multi_items()
-        )
-        return JSONResponse(page.to_wire(lambda record: record.view()))
+        return page_response(request, LISTING, params, window, lambda record: record.view())
 
     def routes(self) -> list[Route]:
         return [

@@ -17,13 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.pagination import Paginated
-from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
 from wildside_gateway.identity.app import AccountService, IdentityService, Session
 from wildside_gateway.identity.config import IdentitySettings
 from wildside_gateway.shared.adapters.inbound.client_address import client_address
-from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
+from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params, page_response
 from wildside_gateway.shared.adapters.inbound.requests import handle_errors, one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator, SessionGate
@@ -137,11 +135,7 @@ class IdentityEndpoints:
         principal.require_admin()
         params = page_params(request, "users", 20, 100)
         window = await self.service.list_users(principal, params)
-        observe_page("users", params, len(window.items))
-        page = Paginated.build(
-            window, params, listing_base(request), request.query_params.multi_items()
-        )
-        return JSONResponse(page.to_wire(lambda user: user.view()))
+        return page_response(request, "users", params, window, lambda user: user.view())
 
     def routes(self) -> list[Route]:
         return [

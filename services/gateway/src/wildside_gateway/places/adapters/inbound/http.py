@@ -15,12 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wildside_common.pagination import Paginated
-from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
 from wildside_gateway.places.app import PlaceService
 from wildside_gateway.places.domain.places import DEFAULT_LIMIT, MAX_LIMIT, PoiSummary
-from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
+from wildside_gateway.shared.adapters.inbound.paging import page_params, page_response
 from wildside_gateway.shared.adapters.inbound.requests import handle_errors
 from wildside_gateway.shared.ports import Authenticator
 
@@ -36,11 +34,7 @@ class PlaceEndpoints:
         principal = await self.auth.authenticate(request.headers, request.cookies)
         params = page_params(request, LISTING, DEFAULT_LIMIT, MAX_LIMIT)
         window = await self.service.pois(principal, request.query_params, params)
-        observe_page(LISTING, params, len(window.items))
-        page = Paginated.build(
-            window, params, listing_base(request), request.query_params.multi_items()
-        )
-        return JSONResponse(page.to_wire(PoiSummary.view))
+        return page_response(request, LISTING, params, window, PoiSummary.view)
 
     async def detail(self, request: Request) -> Response:
         principal = await self.auth.authenticate(request.headers, request.cookies)

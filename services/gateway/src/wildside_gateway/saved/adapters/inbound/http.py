@@ -18,13 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wildside_common.logs import annotate
-from wildside_common.pagination import Paginated
-from wildside_common.pagination_metrics import observe_page
 from wildside_common.transport.http import JSONResponse
 from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wildside_gateway.routes.domain.idempotency import parse_key
 from wildside_gateway.saved.app import SavedRouteService
-from wildside_gateway.shared.adapters.inbound.paging import listing_base, page_params
+from wildside_gateway.shared.adapters.inbound.paging import page_params, page_response
 from wildside_gateway.shared.adapters.inbound.requests import one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
@@ -58,11 +56,7 @@ class SavedRouteEndpoints:
         principal = await self.principal(request)
         params = page_params(request, LISTING, 20, 100)
         window = await self.service.page(principal, params)
-        observe_page(LISTING, params, len(window.items))
-        page = Paginated.build(
-            window, params, listing_base(request), request.query_params.multi_items()
-        )
-        return JSONResponse(page.to_wire(lambda saved: saved.view()))
+        return page_response(request, LISTING, params, window, lambda saved: saved.view())
 
     async def read(self, request: Request) -> Response:
         principal = await self.principal(request)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from starlette.requests import Request
+from starlette.responses import Response
 
 from wildside_common.errors import InvalidInput
-from wildside_common.pagination import PageParams
-from wildside_common.pagination_metrics import count_error
+from wildside_common.pagination import PageParams, Paginated, Window
+from wildside_common.pagination_metrics import count_error, observe_page
+from wildside_common.transport.http import JSONResponse
+
+T = TypeVar("T")
 
 
 def page_params(request: Request, listing: str, default: int, maximum: int) -> PageParams:
@@ -22,3 +29,18 @@ def page_params(request: Request, listing: str, default: int, maximum: int) -> P
 def listing_base(request: Request) -> str:
     url = request.url
     return f"{url.scheme}://{url.netloc}{url.path}"
+
+
+def page_response(
+    request: Request,
+    listing: str,
+    params: PageParams,
+    window: Window[T],
+    view: Callable[[T], dict[str, Any]],
+) -> Response:
+    """One page of a listing as the envelope (`data`, `limit`, `links`), observed."""
+    observe_page(listing, params, len(window.items))
+    page = Paginated.build(
+        window, params, listing_base(request), request.query_params.multi_items()
+    )
+    return JSONResponse(page.to_wire(view))
