@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +23,9 @@ import pytest
 from playwright import sync_api as playwright_sync
 
 from tests.e2e import stack
-from tests.e2e.test_attack_tiles import as_role
 from tests.e2e.test_tiles_dev_e2e import started
 from tests.e2e.test_walking_skeleton import base
+from wildside_common.testing.demo_data import as_role, load_demo_extract
 from wildside_common.testing.servers import unique_prefix
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -42,16 +41,7 @@ def app_url(database_url: str, nats_url: str, redis_url: str) -> Iterator[str]:
         pytest.fail("web/dist is not built: run `make browser` (scripts/web-build.sh)")
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         pytest.fail(f"no browser at {CHROMIUM}: run `bash scripts/system-deps.sh --browser`")
-    subprocess.run(
-        [
-            str(stack.BIN / "ingest-osm"),
-            str(ROOT / "data/helsinki-centre.osm.pbf"),
-            "--no-progress",
-        ],
-        env={**os.environ, "DATABASE_URL": database_url},
-        check=True,
-        capture_output=True,
-    )
+    load_demo_extract(database_url)
     env = stack.base_env(
         database_url,
         nats_url,

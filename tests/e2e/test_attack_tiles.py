@@ -7,13 +7,13 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
 from tests.e2e import stack
 from tests.e2e.test_walking_skeleton import BODY, base
+from wildside_common.testing.demo_data import as_role
 
 pytestmark = pytest.mark.e2e
 
@@ -45,11 +45,6 @@ def bypasses(route: str) -> list[str]:
         f"/tiles/get_route_tile{query}",  # its TileJSON, plainly: another user's route
         f"{tile}{query}",  # the tile itself, plainly
     ]
-
-
-def as_role(url: str, role: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ into the session's e2e database with `ingest-osm`, then drives gateway + router.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import psycopg
 import pytest
 
 from tests.e2e import stack
+from wildside_common.testing.demo_data import load_demo_extract
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +33,7 @@ SELECT count(*) FROM unnest(%s::float8[], %s::float8[]) AS v(lng, lat)
 
 @pytest.fixture(scope="module")
 def helsinki(database_url: str) -> Iterator[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    extract = str(ROOT / "data/helsinki-centre.osm.pbf")
-    command = [str(stack.BIN / "ingest-osm"), extract, "--no-progress"]
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
-    yield database_url
+    yield load_demo_extract(database_url)
 
 
 def route_for(gateway: stack.Service, body: dict[str, Any]) -> dict[str, Any]:

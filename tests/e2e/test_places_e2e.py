@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 
 from tests.e2e import stack
 from tests.e2e.test_walking_skeleton import base
+from wildside_common.testing.demo_data import load_demo_extract
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,16 +25,9 @@ SMALL = "24.948,60.167,24.954,60.171"  # fewer than 200 places: one page holds t
 
 @pytest.fixture(scope="module")
 def helsinki(database_url: str) -> Iterator[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    command = [
-        str(stack.BIN / "ingest-osm"),
-        str(ROOT / "data/helsinki-centre.osm.pbf"),
-        "--no-progress",
-        "--source-url",
-        "https://download.geofabrik.de/europe/finland.html",
-    ]
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
-    yield database_url
+    yield load_demo_extract(
+        database_url, "--source-url", "https://download.geofabrik.de/europe/finland.html"
+    )
 
 
 def get(gateway: stack.Service, path: str, user: str | None = "demo", **params: Any):

@@ -4,8 +4,6 @@ Helsinki demo extract ((c) OpenStreetMap contributors, ODbL)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +11,8 @@ import httpx
 import pytest
 
 from tests.e2e import stack
-from tests.e2e.test_attack_tiles import as_role
 from tests.e2e.test_walking_skeleton import base
+from wildside_common.testing.demo_data import as_role, load_demo_extract
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +22,7 @@ STREETS = "/tiles/get_base_tile/14/9327/4742"
 
 @pytest.fixture(scope="module")
 def helsinki(database_url: str) -> str:
-    command = [str(stack.BIN / "ingest-osm"), str(ROOT / "data/helsinki-centre.osm.pbf")]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    subprocess.run([*command, "--no-progress"], env=env, check=True, capture_output=True)
-    return database_url
+    return load_demo_extract(database_url)
 
 
 def started(service_of, env: dict[str, str]) -> stack.Service:

@@ -6,17 +6,14 @@ ODbL) loaded by `ingest-osm` into a database of this module's own, drawn as Mart
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 from test_route_tiles_contract import layers, tile_of
-from test_tile_roles_contract import as_role
 
+from wildside_common.testing.demo_data import as_role, load_demo_extract
 from wildside_common.testing.servers import scratch_database
 
 pytestmark = pytest.mark.contract
@@ -34,14 +31,7 @@ WHERE ST_Intersects(ST_Transform(location::geometry, 3857),
 @pytest.fixture(scope="module")
 def helsinki() -> Iterator[str]:
     with scratch_database() as url:
-        command = [
-            str(Path(sys.executable).with_name("ingest-osm")),
-            str(ROOT / "data/helsinki-centre.osm.pbf"),
-            "--no-progress",
-        ]
-        env = {**os.environ, "DATABASE_URL": url}
-        subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
-        yield url
+        yield load_demo_extract(url)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import psycopg
@@ -19,6 +18,7 @@ from test_route_tiles_contract import ROUTE, layers, stored_route, tile_of
 from yoyo import get_backend, read_migrations
 
 from wildside_common.migrate import MIGRATIONS, apply, yoyo_url
+from wildside_common.testing.demo_data import as_role
 from wildside_common.testing.servers import scratch_database
 
 pytestmark = pytest.mark.contract
@@ -41,11 +41,6 @@ WHERE n.nspname = 'public'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                   AND d.objid = p.oid AND d.deptype = 'e')"""
 TILE_FUNCTIONS = {"get_route_tile", "get_poi_tile", "get_base_tile"}
-
-
-def as_role(url: str, role: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
 
 
 def relations(url: str, sql: str = RELATIONS) -> list[tuple[str, str]]:

@@ -5,16 +5,13 @@ in a database of this module's own; and the same checks on the fake store."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from tiles_auth_fakes import FakeTileStore
 
+from wildside_common.testing.demo_data import as_role, load_demo_extract
 from wildside_common.testing.servers import scratch_database
 from wildside_tiles_auth.adapters.outbound.tile_functions import PostgresTileFunctions
 
@@ -23,22 +20,10 @@ ROOT = Path(__file__).resolve().parents[3]
 Z14_HELSINKI = (14, 9327, 4742)  # the Esplanadi and the market square
 
 
-def as_role(url: str, role: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
-
-
 @pytest.fixture(scope="module")
 def helsinki() -> Iterator[str]:
     with scratch_database() as url:
-        command = [
-            str(Path(sys.executable).with_name("ingest-osm")),
-            str(ROOT / "data/helsinki-centre.osm.pbf"),
-            "--no-progress",
-        ]
-        env = {**os.environ, "DATABASE_URL": url}
-        subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
-        yield url
+        yield load_demo_extract(url)
 
 
 @pytest.fixture
