@@ -1,23 +1,28 @@
 """The gateway built by its real bootstrap (PostgreSQL, Redis, NATS) and served by uvicorn
-on a free port from a thread of the test process, with a user and an administrator.
+on a free port, with users to log in as.
 
-Sync tests (hypothesis among them) drive it over real HTTP, and raw sockets reach the
-same uvicorn as in production, while its logs and metrics stay in this process.
+`live_gateway` serves it from a thread of the test process, so sync tests (hypothesis
+among them) drive it over real HTTP; `serving` serves it on the test's own event loop
+(WebSocket suites), optionally with the ops port (/metrics, /health). Either way raw
+sockets reach the same uvicorn as in production, while its logs and metrics stay in
+this process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
 
 from wildside_common.config import CommonSettings, EnvReader
+from wildside_common.health import serve_ops
 from wildside_common.server import serve_http
 from wildside_common.telemetry import configure_tracing
 from wildside_common.testing.servers import free_port, unique_prefix, wait_for_port
@@ -38,10 +43,11 @@ class LiveGateway:
     user_request_id: str  # a route request the user owns
 
 
-async def _add_user(database_url: str, role: str) -> str:
+async def add_user(database_url: str, role: str = "user", prefix: str = "live") -> str:
+    """A new user (password PASSWORD) with a unique username; the username."""
     conn = await asyncpg.connect(database_url)
     try:
-        username = f"live-{role}-{uuid.uuid4().hex[:10]}"
+        username = f"{prefix}-{role}-{uuid.uuid4().hex[:10]}"
         await conn.execute(
             "INSERT INTO users (username, display_name, password_hash, role) "
             "VALUES ($1, $2, $3, $4)",
@@ -100,8 +106,8 @@ def live_gateway(database_url: str, nats_url: str, redis_url: str) -> Iterator[L
         raise RuntimeError(f"the gateway did not start: {failed!r}") from None
     try:
         base = f"http://127.0.0.1:{port}"
-        user = _bearer(base, asyncio.run(_add_user(database_url, "user")))
-        admin = _bearer(base, asyncio.run(_add_user(database_url, "admin")))
+        user = _bearer(base, asyncio.run(add_user(database_url, "user")))
+        admin = _bearer(base, asyncio.run(add_user(database_url, "admin")))
         body = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60}
         submitted = httpx.post(f"{base}/api/v1/routes", json=body, headers=user, timeout=10)
         assert submitted.status_code == 202, submitted.text
@@ -110,3 +116,59 @@ def live_gateway(database_url: str, nats_url: str, redis_url: str) -> Iterator[L
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
         loop.close()
+
+
+@dataclass
+class Served:
+    gateway: Gateway
+    port: int
+    metrics_port: int | None
+    tokens: dict[str, str]  # session tokens of users "alice" and "bob"
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    database_url: str,
+    nats_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    settings: Mapping[str, str] = {},
+    ops: bool = False,
+    port: int | None = None,
+) -> AsyncIterator[Served]:
+    """The gateway on this event loop (WebSockets on) on `port` (a free one by default),
+    two users logged in; with `ops` its /metrics and /health on a port of their own, as
+    `__main__` serves them."""
+    port = port or free_port()
+    metrics_port = free_port() if ops else None
+    env = {
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix,
+        "GATEWAY_PORT": str(port),
+        "PATH": os.environ.get("PATH", ""),
+        **({"METRICS_PORT": str(metrics_port)} if metrics_port else {}),
+        **settings,
+    }
+    stop = asyncio.Event()
+    async with bootstrap(GatewaySettings.from_env(EnvReader(env))) as gateway:
+        servers = [serve_http(gateway.app, "127.0.0.1", port, stop, websockets=True, grace=1)]
+        if metrics_port is not None:
+            servers.append(serve_ops("127.0.0.1", metrics_port, gateway.checks, stop, "gateway"))
+        served = asyncio.gather(*servers)
+        for bound in (port, metrics_port):
+            if bound is not None:
+                await asyncio.to_thread(wait_for_port, bound)
+        tokens = {}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for name in ("alice", "bob"):
+                credentials = {"username": await add_user(database_url), "password": PASSWORD}
+                response = await client.post("/api/v1/login", json=credentials)
+                assert response.status_code == 200, response.text
+                tokens[name] = response.cookies["session"]
+        try:
+            yield Served(gateway, port, metrics_port, tokens)
+        finally:
+            stop.set()
+            await served

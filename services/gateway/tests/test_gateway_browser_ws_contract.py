@@ -12,23 +12,16 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import pytest
+from gateway_live import serving
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
-from wildside_common.config import EnvReader
-from wildside_common.health import serve_ops
-from wildside_common.server import serve_http
-from wildside_common.testing.servers import free_port, wait_for_port
-from wildside_gateway.bootstrap import bootstrap
-from wildside_gateway.config import GatewaySettings
-from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_common.testing.servers import free_port
 
 pytestmark = pytest.mark.contract
-PASSWORD = "contract-password"
 APP_ORIGIN = "https://app.wildside.test"
 EVIL = "https://evil.example"
 BODY = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60}
@@ -49,57 +42,17 @@ class Running:
         return f"ws://127.0.0.1:{self.port}/ws"
 
 
-async def add_user(database_url: str) -> str:
-    username = f"ws-{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, $2, $3)",
-            username,
-            username,
-            Argon2Passwords().hash(PASSWORD),
-        )
-    finally:
-        await conn.close()
-    return username
-
-
 @pytest.fixture
 async def gateway(
     database_url: str, nats_url: str, redis_url: str, redis_prefix: str
 ) -> AsyncIterator[Running]:
-    port, metrics_port = free_port(), free_port()
-    env = {
-        "DATABASE_URL": database_url,
-        "NATS_URL": nats_url,
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": redis_prefix,
-        "GATEWAY_PORT": str(port),
-        "METRICS_PORT": str(metrics_port),
-        "ALLOWED_ORIGINS": f"http://127.0.0.1:{port},{APP_ORIGIN}",
-        "PATH": os.environ.get("PATH", ""),
-    }
-    settings = GatewaySettings.from_env(EnvReader(env))
-    stop = asyncio.Event()
-    async with bootstrap(settings) as running:
-        served = asyncio.gather(
-            serve_http(running.app, "127.0.0.1", port, stop, websockets=True, grace=1),
-            serve_ops("127.0.0.1", metrics_port, running.checks, stop, "gateway"),
-        )
-        await asyncio.to_thread(wait_for_port, port)
-        await asyncio.to_thread(wait_for_port, metrics_port)
-        tokens = {}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for name in ("alice", "bob"):
-                credentials = {"username": await add_user(database_url), "password": PASSWORD}
-                response = await client.post("/api/v1/login", json=credentials)
-                assert response.status_code == 200, response.text
-                tokens[name] = response.cookies["session"]
-        try:
-            yield Running(port, metrics_port, tokens)
-        finally:
-            stop.set()
-            await served
+    port = free_port()
+    origins = {"ALLOWED_ORIGINS": f"http://127.0.0.1:{port},{APP_ORIGIN}"}
+    async with serving(
+        database_url, nats_url, redis_url, redis_prefix, origins, ops=True, port=port
+    ) as s:
+        assert s.metrics_port is not None
+        yield Running(s.port, s.metrics_port, s.tokens)
 
 
 async def raw_handshake(port: int, headers: dict[str, str]) -> tuple[str, dict[str, str], str]:

@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from asyncapi_ws import client_messages, load, server_messages, violations
+from gateway_live import serving
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from wildside_common.bus.topology import walk_guidance_subject, walk_position_subject
-from wildside_common.config import EnvReader
 from wildside_common.errors import (
     InvalidInput,
     InvalidMessage,
@@ -33,16 +31,11 @@ from wildside_common.errors import (
 )
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
 from wildside_common.route import route_to_json
-from wildside_common.server import serve_http
 from wildside_common.testing.routes import example_route
-from wildside_common.testing.servers import free_port, wait_for_port
 from wildside_common.transport import ws as ws_codes
-from wildside_gateway.bootstrap import Gateway, bootstrap
-from wildside_gateway.config import GatewaySettings
-from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
+from wildside_gateway.bootstrap import Gateway
 from wildside_gateway.routes.adapters.outbound.jetstream import JetStreamStatusAnnouncer
 
-PASSWORD = "asyncapi-password"
 BODY = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60}
 DOCUMENT = load()
 SERVER = server_messages(DOCUMENT)
@@ -78,54 +71,13 @@ class Running:
             )
 
 
-async def add_user(database_url: str) -> str:
-    username = f"asyncapi-{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(
-            "INSERT INTO users (username, display_name, password_hash) VALUES ($1, $2, $3)",
-            username,
-            username,
-            Argon2Passwords().hash(PASSWORD),
-        )
-    finally:
-        await conn.close()
-    return username
-
-
 @pytest.fixture
 async def running(
     database_url: str, nats_url: str, redis_url: str, redis_prefix: str
 ) -> AsyncIterator[Running]:
-    port = free_port()
-    env = {
-        "DATABASE_URL": database_url,
-        "NATS_URL": nats_url,
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": redis_prefix,
-        "GATEWAY_PORT": str(port),
-        "RATE_LIMIT_PER_MINUTE": "100000",
-        "PATH": os.environ.get("PATH", ""),
-    }
-    settings = GatewaySettings.from_env(EnvReader(env))
-    stop = asyncio.Event()
-    async with bootstrap(settings) as gateway:
-        served = asyncio.ensure_future(
-            serve_http(gateway.app, "127.0.0.1", port, stop, websockets=True, grace=1)
-        )
-        await asyncio.to_thread(wait_for_port, port)
-        tokens = {}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for name in ("alice", "bob"):
-                credentials = {"username": await add_user(database_url), "password": PASSWORD}
-                response = await client.post("/api/v1/login", json=credentials)
-                assert response.status_code == 200, response.text
-                tokens[name] = response.cookies["session"]
-        try:
-            yield Running(port, gateway, tokens)
-        finally:
-            stop.set()
-            await served
+    limits = {"RATE_LIMIT_PER_MINUTE": "100000"}
+    async with serving(database_url, nats_url, redis_url, redis_prefix, limits) as s:
+        yield Running(s.port, s.gateway, s.tokens)
 
 
 class Recorder:
