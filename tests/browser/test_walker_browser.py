@@ -14,90 +14,12 @@ Run alone: `make browser` (builds web/dist, installs chromium with apt when miss
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright import sync_api as playwright_sync
 
-from tests.e2e import stack
-from tests.e2e.test_tiles_dev_e2e import started
-from tests.e2e.test_walking_skeleton import base
-from wildside_common.testing.demo_data import as_role, load_demo_extract
-from wildside_common.testing.servers import unique_prefix
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, ROOT, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
-ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "web" / "dist"
-ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
-CHROMIUM = os.environ.get("WILDSIDE_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def app_url(database_url: str, nats_url: str, redis_url: str) -> Iterator[str]:
-    if not (DIST / "index.html").is_file():
-        pytest.fail("web/dist is not built: run `make browser` (scripts/web-build.sh)")
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        pytest.fail(f"no browser at {CHROMIUM}: run `bash scripts/system-deps.sh --browser`")
-    load_demo_extract(database_url)
-    env = stack.base_env(
-        database_url,
-        nats_url,
-        redis_url,
-        {
-            "REDIS_PREFIX": unique_prefix(),
-            "RATE_LIMIT_PER_MINUTE": "2",
-            "ROUTER_SIMULATED_WORK_SECONDS": "1.5",
-            "ROUTER_ACK_WAIT_SECONDS": "10",
-        },
-    )
-    stack.create_dev_accounts(env)
-    tiles_env = {
-        **env,
-        "DATABASE_URL": as_role(database_url, "tiles_auth_ro"),
-        "TILES_DATABASE_URL": as_role(database_url, "martin_ro"),
-    }
-    tiles = started(stack.tiles_dev, tiles_env)
-    gateway = started(
-        stack.gateway, {**env, "TILES_DEV_UPSTREAM": base(tiles), "WEB_DIST_DIR": str(DIST)}
-    )
-    router = started(stack.router, env)
-    try:
-        yield base(gateway)
-    finally:
-        for service in (router, gateway, tiles):
-            service.stop()
-
-
-@pytest.fixture
-def page(app_url: str) -> Iterator[object]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        # A Content-Security-Policy refusal is a console error: the app's CSP must allow
-        # everything the app does (MapLibre's blob: workers, tiles, the socket).
-        page.on(
-            "console",
-            lambda message: (
-                errors.append(message.text) if "Content Security Policy" in message.text else None
-            ),
-        )
-        page.goto(app_url)
-        yield page
-        page.screenshot(path=str(ARTIFACTS / "99-last.png"))  # where it ended, failed or not
-        context.close()
-        browser.close()
-        assert errors == [], errors  # no uncaught script error (a CSP refusal included)
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def test_a_walker_plans_saves_and_logs_out(page) -> None:
