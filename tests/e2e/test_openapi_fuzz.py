@@ -9,10 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    ignored_auth,
+    positive_data_acceptance,
+    use_after_free,
+)
 
 from tests.e2e import stack
 
@@ -74,20 +79,19 @@ def test_linked_operations_hold_the_document_statefully(fuzzed_gateway) -> None:
     assert ("/api/v1/routes", "post", "202", "GetRouteRequest") in links
     base_url = fuzzed_gateway.health_url.removesuffix("/health/ready")
     headers = stack.auth(fuzzed_gateway, "admin")
-    followed: list[str] = []
 
     class Workflow(SCHEMA.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "headers": headers}
 
-        def after_call(self, response: Any, case: Any) -> None:
-            super().after_call(response, case)
-            # A known request's state: the id came from a 202 through the link.
-            if case.path == "/api/v1/routes/{request_id}" and response.status_code in (200, 202):
-                followed.append(str(case.path_parameters["request_id"]))
-
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            case.validate_response(response, excluded_checks=EXCLUDED, recorder=self.recorder)
+            excluded = EXCLUDED
+            if case.path == "/api/v1/routes/{request_id}":
+                # DELETE on a route request cancels it (documented): it stays readable,
+                # `cancelled`, so a later GET is 200 by design, not a use after free. The
+                # check still holds for saved routes, whose DELETE removes them.
+                excluded = [*EXCLUDED, use_after_free]
+            case.validate_response(response, excluded_checks=excluded, recorder=self.recorder)
 
     state_machine = Workflow
     # Logging out would end the session every step uses; stateful steps only reach the
@@ -98,7 +102,25 @@ def test_linked_operations_hold_the_document_statefully(fuzzed_gateway) -> None:
             max_examples=15,
             stateful_step_count=6,
             deadline=None,
+            # The same walk through the links on every run: whether a 202's link is followed
+            # must not depend on the draw (a random run could miss it and fail the check).
+            derandomize=True,
+            database=None,
             suppress_health_check=list(HealthCheck),
         )
     )
-    assert followed, "no GET /api/v1/routes/{request_id} found a request through the link"
+    # Which links the machine walks depends on its draws; the submission's link is followed
+    # here every time: its parameter expression, resolved on a real 202, names the request.
+    link = SCHEMA.raw_schema["paths"]["/api/v1/routes"]["post"]["responses"]["202"]["links"]
+    pointer = link["GetRouteRequest"]["parameters"]["request_id"]
+    assert pointer.startswith("$response.body#/")
+    body = {"start": {"lat": 60.1699, "lng": 24.9384}, "duration_minutes": 30}
+    submitted = httpx.post(f"{base_url}/api/v1/routes", json=body, headers=headers)
+    assert submitted.status_code == 202, submitted.text
+    request_id = submitted.json()[pointer.removeprefix("$response.body#/")]
+    read = SCHEMA["/api/v1/routes/{request_id}"]["GET"]
+    case = read.Case(path_parameters={"request_id": request_id})
+    response = case.call(base_url=base_url, headers=headers)
+    assert response.status_code in (200, 202), response.text
+    assert response.json()["request_id"] == request_id
+    case.validate_response(response, excluded_checks=EXCLUDED)
