@@ -85,9 +85,10 @@ fn wait_final(session: &Session, request_id: &str, timeout: Duration) -> Result<
             "error" => return Err(format!("socket error frame: {frame}").into()),
             "route_generation_status" if frame["request_id"] == request_id => {
                 let status = frame["status"].as_str().unwrap_or_default().to_string();
+                let progress = &frame["progress"];
                 emit(
                     "status",
-                    json!({"request_id": request_id, "status": status, "progress": frame["progress"]}),
+                    json!({"request_id": request_id, "status": status, "progress": progress}),
                 );
                 if FINAL.contains(&status.as_str()) {
                     socket.close();

@@ -22,6 +22,14 @@ fn link(page: &Value, name: &str) -> Option<String> {
     page["links"][name].as_str().map(str::to_string)
 }
 
+fn emit_page(listing: &str, direction: &str, number: u32, page: &Value, ids: &[String]) {
+    let fields = json!({
+        "listing": listing, "direction": direction, "number": number,
+        "url": page["links"]["self"], "ids": ids,
+    });
+    emit("page", fields);
+}
+
 pub fn walk(session: &Session, listing: &str, first: &str, id_field: &str) -> Result<(), Error> {
     let (mut forward, mut back) = (Vec::new(), Vec::new());
     let (mut pages_forward, mut pages_back) = (0, 0);
@@ -30,11 +38,7 @@ pub fn walk(session: &Session, listing: &str, first: &str, id_field: &str) -> Re
         let ids = ids_of(&page, id_field);
         pages_forward += 1;
         forward.extend(ids.iter().cloned());
-        let url = &page["links"]["self"];
-        emit(
-            "page",
-            json!({"listing": listing, "direction": "next", "number": pages_forward, "url": url, "ids": ids}),
-        );
+        emit_page(listing, "next", pages_forward, &page, &ids);
         match link(&page, "next") {
             Some(next) => page = fetch_page(session, &next)?,
             None => break,
@@ -45,11 +49,7 @@ pub fn walk(session: &Session, listing: &str, first: &str, id_field: &str) -> Re
         let ids = ids_of(&page, id_field);
         pages_back += 1;
         back.splice(0..0, ids.iter().cloned());
-        let url = &page["links"]["self"];
-        emit(
-            "page",
-            json!({"listing": listing, "direction": "prev", "number": pages_back, "url": url, "ids": ids}),
-        );
+        emit_page(listing, "prev", pages_back, &page, &ids);
     }
     emit(
         "listing",

@@ -50,7 +50,8 @@ export class Session {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+    const parsed: unknown = text ? JSON.parse(text) : null;
+    return { status: response.status, headers: response.headers, body: parsed };
   }
 
   /** POST /api/v1/login; keeps the `session` cookie for the calls that follow. */

@@ -23,7 +23,10 @@ async function main(): Promise<void> {
     throw new Error("no global WebSocket: run with node --experimental-websocket (Node 20)");
   }
   const user = new Session(BASE, ORIGIN);
-  const profile = await user.login(env.WILDSIDE_USER ?? "demo", env.WILDSIDE_PASSWORD ?? "wildside-demo");
+  const profile = await user.login(
+    env.WILDSIDE_USER ?? "demo",
+    env.WILDSIDE_PASSWORD ?? "wildside-demo",
+  );
   emit("login", { username: profile.username, role: profile.role });
 
   const key = crypto.randomUUID();

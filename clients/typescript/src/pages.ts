@@ -38,5 +38,11 @@ export async function walk(
     back.unshift(...ids);
     emit("page", { listing, direction: "prev", number: pagesBack, url: page.links.self, ids });
   }
-  emit("listing", { listing, pages_forward: pagesForward, pages_back: pagesBack, ids: forward, ids_back: back });
+  emit("listing", {
+    listing,
+    pages_forward: pagesForward,
+    pages_back: pagesBack,
+    ids: forward,
+    ids_back: back,
+  });
 }

@@ -32,7 +32,8 @@ export function waitFinal(session: Session, requestId: string, timeoutMs: number
       } else if (frame.type === "error") {
         finish(new Error(`socket error frame ${frame.code}: ${frame.message}`));
       } else if (frame.type === "route_generation_status" && frame.request_id === requestId) {
-        emit("status", { request_id: frame.request_id, status: frame.status, progress: frame.progress });
+        const { status, progress } = frame;
+        emit("status", { request_id: frame.request_id, status, progress });
         if (FINAL.has(frame.status)) finish(null, frame.status);
       }
     };
