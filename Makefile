@@ -44,7 +44,10 @@ unit: venv
 contract: deps
 	$(PYTEST) -m contract -n 4 --dist loadfile libs services tests
 
+## e2e: the end-to-end suite, the sample clients (clients/) included: their Rust crates
+## come from Debian (system-deps.sh --clients)
 e2e: deps
+	bash scripts/system-deps.sh --clients
 	$(PYTEST) -m e2e tests/e2e
 
 ## web: build the web client into web/dist when its sources changed (npm packages pinned)

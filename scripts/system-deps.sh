@@ -11,6 +11,9 @@
 #                                          is set), for the servers `make up` starts itself
 #   bash scripts/system-deps.sh --browser  also what the browser tests need: Debian's chromium
 #                                          (never a browser download) and node/npm for web/
+#   bash scripts/system-deps.sh --clients  also the crates the Rust sample client (clients/rust)
+#                                          builds from offline: Debian's librust-*-dev packages
+#                                          (skipped, with a message, where there is no cargo)
 #   --dry-run                              print what would be installed, install nothing
 #
 # Idempotent and quick when nothing is missing: it runs before every `make test`.
@@ -23,18 +26,20 @@ TEST_PG_ADMIN_URL=${TEST_PG_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/post
 FOR_UP=0
 BUILD_ONLY=0
 BROWSER=0
+CLIENTS=0
 DRY_RUN=0
 UPDATED=0
 # Overridable so tests can watch it without touching the real one.
 POLICY_RC=${WILDSIDE_POLICY_RC:-/usr/sbin/policy-rc.d}
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; }
 
 for arg in "$@"; do
     case $arg in
     --for-up) FOR_UP=1 ;;
     --build) BUILD_ONLY=1 ;;
     --browser) BROWSER=1 ;;
+    --clients) CLIENTS=1 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage && exit 0 ;;
     *) usage >&2 && exit 2 ;;
@@ -152,9 +157,29 @@ ensure_browser() {
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
+# The Rust sample client's crates: clients/rust/.cargo/config.toml replaces crates.io with
+# Debian's directory of crate sources, so the build downloads nothing. Each package below
+# (package:crate) puts <crate>-<version>/ there. Without cargo there is nothing to build
+# them with: say so and install nothing (tests/e2e/test_sample_clients.py skips then).
+CARGO_REGISTRY=${WILDSIDE_CARGO_REGISTRY:-/usr/share/cargo/registry}
+CLIENT_CRATES=(librust-base64-dev:base64 librust-getrandom-dev:getrandom
+    librust-serde-json-dev:serde_json librust-sha1-dev:sha1)
+ensure_client_crates() {
+    local missing=() entry
+    if ! command -v "${WILDSIDE_CARGO:-cargo}" >/dev/null; then
+        say "no cargo: the Rust sample client (clients/rust) cannot be built here; its crates are not installed"
+        return 0
+    fi
+    for entry in "${CLIENT_CRATES[@]}"; do
+        compgen -G "$CARGO_REGISTRY/${entry#*:}-[0-9]*" >/dev/null || missing+=("${entry%%:*}")
+    done
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 ensure_build_headers
 [ "$BUILD_ONLY" -eq 1 ] && exit 0
 [ "$BROWSER" -eq 1 ] && ensure_browser
+[ "$CLIENTS" -eq 1 ] && ensure_client_crates
 ensure_test_server_postgis
 if [ "$FOR_UP" -eq 1 ]; then
     [ -n "${DATABASE_URL:-}" ] || ensure_local_postgres

@@ -136,6 +136,35 @@ def test_browser_installs_debians_chromium_when_missing(tmp_path: Path) -> None:
     assert "chromium" not in without_flag.stdout
 
 
+def test_clients_installs_the_rust_clients_missing_crates_from_debian(tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    (registry / "serde_json-1.0.87").mkdir(parents=True)
+    (registry / "sha1-asm-0.5.1").mkdir()  # another crate: sha1 itself is still missing
+    cargo = tmp_path / "cargo"
+    cargo.write_text("#!/bin/sh\n")
+    cargo.chmod(0o755)
+    env = {"WILDSIDE_CARGO_REGISTRY": str(registry), "WILDSIDE_CARGO": str(cargo)}
+    missing = run(tmp_path, "15|t", "--clients", **env)
+    assert missing.returncode == 0, missing.stderr
+    assert (
+        "would install: librust-base64-dev librust-getrandom-dev librust-sha1-dev ("
+        in missing.stdout
+    )
+    for crate in ("base64-0.13.0", "getrandom-0.2.8", "sha1-0.10.1"):
+        (registry / crate).mkdir()
+    present = run(tmp_path, "15|t", "--clients", **env)
+    assert present.returncode == 0, present.stderr
+    assert "librust" not in present.stdout
+    assert "librust" not in run(tmp_path, "15|t", WILDSIDE_CARGO_REGISTRY=str(tmp_path)).stdout
+
+
+def test_clients_without_cargo_says_so_and_installs_nothing(tmp_path: Path) -> None:
+    result = run(tmp_path, "15|t", "--clients", WILDSIDE_CARGO=str(tmp_path / "no-cargo"))
+    assert result.returncode == 0, result.stderr
+    assert "no cargo" in result.stdout
+    assert "would install" not in result.stdout
+
+
 def test_unknown_arguments_are_refused(tmp_path: Path) -> None:
     assert run(tmp_path, "15|t", "--bogus").returncode == 2
 
