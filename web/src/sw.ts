@@ -7,9 +7,11 @@
 //   and fall back to the cache only when the network fails (a 401 or any other answer is
 //   passed on, never replaced by a cached one);
 // - /tiles/* is cache-first with a cap on the number of tiles kept;
-// - nothing else is cached: no other API response and no request but GET.
-// Logging in or out (the request passing through here, or a "forget" message from the
-// page) deletes the walker's cached API reads and tiles: they tell where the walker walks.
+// - nothing else is cached: no other API response, no request but GET (the profile a log
+//   in answers with is kept as the users/me read, see PROFILE_ANSWERS).
+// Logging in or out and leaving (the request passing through here), or a "forget" message
+// from the page, delete the walker's cached API reads and tiles: they tell where the
+// walker walks and what they like.
 export {};
 
 declare const self: ServiceWorkerGlobalScope;
@@ -29,7 +31,12 @@ const MAX_TILES = 1500;
 // page shows anyway, stays on the device that holds the session cookie, and is deleted
 // with the rest at log out, at the next log in and when the server answers 401.
 const DATA_PATHS = /^\/api\/v1\/(users\/me|interest-themes|saved-routes(\/[^/]+)?|routes\/[^/]+)$/;
-const SESSION_CHANGES = new Set(["/api/v1/login", "/api/v1/logout"]);
+const ME = "/api/v1/users/me";
+// Requests that start or end a session: the caches are emptied before they are sent.
+const SESSION_CHANGES = new Set(["POST /api/v1/login", "POST /api/v1/logout", `DELETE ${ME}`]);
+// Requests answered with the walker's profile (the body GET users/me answers): kept as
+// that read, since the app reads users/me only when a page opens, not after a log in.
+const PROFILE_ANSWERS = new Set(["POST /api/v1/login", `PUT ${ME}/interests`]);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -58,10 +65,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method !== "GET") {
-    // Forget first, then send the request on: nothing of the previous session survives.
-    if (request.method === "POST" && SESSION_CHANGES.has(url.pathname)) {
-      event.respondWith(forget().then(() => fetch(request)));
-    }
+    const what = `${request.method} ${url.pathname}`;
+    if (SESSION_CHANGES.has(what) || PROFILE_ANSWERS.has(what)) event.respondWith(passOn(request, what));
     return;
   }
   if (request.mode === "navigate") event.respondWith(page(request));
@@ -72,6 +77,20 @@ self.addEventListener("fetch", (event) => {
 
 async function forget(): Promise<void> {
   await Promise.all([caches.delete(DATA), caches.delete(TILES)]);
+}
+
+/** A request that is never cached itself: the previous session's caches are deleted before
+ * a session change is sent (nothing of it survives), a profile answer is kept as users/me. */
+async function passOn(request: Request, what: string): Promise<Response> {
+  if (SESSION_CHANGES.has(what)) await forget();
+  const response = await fetch(request);
+  if (response.status === 200 && PROFILE_ANSWERS.has(what)) {
+    const profile = new Response(await response.clone().blob(), {
+      headers: { "Content-Type": "application/json" }, // no cookie, no other header kept
+    });
+    await (await caches.open(DATA)).put(new URL(ME, self.location.origin).href, profile);
+  }
+  return response;
 }
 
 async function page(request: Request): Promise<Response> {
