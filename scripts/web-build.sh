@@ -19,7 +19,7 @@ command -v npm >/dev/null || die "npm is needed to build the web client (apt-get
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 sources_hash() {
-    find package.json tsconfig.json vite.config.ts index.html src public -type f 2>/dev/null |
+    find package.json tsconfig.json tsconfig.sw.json vite.config.ts index.html src public -type f 2>/dev/null |
         LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1
 }
 

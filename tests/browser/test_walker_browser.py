@@ -96,7 +96,7 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     assert page.evaluate("fetch('/api/v1/users/me').then(r => r.status)") == 401
     shot(page, "08-logged-out")
-    # The app can be installed: its manifest names it (PWA, no service worker yet).
+    # The app can be installed: its manifest names it (the PWA: test_offline_browser.py).
     manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
     assert manifest["name"] == "Wildside" and manifest["start_url"] == "/"
 

@@ -4,6 +4,7 @@ import maplibregl, { type GeoJSONSource, type StyleSpecification } from "maplibr
 import "./style.css";
 import { api, ApiError, type Profile, type Route, type RouteState } from "./api";
 import { StatusSocket, type StatusEvent } from "./socket";
+import { forgetOffline, registerOffline } from "./offline";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const OSM = "© OpenStreetMap contributors";
@@ -302,6 +303,7 @@ $("save-form").addEventListener("submit", guard(async () => {
 }));
 $("logout").addEventListener("click", guard(async () => {
   await api.logout();
+  await forgetOffline();
   signedOut();
   say("Logged out.");
 }));
@@ -316,5 +318,6 @@ $("locate").addEventListener("click", () => {
   );
 });
 
+registerOffline();
 // A session that is still valid skips the login form.
 api.me().then(signedIn).catch(() => signedOut());

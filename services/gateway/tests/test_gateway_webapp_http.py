@@ -24,6 +24,7 @@ pytestmark = pytest.mark.unit
 PUBLIC = "https://wildside.test"
 INDEX = "<!doctype html><title>Wildside</title><script src=/assets/app-3f2a.js></script>"
 ASSET = "console.log('wildside')"
+WORKER = "self.addEventListener('fetch', () => {})"
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def dist(tmp_path: Path) -> Path:
     (build / "index.html").write_text(INDEX)
     (build / "assets" / "app-3f2a.js").write_text(ASSET)
     (build / "manifest.webmanifest").write_text("{}")
+    (build / "sw.js").write_text(WORKER)
     (tmp_path / "secret.txt").write_text("outside the build")
     return build
 
@@ -73,13 +75,25 @@ async def test_hashed_assets_are_immutable_for_a_year(client: httpx.AsyncClient)
     assert other.headers["cache-control"] == "no-cache"
 
 
+async def test_the_service_worker_is_revalidated_under_the_app_csp(
+    client: httpx.AsyncClient,
+) -> None:
+    """A cached /sw.js would keep an old build's worker (and its precache list) alive."""
+    response = await client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.text == WORKER
+    assert "javascript" in response.headers["content-type"]
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["content-security-policy"] == app_csp(PUBLIC)
+
+
 def test_the_app_csp_allows_what_maplibre_needs_and_nothing_else() -> None:
     directives = dict(
         (part.split(" ", 1)[0], part.split(" ", 1)[1]) for part in app_csp(PUBLIC).split("; ")
     )
     assert directives["default-src"] == "'none'"
     assert directives["script-src"] == "'self'"
-    assert directives["worker-src"] == "blob:"
+    assert directives["worker-src"] == "'self' blob:"  # the service worker, MapLibre's
     assert directives["child-src"] == "blob:"
     assert directives["img-src"] == "'self' data: blob:"
     assert directives["connect-src"] == "'self' wss://wildside.test"

@@ -4,7 +4,9 @@
   load, so a new build is picked up at once).
 - `/assets/*`: Vite's content-hashed files, `Cache-Control: public, max-age=31536000,
   immutable` (a new build has new names).
-- any other file in the build (icons, manifest): `no-cache`.
+- any other file in the build (icons, manifest, the service worker `/sw.js`): `no-cache`,
+  so the browser checks the service worker on each navigation and a new build's worker
+  (with its new precache list) is installed at once.
 - a missing file is 404 (the error envelope); a path leaving the build directory (`..`,
   encoded or not, a symlink out of it) is 404 too: Starlette's `StaticFiles` resolves
   and checks every path against its directory.
@@ -12,8 +14,10 @@
 Every app response carries `APP_CSP`, the policy the page needs and nothing more:
 scripts, styles and connections to its own origin only (the API, the tiles on the same
 origin and the `/ws` socket; `'self'` covers ws(s) of the same origin in CSP Level 3,
-older browsers get the explicit socket origin added by `WebApp`), MapLibre's workers
-from blob: URLs, images from the origin, data: and blob:. The API's responses keep the
+older browsers get the explicit socket origin added by `WebApp`), workers from the origin
+(the service worker) and from blob: URLs (MapLibre's), images from the origin, data: and
+blob:. The service worker gets the same policy with its script, so its own fetches are
+held to the origin too. The API's responses keep the
 shared `frame-ancestors 'none'` policy (`wildside_common.http`).
 """
 
@@ -47,7 +51,7 @@ def app_csp(public_base_url: str) -> str:
             "img-src 'self' data: blob:",
             "font-src 'self'",
             f"connect-src 'self' {socket}",
-            "worker-src blob:",
+            "worker-src 'self' blob:",
             "child-src blob:",
             "manifest-src 'self'",
             "base-uri 'none'",
