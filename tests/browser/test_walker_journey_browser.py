@@ -80,7 +80,7 @@ def test_sign_up_plan_details_recent_saved_and_leave(page) -> None:
     page.get_by_role("button", name="Ask for a walk").click()  # no start yet: said in words
     expect(page.get_by_role("alert")).to_contain_text("Choose where the walk starts")
     found["plan, no start"] = axe_violations(page)
-    page.wait_for_function("window.wildsideMap && window.wildsideMap.loaded()")
+    page.wait_for_function("() => window.wildsideMap && window.wildsideMap.loaded()")
     page.get_by_role("button", name="Start at the map centre").click()
     expect(page.locator("#start-text")).to_contain_text("60.1")
     page.get_by_role("radio", name="the end").check()
@@ -169,7 +169,7 @@ def test_sign_up_plan_details_recent_saved_and_leave(page) -> None:
 def test_keyboard_alone_logs_in_plans_asks_and_cancels(page) -> None:
     """No mouse: Tab to a control, type, Enter."""
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.wait_for_function("window.wildsideMap && window.wildsideMap.loaded()")
+    page.wait_for_function("() => window.wildsideMap && window.wildsideMap.loaded()")
     tab_to(page, "Username")
     page.keyboard.type("demo")
     tab_to(page, "Password")
