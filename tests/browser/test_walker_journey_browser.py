@@ -118,6 +118,12 @@ def test_sign_up_plan_details_recent_saved_and_leave(page) -> None:
     shot(page, "23-stop-details")
     page.get_by_role("button", name="Back to the stops").click()
     expect(details).to_be_hidden()
+    expect(stops.first).to_be_focused()  # back where the walker was
+    # A tap on the stop's marker opens the same details, and does not move the start.
+    start = page.locator("#start-text").inner_text()
+    page.locator(".stop-marker").first.click()
+    expect(details.get_by_role("heading")).to_contain_text(f"Stop 1: {name}")
+    expect(page.locator("#start-text")).to_have_text(start)
 
     # Save it; it is among the saved and the recent walks. Another walk (a new seed), then
     # the first opened again from the recent ones.

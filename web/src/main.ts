@@ -3,7 +3,8 @@
 // with its stops and their details, save it, open saved and recent walks, log out, leave.
 // Every action is a button or a form: the keyboard reaches all of them.
 import "./style.css";
-import { api, ApiError, type Place, type Profile, type RequestSummary, type Route, type RouteState, type SavedSummary } from "./api";
+import { api, ApiError, type Place, type Profile, type RequestSummary, type Route, type RoutePoint, type RouteState,
+  type SavedSummary } from "./api";
 import { renderRecent, renderSaved } from "./lists";
 import { type End, WalkMap } from "./map";
 import { StatusSocket, type StatusEvent } from "./socket";
@@ -64,17 +65,22 @@ walkMap.map.on("click", (event) => {
   choose(which ?? "start", { lat: event.lngLat.lat, lng: event.lngLat.lng });
 });
 
+let openedStop = 1;
+
+function openStop(stop: RoutePoint, number: number): void {
+  api.poi(poiId(stop.osm ?? "")).then((detail) => {
+    renderDetails(detail, stop, number);
+    openedStop = number;
+    show("stop-details", true);
+    focusOn("stop-title");
+  }).catch(fail);
+}
+
 function showWalk(route: Route, requestId: string): void {
   state.route = route;
   state.requestId = requestId;
-  walkMap.draw(route);
-  renderStops($("stops"), route, (stop, number) => {
-    void api.poi(poiId(stop.osm ?? "")).then((detail) => {
-      renderDetails(detail, stop, number);
-      show("stop-details", true);
-      focusOn("stop-title");
-    }).catch(fail);
-  });
+  walkMap.draw(route, openStop);
+  renderStops($("stops"), route, openStop);
   const count = $("stops").querySelectorAll("button").length;
   $("walk-summary").textContent =
     `${(route.distance_m / 1000).toFixed(1)} km, about ${Math.round(route.duration_minutes)} minutes, ${count} stops.`;
@@ -270,7 +276,7 @@ on("save-form", "submit", async () => {
 });
 on("stop-close", "click", async () => {
   show("stop-details", false);
-  $<HTMLButtonElement>("stops").querySelector("button")?.focus();
+  $("stops").querySelectorAll("button")[openedStop - 1]?.focus();
 });
 on("centre-start", "click", async () => choose("start", walkMap.centre()));
 on("centre-end", "click", async () => choose("end", walkMap.centre()));

@@ -3,7 +3,7 @@
 import maplibregl, { type GeoJSONSource, type StyleSpecification } from "maplibre-gl";
 
 type Shape = Parameters<GeoJSONSource["setData"]>[0];
-import type { Place, Route } from "./api";
+import type { Place, Route, RoutePoint } from "./api";
 import { stopsOf } from "./stops";
 
 const OSM = "© OpenStreetMap contributors";
@@ -71,12 +71,18 @@ export class WalkMap {
     this.ends[which] = new maplibregl.Marker({ element }).setLngLat([place.lng, place.lat]).addTo(this.map);
   }
 
-  draw(route: Route): void {
+  /** Draw a walk; a tap on a stop's marker opens it (as its button in the list does). */
+  draw(route: Route, open: (stop: RoutePoint, number: number) => void): void {
     this.line({ type: "Feature", properties: {}, geometry: route.geometry });
     for (const stop of this.stops) stop.remove();
-    this.stops = stopsOf(route).map((stop, index) =>
-      new maplibregl.Marker({ element: marker("stop-marker", String(index + 1)) })
-        .setLngLat([stop.lng, stop.lat]).addTo(this.map));
+    this.stops = stopsOf(route).map((stop, index) => {
+      const element = marker("stop-marker", String(index + 1));
+      element.addEventListener("click", (event) => {
+        event.stopPropagation(); // not a tap on the map: the start stays where it is
+        open(stop, index + 1);
+      });
+      return new maplibregl.Marker({ element }).setLngLat([stop.lng, stop.lat]).addTo(this.map);
+    });
     const bounds = new maplibregl.LngLatBounds();
     for (const [lng, lat] of route.geometry.coordinates) bounds.extend([lng, lat]);
     if (!bounds.isEmpty()) this.map.fitBounds(bounds, { padding: 40, duration: 0 });
