@@ -240,8 +240,33 @@ def tiles() -> list[str]:
     ]
 
 
+def web() -> list[str]:
+    r = load("web")
+    if r is None:
+        return ["Web client first paint: not run."]
+    out, logged_in = r["logged_out"], r["logged_in"]
+
+    def cell(result: dict[str, Any], key: str) -> str:
+        return f"{result[key]['p50_ms']:.0f} / {result[key]['p95_ms']:.0f} ms"
+
+    return [
+        f"**Web client first paint** (`bench/web/run.py`: {r['loads']} cold loads each in "
+        "headless Chromium, a new browser context per load, the demo stack on this machine; "
+        "p50 / p95 from navigation start):",
+        "",
+        "| screen | first contentful paint | largest contentful paint | map drawn |",
+        "|---|---|---|---|",
+        f"| login (logged out) | {cell(out, 'fcp')} | {cell(out, 'lcp')} | |",
+        f"| planning (logged in) | {cell(logged_in, 'fcp')} | {cell(logged_in, 'lcp')} | "
+        f"{cell(logged_in, 'map_ready')} |",
+        "",
+        f"Target: first meaningful paint (LCP) p95 < {r['target_ms'] / 1000:.1f} s: "
+        f"{verdict(r['met'])}.",
+    ]
+
+
 def render() -> str:
-    parts = [gateway(), end_to_end(), fan_out(), solver(), router(), ingest(), tiles()]
+    parts = [gateway(), end_to_end(), fan_out(), solver(), router(), ingest(), tiles(), web()]
     body = "\n\n".join("\n".join(part) for part in parts)
     return f"{START}\n{body}\n{END}"
 

@@ -15,4 +15,6 @@ run $PY bench/gateway/run.py
 run $PY bench/e2e/run.py
 run $PY bench/ws/run.py
 run $PY bench/tiles/run.py
+run bash scripts/web-build.sh
+run $PY bench/web/run.py
 run $PY bench/report.py

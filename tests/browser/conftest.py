@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
 ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
 CHROMIUM = os.environ.get("WILDSIDE_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"  # pinned in web/package.json
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +90,32 @@ def page(app_url: str) -> Iterator[object]:
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now ("id (impact):
+    the first offending element"). axe is evaluated through the DevTools protocol, which the
+    app's Content-Security-Policy does not govern, so the page keeps its CSP."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['nodes'][0]['target']}"
+        for violation in result["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def tab_to(page, name: str, presses: int = 60) -> None:
+    """Press Tab until the focused element's accessible text is `name` (the keyboard's way
+    to a control); fails when it is not reached."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement;"
+            " return e ? (e.getAttribute('aria-label') || e.labels?.[0]?.textContent"
+            " || e.textContent || '').trim() : ''; })()"
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"Tab never reached {name!r}")

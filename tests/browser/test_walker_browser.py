@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 from playwright import sync_api as playwright_sync
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, ROOT, shot
+from tests.browser.conftest import axe_violations, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -56,7 +56,7 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
     # 4. Ask: the progress bar, driven over /ws, then the route and its stops.
     page.get_by_role("button", name="Ask for a walk").click()
     expect(page.get_by_role("heading", name="Finding your walk")).to_be_visible()
-    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel", exact=True)).to_be_visible()
     shot(page, "04-progress")
     expect(page.get_by_role("heading", name="Your walk")).to_be_visible(timeout=60_000)
     stops = page.get_by_role("list", name="Stops").get_by_role("listitem")
@@ -101,35 +101,16 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
     assert manifest["name"] == "Wildside" and manifest["start_url"] == "/"
 
 
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"  # pinned in web/package.json
-
-
-def test_no_serious_or_critical_accessibility_violations(app_url: str) -> None:
-    """axe-core on the login page and the planning page. axe is injected as a script, which
-    the app's CSP rightly refuses: this page alone bypasses it (the walk test keeps it)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-        page = context.new_page()
-        page.goto(app_url)
-        found: dict[str, list[str]] = {}
-        for stage in ("login", "plan"):
-            if stage == "plan":
-                page.get_by_label("Username").first.fill("demo")
-                page.get_by_label("Password").first.fill("wildside-demo")
-                page.get_by_role("button", name="Log in").click()
-                playwright_sync.expect(page.locator("input[name=theme]").first).to_be_visible()
-            else:
-                playwright_sync.expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            found[stage] = [
-                f"{violation['id']} ({violation['impact']})"
-                for violation in result["violations"]
-                if violation["impact"] in ("serious", "critical")
-            ]
-        page.screenshot(path=str(ARTIFACTS / "10-axe-plan.png"))
-        context.close()
-        browser.close()
+def test_no_serious_or_critical_accessibility_violations(page) -> None:
+    """axe-core on the login page and the planning page (every other screen:
+    test_walker_journey_browser.py)."""
+    found: dict[str, list[str]] = {}
+    playwright_sync.expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    found["login"] = axe_violations(page)
+    page.get_by_label("Username").first.fill("demo")
+    page.get_by_label("Password").first.fill("wildside-demo")
+    page.get_by_role("button", name="Log in").click()
+    playwright_sync.expect(page.locator("input[name=theme]").first).to_be_visible()
+    found["plan"] = axe_violations(page)
+    shot(page, "10-axe-plan")
     assert found == {"login": [], "plan": []}

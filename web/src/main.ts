@@ -1,22 +1,26 @@
-// The Wildside web client: log in, choose themes and a duration, tap the start, ask for a
-// walk, follow its progress over /ws, see it drawn with its stops, save it, log out.
-import maplibregl, { type GeoJSONSource, type StyleSpecification } from "maplibre-gl";
+// The Wildside web client: sign up or log in, choose themes and a duration, choose the
+// start (and an end) on the map, ask for a walk, follow its progress over /ws, see it drawn
+// with its stops and their details, save it, open saved and recent walks, log out, leave.
+// Every action is a button or a form: the keyboard reaches all of them.
 import "./style.css";
-import { api, ApiError, type Profile, type Route, type RouteState } from "./api";
+import { api, ApiError, type Place, type Profile, type RequestSummary, type Route, type RoutePoint, type RouteState,
+  type SavedSummary } from "./api";
+import { renderRecent, renderSaved } from "./lists";
+import { type End, WalkMap } from "./map";
 import { StatusSocket, type StatusEvent } from "./socket";
 import { forgetOffline, registerOffline } from "./offline";
+import { poiId, renderDetails, renderStops } from "./stops";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const OSM = "© OpenStreetMap contributors";
-const DEMO_CENTRE: [number, number] = [24.9522, 60.1695]; // Helsinki centre, the demo extract
+const value = (id: string) => $<HTMLInputElement>(id).value;
+const DONE = ["succeeded", "failed", "cancelled"];
 
 const state = {
   profile: null as Profile | null,
-  start: null as { lat: number; lng: number } | null,
+  start: null as Place | null,
+  end: null as Place | null,
   requestId: null as string | null,
   route: null as Route | null,
-  markers: [] as maplibregl.Marker[],
-  startMarker: null as maplibregl.Marker | null,
 };
 
 function show(id: string, visible: boolean): void {
@@ -29,7 +33,7 @@ function say(text: string): void {
 
 function fail(error: unknown): void {
   const box = $("error");
-  box.textContent = error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
+  box.textContent = error instanceof Error ? error.message : String(error);
   box.hidden = false;
 }
 
@@ -38,125 +42,92 @@ function clearError(): void {
   $("error").textContent = "";
 }
 
-// ---- the map --------------------------------------------------------------------------
-
-const tiles = (source: string) => `${location.origin}/tiles/${source}/{z}/{x}/{y}`;
-const style: StyleSpecification = {
-  version: 8,
-  sources: {
-    base: { type: "vector", tiles: [tiles("get_base_tile")], minzoom: 0, maxzoom: 18, attribution: OSM },
-    pois: { type: "vector", tiles: [tiles("get_poi_tile")], minzoom: 0, maxzoom: 18, attribution: OSM },
-    route: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
-  },
-  layers: [
-    { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
-    {
-      id: "streets-major", type: "line", source: "base", "source-layer": "streets",
-      filter: ["==", ["get", "class"], "major"], paint: { "line-color": "#c9b48a", "line-width": 3 },
-    },
-    {
-      id: "streets", type: "line", source: "base", "source-layer": "streets",
-      filter: ["!=", ["get", "class"], "major"], paint: { "line-color": "#d8d2c4", "line-width": 1.5 },
-    },
-    {
-      id: "pois", type: "circle", source: "pois", "source-layer": "pois",
-      paint: { "circle-radius": 3, "circle-color": "#8e44ad", "circle-opacity": 0.7 },
-    },
-    {
-      id: "route-line", type: "line", source: "route",
-      paint: { "line-color": "#1565c0", "line-width": 5, "line-opacity": 0.85 },
-      layout: { "line-cap": "round", "line-join": "round" },
-    },
-  ],
-};
-
-const map = new maplibregl.Map({
-  container: "map",
-  style,
-  center: DEMO_CENTRE,
-  zoom: 14,
-  attributionControl: { compact: false, customAttribution: OSM },
-});
-map.addControl(new maplibregl.NavigationControl(), "top-right");
-(window as unknown as { wildsideMap: maplibregl.Map }).wildsideMap = map;
-
-function setStart(lat: number, lng: number): void {
-  state.start = { lat, lng };
-  $("start-text").textContent = `${lat.toFixed(5)}, ${lng.toFixed(5)}`;
-  const element = document.createElement("div");
-  element.className = "start-marker";
-  element.setAttribute("aria-label", "Start");
-  state.startMarker?.remove();
-  state.startMarker = new maplibregl.Marker({ element }).setLngLat([lng, lat]).addTo(map);
-  say("Start chosen.");
+/** Move the keyboard's place to a section's heading (it has tabindex=-1). */
+function focusOn(id: string): void {
+  $(id).focus();
 }
 
-map.on("click", (event) => {
-  if (!$("plan").hidden) setStart(event.lngLat.lat, event.lngLat.lng);
+// ---- the map --------------------------------------------------------------------------
+
+const walkMap = new WalkMap("map");
+(window as unknown as { wildsideMap: unknown }).wildsideMap = walkMap.map;
+
+function choose(which: End, place: Place | null): void {
+  state[which] = place;
+  walkMap.mark(which, place);
+  const text = place ? `${place.lat.toFixed(5)}, ${place.lng.toFixed(5)}` : "back at the start";
+  $(`${which}-text`).textContent = text;
+  say(place ? `${which === "start" ? "Start" : "End"} chosen.` : "The walk ends back at the start.");
+}
+
+walkMap.map.on("click", (event) => {
+  if ($("plan").hidden) return;
+  const which = document.querySelector<HTMLInputElement>("input[name=tap]:checked")?.value as End;
+  choose(which ?? "start", { lat: event.lngLat.lat, lng: event.lngLat.lng });
 });
 
-function drawRoute(route: Route): void {
-  (map.getSource("route") as GeoJSONSource | undefined)?.setData({
-    type: "Feature", properties: {}, geometry: route.geometry,
-  });
-  for (const marker of state.markers) marker.remove();
-  state.markers = [];
-  const list = $("stops");
-  list.replaceChildren();
-  let number = 0;
-  for (const point of route.points) {
-    if (!point.osm) continue;
-    number += 1;
-    const element = document.createElement("div");
-    element.className = "stop-marker";
-    element.textContent = String(number);
-    element.setAttribute("aria-label", `Stop ${number}: ${point.name ?? "unnamed"}`);
-    state.markers.push(new maplibregl.Marker({ element }).setLngLat([point.lng, point.lat]).addTo(map));
-    const item = document.createElement("li");
-    const arrival = point.arrival_minutes === undefined ? "" : `, arrive after ${Math.round(point.arrival_minutes)} min`;
-    const themes = (point.themes ?? []).join(", ");
-    item.textContent = `${point.name ?? "Unnamed place"}${themes ? ` (${themes})` : ""}${arrival}`;
-    list.append(item);
-  }
-  const bounds = new maplibregl.LngLatBounds();
-  for (const [lng, lat] of route.geometry.coordinates) bounds.extend([lng, lat]);
-  if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, duration: 0 });
+let openedStop = 1;
+
+function openStop(stop: RoutePoint, number: number): void {
+  api.poi(poiId(stop.osm ?? "")).then((detail) => {
+    renderDetails(detail, stop, number);
+    openedStop = number;
+    show("stop-details", true);
+    focusOn("stop-title");
+  }).catch(fail);
+}
+
+function showWalk(route: Route, requestId: string): void {
+  state.route = route;
+  state.requestId = requestId;
+  walkMap.draw(route, openStop);
+  renderStops($("stops"), route, openStop);
+  const count = $("stops").querySelectorAll("button").length;
   $("walk-summary").textContent =
-    `${(route.distance_m / 1000).toFixed(1)} km, about ${Math.round(route.duration_minutes)} minutes, ${number} stops.`;
+    `${(route.distance_m / 1000).toFixed(1)} km, about ${Math.round(route.duration_minutes)} minutes, ${count} stops.`;
+  show("stop-details", false);
   show("walk", true);
 }
 
 // ---- progress over /ws ----------------------------------------------------------------
 
 function setProgress(progress: number): void {
-  ($("progress") as HTMLProgressElement).value = progress;
+  $<HTMLProgressElement>("progress").value = progress;
   $("progress-text").textContent = `${progress}%`;
+}
+
+function asking(busy: boolean): void {
+  show("progress-box", busy);
+  $<HTMLButtonElement>("ask").disabled = busy;
+  $<HTMLButtonElement>("another").disabled = busy;
 }
 
 async function finished(event: StatusEvent | RouteState): Promise<void> {
   if (event.request_id !== state.requestId) return;
   socket.unsubscribe(event.request_id);
-  show("progress-box", false);
-  $<HTMLButtonElement>("ask").disabled = false;
+  asking(false);
   if (event.status === "succeeded") {
     const answer = await api.route(event.request_id);
     if (answer.route) {
-      state.route = answer.route;
-      drawRoute(answer.route);
+      showWalk(answer.route, event.request_id);
       say("Your walk is ready.");
+      focusOn("walk-title");
     }
   } else if (event.status === "failed") {
     fail(`No walk could be made: ${event.error ?? "unknown reason"}.`);
+    focusOn("plan-title");
   } else {
     say("Walk cancelled.");
+    focusOn("plan-title");
   }
+  await listRecent();
 }
 
 const socket = new StatusSocket({
   status: (event) => {
     if (event.request_id !== state.requestId) return;
     setProgress(event.progress);
-    if (["succeeded", "failed", "cancelled"].includes(event.status)) void finished(event).catch(fail);
+    if (DONE.includes(event.status)) void finished(event).catch(fail);
   },
   error: (message) => fail(message),
   connection: (up) => {
@@ -165,157 +136,173 @@ const socket = new StatusSocket({
     else if (up && state.requestId && !$("progress-box").hidden) say("Reconnected.");
   },
 });
-
 (window as unknown as { wildsideSocket: StatusSocket }).wildsideSocket = socket;
 
 // ---- the walker's steps ---------------------------------------------------------------
 
+const SIGNED_IN = ["who", "logout", "plan", "saved", "recent", "account"];
+
 async function signedIn(profile: Profile): Promise<void> {
   state.profile = profile;
   $("who").textContent = `Signed in as ${profile.display_name}`;
-  show("who", true);
-  show("logout", true);
+  for (const id of SIGNED_IN) show(id, true);
   show("auth", false);
-  show("plan", true);
-  show("saved", true);
   const { data } = await api.themes();
   const box = $("themes");
   box.querySelectorAll("label").forEach((label) => label.remove());
   for (const theme of data) {
     const label = document.createElement("label");
-    const input = document.createElement("input");
-    input.type = "checkbox";
-    input.name = "theme";
-    input.value = theme.id;
+    const input = Object.assign(document.createElement("input"), { type: "checkbox", name: "theme", value: theme.id });
     input.checked = profile.interest_theme_ids.includes(theme.id);
     label.append(input, ` ${theme.name}`);
     label.title = theme.description;
     box.append(label);
   }
   socket.open();
-  await listSaved();
-  say(`Welcome, ${profile.display_name}. Choose themes, a duration and tap the start on the map.`);
+  await Promise.all([listSaved(), listRecent()]);
+  say(`Welcome, ${profile.display_name}. Choose themes, a duration and the start on the map.`);
+  focusOn("plan-title");
 }
 
 function signedOut(): void {
   socket.close();
-  state.profile = null;
-  state.requestId = null;
-  state.route = null;
-  for (const marker of state.markers) marker.remove();
-  state.startMarker?.remove();
-  (map.getSource("route") as GeoJSONSource | undefined)?.setData({ type: "FeatureCollection", features: [] });
-  for (const id of ["who", "logout", "plan", "progress-box", "walk", "saved"]) show(id, false);
+  Object.assign(state, { profile: null, start: null, end: null, requestId: null, route: null });
+  walkMap.clear();
+  for (const id of [...SIGNED_IN, "progress-box", "walk", "stop-details"]) show(id, false);
+  $("start-text").textContent = "tap the map to choose it";
+  $("end-text").textContent = "back at the start";
   show("auth", true);
 }
 
+/** Save the themes chosen on the page to the profile when they changed. */
+async function saveThemes(themes: string[]): Promise<void> {
+  const profile = state.profile;
+  if (!profile || [...profile.interest_theme_ids].sort().join() === [...themes].sort().join()) return;
+  try {
+    state.profile = await api.setInterests(themes, profile.revision);
+  } catch (error) {
+    // Changed elsewhere (another tab): read them again; the walk uses this page's choice.
+    if (!(error instanceof ApiError && error.status === 409)) throw error;
+    state.profile = await api.me();
+  }
+}
+
 async function ask(seed: number): Promise<void> {
-  clearError();
   if (!state.start) {
-    fail("Tap the map (or use your location) to choose where the walk starts.");
+    fail("Choose where the walk starts: tap the map, or use the map centre or your location.");
+    focusOn("plan-title");
     return;
   }
   const themes = [...document.querySelectorAll<HTMLInputElement>("input[name=theme]:checked")].map((i) => i.value);
-  const duration = Number(($("duration") as HTMLInputElement).value);
-  const profile = state.profile;
-  const known = profile ? [...profile.interest_theme_ids].sort().join(",") : "";
-  if (profile && known !== [...themes].sort().join(",")) {
-    try {
-      state.profile = await api.setInterests(themes, profile.revision);
-    } catch (error) {
-      // Changed elsewhere (another tab): read them again; the walk uses this page's choice.
-      if (!(error instanceof ApiError && error.status === 409)) throw error;
-      state.profile = await api.me();
-    }
-  }
-  const { request_id } = await api.ask(state.start, duration, themes, seed);
+  await saveThemes(themes);
+  const { request_id } = await api.ask(state.start, state.end, Number(value("duration")), themes, seed);
   state.requestId = request_id;
   show("walk", false);
+  show("stop-details", false);
   setProgress(0);
-  show("progress-box", true);
-  $<HTMLButtonElement>("ask").disabled = true;
+  asking(true);
   say("Looking for your walk…");
+  focusOn("progress-title");
   socket.subscribe(request_id);
   // The socket may be down: the request's state is also read once directly.
   const current = await api.route(request_id);
-  if (["succeeded", "failed", "cancelled"].includes(current.status)) await finished(current);
+  if (DONE.includes(current.status)) await finished(current);
 }
 
 async function listSaved(): Promise<void> {
   const { data } = await api.saved();
-  const list = $("saved-list");
-  list.replaceChildren();
-  for (const walk of data) {
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = walk.name;
-    button.addEventListener("click", () => {
-      void api.savedRoute(walk.id).then((saved) => {
-        state.route = saved.route;
-        state.requestId = saved.request_id;
-        drawRoute(saved.route);
-        say(`Showing ${walk.name}.`);
-      }).catch(fail);
-    });
-    item.append(button);
-    list.append(item);
-  }
-  if (data.length === 0) list.append(Object.assign(document.createElement("li"), { textContent: "No saved walks yet." }));
+  renderSaved($("saved-list"), data, (walk) => run(() => openSaved(walk)), (walk) => run(() => deleteSaved(walk)));
 }
 
-function guard(task: () => Promise<void>): (event?: Event) => void {
-  return (event) => {
-    event?.preventDefault();
-    clearError();
-    task().catch((error) => {
-      if (error instanceof ApiError && error.status === 401) signedOut();
-      if (error instanceof ApiError && error.status === 429) {
-        show("progress-box", false);
-        $<HTMLButtonElement>("ask").disabled = false;
-      }
-      fail(error);
-    });
-  };
+async function openSaved(walk: SavedSummary): Promise<void> {
+  const saved = await api.savedRoute(walk.id);
+  showWalk(saved.route, saved.request_id);
+  say(`Showing ${walk.name}.`);
+  focusOn("walk-title");
 }
 
-const value = (id: string) => ($(id) as HTMLInputElement).value;
+async function deleteSaved(walk: SavedSummary): Promise<void> {
+  await api.deleteSaved(walk.id);
+  await listSaved();
+  say(`Deleted ${walk.name}.`);
+  focusOn("saved-title");
+}
 
-$("login-form").addEventListener("submit", guard(async () => {
-  await signedIn(await api.login(value("login-username"), value("login-password")));
-}));
-$("signup-form").addEventListener("submit", guard(async () => {
-  await api.signUp(value("signup-username"), value("signup-password"), value("signup-display"));
-  await signedIn(await api.login(value("signup-username"), value("signup-password")));
-}));
-$("plan-form").addEventListener("submit", guard(() => ask(0)));
-$("another").addEventListener("click", guard(() => ask(1 + Math.floor(Math.random() * 2_000_000_000))));
-$("cancel").addEventListener("click", guard(async () => {
+async function listRecent(): Promise<void> {
+  const { data } = await api.recent();
+  renderRecent($("recent-list"), data, (walk) => run(() => openRecent(walk)));
+}
+
+async function openRecent(walk: RequestSummary): Promise<void> {
+  const answer = await api.route(walk.request_id);
+  if (!answer.route) throw new Error("That walk has no route (it was not finished).");
+  showWalk(answer.route, walk.request_id);
+  say("Showing a recent walk.");
+  focusOn("walk-title");
+}
+
+/** Run an action: errors in words; a lost session back to the login form. */
+function run(task: () => Promise<void>): void {
+  clearError();
+  task().catch((error) => {
+    if (error instanceof ApiError && error.status === 401) signedOut();
+    if (error instanceof ApiError && error.status === 429) asking(false);
+    fail(error);
+  });
+}
+
+const on = (id: string, event: string, task: () => Promise<void>) =>
+  $(id).addEventListener(event, (e) => {
+    e.preventDefault();
+    run(task);
+  });
+
+on("login-form", "submit", async () => signedIn(await api.login(value("login-username"), value("login-password"))));
+on("signup-form", "submit", async () => {
+  const profile = await api.signUp(value("signup-username"), value("signup-password"), value("signup-display"));
+  await signedIn(profile); // signing up logs in
+});
+on("plan-form", "submit", () => ask(0));
+on("another", "click", () => ask(1 + Math.floor(Math.random() * 2_000_000_000)));
+on("cancel", "click", async () => {
   if (!state.requestId) return;
   if (!socket.cancel(state.requestId)) await api.cancel(state.requestId);
   say("Cancelling…");
-}));
-$("save-form").addEventListener("submit", guard(async () => {
+});
+on("save-form", "submit", async () => {
   if (!state.requestId) return;
   const saved = await api.save(state.requestId, value("save-name").trim());
   say(`Saved as ${saved.name}.`);
   await listSaved();
-}));
-$("logout").addEventListener("click", guard(async () => {
+});
+on("stop-close", "click", async () => {
+  show("stop-details", false);
+  $("stops").querySelectorAll("button")[openedStop - 1]?.focus();
+});
+on("centre-start", "click", async () => choose("start", walkMap.centre()));
+on("centre-end", "click", async () => choose("end", walkMap.centre()));
+on("clear-end", "click", async () => choose("end", null));
+on("logout", "click", async () => {
   await api.logout();
   await forgetOffline();
   signedOut();
   say("Logged out.");
-}));
-$("locate").addEventListener("click", () => {
-  if (!navigator.geolocation) return fail("This browser cannot tell its location; tap the map instead.");
-  navigator.geolocation.getCurrentPosition(
-    (position) => {
-      setStart(position.coords.latitude, position.coords.longitude);
-      map.jumpTo({ center: [position.coords.longitude, position.coords.latitude] });
-    },
-    () => fail("Your location is not available; tap the map instead."),
-  );
+  focusOn("auth-title");
+});
+on("leave-form", "submit", async () => {
+  await api.leave(value("leave-password"));
+  $<HTMLInputElement>("leave-password").value = "";
+  signedOut();
+  say("Your account and everything in it are deleted.");
+  focusOn("auth-title");
+});
+on("locate", "click", async () => {
+  if (!navigator.geolocation) throw new Error("This browser cannot tell its location; use the map instead.");
+  const position = await new Promise<GeolocationPosition>((resolve, reject) =>
+    navigator.geolocation.getCurrentPosition(resolve, () =>
+      reject(new Error("Your location is not available; use the map instead."))));
+  choose("start", { lat: position.coords.latitude, lng: position.coords.longitude });
+  walkMap.map.jumpTo({ center: [position.coords.longitude, position.coords.latitude] });
 });
 
 registerOffline();
