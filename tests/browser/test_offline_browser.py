@@ -114,7 +114,7 @@ def test_installable_and_a_saved_walk_opens_offline(page) -> None:
     page.get_by_label("Name", exact=True).fill("Offline stroll")
     page.get_by_role("button", name="Save walk").click()
     expect(page.get_by_role("status")).to_contain_text("Saved as Offline stroll")
-    page.locator("#saved-list").get_by_role("button", name="Offline stroll").click()
+    page.locator("#saved-list").get_by_role("button", name="Open Offline stroll").click()
     expect(page.get_by_role("status")).to_contain_text("Showing Offline stroll")
     wait_until(page, ROUTE_DRAWN)
     wait_until(page, "window.wildsideMap.areTilesLoaded()")
@@ -130,7 +130,7 @@ def test_installable_and_a_saved_walk_opens_offline(page) -> None:
     assert page.evaluate(PROBE) == "offline"  # the worker's own fetches are offline too
     page.reload()
     expect(page.get_by_text("Signed in as")).to_be_visible()
-    saved = page.locator("#saved-list").get_by_role("button", name="Offline stroll")
+    saved = page.locator("#saved-list").get_by_role("button", name="Open Offline stroll")
     expect(saved).to_be_visible()
     wait_until(page, "window.wildsideMap && window.wildsideMap.loaded()")
     saved.click()

@@ -159,7 +159,11 @@ async function signedIn(profile: Profile): Promise<void> {
     box.append(label);
   }
   socket.open();
-  await Promise.all([listSaved(), listRecent()]);
+  // Either list may be unreachable (offline: the recent walks are not kept); the other
+  // still shows, and the failure is said in words.
+  const lists = await Promise.allSettled([listSaved(), listRecent()]);
+  const failed = lists.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failed) fail(failed.reason);
   say(`Welcome, ${profile.display_name}. Choose themes, a duration and the start on the map.`);
   focusOn("plan-title");
 }
