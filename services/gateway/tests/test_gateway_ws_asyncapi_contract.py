@@ -189,6 +189,10 @@ async def walk(running: Running, client: Recorder, foreign: str) -> None:
     guidance = guidance | {"request_id": walked}
     await nats.publish(walk_guidance_subject(walked), json.dumps(guidance).encode())
     assert (await client.receive())[0] == guidance
+    tip = DOCUMENT["components"]["messages"]["WalkTip"]["examples"][0]["payload"]
+    tip = tip | {"request_id": walked}
+    await nats.publish(walk_guidance_subject(walked), json.dumps(tip).encode())
+    assert (await client.receive())[0] == tip
     await client.send({"type": "position", "request_id": walked} | point)
     limited = await client.exchange({"type": "position", "request_id": walked} | point)
     assert (limited["type"], limited["code"]) == ("error", "rate_limited")
@@ -236,6 +240,7 @@ def test_the_documented_examples_are_valid_messages() -> None:
         "walk.started",
         "walk.stopped",
         "guidance",
+        "tip",
     }
     for messages in (CLIENT, SERVER):
         for message in messages.values():

@@ -14,16 +14,15 @@ from wildside_common.route import Route, Stop
 from wildside_router.domain.guide import (
     GuideParams,
     Position,
-    TipCandidate,
     WalkPlan,
     WalkState,
     guide,
     minutes_left,
-    pick_tip,
     plan_walk,
     reject_reason,
     snap,
 )
+from wildside_router.domain.tips import TipCandidate, pick_tip
 
 pytestmark = pytest.mark.unit
 PARAMS = GuideParams()

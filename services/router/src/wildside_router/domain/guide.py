@@ -31,6 +31,9 @@ class GuideParams:
     reroute_after_s: float = 20.0
     tip_max_detour_minutes: float = 5.0
     tip_every_s: float = 180.0
+    # places for tips are looked up again only after this far, or this many positions
+    tip_look_every_m: float = 50.0
+    tip_look_every_positions: int = 10
     # how far past the last match a position snaps at no cost (plus twice the distance
     # moved since the last position: a walker who sends positions rarely moves far)
     lookahead_m: float = 30.0
@@ -91,6 +94,21 @@ class WalkState:
     tips_given: tuple[str, ...] = ()
     last_tip_at: float | None = None
     positions: int = 0
+    started_at: float | None = None  # the first accepted position's time
+    looked_lat: float | None = None  # where places for tips were last looked up
+    looked_lng: float | None = None
+    looked_at_position: int = 0
+    reroutes: int = 0  # reroutes asked so far
+
+
+@dataclass(frozen=True, slots=True)
+class WalkRequest:
+    """What the walker asked for: their themes, time budget and end (None: back to the
+    start). A reroute asks for the same from where they stand, with the time left."""
+
+    themes: tuple[str, ...] = ()
+    duration_minutes: float = 0.0
+    end: tuple[float, float] | None = None  # (lat, lng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,22 +129,6 @@ class Guidance:
     off_route: bool
     arrived: int | None
     reroute: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TipCandidate:
-    id: str
-    name: str
-    themes: tuple[str, ...]
-    lat: float
-    lng: float
-
-
-@dataclass(frozen=True, slots=True)
-class Tip:
-    poi: TipCandidate
-    distance_m: float
-    detour_minutes: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +304,8 @@ def guide(
         off_route_since=off_since,
         rerouted=(state.rerouted or reroute) if off_route else False,
         positions=state.positions + 1,
+        started_at=position.timestamp if state.started_at is None else state.started_at,
+        reroutes=state.reroutes + int(reroute),
     )
     target = plan.stops[min(reached, len(plan.stops) - 1)]
     straight = haversine_m(position.lat, position.lng, target.lat, target.lng)
@@ -331,53 +335,6 @@ def guide(
         reroute,
     )
     return new_state, guidance
-
-
-def pick_tip(
-    plan: WalkPlan,
-    state: WalkState,
-    position: Position,
-    candidates: Sequence[TipCandidate],
-    themes: Sequence[str],
-    params: GuideParams,
-) -> tuple[WalkState, Tip | None]:
-    """The nearest place matching the walker's themes within a short detour, if a tip is due.
-
-    Never a place on the walk, never the same place twice, at most one every `tip_every_s`.
-    """
-    if state.last_tip_at is not None and position.timestamp - state.last_tip_at < (
-        params.tip_every_s
-    ):
-        return state, None
-    on_walk = {s.osm for s in plan.stops if s.osm is not None}
-    wanted = set(themes)
-    best: Tip | None = None
-    for c in candidates:
-        if c.id in on_walk or c.id in state.tips_given:
-            continue
-        if wanted and not wanted.intersection(c.themes):
-            continue
-        d = haversine_m(position.lat, position.lng, c.lat, c.lng)
-        detour = 2 * d / params.walking_speed_mps / 60
-        if detour > params.tip_max_detour_minutes:
-            continue
-        if best is None or d < best.distance_m:
-            best = Tip(c, round(d, 1), round(detour, 1))
-    if best is None:
-        return state, None
-    return (
-        replace(
-            state,
-            tips_given=(*state.tips_given, best.poi.id),
-            last_tip_at=position.timestamp,
-        ),
-        best,
-    )
-
-
-def tip_radius_m(params: GuideParams) -> float:
-    """How far a tip may be: half the longest detour, walked."""
-    return params.tip_max_detour_minutes * 60 * params.walking_speed_mps / 2
 
 
 def minutes_left(budget_minutes: float, started_at: float, now: float) -> float:
