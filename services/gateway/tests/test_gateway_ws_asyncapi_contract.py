@@ -193,12 +193,42 @@ async def walk(running: Running, client: Recorder, foreign: str) -> None:
     tip = tip | {"request_id": walked}
     await nats.publish(walk_guidance_subject(walked), json.dumps(tip).encode())
     assert (await client.receive())[0] == tip
+    await reroute(running, client, walked)
     await client.send({"type": "position", "request_id": walked} | point)
     limited = await client.exchange({"type": "position", "request_id": walked} | point)
     assert (limited["type"], limited["code"]) == ("error", "rate_limited")
     stop = {"type": "walk.stop", "request_id": walked}
     assert await client.exchange(stop) == {"type": "walk.stopped", "request_id": walked}
     await positions.unsubscribe()
+
+
+async def reroute(running: Running, client: Recorder, walked: str) -> None:
+    """The guide's `reroute.wanted`: submitted for the walker as a route request of theirs
+    (linked to the walk), answered `reroute`, the socket subscribed to it; asked again
+    while it is queued, nothing (one in flight per walk)."""
+    wanted = DOCUMENT["components"]["messages"]["WalkRerouteWanted"]["examples"][0]["payload"]
+    wanted = wanted | {"request_id": walked}
+    subject = walk_guidance_subject(walked)
+    await running.gateway.nats.publish(subject, json.dumps(wanted).encode())
+    answer, subscribed, status = await client.receive(3)
+    new_id = answer["new_request_id"]
+    assert answer == {"type": "reroute", "request_id": walked, "new_request_id": new_id}
+    assert new_id != walked
+    assert subscribed == {"type": "subscribed", "request_id": new_id}
+    assert (status["request_id"], status["status"]) == (new_id, "queued")
+    headers = {"Authorization": f"Bearer {running.tokens['alice']}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as http:
+        state = (await http.get(f"/api/v1/routes/{new_id}", headers=headers)).json()
+        listed = (await http.get("/api/v1/routes", headers=headers)).json()
+    assert state["rerouted_from"] == walked and state["status"] == "queued"
+    mine = next(item for item in listed["data"] if item["request_id"] == new_id)
+    asked = wanted["route_request"]
+    assert mine["summary"]["start"] == asked["start"]
+    assert mine["summary"]["duration_minutes"] == asked["duration_minutes"]
+    again = wanted | {"reroute": 2}
+    await running.gateway.nats.publish(subject, json.dumps(again).encode())
+    await asyncio.sleep(0.3)
+    assert await client.exchange({"type": "ping"}) == {"type": "pong"}  # nothing came between
 
 
 @pytest.mark.contract
@@ -241,6 +271,7 @@ def test_the_documented_examples_are_valid_messages() -> None:
         "walk.stopped",
         "guidance",
         "tip",
+        "reroute",
     }
     for messages in (CLIENT, SERVER):
         for message in messages.values():

@@ -14,9 +14,12 @@ Protocol (JSON text frames; docs/websocket.md):
 Live walks (docs/live-walk.md): {"type": "walk.start", "request_id"} for a succeeded route
 of the caller's (answered {"type": "walk.started"}), then {"type": "position", "request_id",
 "lat", "lng", "accuracy_m", "timestamp"} (Unix milliseconds) about once a second, published
-for the guide; its `guidance` frames come back on the socket; {"type": "walk.stop"} ends it
-({"type": "walk.stopped"}). More than 2 positions a second: `rate_limited`, a strike.
-Positions are never logged (counted only).
+for the guide; its `guidance` and `tip` frames come back on the socket; when the guide asks
+for a reroute (`reroute.wanted`, never forwarded) the socket submits it for the walker
+(`routes.reroutes`), answers {"type": "reroute", "request_id", "new_request_id"} and
+subscribes to the new request (the client walks it with `walk.start` once it succeeded);
+{"type": "walk.stop"} ends it ({"type": "walk.stopped"}). More than 2 positions a second:
+`rate_limited`, a strike. Positions are never logged (counted only).
 On subscribing the client first gets the latest known status, so nothing published
 before the subscription is missed. A cancel that succeeds answers with no frame of its
 own: the `route_generation_status` event with status `cancelled` reaches every
@@ -60,6 +63,7 @@ from wildside_gateway.routes.adapters.inbound.ws_sessions import SessionWatch
 from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.routes import is_newer
 from wildside_gateway.routes.ports import StatusUpdates, WalkFeed
+from wildside_gateway.routes.reroutes import submit_reroute
 from wildside_gateway.shared.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 from wildside_gateway.shared.domain.principal import Principal
@@ -96,6 +100,7 @@ class StatusSocket:
         self.socket = socket
         self.walks = walks
         self.walking: set[str] = set()
+        self.rerouting: dict[str, str] = {}  # walk id -> its last reroute's request id
         self.guidance: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
         self.position_times: deque[float] = deque(maxlen=MAX_POSITIONS_PER_SECOND)
         self.principal = principal
@@ -119,8 +124,34 @@ class StatusSocket:
     async def pump_walks(self) -> None:
         while True:
             frame = await self.guidance.get()
-            if frame.get("request_id") in self.walking:
+            walk_id = frame.get("request_id")
+            if walk_id not in self.walking:
+                continue
+            if frame.get("type") == "reroute.wanted":
+                await self.reroute(walk_id, frame)
+            else:
                 await self.send(frame)
+
+    async def reroute(self, walk_id: str, wanted: dict[str, Any]) -> None:
+        """Submit the guide's reroute for the walker (`routes.reroutes`), tell them with a
+        `reroute` frame and subscribe this socket to the new request's status; at most one
+        in flight per walk (a reroute asked while the last is queued or running is dropped).
+        A refusal (quota spent, ...) is an error frame, not a strike."""
+        pending = self.rerouting.get(walk_id)
+        if pending is not None:
+            with contextlib.suppress(DomainError):
+                if not (await self.service.state(self.principal, pending)).status.final:
+                    return
+        try:
+            new_id = await submit_reroute(self.service, self.principal, wanted)
+        except DomainError as exc:
+            await self.send(ws_codes.error_message(exc, walk_id))
+            return
+        self.rerouting[walk_id] = new_id
+        await self.send({"type": "reroute", "request_id": walk_id, "new_request_id": new_id})
+        if new_id not in self.subscribed:
+            with contextlib.suppress(DomainError):  # at most 100: the client may subscribe
+                await self.subscribe(new_id)
 
     async def start_walk(self, request_id: str) -> None:
         if self.walks is None:
