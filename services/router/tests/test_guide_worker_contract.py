@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from wildside_common.bus.topology import walk_guidance_subject, walk_position_subject
 from wildside_common.config import EnvReader
 from wildside_common.messages import GenerateRouteJob
-from wildside_common.route import Route
+from wildside_common.route import Route, route_to_json
 from wildside_common.testing import servers
 from wildside_common.testing.db import insert_user
 from wildside_common.testing.routes import example_route
@@ -292,4 +292,31 @@ async def test_off_the_route_for_twenty_seconds_asks_for_one_reroute(
     assert asked["start"] == {"lat": away[0], "lng": away[1]}
     assert asked["preferences"] == ["art"] and "end" not in asked
     assert asked["duration_minutes"] == 60  # 25 s of the hour gone: 59.6 minutes, rounded up
+    await sub.unsubscribe()
+
+
+async def test_a_saved_routes_walk_is_guided_by_its_id(replicas: list[Router]) -> None:
+    route = example_route()
+    pool = replicas[0].pool
+    user_id = await insert_user(pool, "saver")
+    saved_id = str(uuid.uuid4())  # the request it came from has expired: no such row
+    await pool.execute(
+        "INSERT INTO saved_routes (id, user_id, request_id, name, payload, route) "
+        "VALUES ($1, $2, $3, 'Kept', $4, $5)",
+        uuid.UUID(saved_id),
+        uuid.UUID(user_id),
+        uuid.uuid4(),
+        {"duration_minutes": 50, "preferences": ["art"]},
+        route_to_json(route),
+    )
+    nats = replicas[0].nats
+    sub = await nats.subscribe(walk_guidance_subject(saved_id))
+    start = route.stops[0]
+    await nats.publish(walk_position_subject(saved_id), position(saved_id, start.lat, start.lng))
+    frame = orjson.loads((await sub.next_msg(timeout=5)).data)
+    GUIDANCE.validate(frame)
+    assert (frame["request_id"], frame["arrived"]) == (saved_id, 0)
+    stored = await replicas[1].guide.use_case.walks.get(saved_id)
+    assert stored is not None and stored[1].themes == ("art",)
+    assert stored[1].duration_minutes == 50
     await sub.unsubscribe()

@@ -12,8 +12,10 @@ Protocol (JSON text frames; docs/websocket.md):
               {"type": "unsubscribed"}, {"type": "pong"},
               or {"type": "error", "code", "message"[, "request_id"]}
 Live walks (docs/live-walk.md): {"type": "walk.start", "request_id"} for a succeeded route
-of the caller's (answered {"type": "walk.started"}), then {"type": "position", "request_id",
-"lat", "lng", "accuracy_m", "timestamp"} (Unix milliseconds) about once a second, published
+of the caller's, or {"type": "walk.start", "saved_route_id"} for a saved route of theirs (the
+walk's id is then the saved route's) (answered {"type": "walk.started"}), then
+{"type": "position", "request_id", "lat", "lng", "accuracy_m", "timestamp"} (Unix
+milliseconds) about once a second, published
 for the guide; its `guidance` and `tip` frames come back on the socket; when the guide asks
 for a reroute (`reroute.wanted`, never forwarded) the socket submits it for the walker
 (`routes.reroutes`), answers {"type": "reroute", "request_id", "new_request_id"} and
@@ -54,6 +56,7 @@ from wildside_common.errors import (
     NotFound,
     RateLimited,
 )
+from wildside_common.inputs import canonical_uuid
 from wildside_common.logs import current_trace_id
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
 from wildside_common.sessions import bearer_token
@@ -62,7 +65,7 @@ from wildside_common.transport.http import error_response
 from wildside_gateway.routes.adapters.inbound.ws_sessions import SessionWatch
 from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.routes import is_newer
-from wildside_gateway.routes.ports import StatusUpdates, WalkFeed
+from wildside_gateway.routes.ports import SavedWalks, StatusUpdates, WalkFeed
 from wildside_gateway.routes.reroutes import submit_reroute
 from wildside_gateway.shared.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.shared.domain.origins import AllowedOrigins
@@ -96,9 +99,11 @@ class StatusSocket:
         feed: StatusUpdates,
         max_strikes: int,
         walks: WalkFeed | None = None,
+        saved: SavedWalks | None = None,
     ) -> None:
         self.socket = socket
         self.walks = walks
+        self.saved = saved
         self.walking: set[str] = set()
         self.rerouting: dict[str, str] = {}  # walk id -> its last reroute's request id
         self.guidance: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
@@ -161,9 +166,29 @@ class StatusSocket:
         state = await self.service.state(self.principal, request_id)  # yours, or not_found
         if state.status != RouteStatus.SUCCEEDED:
             raise InvalidInput.field("request_id", "only a succeeded route can be walked")
-        self.walking.add(state.request_id)
-        self.walks.listen(state.request_id, self.guidance)
+        self.begin_walk(state.request_id)
         await self.send({"type": "walk.started", "request_id": state.request_id})
+
+    async def start_saved_walk(self, raw_id: object) -> None:
+        """Walk a saved route of the caller's: its id is the walk's (the positions' and the
+        guidance's `request_id`); someone else's or an unknown one is `not_found`."""
+        saved_id = canonical_uuid(raw_id)
+        if saved_id is None:
+            raise InvalidMessage.field("saved_route_id", "must be a UUID (8-4-4-4-12 hex digits)")
+        if self.walks is None or self.saved is None:
+            raise InvalidMessage("live walks are not available")
+        if len(self.walking) >= MAX_WALKS and saved_id not in self.walking:
+            raise InvalidInput(f"at most {MAX_WALKS} walks per socket")
+        await self.saved.get(self.principal, saved_id)  # yours, or not_found
+        self.begin_walk(saved_id)
+        await self.send(
+            {"type": "walk.started", "request_id": saved_id, "saved_route_id": saved_id}
+        )
+
+    def begin_walk(self, walk_id: str) -> None:
+        assert self.walks is not None
+        self.walking.add(walk_id)
+        self.walks.listen(walk_id, self.guidance)
 
     async def position(self, request_id: str, frame: dict[str, Any]) -> None:
         if self.walks is None or request_id not in self.walking:
@@ -274,6 +299,9 @@ class StatusSocket:
                 "type must be subscribe, unsubscribe, cancel, ping, walk.start, position "
                 "or walk.stop"
             )
+        if kind == "walk.start" and request_id is None and frame and "saved_route_id" in frame:
+            await self.start_saved_walk(frame["saved_route_id"])
+            return
         if request_id is None:
             raise InvalidMessage.field("request_id", "is required")
         if kind == "walk.start":
@@ -332,8 +360,10 @@ class StatusSocketEndpoint:
         max_strikes: int = 10,
         cookie_name: str = "session",
         walks: WalkFeed | None = None,
+        saved: SavedWalks | None = None,
     ) -> None:
         self.walks = walks
+        self.saved = saved
         self.service = service
         self.auth = auth
         self.feed = feed
@@ -356,7 +386,7 @@ class StatusSocketEndpoint:
         offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",")]
         await socket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         client = StatusSocket(
-            socket, principal, self.service, self.feed, self.max_strikes, self.walks
+            socket, principal, self.service, self.feed, self.max_strikes, self.walks, self.saved
         )
         WS_CONNECTIONS.inc()
         self.sessions.add(socket, claims)
