@@ -222,3 +222,40 @@ def test_tips_match_the_themes_are_near_never_on_the_walk_never_twice_and_spaced
 def test_the_time_left_is_the_budget_minus_the_time_walked() -> None:
     assert minutes_left(60.0, T0, T0 + 600) == pytest.approx(50.0)
     assert minutes_left(60.0, T0, T0 + 7200) == 0.0
+
+
+@st.composite
+def out_and_back_walks(draw: st.DrawFn) -> tuple[list[tuple[float, float]], list[int]]:
+    """A random polyline walked out and back along itself, with stops on both legs (a
+    stop on the way back may stand where the walker passed on the way out)."""
+    line, _ = draw(polylines())
+    n = len(line)
+    xy = [*line, *reversed(line[:-1])]
+    turn = n - 1
+    out = draw(st.lists(st.integers(1, turn), max_size=4))
+    back = draw(st.lists(st.integers(1, turn - 1), max_size=4) if turn > 1 else st.just([]))
+    middle = {*out, *(2 * turn - v for v in back)}
+    return xy, [0, *sorted(middle), 2 * turn]
+
+
+@settings(max_examples=150, deadline=None)
+@given(out_and_back_walks(), st.floats(0.5, 20))
+def test_a_route_that_doubles_back_is_followed_in_order_wherever_it_turns(
+    line: tuple[list[tuple[float, float]], list[int]], step: float
+) -> None:
+    xy, stop_vertices = line
+    route = make_route(xy, stop_vertices)
+    plan = plan_walk(route)
+    points = replay(xy, step)
+    true_along = [0.0]
+    for (n1, e1), (n2, e2) in itertools.pairwise(points):
+        true_along.append(true_along[-1] + math.hypot(n2 - n1, e2 - e1))
+    reached = 0
+    for (state, g), along in zip(walk(plan, points, None), true_along, strict=True):
+        assert not g.off_route  # type: ignore[attr-defined]
+        # the match follows the walker along the route, never onto the other leg
+        assert state.along_m == pytest.approx(along, abs=1.0)
+        for k in range(reached, state.reached):  # reached in order, once past their place
+            assert along >= plan.stops[k].along_m - PARAMS.arrival_m - 1.0
+        reached = state.reached
+    assert reached == len(route.stops)

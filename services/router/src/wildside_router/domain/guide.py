@@ -150,13 +150,15 @@ def _projection(plan: WalkPlan) -> _Projection:
 
 
 def _on_segment(
-    xy: Sequence[tuple[float, float]], i: int, px: float, py: float
+    xy: Sequence[tuple[float, float]], i: int, px: float, py: float, from_m: float = 0.0
 ) -> tuple[float, float]:
-    """(distance from p to segment i, distance from segment i's start to p's foot)."""
+    """(distance from p to segment i, distance from segment i's start to p's foot), the
+    segment taken from `from_m` metres past its start on (the part not walked yet)."""
     (ax, ay), (bx, by) = xy[i], xy[i + 1]
     dx, dy = bx - ax, by - ay
     seg2 = dx * dx + dy * dy
-    t = 0.0 if seg2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / seg2))
+    low = 0.0 if seg2 == 0 else min(max(from_m / math.sqrt(seg2), 0.0), 1.0)
+    t = low if seg2 == 0 else max(low, min(1.0, ((px - ax) * dx + (py - ay) * dy) / seg2))
     fx, fy = ax + t * dx, ay + t * dy
     return math.hypot(px - fx, py - fy), t * math.sqrt(seg2)
 
@@ -179,9 +181,9 @@ def snap(
     the walker skipped ahead: that point is taken.
     """
     px, py = _projection(plan).xy(lat, lng)
-    best = _best(plan, px, py, from_segment, from_along_m + lookahead_m)
+    best = _best(plan, px, py, from_segment, from_along_m, from_along_m + lookahead_m)
     if best.offset_m > near_m and math.isfinite(lookahead_m):
-        far = _best(plan, px, py, from_segment, math.inf)
+        far = _best(plan, px, py, from_segment, from_along_m, math.inf)
         if far.offset_m <= near_m:
             best = far
     if best.segment == from_segment and best.along_m < from_along_m:
@@ -189,13 +191,18 @@ def snap(
     return best
 
 
-def _best(plan: WalkPlan, px: float, py: float, first: int, free_until_m: float) -> Match:
+def _best(
+    plan: WalkPlan, px: float, py: float, first: int, from_along_m: float, free_until_m: float
+) -> Match:
     best: Match | None = None
     best_cost = math.inf
     for i in range(first, len(plan.xy) - 1):
         if plan.cum[i] - free_until_m > best_cost:
             break  # every point from here on costs more than the best
-        d, along = _on_segment(plan.xy, i, px, py)
+        # the first segment only ahead of the last match: on a route that doubles back,
+        # the way out behind the walker must not hold the match at the turn
+        from_m = from_along_m - plan.cum[i] if i == first else 0.0
+        d, along = _on_segment(plan.xy, i, px, py, from_m)
         cost = d + max(0.0, plan.cum[i] + along - free_until_m)
         if cost < best_cost - 1e-9:
             best, best_cost = Match(i, plan.cum[i] + along, d), cost
