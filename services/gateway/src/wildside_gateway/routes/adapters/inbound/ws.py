@@ -40,8 +40,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
-from collections import deque
 from typing import Any
 
 import orjson
@@ -56,17 +54,16 @@ from wildside_common.errors import (
     NotFound,
     RateLimited,
 )
-from wildside_common.inputs import canonical_uuid
 from wildside_common.logs import current_trace_id
 from wildside_common.messages import RouteGenerationStatus, RouteStatus, utc_now
 from wildside_common.sessions import bearer_token
 from wildside_common.transport import ws as ws_codes
 from wildside_common.transport.http import error_response
 from wildside_gateway.routes.adapters.inbound.ws_sessions import SessionWatch
+from wildside_gateway.routes.adapters.inbound.ws_walks import SocketWalks
 from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.routes import is_newer
 from wildside_gateway.routes.ports import SavedWalks, StatusUpdates, WalkFeed
-from wildside_gateway.routes.reroutes import submit_reroute
 from wildside_gateway.shared.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 from wildside_gateway.shared.domain.principal import Principal
@@ -81,8 +78,6 @@ MAX_SUBSCRIPTIONS = 100
 WALK_KINDS = ("walk.start", "position", "walk.stop")
 KINDS = ("subscribe", "unsubscribe", "cancel", "ping", *WALK_KINDS)
 WITH_REQUEST_ID = ("subscribe", "unsubscribe", "cancel", *WALK_KINDS)
-MAX_POSITIONS_PER_SECOND = 2
-MAX_WALKS = 5
 # The form PostgreSQL's uuid and our ids share; uuid.UUID also takes braces, urn:uuid:
 # and bare hex, which the database refuses.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -102,12 +97,7 @@ class StatusSocket:
         saved: SavedWalks | None = None,
     ) -> None:
         self.socket = socket
-        self.walks = walks
-        self.saved = saved
-        self.walking: set[str] = set()
-        self.rerouting: dict[str, str] = {}  # walk id -> its last reroute's request id
-        self.guidance: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
-        self.position_times: deque[float] = deque(maxlen=MAX_POSITIONS_PER_SECOND)
+        self.walks = SocketWalks(principal, service, self.send, self.subscribe, walks, saved)
         self.principal = principal
         self.service = service
         self.feed = feed
@@ -125,106 +115,6 @@ class StatusSocket:
         while True:
             status = await self.queue.get()
             await self.deliver(status)
-
-    async def pump_walks(self) -> None:
-        while True:
-            frame = await self.guidance.get()
-            walk_id = frame.get("request_id")
-            if walk_id not in self.walking:
-                continue
-            if frame.get("type") == "reroute.wanted":
-                await self.reroute(walk_id, frame)
-            else:
-                await self.send(frame)
-
-    async def reroute(self, walk_id: str, wanted: dict[str, Any]) -> None:
-        """Submit the guide's reroute for the walker (`routes.reroutes`), tell them with a
-        `reroute` frame and subscribe this socket to the new request's status; at most one
-        in flight per walk (a reroute asked while the last is queued or running is dropped).
-        A refusal (quota spent, ...) is an error frame, not a strike."""
-        pending = self.rerouting.get(walk_id)
-        if pending is not None:
-            with contextlib.suppress(DomainError):
-                if not (await self.service.state(self.principal, pending)).status.final:
-                    return
-        try:
-            new_id = await submit_reroute(self.service, self.principal, wanted)
-        except DomainError as exc:
-            await self.send(ws_codes.error_message(exc, walk_id))
-            return
-        self.rerouting[walk_id] = new_id
-        await self.send({"type": "reroute", "request_id": walk_id, "new_request_id": new_id})
-        if new_id not in self.subscribed:
-            with contextlib.suppress(DomainError):  # at most 100: the client may subscribe
-                await self.subscribe(new_id)
-
-    async def start_walk(self, request_id: str) -> None:
-        if self.walks is None:
-            raise InvalidMessage("live walks are not available")
-        if len(self.walking) >= MAX_WALKS and request_id not in self.walking:
-            raise InvalidInput(f"at most {MAX_WALKS} walks per socket")
-        state = await self.service.state(self.principal, request_id)  # yours, or not_found
-        if state.status != RouteStatus.SUCCEEDED:
-            raise InvalidInput.field("request_id", "only a succeeded route can be walked")
-        self.begin_walk(state.request_id)
-        await self.send({"type": "walk.started", "request_id": state.request_id})
-
-    async def start_saved_walk(self, raw_id: object) -> None:
-        """Walk a saved route of the caller's: its id is the walk's (the positions' and the
-        guidance's `request_id`); someone else's or an unknown one is `not_found`."""
-        saved_id = canonical_uuid(raw_id)
-        if saved_id is None:
-            raise InvalidMessage.field("saved_route_id", "must be a UUID (8-4-4-4-12 hex digits)")
-        if self.walks is None or self.saved is None:
-            raise InvalidMessage("live walks are not available")
-        if len(self.walking) >= MAX_WALKS and saved_id not in self.walking:
-            raise InvalidInput(f"at most {MAX_WALKS} walks per socket")
-        await self.saved.get(self.principal, saved_id)  # yours, or not_found
-        self.begin_walk(saved_id)
-        await self.send(
-            {"type": "walk.started", "request_id": saved_id, "saved_route_id": saved_id}
-        )
-
-    def begin_walk(self, walk_id: str) -> None:
-        assert self.walks is not None
-        self.walking.add(walk_id)
-        self.walks.listen(walk_id, self.guidance)
-
-    async def position(self, request_id: str, frame: dict[str, Any]) -> None:
-        if self.walks is None or request_id not in self.walking:
-            raise NotFound("no walk of this request was started on this socket")
-        now = time.monotonic()
-        if len(self.position_times) == MAX_POSITIONS_PER_SECOND and (
-            now - self.position_times[0] < 1.0
-        ):
-            raise RateLimited(f"at most {MAX_POSITIONS_PER_SECOND} positions a second", 1)
-        values = {}
-        for name, low, high in (
-            ("lat", -90.0, 90.0),
-            ("lng", -180.0, 180.0),
-            ("accuracy_m", 0.0, 1e6),
-            ("timestamp", 0.0, 1e14),
-        ):
-            value = frame.get(name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidMessage.field(name, "must be a number")
-            if not low <= value <= high:
-                raise InvalidMessage.field(name, "is out of range")
-            values[name] = float(value)
-        self.position_times.append(now)
-        await self.walks.publish_position(
-            request_id,
-            values["lat"],
-            values["lng"],
-            values["accuracy_m"],
-            values["timestamp"] / 1000,  # Unix milliseconds on /ws, seconds on the bus
-        )
-
-    async def stop_walk(self, request_id: str) -> None:
-        self.walking.discard(request_id)
-        if self.walks is not None:
-            self.walks.forget(request_id, self.guidance)
-        await self.send({"type": "walk.stopped", "request_id": request_id})
 
     async def deliver(self, status: RouteGenerationStatus) -> None:
         if status.request_id not in self.subscribed:
@@ -260,10 +150,7 @@ class StatusSocket:
     def close_all(self) -> None:
         for request_id in tuple(self.subscribed):
             self.unsubscribe(request_id)
-        for request_id in tuple(self.walking):
-            self.walking.discard(request_id)
-            if self.walks is not None:
-                self.walks.forget(request_id, self.guidance)
+        self.walks.close()
 
     async def on_binary(self) -> None:
         WS_RECEIVED.labels("invalid").inc()
@@ -300,16 +187,16 @@ class StatusSocket:
                 "or walk.stop"
             )
         if kind == "walk.start" and request_id is None and frame and "saved_route_id" in frame:
-            await self.start_saved_walk(frame["saved_route_id"])
+            await self.walks.start_saved(frame["saved_route_id"])
             return
         if request_id is None:
             raise InvalidMessage.field("request_id", "is required")
         if kind == "walk.start":
-            await self.start_walk(request_id)
+            await self.walks.start(request_id)
         elif kind == "position":
-            await self.position(request_id, frame or {})
+            await self.walks.position(request_id, frame or {})
         elif kind == "walk.stop":
-            await self.stop_walk(request_id)
+            await self.walks.stop(request_id)
         elif kind == "subscribe":
             await self.subscribe(request_id)
         elif kind == "cancel":
@@ -391,7 +278,7 @@ class StatusSocketEndpoint:
         WS_CONNECTIONS.inc()
         self.sessions.add(socket, claims)
         pump = asyncio.create_task(client.pump())
-        walk_pump = asyncio.create_task(client.pump_walks())
+        walk_pump = asyncio.create_task(client.walks.pump())
         try:
             while True:
                 message = await socket.receive()
