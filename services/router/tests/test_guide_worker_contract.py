@@ -2,7 +2,9 @@
 PostgreSQL route results) on a nats-server of its own: a succeeded route's walk replayed
 position by position gets guidance back, arrivals at every stop in order; two replicas in
 the queue group share the walk (each takes positions, the state carries over); positions
-of an unknown walk, malformed or inaccurate ones get no answer."""
+of an unknown walk, malformed or inaccurate ones get no answer; tips name near places of
+the walk's themes from PostGIS, never twice; off the route for 20 s asks for one reroute
+from where the walker stands; a saved route's walk is guided by its id."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import orjson
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from prometheus_client import REGISTRY
 
 from wildside_common.bus.topology import walk_guidance_subject, walk_position_subject
 from wildside_common.config import EnvReader
@@ -237,6 +240,7 @@ async def test_tips_name_near_places_of_the_walkers_themes_never_twice_nor_on_th
     )
     nats = replicas[0].nats
     sub = await nats.subscribe(walk_guidance_subject(request_id))
+    tips_before = REGISTRY.get_sample_value("guide_frames_total", {"type": "tip"}) or 0.0
     t0 = time.time()
     for i in range(12):  # standing at the start, one position a (simulated) second
         at = t0 + i
@@ -260,6 +264,8 @@ async def test_tips_name_near_places_of_the_walkers_themes_never_twice_nor_on_th
     # the nearest first; 5 s later (looked up again after 10 positions) the next nearest,
     # then none: the chapel was given already
     assert ids == [f"node/{base}", f"node/{base + 3}"]
+    tips_after = REGISTRY.get_sample_value("guide_frames_total", {"type": "tip"})
+    assert tips_after == tips_before + 2  # counted (both replicas share this registry)
     stored = await replicas[1].guide.use_case.walks.get(request_id)
     assert stored is not None and set(stored[2].tips_given) <= set(ids)
     await sub.unsubscribe()
