@@ -1,9 +1,11 @@
-"""Live walk guidance: map matching, arrivals, off-route, reroutes and tips (pure)."""
+"""Live walk guidance: map matching, arrivals, off-route, reroutes and tips (pure), and the
+reroute the guide asks for."""
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 from engine_fakes import ORIGIN, offset
@@ -15,6 +17,7 @@ from wildside_router.domain.guide import (
     GuideParams,
     Position,
     WalkPlan,
+    WalkRequest,
     WalkState,
     guide,
     minutes_left,
@@ -22,7 +25,8 @@ from wildside_router.domain.guide import (
     reject_reason,
     snap,
 )
-from wildside_router.domain.tips import TipCandidate, pick_tip
+from wildside_router.domain.tips import TipCandidate, looked, pick_tip, should_look
+from wildside_router.guiding import reroute_wanted_frame
 
 pytestmark = pytest.mark.unit
 PARAMS = GuideParams()
@@ -259,3 +263,41 @@ def test_a_route_that_doubles_back_is_followed_in_order_wherever_it_turns(
             assert along >= plan.stops[k].along_m - PARAMS.arrival_m - 1.0
         reached = state.reached
     assert reached == len(route.stops)
+
+
+def test_places_for_tips_are_looked_up_only_when_due_and_after_moving_or_some_positions() -> None:
+    here = offset(0.0, 0.0)
+    pos = Position(here.lat, here.lng, 5.0, T0)
+    assert should_look(WalkState(positions=1), pos, PARAMS)  # never looked, a tip is due
+    state = looked(WalkState(positions=1), pos)
+    assert not should_look(state, pos, PARAMS)  # just looked here
+    step = offset(PARAMS.tip_look_every_m - 1, 0.0)
+    near = Position(step.lat, step.lng, 5.0, T0 + 5)
+    assert not should_look(replace(state, positions=10), near, PARAMS)
+    assert should_look(replace(state, positions=11), near, PARAMS)  # 10 positions since
+    moved = offset(PARAMS.tip_look_every_m + 1, 0.0)
+    assert should_look(state, Position(moved.lat, moved.lng, 5.0, T0 + 5), PARAMS)
+    given = replace(state, last_tip_at=T0, positions=50)  # a tip was given: not due yet
+    far = Position(moved.lat, moved.lng, 5.0, T0 + PARAMS.tip_every_s - 1)
+    assert not should_look(given, far, PARAMS)
+    assert should_look(given, replace(far, timestamp=T0 + PARAMS.tip_every_s), PARAMS)
+
+
+def test_a_reroute_asks_for_the_walk_from_here_with_the_time_left() -> None:
+    here = offset(80.0, 100.0)
+    state = WalkState(started_at=T0, reroutes=2)
+    request = WalkRequest(("art",), 60.0, (60.2, 24.9))
+    frame = reroute_wanted_frame("r", request, state, Position(here.lat, here.lng, 5.0, T0 + 630))
+    assert frame == {
+        "type": "reroute.wanted",
+        "request_id": "r",
+        "reroute": 2,
+        "route_request": {
+            "start": {"lat": here.lat, "lng": here.lng},
+            "duration_minutes": 50,  # 49.5 minutes left, rounded up
+            "preferences": ["art"],
+            "end": {"lat": 60.2, "lng": 24.9},
+        },
+    }
+    late = Position(here.lat, here.lng, 5.0, T0 + 7200)  # the budget is spent: one minute
+    assert reroute_wanted_frame("r", request, state, late)["route_request"]["duration_minutes"] == 1
