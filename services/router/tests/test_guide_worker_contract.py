@@ -211,15 +211,24 @@ async def add_places(router: Router, places: list[tuple[str, str, list[str], flo
     return base
 
 
-async def frames_of(sub: Any, until: float = 1.0) -> list[dict[str, Any]]:
-    """Every frame the subscription gets until none comes for `until` seconds."""
+async def replay(
+    router: Router, sub: Any, request_id: str, fixes: list[tuple[float, float, float]]
+) -> list[dict[str, Any]]:
+    """Publish each (lat, lng, timestamp) once the last one's guidance came back (as a
+    walker does, a second apart); every frame of the walk, in the order received."""
     out: list[dict[str, Any]] = []
-    while True:
+    for lat, lng, at in fixes:
+        msg = position(request_id, lat, lng, at=at)
+        await router.nats.publish(walk_position_subject(request_id), msg)
+        while True:  # a tip or reroute of the last position may come first
+            out.append(orjson.loads((await sub.next_msg(timeout=5)).data))
+            if out[-1]["type"] == "guidance":
+                break
+    while True:  # what follows the last guidance
         try:
-            msg = await sub.next_msg(timeout=until)
+            out.append(orjson.loads((await sub.next_msg(timeout=0.5)).data))
         except TimeoutError:
             return out
-        out.append(orjson.loads(msg.data))
 
 
 @pytest.mark.parametrize("guide_env", [{"GUIDE_TIP_INTERVAL_SECONDS": "5"}], indirect=True)
@@ -241,15 +250,10 @@ async def test_tips_name_near_places_of_the_walkers_themes_never_twice_nor_on_th
     nats = replicas[0].nats
     sub = await nats.subscribe(walk_guidance_subject(request_id))
     tips_before = REGISTRY.get_sample_value("guide_frames_total", {"type": "tip"}) or 0.0
-    t0 = time.time()
-    for i in range(12):  # standing at the start, one position a (simulated) second
-        at = t0 + i
-        await nats.publish(
-            walk_position_subject(request_id),
-            position(request_id, start.lat, start.lng, at=at),
-        )
-        await asyncio.sleep(0.05)
-    frames = await frames_of(sub)
+    t0 = time.time()  # standing at the start, one position a (simulated) second
+    frames = await replay(
+        replicas[0], sub, request_id, [(start.lat, start.lng, t0 + i) for i in range(12)]
+    )
     tips = [f for f in frames if f["type"] == "tip"]
     for tip in tips:
         TIP.validate(tip)
@@ -278,16 +282,11 @@ async def test_off_the_route_for_twenty_seconds_asks_for_one_reroute(
     start = route.stops[0]
     payload = {"duration_minutes": 60, "preferences": ["art"]}
     request_id = await succeeded(replicas[0], route, payload)
-    nats = replicas[0].nats
-    sub = await nats.subscribe(walk_guidance_subject(request_id))
+    sub = await replicas[0].nats.subscribe(walk_guidance_subject(request_id))
     t0 = time.time()
     away = (start.lat, start.lng - 0.0015)  # 83 m west of the route's first leg
-    for i in range(40):
-        lat, lng = (start.lat, start.lng) if i < 5 else away
-        msg = position(request_id, lat, lng, at=t0 + i)
-        await nats.publish(walk_position_subject(request_id), msg)
-        await asyncio.sleep(0.02)
-    frames = await frames_of(sub)
+    fixes = [(*((start.lat, start.lng) if i < 5 else away), t0 + i) for i in range(40)]
+    frames = await replay(replicas[0], sub, request_id, fixes)
     guidance = [f for f in frames if f["type"] == "guidance"]
     wanted = [f for f in frames if f["type"] == "reroute.wanted"]
     assert len(guidance) == 40 and [g["off_route"] for g in guidance] == [False] * 5 + [True] * 35
