@@ -76,6 +76,7 @@ class FakeRouteRequests:
             100 if done else 0,
             None,
             new.cached_route,
+            new.payload.get("rerouted_from"),
         )
         if claim is not None:
             self.keys[(new.user_id, claim.key)] = StoredResponse(

@@ -56,6 +56,16 @@ class Running:
         request_id: str = response.json()["request_id"]
         return request_id
 
+    async def save(self, user: str, request_id: str) -> str:
+        """Save a succeeded request's route as `user`; the saved route's id."""
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        body = {"request_id": request_id, "name": "A walk to keep"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as client:
+            response = await client.post("/api/v1/saved-routes", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        saved_id: str = response.json()["id"]
+        return saved_id
+
     async def succeed(self, request_id: str) -> None:
         """The router's part: the request succeeded with a stored route."""
         async with self.gateway.pool.acquire() as conn, conn.transaction():
@@ -189,12 +199,73 @@ async def walk(running: Running, client: Recorder, foreign: str) -> None:
     guidance = guidance | {"request_id": walked}
     await nats.publish(walk_guidance_subject(walked), json.dumps(guidance).encode())
     assert (await client.receive())[0] == guidance
+    tip = DOCUMENT["components"]["messages"]["WalkTip"]["examples"][0]["payload"]
+    tip = tip | {"request_id": walked}
+    await nats.publish(walk_guidance_subject(walked), json.dumps(tip).encode())
+    assert (await client.receive())[0] == tip
+    await reroute(running, client, walked)
     await client.send({"type": "position", "request_id": walked} | point)
     limited = await client.exchange({"type": "position", "request_id": walked} | point)
     assert (limited["type"], limited["code"]) == ("error", "rate_limited")
     stop = {"type": "walk.stop", "request_id": walked}
     assert await client.exchange(stop) == {"type": "walk.stopped", "request_id": walked}
     await positions.unsubscribe()
+    await walk_saved(running, client, walked, foreign)
+
+
+async def walk_saved(running: Running, client: Recorder, walked: str, foreign: str) -> None:
+    """`walk.start` of a saved route: the caller's only; the walk's id is the saved route's."""
+    saved, bobs = await running.save("alice", walked), await running.save("bob", foreign)
+    nats = running.gateway.nats
+    positions = await nats.subscribe(walk_position_subject(saved))
+    await nats.flush()
+    start = {"type": "walk.start", "saved_route_id": saved.upper()}
+    started = {"type": "walk.started", "request_id": saved, "saved_route_id": saved}
+    assert await client.exchange(start) == started
+    for frame, code in (
+        ({"type": "walk.start", "saved_route_id": bobs}, "not_found"),
+        ({"type": "walk.start", "saved_route_id": str(uuid.uuid4())}, "not_found"),
+        ({"type": "walk.start", "saved_route_id": "nope"}, "invalid_message"),
+    ):
+        answer = await client.exchange(frame)
+        assert (answer["type"], answer["code"]) == ("error", code), frame
+    await asyncio.sleep(1.0)  # the position rate: 2 a second
+    point = {"lat": 60.1695, "lng": 24.9522, "accuracy_m": 5, "timestamp": 1_796_000_001_500}
+    await client.send({"type": "position", "request_id": saved} | point)
+    published = json.loads((await positions.next_msg(timeout=5)).data)
+    assert published["request_id"] == saved
+    stop = {"type": "walk.stop", "request_id": saved}
+    assert await client.exchange(stop) == {"type": "walk.stopped", "request_id": saved}
+    await positions.unsubscribe()
+
+
+async def reroute(running: Running, client: Recorder, walked: str) -> None:
+    """The guide's `reroute.wanted`: submitted for the walker as a route request of theirs
+    (linked to the walk), answered `reroute`, the socket subscribed to it; asked again
+    while it is queued, nothing (one in flight per walk)."""
+    wanted = DOCUMENT["components"]["messages"]["WalkRerouteWanted"]["examples"][0]["payload"]
+    wanted = wanted | {"request_id": walked}
+    subject = walk_guidance_subject(walked)
+    await running.gateway.nats.publish(subject, json.dumps(wanted).encode())
+    answer, subscribed, status = await client.receive(3)
+    new_id = answer["new_request_id"]
+    assert answer == {"type": "reroute", "request_id": walked, "new_request_id": new_id}
+    assert new_id != walked
+    assert subscribed == {"type": "subscribed", "request_id": new_id}
+    assert (status["request_id"], status["status"]) == (new_id, "queued")
+    headers = {"Authorization": f"Bearer {running.tokens['alice']}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as http:
+        state = (await http.get(f"/api/v1/routes/{new_id}", headers=headers)).json()
+        listed = (await http.get("/api/v1/routes", headers=headers)).json()
+    assert state["rerouted_from"] == walked and state["status"] == "queued"
+    mine = next(item for item in listed["data"] if item["request_id"] == new_id)
+    asked = wanted["route_request"]
+    assert mine["summary"]["start"] == asked["start"]
+    assert mine["summary"]["duration_minutes"] == asked["duration_minutes"]
+    again = wanted | {"reroute": 2}
+    await running.gateway.nats.publish(subject, json.dumps(again).encode())
+    await asyncio.sleep(0.3)
+    assert await client.exchange({"type": "ping"}) == {"type": "pong"}  # nothing came between
 
 
 @pytest.mark.contract
@@ -236,6 +307,8 @@ def test_the_documented_examples_are_valid_messages() -> None:
         "walk.started",
         "walk.stopped",
         "guidance",
+        "tip",
+        "reroute",
     }
     for messages in (CLIENT, SERVER):
         for message in messages.values():

@@ -1,9 +1,11 @@
-"""Live walk guidance: map matching, arrivals, off-route, reroutes and tips (pure)."""
+"""Live walk guidance: map matching, arrivals, off-route, reroutes and tips (pure), and the
+reroute the guide asks for."""
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 from engine_fakes import ORIGIN, offset
@@ -14,16 +16,17 @@ from wildside_common.route import Route, Stop
 from wildside_router.domain.guide import (
     GuideParams,
     Position,
-    TipCandidate,
     WalkPlan,
+    WalkRequest,
     WalkState,
     guide,
     minutes_left,
-    pick_tip,
     plan_walk,
     reject_reason,
     snap,
 )
+from wildside_router.domain.tips import TipCandidate, looked, pick_tip, should_look
+from wildside_router.guiding import reroute_wanted_frame
 
 pytestmark = pytest.mark.unit
 PARAMS = GuideParams()
@@ -223,3 +226,78 @@ def test_tips_match_the_themes_are_near_never_on_the_walk_never_twice_and_spaced
 def test_the_time_left_is_the_budget_minus_the_time_walked() -> None:
     assert minutes_left(60.0, T0, T0 + 600) == pytest.approx(50.0)
     assert minutes_left(60.0, T0, T0 + 7200) == 0.0
+
+
+@st.composite
+def out_and_back_walks(draw: st.DrawFn) -> tuple[list[tuple[float, float]], list[int]]:
+    """A random polyline walked out and back along itself, with stops on both legs (a
+    stop on the way back may stand where the walker passed on the way out)."""
+    line, _ = draw(polylines())
+    n = len(line)
+    xy = [*line, *reversed(line[:-1])]
+    turn = n - 1
+    out = draw(st.lists(st.integers(1, turn), max_size=4))
+    back = draw(st.lists(st.integers(1, turn - 1), max_size=4) if turn > 1 else st.just([]))
+    middle = {*out, *(2 * turn - v for v in back)}
+    return xy, [0, *sorted(middle), 2 * turn]
+
+
+@settings(max_examples=150, deadline=None)
+@given(out_and_back_walks(), st.floats(0.5, 20))
+def test_a_route_that_doubles_back_is_followed_in_order_wherever_it_turns(
+    line: tuple[list[tuple[float, float]], list[int]], step: float
+) -> None:
+    xy, stop_vertices = line
+    route = make_route(xy, stop_vertices)
+    plan = plan_walk(route)
+    points = replay(xy, step)
+    true_along = [0.0]
+    for (n1, e1), (n2, e2) in itertools.pairwise(points):
+        true_along.append(true_along[-1] + math.hypot(n2 - n1, e2 - e1))
+    reached = 0
+    for (state, g), along in zip(walk(plan, points, None), true_along, strict=True):
+        assert not g.off_route  # type: ignore[attr-defined]
+        # the match follows the walker along the route, never onto the other leg
+        assert state.along_m == pytest.approx(along, abs=1.0)
+        for k in range(reached, state.reached):  # reached in order, once past their place
+            assert along >= plan.stops[k].along_m - PARAMS.arrival_m - 1.0
+        reached = state.reached
+    assert reached == len(route.stops)
+
+
+def test_places_for_tips_are_looked_up_only_when_due_and_after_moving_or_some_positions() -> None:
+    here = offset(0.0, 0.0)
+    pos = Position(here.lat, here.lng, 5.0, T0)
+    assert should_look(WalkState(positions=1), pos, PARAMS)  # never looked, a tip is due
+    state = looked(WalkState(positions=1), pos)
+    assert not should_look(state, pos, PARAMS)  # just looked here
+    step = offset(PARAMS.tip_look_every_m - 1, 0.0)
+    near = Position(step.lat, step.lng, 5.0, T0 + 5)
+    assert not should_look(replace(state, positions=10), near, PARAMS)
+    assert should_look(replace(state, positions=11), near, PARAMS)  # 10 positions since
+    moved = offset(PARAMS.tip_look_every_m + 1, 0.0)
+    assert should_look(state, Position(moved.lat, moved.lng, 5.0, T0 + 5), PARAMS)
+    given = replace(state, last_tip_at=T0, positions=50)  # a tip was given: not due yet
+    far = Position(moved.lat, moved.lng, 5.0, T0 + PARAMS.tip_every_s - 1)
+    assert not should_look(given, far, PARAMS)
+    assert should_look(given, replace(far, timestamp=T0 + PARAMS.tip_every_s), PARAMS)
+
+
+def test_a_reroute_asks_for_the_walk_from_here_with_the_time_left() -> None:
+    here = offset(80.0, 100.0)
+    state = WalkState(started_at=T0, reroutes=2)
+    request = WalkRequest(("art",), 60.0, (60.2, 24.9))
+    frame = reroute_wanted_frame("r", request, state, Position(here.lat, here.lng, 5.0, T0 + 630))
+    assert frame == {
+        "type": "reroute.wanted",
+        "request_id": "r",
+        "reroute": 2,
+        "route_request": {
+            "start": {"lat": here.lat, "lng": here.lng},
+            "duration_minutes": 50,  # 49.5 minutes left, rounded up
+            "preferences": ["art"],
+            "end": {"lat": 60.2, "lng": 24.9},
+        },
+    }
+    late = Position(here.lat, here.lng, 5.0, T0 + 7200)  # the budget is spent: one minute
+    assert reroute_wanted_frame("r", request, state, late)["route_request"]["duration_minutes"] == 1

@@ -292,11 +292,8 @@ def build_app(
         settings.retry_after_seconds,
     )
 
-    saved = SavedRouteEndpoints(
-        saved_route_service(settings, pool, redis, service.analytics),
-        auth,
-        settings.max_body_bytes,
-    )
+    saved_routes = saved_route_service(settings, pool, redis, service.analytics)
+    saved = SavedRouteEndpoints(saved_routes, auth, settings.max_body_bytes)
 
     origins = settings.allowed_origins
     socket = StatusSocketEndpoint(
@@ -306,6 +303,7 @@ def build_app(
         origins,
         cookie_name=settings.identity.cookie_name,
         walks=walks,
+        saved=saved_routes,
     )
     routes: list[BaseRoute] = [
         # /metrics is on the metrics port only (__main__: serve_ops).

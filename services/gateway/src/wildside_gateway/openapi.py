@@ -150,6 +150,12 @@ ROUTE_STATE = {
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "error": {"type": "string"},
         "route": ref("Route"),
+        "rerouted_from": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The walk this request reroutes (a live walk's reroute, "
+            "docs/live-walk.md): its route request's or saved route's id.",
+        },
     },
 }
 

@@ -36,6 +36,7 @@ from wildside_router.adapters.outbound.postgres import PostgresRouteStore
 from wildside_router.adapters.outbound.route_cache import RedisRouteCacheWriter
 from wildside_router.adapters.outbound.status_publisher import JetStreamStatusPublisher
 from wildside_router.adapters.outbound.walk_store_redis import RedisWalkStore
+from wildside_router.adapters.outbound.walks_pg import PostgresTipPlaces, PostgresWalkRoutes
 from wildside_router.app import GenerateRoute
 from wildside_router.config import RouterSettings
 from wildside_router.domain.guide import GuideParams
@@ -82,6 +83,17 @@ def engine_planner(
         options,
         NatsEnrichmentRequester(js),
         PrometheusPlanMetrics(),
+    )
+
+
+def guide_params(settings: RouterSettings) -> GuideParams:
+    """The live walks' thresholds from the settings (docs/live-walk.md)."""
+    return GuideParams(
+        walking_speed_mps=settings.walking_speed_kmh / 3.6,
+        tip_every_s=settings.guide_tip_interval_seconds,
+        tip_max_detour_minutes=settings.guide_tip_max_detour_minutes,
+        off_route_m=settings.guide_off_route_metres,
+        reroute_after_s=settings.guide_reroute_after_seconds,
     )
 
 
@@ -136,10 +148,11 @@ async def bootstrap(
         guide = WalkPositions(
             nats,
             GuideWalk(
-                store,
+                PostgresWalkRoutes(pool),
                 walks,
                 NatsGuidancePublisher(nats),
-                GuideParams(walking_speed_mps=settings.walking_speed_kmh / 3.6),
+                PostgresTipPlaces(pool),
+                guide_params(settings),
             ),
         )
         await guide.start()

@@ -31,6 +31,10 @@ class RouterSettings:
     network_refresh_seconds: float = 60.0
     default_dwell_minutes: float = 5.0
     cpsat_max_nodes: int = 80
+    guide_tip_interval_seconds: float = 180.0
+    guide_tip_max_detour_minutes: float = 5.0
+    guide_off_route_metres: float = 50.0
+    guide_reroute_after_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, env: EnvReader) -> RouterSettings:
@@ -66,4 +70,14 @@ class RouterSettings:
                 "ROUTER_DEFAULT_DWELL_MINUTES", 5.0, minimum=0.0, maximum=240.0
             ),
             cpsat_max_nodes=env.integer("ROUTER_CPSAT_MAX_NODES", 80, minimum=0, maximum=500),
+            guide_tip_interval_seconds=env.real("GUIDE_TIP_INTERVAL_SECONDS", 180.0, minimum=0.0),
+            guide_tip_max_detour_minutes=env.real(
+                "GUIDE_TIP_MAX_DETOUR_MINUTES", 5.0, minimum=0.0, maximum=60.0
+            ),
+            guide_off_route_metres=env.real(
+                "GUIDE_OFF_ROUTE_METRES", 50.0, minimum=10.0, maximum=1000.0
+            ),
+            guide_reroute_after_seconds=env.real(
+                "GUIDE_REROUTE_AFTER_SECONDS", 20.0, minimum=1.0, maximum=3600.0
+            ),
         )

@@ -1,26 +1,40 @@
-"""The guide worker's use case: one position in, one guidance frame out (docs/live-walk.md).
+"""The guide worker's use case: one position in, its frames out (docs/live-walk.md).
 
-Any replica takes any position: the walk's route and state live in the `WalkStore`. The
-first position of a walk loads the route of the succeeded request. Positions are never
-logged; only counts leave this module (as metrics, by the inbound adapter).
+Each accepted position gets a `guidance` frame; a `tip` follows when one is due and a
+place fits; a `reroute.wanted` when the walker has been off the route for a while (the
+gateway replica holding their socket submits the new route request on their behalf, through
+the same use case as POST /api/v1/routes). Any replica takes any position: the walk's route,
+request and state live in the `WalkStore`. The first position of a walk loads the route of
+the succeeded request (or saved route). Positions are never logged; only counts leave this
+module (as metrics, by the inbound adapter).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from wildside_common.errors import DomainError
 from wildside_router.domain.guide import (
     Guidance,
     GuideParams,
     Position,
+    WalkPlan,
+    WalkRequest,
     WalkState,
     guide,
+    minutes_left,
     plan_walk,
     reject_reason,
 )
-from wildside_router.ports import GuidancePublisher, RouteResults, WalkStore
+from wildside_router.domain.tips import Tip, looked, pick_tip, should_look, tip_radius_m
+from wildside_router.ports import GuidancePublisher, TipPlaces, WalkRoutes, WalkStore
+
+log = logging.getLogger(__name__)
+TIP_CANDIDATES = 20  # the nearest places looked at for a tip
 
 
 def guidance_frame(request_id: str, g: Guidance) -> dict[str, Any]:
@@ -42,6 +56,40 @@ def guidance_frame(request_id: str, g: Guidance) -> dict[str, Any]:
     }
 
 
+def tip_frame(request_id: str, tip: Tip) -> dict[str, Any]:
+    """The `tip` message of `/ws` (schemas/asyncapi.yaml)."""
+    p = tip.poi
+    return {
+        "type": "tip",
+        "request_id": request_id,
+        "poi": {"id": p.id, "name": p.name, "themes": list(p.themes), "lat": p.lat, "lng": p.lng},
+        "distance_m": tip.distance_m,
+        "detour_minutes": tip.detour_minutes,
+    }
+
+
+def reroute_wanted_frame(
+    request_id: str, request: WalkRequest, state: WalkState, position: Position
+) -> dict[str, Any]:
+    """The guide's `reroute.wanted` (bus only): the route request to submit for the walker,
+    from where they stand, with the time they have left (whole minutes, at least one)."""
+    started = position.timestamp if state.started_at is None else state.started_at
+    left = minutes_left(request.duration_minutes, started, position.timestamp)
+    route_request: dict[str, Any] = {
+        "start": {"lat": position.lat, "lng": position.lng},
+        "duration_minutes": max(1, math.ceil(left)),
+        "preferences": list(request.themes),
+    }
+    if request.end is not None:
+        route_request["end"] = {"lat": request.end[0], "lng": request.end[1]}
+    return {
+        "type": "reroute.wanted",
+        "request_id": request_id,
+        "reroute": state.reroutes,  # 1 for the walk's first: with the id, names this reroute
+        "route_request": route_request,
+    }
+
+
 def parse_position(data: Any) -> tuple[str, Position] | None:
     """(request_id, position) from a bus message, or None when malformed."""
     if not isinstance(data, dict):
@@ -59,9 +107,10 @@ def parse_position(data: Any) -> tuple[str, Position] | None:
 
 @dataclass
 class GuideWalk:
-    routes: RouteResults
+    routes: WalkRoutes
     walks: WalkStore
     publisher: GuidancePublisher
+    places: TipPlaces
     params: GuideParams = field(default_factory=GuideParams)
 
     async def on_position(self, request_id: str, position: Position, now: float) -> str:
@@ -69,15 +118,43 @@ class GuideWalk:
         ignored) is for counting."""
         found = await self.walks.get(request_id)
         if found is None:
-            route = await self.routes.result_of(request_id)
-            if route is None:
+            loaded = await self.routes.walk_of(request_id)
+            if loaded is None:
                 return "unknown_walk"
-            found = (route, WalkState())
-        route, state = found
+            found = (*loaded, WalkState())
+        route, request, state = found
         reason = reject_reason(state, position, now, self.params)
         if reason is not None:
             return reason
-        state, g = guide(plan_walk(route), state, position, self.params)
-        await self.walks.put(request_id, route, state)
-        await self.publisher.publish(request_id, guidance_frame(request_id, g))
+        plan = plan_walk(route)
+        state, g = guide(plan, state, position, self.params)
+        frames = [guidance_frame(request_id, g)]
+        state, tip = await self._tip(plan, request, state, position)
+        if tip is not None and await self.walks.claim_tip(request_id, tip.poi.id):
+            frames.append(tip_frame(request_id, tip))
+        if g.reroute:
+            frames.append(reroute_wanted_frame(request_id, request, state, position))
+        await self.walks.put(request_id, route, request, state)
+        for frame in frames:
+            await self.publisher.publish(request_id, frame)
         return "guided"
+
+    async def _tip(
+        self, plan: WalkPlan, request: WalkRequest, state: WalkState, position: Position
+    ) -> tuple[WalkState, Tip | None]:
+        """A tip if one is due, looking places up only when `should_look` says so."""
+        if not should_look(state, position, self.params):
+            return state, None
+        state = looked(state, position)
+        try:
+            places = await self.places.near(
+                position.lat,
+                position.lng,
+                tip_radius_m(self.params),
+                request.themes,
+                TIP_CANDIDATES,
+            )
+        except DomainError:  # no tip this time; guidance goes on
+            log.warning("places for tips unavailable")
+            return state, None
+        return pick_tip(plan, state, position, places, request.themes, self.params)

@@ -13,8 +13,9 @@ from wildside_common.messages import (
 )
 from wildside_common.route import Route
 from wildside_router.domain.candidates import Candidate, ReachArea
-from wildside_router.domain.guide import WalkState
+from wildside_router.domain.guide import WalkRequest, WalkState
 from wildside_router.domain.network import StreetNetwork
+from wildside_router.domain.tips import TipCandidate
 
 Progress = Callable[[float], None]
 
@@ -99,19 +100,36 @@ class EnrichmentRequester(Protocol):
         ...
 
 
-class RouteResults(Protocol):
-    async def result_of(self, request_id: str) -> Route | None:
-        """The stored route of a succeeded, unexpired request (None otherwise)."""
+class WalkRoutes(Protocol):
+    async def walk_of(self, walk_id: str) -> tuple[Route, WalkRequest] | None:
+        """The route and request of a walk: a succeeded, unexpired route request's, or a
+        saved route's (by its id); None when there is neither."""
+        ...
+
+
+class TipPlaces(Protocol):
+    async def near(
+        self, lat: float, lng: float, radius_m: float, themes: Sequence[str], limit: int
+    ) -> list[TipCandidate]:
+        """Named places within `radius_m` matching one of `themes` (any theme when empty),
+        nearest first, at most `limit`."""
         ...
 
 
 class WalkStore(Protocol):
-    """Each live walk's route and state, shared by every guide replica (expires an hour
-    after the last position; positions are kept nowhere else)."""
+    """Each live walk's route, request and state, shared by every guide replica (expires an
+    hour after the last position; positions are kept nowhere else)."""
 
-    async def get(self, request_id: str) -> tuple[Route, WalkState] | None: ...
+    async def get(self, walk_id: str) -> tuple[Route, WalkRequest, WalkState] | None: ...
 
-    async def put(self, request_id: str, route: Route, state: WalkState) -> None: ...
+    async def put(
+        self, walk_id: str, route: Route, request: WalkRequest, state: WalkState
+    ) -> None: ...
+
+    async def claim_tip(self, walk_id: str, poi_id: str) -> bool:
+        """Record a tip of the walk once: False when it was given already (by another
+        replica handling a position of the same walk at the same time)."""
+        ...
 
 
 class GuidancePublisher(Protocol):

@@ -106,6 +106,7 @@ class Submission:
     cache_key: str
     deadline: float  # event-loop time after which it is refused, not started
     context: contextvars.Context  # the request's own (trace, log fields) for its job
+    rerouted_from: str | None = None  # a live walk's reroute: the walk's id
 
     @property
     def user_id(self) -> str:
@@ -178,7 +179,15 @@ class RouteService:
         self.new_id = new_id
         self.batches = batching(self._process)
 
-    async def submit(self, principal: Principal, body: Any, key: str | None = None) -> Accepted:
+    async def submit(
+        self,
+        principal: Principal,
+        body: Any,
+        key: str | None = None,
+        rerouted_from: str | None = None,
+    ) -> Accepted:
+        """Accept a route request (`rerouted_from`: submitted by a live walk's reroute on the
+        walker's behalf, the walk's id, stored with the request and shown by `state`)."""
         request = parse_route_request(body, await self.themes.theme_ids(), self.policy.bounds)
         policy = self.policy
         fingerprint, cache_key = canonical.identities(
@@ -192,6 +201,7 @@ class RouteService:
             cache_key,
             asyncio.get_running_loop().time() + policy.timeout,
             contextvars.copy_context(),
+            rerouted_from,
         )
         while True:
             outcome = await self.batches.submit(submission)
@@ -305,9 +315,10 @@ class RouteService:
                 {"request_id": request_id},
                 self.policy.idempotency_ttl,
             )
-        return NewRouteRequest(
-            request_id, item.user_id, item.request.to_payload(), item.cache_key, claim, cached
-        )
+        payload = item.request.to_payload()
+        if item.rerouted_from is not None:
+            payload["rerouted_from"] = item.rerouted_from
+        return NewRouteRequest(request_id, item.user_id, payload, item.cache_key, claim, cached)
 
     def _job(self, item: Submission, new: NewRouteRequest) -> GenerateRouteJob:
         request = item.request

@@ -16,6 +16,7 @@ from wildside_common.pagination import PageParams, Window
 from wildside_common.route import Route
 from wildside_gateway.routes.domain.idempotency import StoredResponse
 from wildside_gateway.routes.domain.routes import Cancellation, RequestSummary, RouteState
+from wildside_gateway.shared.domain.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,14 @@ class NullRouteMetrics:
 
     def cancel(self, outcome: str) -> None:
         pass
+
+
+class SavedWalks(Protocol):
+    """The caller's saved routes, to walk one (`walk.start` with `saved_route_id`)."""
+
+    async def get(self, principal: Principal, saved_id: str) -> object:
+        """The caller's saved route; raises NotFound for an unknown or someone else's."""
+        ...
 
 
 class WalkFeed(Protocol):

@@ -31,6 +31,9 @@ class GuideParams:
     reroute_after_s: float = 20.0
     tip_max_detour_minutes: float = 5.0
     tip_every_s: float = 180.0
+    # places for tips are looked up again only after this far, or this many positions
+    tip_look_every_m: float = 50.0
+    tip_look_every_positions: int = 10
     # how far past the last match a position snaps at no cost (plus twice the distance
     # moved since the last position: a walker who sends positions rarely moves far)
     lookahead_m: float = 30.0
@@ -91,6 +94,21 @@ class WalkState:
     tips_given: tuple[str, ...] = ()
     last_tip_at: float | None = None
     positions: int = 0
+    started_at: float | None = None  # the first accepted position's time
+    looked_lat: float | None = None  # where places for tips were last looked up
+    looked_lng: float | None = None
+    looked_at_position: int = 0
+    reroutes: int = 0  # reroutes asked so far
+
+
+@dataclass(frozen=True, slots=True)
+class WalkRequest:
+    """What the walker asked for: their themes, time budget and end (None: back to the
+    start). A reroute asks for the same from where they stand, with the time left."""
+
+    themes: tuple[str, ...] = ()
+    duration_minutes: float = 0.0
+    end: tuple[float, float] | None = None  # (lat, lng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +132,6 @@ class Guidance:
 
 
 @dataclass(frozen=True, slots=True)
-class TipCandidate:
-    id: str
-    name: str
-    themes: tuple[str, ...]
-    lat: float
-    lng: float
-
-
-@dataclass(frozen=True, slots=True)
-class Tip:
-    poi: TipCandidate
-    distance_m: float
-    detour_minutes: float
-
-
-@dataclass(frozen=True, slots=True)
 class _Projection:
     lat0: float
     lng0: float
@@ -148,13 +150,15 @@ def _projection(plan: WalkPlan) -> _Projection:
 
 
 def _on_segment(
-    xy: Sequence[tuple[float, float]], i: int, px: float, py: float
+    xy: Sequence[tuple[float, float]], i: int, px: float, py: float, from_m: float = 0.0
 ) -> tuple[float, float]:
-    """(distance from p to segment i, distance from segment i's start to p's foot)."""
+    """(distance from p to segment i, distance from segment i's start to p's foot), the
+    segment taken from `from_m` metres past its start on (the part not walked yet)."""
     (ax, ay), (bx, by) = xy[i], xy[i + 1]
     dx, dy = bx - ax, by - ay
     seg2 = dx * dx + dy * dy
-    t = 0.0 if seg2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / seg2))
+    low = 0.0 if seg2 == 0 else min(max(from_m / math.sqrt(seg2), 0.0), 1.0)
+    t = low if seg2 == 0 else max(low, min(1.0, ((px - ax) * dx + (py - ay) * dy) / seg2))
     fx, fy = ax + t * dx, ay + t * dy
     return math.hypot(px - fx, py - fy), t * math.sqrt(seg2)
 
@@ -177,9 +181,9 @@ def snap(
     the walker skipped ahead: that point is taken.
     """
     px, py = _projection(plan).xy(lat, lng)
-    best = _best(plan, px, py, from_segment, from_along_m + lookahead_m)
+    best = _best(plan, px, py, from_segment, from_along_m, from_along_m + lookahead_m)
     if best.offset_m > near_m and math.isfinite(lookahead_m):
-        far = _best(plan, px, py, from_segment, math.inf)
+        far = _best(plan, px, py, from_segment, from_along_m, math.inf)
         if far.offset_m <= near_m:
             best = far
     if best.segment == from_segment and best.along_m < from_along_m:
@@ -187,13 +191,18 @@ def snap(
     return best
 
 
-def _best(plan: WalkPlan, px: float, py: float, first: int, free_until_m: float) -> Match:
+def _best(
+    plan: WalkPlan, px: float, py: float, first: int, from_along_m: float, free_until_m: float
+) -> Match:
     best: Match | None = None
     best_cost = math.inf
     for i in range(first, len(plan.xy) - 1):
         if plan.cum[i] - free_until_m > best_cost:
             break  # every point from here on costs more than the best
-        d, along = _on_segment(plan.xy, i, px, py)
+        # the first segment only ahead of the last match: on a route that doubles back,
+        # the way out behind the walker must not hold the match at the turn
+        from_m = from_along_m - plan.cum[i] if i == first else 0.0
+        d, along = _on_segment(plan.xy, i, px, py, from_m)
         cost = d + max(0.0, plan.cum[i] + along - free_until_m)
         if cost < best_cost - 1e-9:
             best, best_cost = Match(i, plan.cum[i] + along, d), cost
@@ -302,6 +311,8 @@ def guide(
         off_route_since=off_since,
         rerouted=(state.rerouted or reroute) if off_route else False,
         positions=state.positions + 1,
+        started_at=position.timestamp if state.started_at is None else state.started_at,
+        reroutes=state.reroutes + int(reroute),
     )
     target = plan.stops[min(reached, len(plan.stops) - 1)]
     straight = haversine_m(position.lat, position.lng, target.lat, target.lng)
@@ -331,53 +342,6 @@ def guide(
         reroute,
     )
     return new_state, guidance
-
-
-def pick_tip(
-    plan: WalkPlan,
-    state: WalkState,
-    position: Position,
-    candidates: Sequence[TipCandidate],
-    themes: Sequence[str],
-    params: GuideParams,
-) -> tuple[WalkState, Tip | None]:
-    """The nearest place matching the walker's themes within a short detour, if a tip is due.
-
-    Never a place on the walk, never the same place twice, at most one every `tip_every_s`.
-    """
-    if state.last_tip_at is not None and position.timestamp - state.last_tip_at < (
-        params.tip_every_s
-    ):
-        return state, None
-    on_walk = {s.osm for s in plan.stops if s.osm is not None}
-    wanted = set(themes)
-    best: Tip | None = None
-    for c in candidates:
-        if c.id in on_walk or c.id in state.tips_given:
-            continue
-        if wanted and not wanted.intersection(c.themes):
-            continue
-        d = haversine_m(position.lat, position.lng, c.lat, c.lng)
-        detour = 2 * d / params.walking_speed_mps / 60
-        if detour > params.tip_max_detour_minutes:
-            continue
-        if best is None or d < best.distance_m:
-            best = Tip(c, round(d, 1), round(detour, 1))
-    if best is None:
-        return state, None
-    return (
-        replace(
-            state,
-            tips_given=(*state.tips_given, best.poi.id),
-            last_tip_at=position.timestamp,
-        ),
-        best,
-    )
-
-
-def tip_radius_m(params: GuideParams) -> float:
-    """How far a tip may be: half the longest detour, walked."""
-    return params.tip_max_detour_minutes * 60 * params.walking_speed_mps / 2
 
 
 def minutes_left(budget_minutes: float, started_at: float, now: float) -> float:

@@ -119,6 +119,7 @@ class RouteState:
     progress: int
     error: str | None
     result: Route | None
+    rerouted_from: str | None = None  # the walk this request reroutes (docs/live-walk.md)
 
     def view(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -130,6 +131,8 @@ class RouteState:
             body["error"] = self.error
         if self.result is not None:
             body["route"] = route_to_json(self.result)
+        if self.rerouted_from is not None:
+            body["rerouted_from"] = self.rerouted_from
         return body
 
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from wildside_common.messages import GenerateRouteJob, RouteStatus
 from wildside_common.pg import guarded
-from wildside_common.route import Route, route_from_json, route_to_json
+from wildside_common.route import Route, route_to_json
 
 NOT_FINAL = "status IN ('queued', 'running')"
 
@@ -92,17 +92,6 @@ class PostgresRouteStore:
             )
         )
         return row is not None
-
-    async def result_of(self, request_id: str) -> Route | None:
-        data = await guarded(
-            lambda: self.pool.fetchval(
-                "SELECT r.route FROM route_results r JOIN route_requests q "
-                "ON q.id = r.request_id WHERE r.request_id = $1 "
-                "AND q.status = 'succeeded' AND r.expires_at > now()",
-                request_id,
-            )
-        )
-        return None if data is None else route_from_json(data)
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")

@@ -12,11 +12,16 @@ Protocol (JSON text frames; docs/websocket.md):
               {"type": "unsubscribed"}, {"type": "pong"},
               or {"type": "error", "code", "message"[, "request_id"]}
 Live walks (docs/live-walk.md): {"type": "walk.start", "request_id"} for a succeeded route
-of the caller's (answered {"type": "walk.started"}), then {"type": "position", "request_id",
-"lat", "lng", "accuracy_m", "timestamp"} (Unix milliseconds) about once a second, published
-for the guide; its `guidance` frames come back on the socket; {"type": "walk.stop"} ends it
-({"type": "walk.stopped"}). More than 2 positions a second: `rate_limited`, a strike.
-Positions are never logged (counted only).
+of the caller's, or {"type": "walk.start", "saved_route_id"} for a saved route of theirs (the
+walk's id is then the saved route's) (answered {"type": "walk.started"}), then
+{"type": "position", "request_id", "lat", "lng", "accuracy_m", "timestamp"} (Unix
+milliseconds) about once a second, published
+for the guide; its `guidance` and `tip` frames come back on the socket; when the guide asks
+for a reroute (`reroute.wanted`, never forwarded) the socket submits it for the walker
+(`routes.reroutes`), answers {"type": "reroute", "request_id", "new_request_id"} and
+subscribes to the new request (the client walks it with `walk.start` once it succeeded);
+{"type": "walk.stop"} ends it ({"type": "walk.stopped"}). More than 2 positions a second:
+`rate_limited`, a strike. Positions are never logged (counted only).
 On subscribing the client first gets the latest known status, so nothing published
 before the subscription is missed. A cancel that succeeds answers with no frame of its
 own: the `route_generation_status` event with status `cancelled` reaches every
@@ -35,8 +40,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
-from collections import deque
 from typing import Any
 
 import orjson
@@ -57,9 +60,10 @@ from wildside_common.sessions import bearer_token
 from wildside_common.transport import ws as ws_codes
 from wildside_common.transport.http import error_response
 from wildside_gateway.routes.adapters.inbound.ws_sessions import SessionWatch
+from wildside_gateway.routes.adapters.inbound.ws_walks import SocketWalks
 from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.routes import is_newer
-from wildside_gateway.routes.ports import StatusUpdates, WalkFeed
+from wildside_gateway.routes.ports import SavedWalks, StatusUpdates, WalkFeed
 from wildside_gateway.shared.adapters.inbound.browser import cross_site_refusal
 from wildside_gateway.shared.domain.origins import AllowedOrigins
 from wildside_gateway.shared.domain.principal import Principal
@@ -74,8 +78,6 @@ MAX_SUBSCRIPTIONS = 100
 WALK_KINDS = ("walk.start", "position", "walk.stop")
 KINDS = ("subscribe", "unsubscribe", "cancel", "ping", *WALK_KINDS)
 WITH_REQUEST_ID = ("subscribe", "unsubscribe", "cancel", *WALK_KINDS)
-MAX_POSITIONS_PER_SECOND = 2
-MAX_WALKS = 5
 # The form PostgreSQL's uuid and our ids share; uuid.UUID also takes braces, urn:uuid:
 # and bare hex, which the database refuses.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -92,12 +94,10 @@ class StatusSocket:
         feed: StatusUpdates,
         max_strikes: int,
         walks: WalkFeed | None = None,
+        saved: SavedWalks | None = None,
     ) -> None:
         self.socket = socket
-        self.walks = walks
-        self.walking: set[str] = set()
-        self.guidance: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
-        self.position_times: deque[float] = deque(maxlen=MAX_POSITIONS_PER_SECOND)
+        self.walks = SocketWalks(principal, service, self.send, self.subscribe, walks, saved)
         self.principal = principal
         self.service = service
         self.feed = feed
@@ -115,60 +115,6 @@ class StatusSocket:
         while True:
             status = await self.queue.get()
             await self.deliver(status)
-
-    async def pump_walks(self) -> None:
-        while True:
-            frame = await self.guidance.get()
-            if frame.get("request_id") in self.walking:
-                await self.send(frame)
-
-    async def start_walk(self, request_id: str) -> None:
-        if self.walks is None:
-            raise InvalidMessage("live walks are not available")
-        if len(self.walking) >= MAX_WALKS and request_id not in self.walking:
-            raise InvalidInput(f"at most {MAX_WALKS} walks per socket")
-        state = await self.service.state(self.principal, request_id)  # yours, or not_found
-        if state.status != RouteStatus.SUCCEEDED:
-            raise InvalidInput.field("request_id", "only a succeeded route can be walked")
-        self.walking.add(state.request_id)
-        self.walks.listen(state.request_id, self.guidance)
-        await self.send({"type": "walk.started", "request_id": state.request_id})
-
-    async def position(self, request_id: str, frame: dict[str, Any]) -> None:
-        if self.walks is None or request_id not in self.walking:
-            raise NotFound("no walk of this request was started on this socket")
-        now = time.monotonic()
-        if len(self.position_times) == MAX_POSITIONS_PER_SECOND and (
-            now - self.position_times[0] < 1.0
-        ):
-            raise RateLimited(f"at most {MAX_POSITIONS_PER_SECOND} positions a second", 1)
-        values = {}
-        for name, low, high in (
-            ("lat", -90.0, 90.0),
-            ("lng", -180.0, 180.0),
-            ("accuracy_m", 0.0, 1e6),
-            ("timestamp", 0.0, 1e14),
-        ):
-            value = frame.get(name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidMessage.field(name, "must be a number")
-            if not low <= value <= high:
-                raise InvalidMessage.field(name, "is out of range")
-            values[name] = float(value)
-        self.position_times.append(now)
-        await self.walks.publish_position(
-            request_id,
-            values["lat"],
-            values["lng"],
-            values["accuracy_m"],
-            values["timestamp"] / 1000,  # Unix milliseconds on /ws, seconds on the bus
-        )
-
-    async def stop_walk(self, request_id: str) -> None:
-        self.walking.discard(request_id)
-        if self.walks is not None:
-            self.walks.forget(request_id, self.guidance)
-        await self.send({"type": "walk.stopped", "request_id": request_id})
 
     async def deliver(self, status: RouteGenerationStatus) -> None:
         if status.request_id not in self.subscribed:
@@ -204,10 +150,7 @@ class StatusSocket:
     def close_all(self) -> None:
         for request_id in tuple(self.subscribed):
             self.unsubscribe(request_id)
-        for request_id in tuple(self.walking):
-            self.walking.discard(request_id)
-            if self.walks is not None:
-                self.walks.forget(request_id, self.guidance)
+        self.walks.close()
 
     async def on_binary(self) -> None:
         WS_RECEIVED.labels("invalid").inc()
@@ -243,14 +186,17 @@ class StatusSocket:
                 "type must be subscribe, unsubscribe, cancel, ping, walk.start, position "
                 "or walk.stop"
             )
+        if kind == "walk.start" and request_id is None and frame and "saved_route_id" in frame:
+            await self.walks.start_saved(frame["saved_route_id"])
+            return
         if request_id is None:
             raise InvalidMessage.field("request_id", "is required")
         if kind == "walk.start":
-            await self.start_walk(request_id)
+            await self.walks.start(request_id)
         elif kind == "position":
-            await self.position(request_id, frame or {})
+            await self.walks.position(request_id, frame or {})
         elif kind == "walk.stop":
-            await self.stop_walk(request_id)
+            await self.walks.stop(request_id)
         elif kind == "subscribe":
             await self.subscribe(request_id)
         elif kind == "cancel":
@@ -301,8 +247,10 @@ class StatusSocketEndpoint:
         max_strikes: int = 10,
         cookie_name: str = "session",
         walks: WalkFeed | None = None,
+        saved: SavedWalks | None = None,
     ) -> None:
         self.walks = walks
+        self.saved = saved
         self.service = service
         self.auth = auth
         self.feed = feed
@@ -325,12 +273,12 @@ class StatusSocketEndpoint:
         offered = [p.strip() for p in socket.headers.get("sec-websocket-protocol", "").split(",")]
         await socket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         client = StatusSocket(
-            socket, principal, self.service, self.feed, self.max_strikes, self.walks
+            socket, principal, self.service, self.feed, self.max_strikes, self.walks, self.saved
         )
         WS_CONNECTIONS.inc()
         self.sessions.add(socket, claims)
         pump = asyncio.create_task(client.pump())
-        walk_pump = asyncio.create_task(client.pump_walks())
+        walk_pump = asyncio.create_task(client.walks.pump())
         try:
             while True:
                 message = await socket.receive()

@@ -209,7 +209,8 @@ class PostgresRouteRequests:
     async def get(self, request_id: str) -> RouteState | None:
         row = await guarded(
             lambda: self.pool.fetchrow(
-                "SELECT r.id, r.user_id, r.status, r.progress, r.error, s.route "
+                "SELECT r.id, r.user_id, r.status, r.progress, r.error, s.route, "
+                "r.payload->>'rerouted_from' AS rerouted_from "
                 "FROM route_requests r LEFT JOIN route_results s ON s.request_id = r.id "
                 "WHERE r.id = $1 AND r.expires_at > now()",
                 request_id,
@@ -224,6 +225,7 @@ class PostgresRouteRequests:
             int(row["progress"]),
             row["error"],
             None if row["route"] is None else _stored_route(row["route"]),
+            row["rerouted_from"],
         )
 
     async def page(self, user_id: str, params: PageParams) -> Window[RequestSummary]:
