@@ -27,6 +27,13 @@ pytestmark = pytest.mark.unit
         ('SELECT "get_poi_tile"($1, $2, $3)', "select get_poi_tile"),
         ("-- a comment\nSELECT id FROM users", "select users"),
         ("SELECT * FROM some_temp_table_4f2a WHERE secret = 'x'", "select"),
+        (
+            "WITH input AS (SELECT * FROM users) INSERT INTO route_requests SELECT * FROM input"
+            " ON CONFLICT (id) DO UPDATE SET status = 'x'",
+            "insert route_requests",
+        ),
+        ("INSERT INTO pois SELECT * FROM users ON CONFLICT DO UPDATE SET x = 1", "insert pois"),
+        ("INSERT INTO staging_4f2a SELECT * FROM users", "insert"),
         ("ROLLBACK", "rollback"),
         ("EXPLAIN SELECT 1", "other"),
         ("", "other"),

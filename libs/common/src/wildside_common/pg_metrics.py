@@ -8,7 +8,9 @@ wildside_db_pool_max_connections{pool}           the pool's ceiling
 A query's name is its operation and the schema object it works on (`select pois`,
 `insert route_requests`, `select get_route_tile`): the object is one the migrations create
 (tables and functions), so the set of names is small and fixed by the schema; anything
-else is `<operation>` alone, and an unknown statement `other`. SQL text never becomes a
+else is `<operation>` alone, and an unknown statement `other`. A `WITH` statement is named
+by its first write (`insert idempotency_keys` for the gateway's one statement that records
+a request and its idempotency key), or is a `select`. SQL text never becomes a
 label or a span attribute (it may carry inlined values).
 
 Each statement also becomes a CLIENT span `<query name>` (attributes `db.system`,
@@ -74,7 +76,9 @@ OPERATIONS = frozenset(
     ]
 )
 _WORD = re.compile(r"\s*(?:--[^\n]*\n\s*)*(\w+)")
-_MODIFYING = re.compile(r"\b(insert\s+into|update\s+\w|delete\s+from)", re.I)
+_WRITE = re.compile(
+    r"\b(insert\s+into|update|delete\s+from)\s+(?:only\s+)?(?:public\.)?\"?(\w+)", re.I
+)
 _TARGET = re.compile(
     r"\b(?:from|into|update|join|copy|table)\s+(?:only\s+)?(?:public\.)?\"?(\w+)", re.I
 )
@@ -103,12 +107,17 @@ def query_name(sql: str) -> tuple[str, str | None]:
     """(name, object) of a statement: `("select pois", "pois")`, `("commit", None)`."""
     match = _WORD.match(sql)
     operation = match.group(1).lower() if match else "other"
-    if operation == "with":
-        modifying = _MODIFYING.search(sql)
-        operation = modifying.group(1).split()[0].lower() if modifying else "select"
+    known = schema_objects()
+    if operation in ("with", "insert", "update", "delete"):
+        for write in _WRITE.finditer(sql):
+            verb, table = write.group(1).split()[0].lower(), write.group(2).lower()
+            if table in known and (operation == "with" or verb == operation):
+                return f"{verb} {table}", table
+        if operation != "with":
+            return operation, None  # a write to a table of no migration (a temporary one)
+        operation = "select"
     if operation not in OPERATIONS:
         return "other", None
-    known = schema_objects()
     candidates = [*_TARGET.findall(sql), *_CALLED.findall(sql)]
     target = next((name.lower() for name in candidates if name.lower() in known), None)
     return (f"{operation} {target}" if target else operation), target
