@@ -11,6 +11,8 @@ import json
 import logging
 import pkgutil
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +208,103 @@ def test_the_logs_dashboard_follows_the_trace_id_field_the_services_log() -> Non
         line = orjson.loads(JsonFormatter("router").format(record))
     assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
     assert {"service", "level", "logger", "message"} <= line.keys()
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        pytest.skip("promtool is not installed (scripts/system-deps.sh does not install it)")
+    return found
+
+
+def rule_file(tmp_path: Path, annotations: bool = True) -> Path:
+    doc = yaml.safe_load((OBSERVABILITY / "prometheusrule.yaml").read_text())
+    if not annotations:  # promtool compares them too; the firing is what is tested
+        for group in doc["spec"]["groups"]:
+            for rule in group["rules"]:
+                rule.pop("annotations", None)
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": doc["spec"]["groups"]}))
+    return path
+
+
+def test_the_rules_are_valid_promql_and_templates(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [promtool(), "check", "rules", str(rule_file(tmp_path))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# promtool unit tests of the data-store and pool alerts: each fires on the series an
+# exporter or a service writes in trouble, and stays quiet just below its threshold.
+ALERT_TESTS = """
+- interval: 1m
+  input_series:
+    - series: 'pg_stat_activity_count{datname="wildside", state="active"}'
+      values: '40x10 85x10'
+    - series: 'pg_stat_activity_count{datname="wildside", state="idle"}'
+      values: '30x20'
+    - series: 'pg_settings_max_connections{server="pg"}'
+      values: '100x20'
+    - series: 'cnpg_pg_replication_lag{pod="wildside-pg-2"}'
+      values: '5x10 90x10'
+    - series: 'redis_memory_used_bytes{instance="r"}'
+      values: '80x10 95x15'
+    - series: 'redis_memory_max_bytes{instance="r"}'
+      values: '100x25'
+    - series: 'jetstream_stream_total_messages{stream_name="WILDSIDE_ROUTE_JOBS",
+               stream_leader="", is_stream_leader="false"}'
+      values: '0x5'
+    - series: 'jetstream_stream_total_messages{stream_name="WILDSIDE_ENRICHMENT_JOBS",
+               stream_leader="n1", is_stream_leader="false"}'
+      values: '0x5'
+    - series: 'wildside_db_pool_connections{pod="gateway-1", pool="main", state="in_use"}'
+      values: '5x10 10x15'
+    - series: 'wildside_db_pool_max_connections{pod="gateway-1", pool="main"}'
+      values: '10x25'
+  alert_rule_test:
+    - {eval_time: 9m, alertname: WildsidePostgresConnectionsHigh, exp_alerts: []}
+    - eval_time: 20m
+      alertname: WildsidePostgresConnectionsHigh
+      exp_alerts: [{exp_labels: {severity: critical}}]
+    - {eval_time: 9m, alertname: WildsidePostgresReplicationLagHigh, exp_alerts: []}
+    - eval_time: 20m
+      alertname: WildsidePostgresReplicationLagHigh
+      exp_alerts: [{exp_labels: {severity: warning, pod: wildside-pg-2}}]
+    - {eval_time: 9m, alertname: WildsideRedisMemoryHigh, exp_alerts: []}
+    - eval_time: 25m
+      alertname: WildsideRedisMemoryHigh
+      exp_alerts: [{exp_labels: {severity: warning}}]
+    - eval_time: 4m
+      alertname: WildsideJetStreamStreamNoLeader
+      exp_alerts: [{exp_labels: {severity: critical, stream_name: WILDSIDE_ROUTE_JOBS}}]
+    - {eval_time: 9m, alertname: WildsideDbPoolSaturated, exp_alerts: []}
+    - eval_time: 24m
+      alertname: WildsideDbPoolSaturated
+      exp_alerts: [{exp_labels: {severity: warning, pod: gateway-1, pool: main}}]
+"""
+
+
+def test_the_data_store_and_pool_alerts_fire_on_trouble_only(tmp_path: Path) -> None:
+    rules_path = rule_file(tmp_path, annotations=False)
+    tests = tmp_path / "tests.yaml"
+    tests.write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": [rules_path.name],
+                "evaluation_interval": "1m",
+                "tests": yaml.safe_load(ALERT_TESTS),
+            }
+        )
+    )
+    result = subprocess.run(
+        [promtool(), "test", "rules", tests.name],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
