@@ -199,6 +199,7 @@ def test_the_logs_dashboard_follows_the_trace_id_field_the_services_log() -> Non
     logs = dashboard("grafana-logs-dashboard.json")
     variables = {v["name"]: v for v in logs["templating"]["list"]}
     assert variables["trace_id"]["type"] == "textbox"
+    assert len({p["id"] for p in logs["panels"]}) == len(logs["panels"])
     targets = [t for panel in logs["panels"] for t in panel["targets"]]
     assert targets and all('| json | trace_id = "$trace_id"' in t["expr"] for t in targets)
     assert all(p["datasource"]["type"] == "loki" for p in logs["panels"])
