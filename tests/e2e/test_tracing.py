@@ -1,6 +1,6 @@
 """One route request's spans, from the gateway through the router and back through the
-status event, join one trace whose id is the `trace-id` response header; the router's
-JSON logs carry that trace id with the request id."""
+status event, join one trace whose id is the `trace-id` response header, its database
+statements included; the router's JSON logs carry that trace id with the request id."""
 
 from __future__ import annotations
 
@@ -82,4 +82,7 @@ def test_one_request_is_one_trace_across_gateway_router_and_back(traced) -> None
     assert "POST /api/v1/routes" in gateway_spans
     assert "process wildside.jobs.route.generate" in router_spans
     assert "fan-out route status" in gateway_spans
+    # each statement is a span of the trace (wildside_common.pg_metrics), named by query
+    assert "insert idempotency_keys" in gateway_spans  # the request and its key, one statement
+    assert {name for name in router_spans if name.endswith(" route_requests")}, router_spans
     assert logged, "no router log line carries both the trace id and the request id"

@@ -15,7 +15,8 @@ Unique and exclusion violations stay asyncpg's: the adapter that expects one map
 `Conflict` (or reads it as a replay); an unexpected one is a bug, not the caller's input.
 `create_pool` makes pools that read and write `jsonb` as Python objects (orjson); every
 service's pool is one of these (its options say how it differs), and a database it cannot
-reach, or that does not exist, is `Unavailable` there too.
+reach, or that does not exist, is `Unavailable` there too. Its statements are timed, counted
+and traced and its connections gauged (`pg_metrics`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TypeVar
 import asyncpg
 import orjson
 
+from wildside_common import pg_metrics
 from wildside_common.errors import InvalidInput, Unavailable
 
 T = TypeVar("T")
@@ -101,7 +103,8 @@ async def guarded(
         return await call()
 
 
-async def _json_codec(conn: asyncpg.Connection) -> None:
+async def _init(conn: asyncpg.Connection) -> None:
+    conn.add_query_logger(pg_metrics.observe_query)
     await conn.set_type_codec(
         "jsonb",
         encoder=lambda v: orjson.dumps(v).decode(),
@@ -125,8 +128,12 @@ async def create_pool(
     stateless: bool = False,
     command_timeout: float = 10,
     custom_plans: bool = False,
+    name: str = "main",
 ) -> asyncpg.Pool:
     """A pool with the jsonb codec; `stateless` skips the per-release reset query.
+
+    Every statement is timed and traced, and the pool's connections are gauged, under
+    `name` (`wildside_common.pg_metrics`).
 
     `command_timeout`: seconds a statement may take (a worker writing a large batch
     allows more than a request handler).
@@ -144,10 +151,11 @@ async def create_pool(
             url,
             min_size=1,
             max_size=size,
-            init=_json_codec,
+            init=_init,
             command_timeout=command_timeout,
             reset=_rollback_only if stateless else None,
             server_settings=settings,
         )
     assert pool is not None
+    pg_metrics.POOLS.track(name, pool)
     return pool

@@ -46,7 +46,7 @@ class PostgresTileFunctions:
         async with self._lock:  # created on first use, inside the server's event loop
             if self._pool is None:
                 self._pool = await guarded(
-                    lambda: pg.create_pool(self.url, self.pool_size, stateless=True)
+                    lambda: pg.create_pool(self.url, self.pool_size, stateless=True, name="tiles")
                 )
             return self._pool
 
