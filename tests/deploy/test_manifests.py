@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import shutil
-import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.deploy.kustomize import kustomize_dirs, render
 from wildside_common.bus import topology
 from wildside_tiles_auth.domain.route_tiles import DEFAULT_POLICY
 
@@ -263,24 +262,7 @@ def test_procfile_runs_installed_console_scripts() -> None:
         assert command.removeprefix(".venv/bin/") in scripts, line
 
 
-KUSTOMIZE_DIRS = sorted(p.parent for p in DEPLOY.rglob("kustomization.yaml"))
-
-
-@functools.cache
-def render(directory: Path) -> list[Doc]:
-    """`kubectl kustomize` of a directory (the kustomize built into kubectl), parsed."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: rendering not checked")
-    result = subprocess.run(
-        [kubectl, "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+KUSTOMIZE_DIRS = kustomize_dirs()
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZE_DIRS, ids=lambda p: str(p.relative_to(DEPLOY)))
