@@ -356,30 +356,3 @@ def test_the_gateway_is_scraped_on_its_metrics_port_which_traefik_never_routes()
     targets = [service for rule in route["spec"]["routes"] for service in rule["services"]]
     assert {"name": "gateway", "port": 8080} in targets
     assert all(service.get("port") != ports["metrics"] for service in targets)
-
-
-# The secrets a service's settings read (`env.text("REDIS_URL", ...)`); a default of
-# 127.0.0.1 works on a laptop and fails silently in a pod, so every Deployment must set them.
-SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL")
-SERVICE_OF_DEPLOYMENT = {
-    "gateway": "gateway",
-    "router": "router",
-    "enricher": "enricher",
-    "tiles-auth": "tiles-auth",
-}
-
-
-def settings_read(service: str) -> set[str]:
-    sources = (ROOT / "services" / service / "src").rglob("config.py")
-    text = "\n".join(path.read_text() for path in sources)
-    return {name for name in SECRET_SETTINGS if f'"{name}"' in text}
-
-
-@pytest.mark.parametrize("name", sorted(SERVICE_OF_DEPLOYMENT))
-def test_every_deployment_gets_the_connection_settings_its_service_reads(name: str) -> None:
-    [deployment] = [d for d in of_kind("Deployment") if d["metadata"]["name"] == name]
-    required = settings_read(SERVICE_OF_DEPLOYMENT[name])
-    assert required, f"{name}: its settings read none of {SECRET_SETTINGS}? (the check broke)"
-    for container in containers(deployment, init=False):
-        given = {entry["name"] for entry in container.get("env", [])}
-        assert required <= given, f"{name} lacks {sorted(required - given)}"
