@@ -77,7 +77,8 @@ def test_every_yaml_file_parses_into_mappings(path: Path) -> None:
     docs = documents(path)
     assert docs, f"{path} is empty"
     assert all(isinstance(doc, dict) for doc in docs)
-    if path.is_relative_to(DEPLOY):
+    # promtool's unit tests of the alerts are no Kubernetes documents
+    if path.is_relative_to(DEPLOY) and not path.is_relative_to(DEPLOY / "observability/tests"):
         for doc in docs:
             assert {"apiVersion", "kind"} <= doc.keys(), f"{path}: {doc}"
 

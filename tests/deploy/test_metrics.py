@@ -159,3 +159,16 @@ def test_a_metric_no_service_declares_is_reported() -> None:
     assert unknown({"http_requests_totl", "jetstream_consumer_num_pending"}, known) == {
         "http_requests_totl"
     }
+
+
+def test_every_alert_has_a_promtool_unit_test_that_fires_it() -> None:
+    """deploy/observability/tests/*.yaml (run by make deploy-check with promtool): each alert
+    is expected to fire at least once there, so a rule that can never fire is caught."""
+    fired = set()
+    for path in sorted((DEPLOY / "observability" / "tests").glob("*.yaml")):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                if case.get("exp_alerts"):
+                    fired.add(case["alertname"])
+    alerts = {rule["alert"] for rule in alert_rules() if "alert" in rule}
+    assert alerts - fired == set(), "alerts no unit test fires"
