@@ -32,14 +32,14 @@ def without_descriptions(node: Any) -> Any:
     return node
 
 
-def write_schemas(crd: dict[str, Any]) -> list[Path]:
+def write_schemas(crd: dict[str, Any], schemas: Path = SCHEMAS) -> list[Path]:
     spec = crd["spec"]
     written = []
     for version in spec["versions"]:
         if not version.get("served", True):
             continue
         schema = without_descriptions(version["schema"]["openAPIV3Schema"])
-        path = SCHEMAS / spec["group"] / f"{spec['names']['kind'].lower()}_{version['name']}.json"
+        path = schemas / spec["group"] / f"{spec['names']['kind'].lower()}_{version['name']}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(schema, sort_keys=True, separators=(",", ":")) + "\n")
         written.append(path)

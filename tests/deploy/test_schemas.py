@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests.deploy.kustomize import DEPLOY, Doc, kustomize_dirs, render
+from tests.deploy.kustomize import DEPLOY, ROOT, Doc, kustomize_dirs, render
 
 pytestmark = pytest.mark.unit
 
@@ -111,3 +112,34 @@ def test_a_kind_without_a_schema_is_an_error_not_a_pass() -> None:
     doc = {"apiVersion": "example.org/v1", "kind": "Unknown", "metadata": {"name": "x"}}
     (problem,) = problems(doc)
     assert "no schema deploy/schemas/example.org/unknown_v1.json" in problem
+
+
+def test_crd_schemas_writes_one_schema_per_served_version_without_descriptions(
+    tmp_path: Path,
+) -> None:
+    spec = importlib.util.spec_from_file_location("crd_schemas", ROOT / "scripts/crd-schemas.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    schema = {
+        "type": "object",
+        "description": "dropped",
+        "properties": {"spec": {"type": "object", "required": ["size"]}},
+    }
+    crd = {
+        "kind": "CustomResourceDefinition",
+        "spec": {
+            "group": "example.org",
+            "names": {"kind": "Widget"},
+            "versions": [
+                {"name": "v1", "served": True, "schema": {"openAPIV3Schema": schema}},
+                {"name": "v0", "served": False, "schema": {"openAPIV3Schema": schema}},
+            ],
+        },
+    }
+    (written,) = module.write_schemas(crd, tmp_path)
+    assert written == tmp_path / "example.org" / "widget_v1.json"
+    assert json.loads(written.read_text()) == {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "required": ["size"]}},
+    }
