@@ -357,3 +357,16 @@ def test_the_gateway_is_scraped_on_its_metrics_port_which_traefik_never_routes()
     targets = [service for rule in route["spec"]["routes"] for service in rule["services"]]
     assert {"name": "gateway", "port": 8080} in targets
     assert all(service.get("port") != ports["metrics"] for service in targets)
+
+
+def test_flux_kustomizations_point_at_directories_that_render_from_a_known_source() -> None:
+    docs = render(DEPLOY / "flux")
+    sources = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    flux = [d for d in docs if d["apiVersion"].startswith("kustomize.toolkit.fluxcd.io/")]
+    assert flux
+    for kustomization in flux:
+        spec = kustomization["spec"]
+        assert (spec["sourceRef"]["kind"], spec["sourceRef"]["name"]) in sources, spec
+        directory = (ROOT / spec["path"]).resolve()
+        assert directory.is_relative_to(DEPLOY) and (directory / "kustomization.yaml").is_file()
+        assert render(directory), spec["path"]
