@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e browser web attack bench schemas openapi clean
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e deploy-check browser web attack bench schemas openapi clean
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
@@ -50,6 +50,13 @@ e2e: deps
 	bash scripts/system-deps.sh --clients
 	$(PYTEST) -m e2e tests/e2e
 
+## deploy-check: deploy/ checked offline (no cluster): yamllint, every kustomization rendered
+## by the pinned kubectl, documents against the Kubernetes and CRD schemas, settings each
+## container needs, dashboards' metrics, promtool on the alerting rules and their unit tests
+deploy-check: venv
+	bash scripts/system-deps.sh --deploy
+	bash scripts/deploy-check.sh
+
 ## web: build the web client into web/dist when its sources changed (npm packages pinned)
 web:
 	bash scripts/web-build.sh
@@ -65,12 +72,13 @@ browser: deps
 attack: deps
 	$(PYTEST) -m e2e tests/e2e -k test_attack_
 
-## test: lint, then the unit, contract and end-to-end suites as separate steps
+## test: lint, then the unit, contract and end-to-end suites and the deploy checks as separate steps
 test: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) contract
 	$(MAKE) e2e
+	$(MAKE) deploy-check
 	$(MAKE) browser
 
 bench: deps

@@ -14,6 +14,8 @@
 #   bash scripts/system-deps.sh --clients  also the crates the Rust sample client (clients/rust)
 #                                          builds from offline: Debian's librust-*-dev packages
 #                                          (skipped, with a message, where there is no cargo)
+#   bash scripts/system-deps.sh --deploy   also promtool (Debian's prometheus package), which
+#                                          `make deploy-check` runs on the alerting rules
 #   --dry-run                              print what would be installed, install nothing
 #
 # Idempotent and quick when nothing is missing: it runs before every `make test`.
@@ -27,12 +29,13 @@ FOR_UP=0
 BUILD_ONLY=0
 BROWSER=0
 CLIENTS=0
+DEPLOY=0
 DRY_RUN=0
 UPDATED=0
 # Overridable so tests can watch it without touching the real one.
 POLICY_RC=${WILDSIDE_POLICY_RC:-/usr/sbin/policy-rc.d}
 
-usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; }
 
 for arg in "$@"; do
     case $arg in
@@ -40,6 +43,7 @@ for arg in "$@"; do
     --build) BUILD_ONLY=1 ;;
     --browser) BROWSER=1 ;;
     --clients) CLIENTS=1 ;;
+    --deploy) DEPLOY=1 ;;
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage && exit 0 ;;
     *) usage >&2 && exit 2 ;;
@@ -174,12 +178,18 @@ ensure_client_crates() {
         compgen -G "$CARGO_REGISTRY/${entry#*:}-[0-9]*" >/dev/null || missing+=("${entry%%:*}")
     done
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+# promtool, to check the alerting rules and run their unit tests (make deploy-check). The package
+# also brings a Prometheus server, which hold_services keeps from starting.
+# WILDSIDE_PROMTOOL overrides the path checked.
+ensure_promtool() {
+    [ -x "${WILDSIDE_PROMTOOL:-/usr/bin/promtool}" ] || apt_install prometheus
 }
 
 ensure_build_headers
 [ "$BUILD_ONLY" -eq 1 ] && exit 0
 [ "$BROWSER" -eq 1 ] && ensure_browser
 [ "$CLIENTS" -eq 1 ] && ensure_client_crates
+[ "$DEPLOY" -eq 1 ] && ensure_promtool
 ensure_test_server_postgis
 if [ "$FOR_UP" -eq 1 ]; then
     [ -n "${DATABASE_URL:-}" ] || ensure_local_postgres

@@ -12,4 +12,6 @@ bash scripts/system-deps.sh --build
 .venv/bin/python -m pip install -q -c constraints.txt -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
 # fail when anything did not install
 .venv/bin/python -c 'import wildside_gateway, wildside_router, wildside_enricher, wildside_ingest, wildside_ingest._native, wildside_tiles_auth, nats, asyncpg, osmium, ortools, yoyo' 
+# kubectl for rendering deploy/ (tests/deploy, make deploy-check)
+bash scripts/deploy-tools.sh
 touch .venv/.installed

@@ -232,3 +232,17 @@ def test_build_mode_installs_only_the_headers(tmp_path: Path) -> None:
     result = run(tmp_path, "16|f", "--build")
     assert result.returncode == 0, result.stderr
     assert "postgis" not in result.stdout
+
+
+def test_deploy_installs_debians_prometheus_for_promtool_only_when_missing(
+    tmp_path: Path,
+) -> None:
+    missing = run(tmp_path, "15|t", "--deploy", WILDSIDE_PROMTOOL=str(tmp_path / "no-promtool"))
+    assert missing.returncode == 0, missing.stderr
+    assert "would install: prometheus" in missing.stdout
+    present = tmp_path / "promtool"
+    present.write_text("#!/bin/sh\n")
+    present.chmod(0o755)
+    there = run(tmp_path, "15|t", "--deploy", WILDSIDE_PROMTOOL=str(present))
+    assert there.returncode == 0, there.stderr
+    assert "would install" not in there.stdout
