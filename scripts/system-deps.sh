@@ -178,6 +178,8 @@ ensure_client_crates() {
         compgen -G "$CARGO_REGISTRY/${entry#*:}-[0-9]*" >/dev/null || missing+=("${entry%%:*}")
     done
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 # promtool, to check the alerting rules and run their unit tests (make deploy-check). The package
 # also brings a Prometheus server, which hold_services keeps from starting.
 # WILDSIDE_PROMTOOL overrides the path checked.
