@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/preview.py render --pr 42 --branch my-feature \\
         --digest sha256:<digest> | kubectl apply -f -
+    .venv/bin/python scripts/preview.py render --pr 42 --branch my-feature --update ...
     .venv/bin/python scripts/preview.py teardown --pr 42 [--dry-run]
 
 `render` prints, as one YAML stream:
@@ -18,6 +19,10 @@
 - in flux-system, a GitRepository following the pull request's branch and a Flux
   Kustomization applying deploy/overlays/preview into the namespace with the PR's image
   (`pr-<N>` and, when given, its digest) and host `pr-<N>.<domain>`.
+
+`render --update` prints only the Namespace (a new expiry) and the Flux objects (a new
+image): the pull-request workflow applies that on each push to a preview that exists, so
+its database and secrets stay.
 
 `teardown` deletes the Flux objects (Flux prunes what they applied), then the namespace:
 the database server with its roles and data, the Secrets and the session key go with it,
@@ -153,8 +158,13 @@ def render(
     domain: str = DOMAIN,
     repository: str = REPOSITORY,
     digest: str | None = None,
+    update: bool = False,
 ) -> list[Doc]:
-    """Every object of preview `pr`, labelled `wildside.dev/preview=<pr>`."""
+    """Every object of preview `pr`, labelled `wildside.dev/preview=<pr>`.
+
+    `update`: only the namespace (a new expiry) and the Flux objects (a new image), for a
+    preview that exists: its database and secrets stay as they are.
+    """
     if pr <= 0:
         raise ValueError("pr: a pull request number is positive")
     if ttl_hours <= 0:
@@ -193,6 +203,8 @@ def render(
         *flux_objects(pr, branch, repository, f"pr-{pr}", digest),
     ]
     docs[-1]["spec"]["postBuild"]["substitute"] = {"PREVIEW_NAMESPACE": name, "PREVIEW_HOST": host}
+    if update:
+        docs = [docs[0], *docs[-2:]]
     for doc in docs:
         doc["metadata"].setdefault("labels", {})[LABEL] = str(pr)
     return docs
@@ -220,6 +232,11 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--ttl-hours", type=float, default=72)
     make.add_argument("--domain", default=DOMAIN, help=f"hosts are pr-<N>.DOMAIN ({DOMAIN})")
     make.add_argument("--repository", default=REPOSITORY)
+    make.add_argument(
+        "--update",
+        action="store_true",
+        help="only the namespace's expiry and the Flux objects (keep the database and secrets)",
+    )
     drop = sub.add_parser("teardown", help="delete the preview and everything it was given")
     drop.add_argument("--pr", type=int, required=True)
     drop.add_argument("--dry-run", action="store_true", help="print the commands only")
@@ -233,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             docs = render(
                 args.pr, args.branch, now=datetime.now(UTC), ttl_hours=args.ttl_hours,
                 domain=args.domain, repository=args.repository, digest=args.digest,
+                update=args.update,
             )  # fmt: skip
         except ValueError as exc:
             print(f"preview.py: error: {exc}", file=sys.stderr)

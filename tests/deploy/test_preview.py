@@ -191,3 +191,13 @@ def test_the_script_runs_as_a_command() -> None:
     )  # fmt: skip
     kinds = [d["kind"] for d in yaml.safe_load_all(result.stdout)]
     assert kinds[0] == "Namespace" and kinds[-2:] == ["GitRepository", "Kustomization"]
+
+
+def test_an_update_keeps_the_database_and_secrets_and_moves_the_expiry_and_image() -> None:
+    later = datetime(2026, 12, 6, 18, 0, 0, tzinfo=UTC)
+    docs = preview.render(42, "x", now=later, ttl_hours=1, digest=DIGEST, update=True)
+    assert [d["kind"] for d in docs] == ["Namespace", "GitRepository", "Kustomization"]
+    assert docs[0]["metadata"]["annotations"]["wildside.dev/expires-at"] == "2026-12-06T19:00:00Z"
+    assert docs[-1]["spec"]["images"][0]["digest"] == DIGEST
+    full = preview.render(42, "x", now=later, ttl_hours=1, digest=DIGEST)
+    assert docs[-1] == full[-1] and docs[0] == full[0]
