@@ -166,3 +166,55 @@ def test_enrich_needs_its_servers(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["enrich", "--geofence-name", "x"], env={}) == 2
     assert "DATABASE_URL" in capsys.readouterr().err
     assert cli.main(["enrich", "--geofence-name", "x", "--max-jobs", "0"], env={}) == 2
+
+
+class FakeBus:
+    def jetstream(self) -> str:
+        return "js"
+
+    async def drain(self) -> None:
+        pass
+
+
+def test_run_ingests_a_changed_extract_once_and_enriches_what_changed(
+    extract: tuple[Extract, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url = extract
+    dest = tmp_path / "extract.osm.pbf"
+    ingested: list[list[str]] = []
+    published: list[Any] = []
+    outcome = {"status": 1}
+
+    def ingest_osm(argv: list[str]) -> int:
+        ingested.append(argv)
+        return outcome["status"]
+
+    async def changed(database_url: str, geofence: str) -> tuple[str, list[Any]]:
+        return "8f7c8d7e-1111-4a4a-9b9b-0123456789ab", [(60.171, 24.941, ["art"])]
+
+    async def connect(url: str, name: str, **kwargs: Any) -> FakeBus:
+        assert url == "nats://bus:4222"
+        return FakeBus()
+
+    async def publish_jobs(js: Any, jobs: list[Any]) -> int:
+        published.extend(jobs)
+        return len(jobs)
+
+    monkeypatch.setattr(cli, "ingest_osm", ingest_osm)
+    monkeypatch.setattr(cli, "connect", connect)
+    monkeypatch.setattr(refresh, "changed_pois", changed)
+    monkeypatch.setattr(refresh, "publish_jobs", publish_jobs)
+    env = {"DATABASE_URL": "postgresql://db/x", "NATS_URL": "nats://bus:4222"}
+    argv = ["run", url, str(dest), "--geofence-name", "hki", "--source-url", "https://src"]
+
+    assert cli.main(argv, env) == 1  # the ingest failed: not committed, nothing published
+    assert ingested == [[str(dest), "--geofence-name", "hki", "--source-url", "https://src"]]
+    assert published == [] and not refresh.state_path(dest).exists()
+
+    outcome["status"] = 0
+    assert cli.main(argv, env) == 0  # fetched again, ingested, committed, enriched
+    assert len(ingested) == 2 and refresh.state_path(dest).exists()
+    assert [job.themes for job in published] == [("art",)]
+
+    assert cli.main(argv, env) == 0  # unchanged: no ingest, no jobs
+    assert len(ingested) == 2 and len(published) == 1

@@ -1,9 +1,16 @@
-"""`ingest-osm-refresh`: the nightly refresh's steps around `ingest-osm` (its CronJob,
-deploy/base/cronjob-refresh.yaml, runs them in this order; docs/ingest.md#nightly-refresh):
+"""`ingest-osm-refresh`: the nightly refresh (docs/ingest.md#nightly-refresh).
+
+    ingest-osm-refresh run URL DEST --geofence-name NAME --source-url URL
+                                         all of the steps below, in order (what the CronJob
+                                         deploy/base/cronjob-refresh.yaml runs); exit 0 also
+                                         when the extract is unchanged
+
+The steps, each also a command of its own:
 
     ingest-osm-refresh fetch URL DEST    download only when changed; exit 0 when DEST is
                                          new, 100 when unchanged (nothing to do)
     ingest-osm DEST ...                  the rerun path: only changed rows are written
+                                         (the plain ingest command)
     ingest-osm-refresh commit DEST       remember DEST's ETag/checksum as ingested
     ingest-osm-refresh enrich --geofence-name NAME
                                          one EnrichmentJob per grid cell holding POIs the
@@ -24,6 +31,7 @@ from pathlib import Path
 from wildside_common.bus.connection import connect
 from wildside_common.config import ConfigError
 from wildside_common.errors import DomainError
+from wildside_ingest.__main__ import run as ingest_osm
 from wildside_ingest.adapters.outbound import refresh
 from wildside_ingest.domain.changed_areas import (
     DEFAULT_GRID_DEGREES,
@@ -43,13 +51,44 @@ def parser() -> argparse.ArgumentParser:
     done = sub.add_parser("commit", help="record the fetched extract as ingested")
     done.add_argument("dest", type=Path)
     enrich = sub.add_parser("enrich", help="enrichment jobs for the areas whose POIs changed")
-    enrich.add_argument("--geofence-name", required=True)
-    enrich.add_argument("--grid-degrees", type=float, default=DEFAULT_GRID_DEGREES)
-    enrich.add_argument("--max-jobs", type=int, default=DEFAULT_MAX_AREAS)
-    enrich.add_argument("--database-url", help="default $DATABASE_URL")
-    enrich.add_argument("--nats-url", help="default $NATS_URL")
+    everything = sub.add_parser("run", help="fetch, ingest-osm, commit, enrich")
+    everything.add_argument("url")
+    everything.add_argument("dest", type=Path)
+    everything.add_argument("--source-url", required=True, help="recorded in provenance")
+    everything.add_argument("--no-enrich", action="store_true", help="skip the enrichment jobs")
+    for command in (enrich, everything):
+        command.add_argument("--geofence-name", required=True)
+        command.add_argument("--grid-degrees", type=float, default=DEFAULT_GRID_DEGREES)
+        command.add_argument("--max-jobs", type=int, default=DEFAULT_MAX_AREAS)
+        command.add_argument("--database-url", help="default $DATABASE_URL")
+        command.add_argument("--nats-url", help="default $NATS_URL")
     enrich.add_argument("--dry-run", action="store_true", help="print the areas, publish nothing")
     return top
+
+
+def run_all(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """fetch -> ingest-osm (only changed rows are written) -> commit -> enrich."""
+    status = main(["fetch", args.url, str(args.dest)], environ)
+    if status == UNCHANGED:
+        return 0
+    if status != 0:
+        return status
+    ingest = [str(args.dest), "--geofence-name", args.geofence_name]
+    ingest += ["--source-url", args.source_url]
+    if args.database_url:
+        ingest += ["--database-url", args.database_url]
+    status = ingest_osm(ingest)
+    if status != 0:
+        return status  # not committed: the next run fetches and ingests it again
+    main(["commit", str(args.dest)], environ)
+    if args.no_enrich:
+        return 0
+    enrich = ["enrich", "--geofence-name", args.geofence_name]
+    enrich += ["--grid-degrees", str(args.grid_degrees), "--max-jobs", str(args.max_jobs)]
+    for flag, value in (("--database-url", args.database_url), ("--nats-url", args.nats_url)):
+        if value:
+            enrich += [flag, value]
+    return main(enrich, environ)
 
 
 async def enrich(args: argparse.Namespace, database_url: str, nats_url: str) -> str:
@@ -71,6 +110,8 @@ async def enrich(args: argparse.Namespace, database_url: str, nats_url: str) -> 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     environ = os.environ if env is None else env
     args = parser().parse_args(argv)
+    if args.command == "run":
+        return run_all(args, environ)
     try:
         if args.command == "fetch":
             download = refresh.fetch_if_changed(args.url, args.dest)
