@@ -105,7 +105,15 @@ def database(namespace: str) -> Doc:
                     "database": "wildside",
                     "owner": "wildside",
                     "secret": {"name": "preview-db-owner"},
-                    "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS postgis"],
+                    # The roles migration 0005.tile_roles expects; the owner may not
+                    # create roles. Their passwords come from the managed roles.
+                    "postInitApplicationSQL": [
+                        "CREATE EXTENSION IF NOT EXISTS postgis",
+                        "CREATE ROLE wildside_tiles NOLOGIN",
+                        "GRANT wildside_tiles TO wildside",
+                        "CREATE ROLE martin_ro LOGIN",
+                        "CREATE ROLE tiles_auth_ro LOGIN",
+                    ],
                 }
             },
             "managed": {"roles": roles},

@@ -201,3 +201,22 @@ def test_an_update_keeps_the_database_and_secrets_and_moves_the_expiry_and_image
     assert docs[-1]["spec"]["images"][0]["digest"] == DIGEST
     full = preview.render(42, "x", now=later, ttl_hours=1, digest=DIGEST)
     assert docs[-1] == full[-1] and docs[0] == full[0]
+
+
+@pytest.mark.parametrize("where", ["preview", "platform"])
+def test_each_database_cluster_creates_the_roles_the_tile_migration_expects(where: str) -> None:
+    """Migration 0005 runs as the schema owner, which may not create roles."""
+    if where == "preview":
+        cluster = by_kind(preview.render(3, "x", now=NOW), "Cluster")["wildside-db"]
+    else:
+        docs = yaml.safe_load_all((DEPLOY / "platform/config/postgres.yaml").read_text())
+        cluster = next(d for d in docs if d["kind"] == "Cluster")
+    migration = (
+        ROOT / "libs/common/src/wildside_common/db/migrations/0005.tile_roles.sql"
+    ).read_text()
+    sql = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
+    owner = cluster["spec"]["bootstrap"]["initdb"]["owner"]
+    for role in ("wildside_tiles", "martin_ro", "tiles_auth_ro"):
+        assert f"'{role}" in migration
+        assert any(line.startswith(f"CREATE ROLE {role} ") for line in sql), role
+    assert f"GRANT wildside_tiles TO {owner}" in sql
