@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import re
 import subprocess
@@ -220,3 +221,30 @@ def test_each_database_cluster_creates_the_roles_the_tile_migration_expects(wher
         assert f"'{role}" in migration
         assert any(line.startswith(f"CREATE ROLE {role} ") for line in sql), role
     assert f"GRANT wildside_tiles TO {owner}" in sql
+
+
+def test_the_workflows_call_the_generator_with_flags_it_knows_and_images_output_a_digest() -> None:
+    workflows = ROOT / ".github/workflows"
+    previews = yaml.safe_load((workflows / "previews.yaml").read_text())
+    runs = [
+        step["run"]
+        for job in previews["jobs"].values()
+        for step in job.get("steps", [])
+        if "scripts/preview.py" in step.get("run", "")
+    ]
+    assert any(" render " in r for r in runs) and any(" teardown " in r for r in runs)
+    (commands,) = [
+        a for a in preview.parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ]
+    known = {
+        flag
+        for sub in commands.choices.values()
+        for action in sub._actions
+        for flag in action.option_strings
+    }
+    used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", "\n".join(runs)))
+    assert used and used <= known, used - known
+    images = yaml.safe_load((workflows / "images.yaml").read_text())
+    call = images[True]["workflow_call"]  # YAML 1.1 reads the key `on` as True
+    assert "digest" in call["outputs"] and "tag" in call["inputs"]
+    assert previews["jobs"]["image"]["uses"] == "./.github/workflows/images.yaml"
