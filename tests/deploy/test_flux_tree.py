@@ -120,3 +120,25 @@ def test_nats_runs_three_jetstream_nodes_and_production_streams_at_r3() -> None:
     assert config["cluster"]["replicas"] == 3 and config["jetstream"]["enabled"] is True
     settings = yaml.safe_load((DEPLOY / "overlays/production/config.yaml").read_text())
     assert settings["data"]["NATS_STREAM_REPLICAS"] == "3"
+
+
+def test_only_encrypted_secrets_and_placeholder_templates_are_committed() -> None:
+    """A file under deploy/secrets/<scope>/ is SOPS-encrypted (seal-secrets.sh); the
+    templates hold no value but REPLACE_ME where a secret goes."""
+    secrets = DEPLOY / "secrets"
+    for path in secrets.glob("*/*.yaml"):
+        if path.parent.name == "templates" or path.name == "kustomization.yaml":
+            continue
+        docs = list(yaml.safe_load_all(path.read_text()))
+        assert all("sops" in doc and doc["sops"].get("mac") for doc in docs), path
+    templates = sorted((secrets / "templates").glob("*.yaml"))
+    assert [t.stem for t in templates] == ["dev", "platform", "production"]
+    for template in templates:
+        for doc in yaml.safe_load_all(template.read_text()):
+            assert doc["kind"] == "Secret"
+            for field, value in doc["stringData"].items():
+                if field != "username":
+                    assert "REPLACE_ME" in value, (template.name, doc["metadata"]["name"], field)
+    rules = yaml.safe_load((ROOT / ".sops.yaml").read_text())["creation_rules"]
+    assert rules[0]["encrypted_regex"] == "^(data|stringData)$"
+    assert "deploy/secrets/" in rules[0]["path_regex"]
