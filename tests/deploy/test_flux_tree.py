@@ -139,6 +139,12 @@ def test_only_encrypted_secrets_and_placeholder_templates_are_committed() -> Non
             for field, value in doc["stringData"].items():
                 if field != "username":
                     assert "REPLACE_ME" in value, (template.name, doc["metadata"]["name"], field)
+    for env in ("dev", "production"):
+        docs = yaml.safe_load_all((secrets / "templates" / f"{env}.yaml").read_text())
+        keys = next(d for d in docs if d["metadata"]["name"] == "wildside-session-keys")
+        # Rotation (scripts/rotate-session-keys.py) rewrites it: Flux must not undo that.
+        annotations = keys["metadata"]["annotations"]
+        assert annotations["kustomize.toolkit.fluxcd.io/ssa"] == "IfNotPresent"
     rules = yaml.safe_load((ROOT / ".sops.yaml").read_text())["creation_rules"]
     assert rules[0]["encrypted_regex"] == "^(data|stringData)$"
     assert "deploy/secrets/" in rules[0]["path_regex"]
