@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
@@ -93,3 +95,40 @@ def test_the_services_reach_the_platforms_nats_at_the_address_the_config_names()
     name, namespace = nats["spec"]["values"]["fullnameOverride"], nats["metadata"]["namespace"]
     assert settings["NATS_URL"] == f"nats://{name}.{namespace}.svc.cluster.local:4222"
     assert nats["spec"]["values"]["config"]["monitor"]["port"] == 8222
+
+
+def rendered(overlay: str) -> list[Doc]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: rendering not checked")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(DEPLOY / "overlays" / overlay)],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_each_environment_has_its_own_nats_and_keda_watches_that_one() -> None:
+    """The stream and consumer names are the same everywhere: a shared server would let
+    dev's workers take production's jobs."""
+    hosts = {}
+    for overlay in ("dev", "production", "preview"):
+        objects = rendered(overlay)
+        config = next(d for d in objects if d["metadata"]["name"] == "wildside-config")
+        host = config["data"]["NATS_URL"].removeprefix("nats://").rpartition(":")[0]
+        if "." not in host:  # a Service of the overlay itself
+            host = f"{host}.${{PREVIEW_NAMESPACE}}.svc.cluster.local"
+        hosts[overlay] = host
+        for scaled in (d for d in objects if d["kind"] == "ScaledObject"):
+            (trigger,) = scaled["spec"]["triggers"]
+            endpoint = trigger["metadata"]["natsServerMonitoringEndpoint"]
+            assert endpoint == f"{host}:8222", (overlay, scaled["metadata"]["name"])
+    assert len(set(hosts.values())) == 3, hosts
+    releases = {
+        (d["metadata"]["namespace"], d["spec"]["values"]["fullnameOverride"])
+        for path in ("platform/controllers/nats.yaml", "platform/controllers/nats-dev.yaml")
+        for d in docs(path)
+    }
+    for overlay in ("dev", "production"):
+        name, namespace = hosts[overlay].split(".")[:2]
+        assert (namespace, name) in releases, overlay
