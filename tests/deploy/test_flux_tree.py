@@ -114,8 +114,8 @@ def test_helm_charts_are_pinned_to_exact_versions() -> None:
 
 
 def test_nats_runs_three_jetstream_nodes_and_production_streams_at_r3() -> None:
-    releases = {d["metadata"]["name"]: d for d in flux_objects() if d["kind"] == "HelmRelease"}
-    nats = releases["nats"]
+    releases = {key(d): d for d in flux_objects() if d["kind"] == "HelmRelease"}
+    nats = releases[("HelmRelease", "nats", "nats")]
     config = nats["spec"]["values"]["config"]
     assert config["cluster"]["replicas"] == 3 and config["jetstream"]["enabled"] is True
     settings = yaml.safe_load((DEPLOY / "overlays/production/config.yaml").read_text())
