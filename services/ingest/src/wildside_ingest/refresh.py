@@ -16,6 +16,7 @@ The steps, each also a command of its own:
                                          one EnrichmentJob per grid cell holding POIs the
                                          latest succeeded run inserted or updated
 
+Settings (wildside_ingest.config.RefreshSettings): those of `ingest-osm` and `NATS_URL`.
 Exit status: 0 done, 100 unchanged (fetch), 2 bad input, 3 a server unavailable, 1 other.
 """
 
@@ -29,10 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from wildside_common.bus.connection import connect
-from wildside_common.config import ConfigError
+from wildside_common.config import ConfigError, EnvReader
 from wildside_common.errors import DomainError
 from wildside_ingest.__main__ import run as ingest_osm
 from wildside_ingest.adapters.outbound import refresh
+from wildside_ingest.config import RefreshSettings
 from wildside_ingest.domain.changed_areas import (
     DEFAULT_GRID_DEGREES,
     DEFAULT_MAX_AREAS,
@@ -126,11 +128,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return 0
         if args.max_jobs < 1 or not args.grid_degrees > 0:
             raise ValueError("--max-jobs must be at least 1 and --grid-degrees positive")
-        database_url = args.database_url or environ.get("DATABASE_URL")
-        nats_url = args.nats_url or environ.get("NATS_URL")
-        if not database_url or (not nats_url and not args.dry_run):
-            raise ValueError("enrich: set DATABASE_URL and NATS_URL (or pass the flags)")
-        print(asyncio.run(enrich(args, database_url, nats_url or "")))
+        settings = RefreshSettings.from_env(EnvReader(environ))
+        database_url = args.database_url or settings.ingest.database_url
+        if not database_url:
+            raise ValueError("enrich: set DATABASE_URL (or pass --database-url)")
+        print(asyncio.run(enrich(args, database_url, args.nats_url or settings.nats_url)))
         return 0
     except (ValueError, ConfigError) as exc:
         print(f"ingest-osm-refresh: error: {exc}", file=sys.stderr)
