@@ -268,7 +268,9 @@ KUSTOMIZE_DIRS = kustomize_dirs()
 
 @pytest.mark.parametrize("directory", KUSTOMIZE_DIRS, ids=lambda p: str(p.relative_to(DEPLOY)))
 def test_every_kustomization_renders(directory: Path) -> None:
-    assert render(directory)
+    docs = render(directory)
+    # deploy/secrets/<scope> lists no Secret until an operator seals one (seal-secrets.sh).
+    assert docs or directory.parent == DEPLOY / "secrets"
 
 
 @pytest.mark.parametrize(

@@ -30,3 +30,19 @@ class IngestSettings:
                 "flex_mem",
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSettings:
+    """`ingest-osm-refresh`: the ingest's settings (it runs `ingest-osm`) and `NATS_URL`
+    (where the enrichment jobs go)."""
+
+    ingest: IngestSettings
+    nats_url: str
+
+    @classmethod
+    def from_env(cls, env: EnvReader) -> RefreshSettings:
+        return cls(
+            ingest=IngestSettings.from_env(env),
+            nats_url=env.text("NATS_URL", "nats://127.0.0.1:4222"),
+        )

@@ -1,0 +1,150 @@
+"""The Flux tree of deploy/ reconciles from the repository alone.
+
+`flux bootstrap ... --path=deploy/flux` applies deploy/flux; from there every
+Kustomization's `sourceRef`, `dependsOn` and `path`, every HelmRelease's chart source, and
+every image policy and automation must find its target here, in the current API versions.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from tests.deploy.flux_tree import (
+    CURRENT_VERSIONS,
+    DEPLOY,
+    ROOT,
+    dangling_references,
+    dependency_cycles,
+    flux_objects,
+    image_policy_markers,
+    key,
+    kustomize_resources,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def applied_by_bootstrap() -> list[dict]:
+    """The Flux objects deploy/flux/kustomization.yaml lists, plus what they apply."""
+    flux = DEPLOY / "flux"
+    listed = yaml.safe_load((flux / "kustomization.yaml").read_text())["resources"]
+    direct = flux_objects(flux / name for name in listed)
+    applied = list(direct)
+    for doc in direct:
+        if doc["kind"] == "Kustomization":
+            for directory in kustomize_resources(ROOT / doc["spec"]["path"]):
+                config = yaml.safe_load((directory / "kustomization.yaml").read_text())
+                files = [directory / n for n in config.get("resources") or []]
+                applied += flux_objects(p for p in files if p.is_file())
+    return applied
+
+
+def test_every_flux_object_uses_the_current_api_version() -> None:
+    objects = flux_objects()
+    assert {doc["kind"] for doc in objects} >= {"Kustomization", "HelmRelease", "ImagePolicy"}
+    for doc in objects:
+        assert doc["apiVersion"] == CURRENT_VERSIONS[doc["kind"]], key(doc)
+
+
+def test_every_reference_of_the_bootstrapped_tree_finds_its_target() -> None:
+    objects = applied_by_bootstrap()
+    names = {doc["metadata"]["name"] for doc in objects if doc["kind"] == "Kustomization"}
+    assert {"platform-controllers", "platform", "wildside-dev", "wildside-production"} <= names
+    assert dangling_references(objects) == []
+    assert dependency_cycles(objects) == []
+
+
+def test_every_flux_object_in_deploy_is_applied_by_the_bootstrap() -> None:
+    applied = {key(doc) for doc in applied_by_bootstrap()}
+    assert {key(doc) for doc in flux_objects()} - applied == set()
+
+
+def test_the_checks_catch_a_missing_dependency_source_path_and_cycle() -> None:
+    objects = applied_by_bootstrap()
+    dev = next(d for d in objects if d["metadata"]["name"] == "wildside-dev")
+    broken = copy.deepcopy(dev)
+    broken["metadata"]["name"] = "broken"
+    broken["spec"]["dependsOn"] = [{"name": "no-such"}]
+    broken["spec"]["sourceRef"]["name"] = "elsewhere"
+    broken["spec"]["path"] = "./deploy/overlays/nowhere"
+    problems = dangling_references([*objects, broken])
+    assert len(problems) == 3
+    assert all(p.startswith("Kustomization/flux-system/broken") for p in problems)
+    loop = copy.deepcopy(broken)
+    loop["spec"]["dependsOn"] = [{"name": "broken"}]
+    assert dependency_cycles([loop]) == ["Kustomization/flux-system/broken"]
+
+
+def test_kustomizations_that_apply_sops_secrets_decrypt_them_with_the_age_key() -> None:
+    for doc in applied_by_bootstrap():
+        if doc["kind"] != "Kustomization":
+            continue
+        directories = kustomize_resources(ROOT / doc["spec"]["path"])
+        if any(d.is_relative_to(DEPLOY / "secrets") for d in directories):
+            decryption = doc["spec"].get("decryption")
+            assert decryption == {"provider": "sops", "secretRef": {"name": "sops-age"}}, key(doc)
+
+
+def test_image_markers_name_existing_policies_and_production_pins_the_digest() -> None:
+    keys = map(key, flux_objects())
+    policies = {f"{ns}:{name}" for kind, ns, name in keys if kind == "ImagePolicy"}
+    markers = image_policy_markers(DEPLOY.rglob("*.yaml"))
+    for path, marker in markers:
+        policy, _, field = marker.partition(":")[2].partition(":")
+        assert f"{marker.split(':')[0]}:{policy}" in policies, (path, marker)
+        assert field in {"", "tag", "name", "digest"}, (path, marker)
+    production = DEPLOY / "overlays" / "production" / "kustomization.yaml"
+    fields = {marker.rpartition(":")[2] for path, marker in markers if path == production}
+    assert fields == {"tag", "digest"}
+    automation = next(d for d in flux_objects() if d["kind"] == "ImageUpdateAutomation")
+    assert (ROOT / automation["spec"]["update"]["path"]).resolve() == production.parent
+
+
+def test_helm_charts_are_pinned_to_exact_versions() -> None:
+    releases = [d for d in flux_objects() if d["kind"] == "HelmRelease"]
+    charts = {d["spec"]["chart"]["spec"]["chart"] for d in releases}
+    assert {"nats", "cloudnative-pg", "keda", "traefik", "cert-manager"} <= charts
+    assert {"kube-prometheus-stack", "loki", "alloy"} <= charts
+    for release in releases:
+        version = str(release["spec"]["chart"]["spec"]["version"])
+        assert version.lstrip("v").replace(".", "").isdigit(), (key(release), version)
+
+
+def test_nats_runs_three_jetstream_nodes_and_production_streams_at_r3() -> None:
+    releases = {key(d): d for d in flux_objects() if d["kind"] == "HelmRelease"}
+    nats = releases[("HelmRelease", "nats", "nats")]
+    config = nats["spec"]["values"]["config"]
+    assert config["cluster"]["replicas"] == 3 and config["jetstream"]["enabled"] is True
+    settings = yaml.safe_load((DEPLOY / "overlays/production/config.yaml").read_text())
+    assert settings["data"]["NATS_STREAM_REPLICAS"] == "3"
+
+
+def test_only_encrypted_secrets_and_placeholder_templates_are_committed() -> None:
+    """A file under deploy/secrets/<scope>/ is SOPS-encrypted (seal-secrets.sh); the
+    templates hold no value but REPLACE_ME where a secret goes."""
+    secrets = DEPLOY / "secrets"
+    for path in secrets.glob("*/*.yaml"):
+        if path.parent.name == "templates" or path.name == "kustomization.yaml":
+            continue
+        docs = list(yaml.safe_load_all(path.read_text()))
+        assert all("sops" in doc and doc["sops"].get("mac") for doc in docs), path
+    templates = sorted((secrets / "templates").glob("*.yaml"))
+    assert [t.stem for t in templates] == ["dev", "platform", "production"]
+    for template in templates:
+        for doc in yaml.safe_load_all(template.read_text()):
+            assert doc["kind"] == "Secret"
+            for field, value in doc["stringData"].items():
+                if field != "username":
+                    assert "REPLACE_ME" in value, (template.name, doc["metadata"]["name"], field)
+    for env in ("dev", "production"):
+        docs = yaml.safe_load_all((secrets / "templates" / f"{env}.yaml").read_text())
+        keys = next(d for d in docs if d["metadata"]["name"] == "wildside-session-keys")
+        # Rotation (scripts/rotate-session-keys.py) rewrites it: Flux must not undo that.
+        annotations = keys["metadata"]["annotations"]
+        assert annotations["kustomize.toolkit.fluxcd.io/ssa"] == "IfNotPresent"
+    rules = yaml.safe_load((ROOT / ".sops.yaml").read_text())["creation_rules"]
+    assert rules[0]["encrypted_regex"] == "^(data|stringData)$"
+    assert "deploy/secrets/" in rules[0]["path_regex"]
