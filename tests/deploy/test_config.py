@@ -28,7 +28,7 @@ from wildside_common.session_keys import VARIABLE as SESSION_KEYS_FILE
 from wildside_common.session_keys import write_new_key_file
 from wildside_enricher.config import EnricherSettings
 from wildside_gateway.config import GatewaySettings
-from wildside_ingest.config import IngestSettings
+from wildside_ingest.config import IngestSettings, RefreshSettings
 from wildside_router.config import RouterSettings
 from wildside_tiles_auth.config import TilesAuthSettings
 
@@ -77,6 +77,7 @@ LOADERS: dict[tuple[str, ...], Loader] = {
     ("wildside-router",): RouterSettings.from_env,
     ("wildside-enricher",): EnricherSettings.from_env,
     ("wildside-tiles-auth",): TilesAuthSettings.from_env,
+    ("ingest-osm-refresh",): RefreshSettings.from_env,
     ("ingest-osm",): IngestSettings.from_env,
     ("python", "-m", "wildside_common.migrate"): _migrate,
     ("python", "-m", "wildside_common.bus.provision"): _provision,
