@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e browser web attack bench schemas openapi clean
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e faults browser web attack bench schemas openapi clean
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
@@ -46,6 +46,11 @@ contract: deps
 
 e2e: deps
 	$(PYTEST) -m e2e tests/e2e
+
+## faults: the stack on a three-node NATS cluster (streams at R3) under a bounded load while
+## routers, NATS nodes and gateways fail (tests/faults, docs/operations.md)
+faults: deps
+	$(PYTEST) -m fault tests/faults
 
 ## web: build the web client into web/dist when its sources changed (npm packages pinned)
 web:
