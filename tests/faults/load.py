@@ -49,6 +49,7 @@ class Client:
     seen: list[str] = field(default_factory=list)  # statuses received on the sockets
     final: str | None = None
     reconnects: int = 0
+    dropped: int = 0  # sockets that closed under it after they had opened
     # After each reconnect: seconds from the new `subscribe` to the first status event.
     resubscribed_in: list[float] = field(default_factory=list)
 
@@ -98,10 +99,12 @@ async def follow(gateways: list[stack.Service], client: Client, deadline: float)
     while client.final is None and time.monotonic() < deadline:
         gateway = gateways[which]
         url = base(gateway).replace("http://", "ws://") + "/ws"
+        opened = False
         try:
             async with ws_connect(
                 url, subprotocols=stack.ws_protocols(gateway), open_timeout=3
             ) as socket:
+                opened = True
                 sent = time.monotonic()
                 subscribe = {"type": "subscribe", "request_id": client.request_id}
                 await socket.send(json.dumps(subscribe))
@@ -122,6 +125,7 @@ async def follow(gateways: list[stack.Service], client: Client, deadline: float)
             if time.monotonic() >= deadline:
                 return
             client.reconnects += 1
+            client.dropped += opened
             first = False
             which = (which + 1) % len(gateways)
             await asyncio.sleep(0.2)
