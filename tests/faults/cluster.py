@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from wildside_common.bus.connection import connect
 from wildside_common.testing.servers import free_port, nats_server_binary, wait_for_port
 
 CLUSTER_NAME = "wildside-faults"
@@ -104,6 +105,13 @@ class NatsCluster:
             node.process.wait()
             node.process = None
 
+    def node(self, name: str) -> Node:
+        return next(node for node in self.nodes if node.name == name)
+
+    def wipe(self, node: Node) -> None:
+        """Its store gone, as a node rescheduled without its volume (or a lost disk)."""
+        shutil.rmtree(node.store, ignore_errors=True)
+
     def stop_node(self, node: Node) -> None:
         if node.process is not None:
             node.process.terminate()
@@ -118,6 +126,17 @@ class NatsCluster:
         for node in self.nodes:
             self.stop_node(node)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def stream_leader(url: str, stream: str) -> tuple[str, int]:
+    """The node leading `stream` (at R1: the one holding it) and its replica count."""
+    client = await connect(url, "wildside-faults-probe", attempts=5, wait=0.2)
+    try:
+        info = await client.jetstream().stream_info(stream)
+    finally:
+        await client.close()
+    assert info.cluster is not None and info.cluster.leader
+    return info.cluster.leader, info.config.num_replicas or 1
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ processes (tests/e2e/stack.py): two gateways and up to three routers, per test."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -38,10 +39,16 @@ async def provision(url: str, replicas: int) -> None:
     raise TimeoutError("the cluster did not accept the streams")
 
 
+@contextlib.contextmanager
+def provisioned_cluster(replicas: int) -> Iterator[NatsCluster]:
+    with nats_cluster() as started:
+        asyncio.run(provision(started.url, replicas))
+        yield started
+
+
 @pytest.fixture
 def cluster() -> Iterator[NatsCluster]:
-    with nats_cluster() as started:
-        asyncio.run(provision(started.url, REPLICAS))
+    with provisioned_cluster(REPLICAS) as started:
         yield started
 
 

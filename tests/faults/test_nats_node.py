@@ -10,23 +10,12 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.e2e import stack
-from tests.faults.cluster import NatsCluster
+from tests.faults.cluster import stream_leader
 from tests.faults.conftest import start
 from tests.faults.load import check, run_load
-from wildside_common.bus.connection import connect
 from wildside_common.bus.topology import ROUTE_JOBS_STREAM
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]
-
-
-async def leader_of(cluster: NatsCluster, stream: str) -> str:
-    client = await connect(cluster.url, "wildside-faults-probe", attempts=5, wait=0.2)
-    try:
-        info = await client.jetstream().stream_info(stream)
-    finally:
-        await client.close()
-    assert info.cluster is not None and info.config.num_replicas == 3
-    return str(info.cluster.leader)
 
 
 def test_a_nats_node_killed_and_restarted_loses_nothing_at_r3(env, services, cluster) -> None:
@@ -38,8 +27,8 @@ def test_a_nats_node_killed_and_restarted_loses_nothing_at_r3(env, services, clu
 
     async def kill_the_job_stream_leader() -> None:
         await asyncio.sleep(6)
-        leader = await leader_of(cluster, ROUTE_JOBS_STREAM)
-        node = next(node for node in cluster.nodes if node.name == leader)
+        leader, _ = await stream_leader(cluster.url, ROUTE_JOBS_STREAM)
+        node = cluster.node(leader)
         cluster.kill(node)  # the leader of the job stream: the worst node to lose
         killed.append(leader)
         await asyncio.sleep(8)
@@ -50,4 +39,5 @@ def test_a_nats_node_killed_and_restarted_loses_nothing_at_r3(env, services, clu
     report = asyncio.run(check(clients, env["DATABASE_URL"], cluster.url, since))
     print(killed, report)
     assert report.accepted == 100
-    assert asyncio.run(leader_of(cluster, ROUTE_JOBS_STREAM))  # still R3, with a leader
+    leader, replicas = asyncio.run(stream_leader(cluster.url, ROUTE_JOBS_STREAM))
+    assert leader and replicas == 3
