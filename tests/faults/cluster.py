@@ -46,7 +46,8 @@ class Node:
 
 
 class NatsCluster:
-    def __init__(self, size: int = 3) -> None:
+    def __init__(self, size: int = 3, sync: str = "") -> None:
+        self.sync = sync  # JetStream's `sync_interval` ("always", "10s"); "" the default (2 min)
         self.binary = nats_server_binary()
         self.root = Path(tempfile.mkdtemp(prefix="wildside-cluster-"))
         self.nodes = [
@@ -61,12 +62,13 @@ class NatsCluster:
 
     def _config(self, node: Node) -> Path:
         routes = ", ".join(f"nats-route://127.0.0.1:{other.route_port}" for other in self.nodes)
+        sync = f", sync_interval: {self.sync}" if self.sync else ""
         path = self.root / f"{node.name}.conf"
         path.write_text(
             f"server_name: {node.name}\n"
             f"listen: 127.0.0.1:{node.port}\n"
             f"http: 127.0.0.1:{node.monitor_port}\n"
-            f'jetstream {{ store_dir: "{node.store}", max_mem: 64MB, max_file: 1GB }}\n'
+            f'jetstream {{ store_dir: "{node.store}", max_mem: 64MB, max_file: 1GB{sync} }}\n'
             f"cluster {{ name: {CLUSTER_NAME}, listen: 127.0.0.1:{node.route_port}, "
             f"routes: [{routes}] }}\n"
         )
@@ -140,8 +142,8 @@ async def stream_leader(url: str, stream: str) -> tuple[str, int]:
 
 
 @contextlib.contextmanager
-def nats_cluster(size: int = 3) -> Iterator[NatsCluster]:
-    cluster = NatsCluster(size)
+def nats_cluster(size: int = 3, sync: str = "") -> Iterator[NatsCluster]:
+    cluster = NatsCluster(size, sync)
     try:
         cluster.start()
         yield cluster
