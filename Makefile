@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e deploy-check browser web attack bench schemas openapi clean
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e deploy-check faults browser web attack bench schemas openapi clean
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
@@ -56,6 +56,10 @@ e2e: deps
 deploy-check: venv
 	bash scripts/system-deps.sh --deploy
 	bash scripts/deploy-check.sh
+## faults: the stack on a three-node NATS cluster (streams at R3) under a bounded load while
+## routers, NATS nodes and gateways fail (tests/faults, docs/operations.md)
+faults: deps
+	$(PYTEST) -m fault tests/faults
 
 ## web: build the web client into web/dist when its sources changed (npm packages pinned)
 web:

@@ -12,6 +12,7 @@ from wildside_common.bus.connection import (
     check_server_version,
     connect,
     parse_version,
+    server_urls,
 )
 from wildside_common.config import ConfigError
 from wildside_common.testing.servers import NatsServer
@@ -77,3 +78,30 @@ def test_servers_before_the_minimum_are_refused(found: str) -> None:
 @pytest.mark.parametrize("found", ["2.9.0", "2.9.10", "2.10.7", "2.15.1", "3.0.0"])
 def test_servers_from_the_minimum_on_are_accepted(found: str) -> None:
     check_server_version(found, "nats://nats:4222")
+
+
+@pytest.mark.unit
+def test_nats_url_may_name_every_node_of_a_cluster() -> None:
+    assert server_urls("nats://a:4222") == ["nats://a:4222"]
+    assert server_urls("nats://a:4222, nats://b:4223,nats://c:4224,") == [
+        "nats://a:4222",
+        "nats://b:4223",
+        "nats://c:4224",
+    ]
+    with pytest.raises(ConfigError) as refused:
+        server_urls(" , ")
+    assert refused.value.variable == "NATS_URL"
+
+
+@pytest.mark.contract
+async def test_a_client_given_a_list_connects_past_a_dead_server(bus_server: NatsServer) -> None:
+    dead = NatsServer()  # a free port nothing listens on: never started
+    url = f"{dead.url},{bus_server.url}"
+    client = await connect(url, "wildside-tests", attempts=2, wait=0.1)
+    try:
+        assert client.is_connected
+        assert client.connected_url is not None
+        assert client.connected_url.port == bus_server.port
+    finally:
+        await client.close()
+        dead.close()

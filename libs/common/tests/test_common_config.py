@@ -133,3 +133,13 @@ def test_settings_are_frozen() -> None:
     settings = CommonSettings.from_env(reader(), "router", 9102)
     with pytest.raises(AttributeError):
         settings.nats_url = "nats://elsewhere:4222"  # type: ignore[misc]
+
+
+def test_stream_replicas_default_to_one_and_are_bounded() -> None:
+    assert CommonSettings.from_env(reader(), "svc", 9100).nats_stream_replicas == 1
+    settings = CommonSettings.from_env(reader(NATS_STREAM_REPLICAS="3"), "svc", 9100)
+    assert settings.nats_stream_replicas == 3
+    for bad in ("0", "6", "three"):
+        with pytest.raises(ConfigError) as caught:
+            CommonSettings.from_env(reader(NATS_STREAM_REPLICAS=bad), "svc", 9100)
+        assert caught.value.variable == "NATS_STREAM_REPLICAS"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wildside_common.errors import Unavailable
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
 from wildside_common.route import Route
 from wildside_common.testing.routes import example_route
@@ -75,8 +76,11 @@ class FakeRouteStore:
 class FakePublisher:
     def __init__(self) -> None:
         self.events: list[RouteGenerationStatus] = []
+        self.down = False  # the bus does not acknowledge: every publish raises Unavailable
 
     async def publish(self, status: RouteGenerationStatus) -> None:
+        if self.down:
+            raise Unavailable("the message bus did not acknowledge the message")
         self.events.append(status)
 
 

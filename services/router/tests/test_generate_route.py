@@ -14,7 +14,7 @@ from router_fakes import (
 )
 
 from wildside_common.analytics import RouteFailed, RouteGenerated
-from wildside_common.errors import InvalidInput
+from wildside_common.errors import InvalidInput, Unavailable
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.routes import example_route
@@ -229,3 +229,34 @@ async def test_a_cancelled_request_is_not_failed_by_a_later_timeout_or_dead_lett
     assert store.rows[item.request_id]["status"] is RouteStatus.CANCELLED
     assert store.rows[item.request_id]["error"] is None
     assert publisher.events[-1].status is RouteStatus.CANCELLED
+
+
+async def test_a_final_event_the_bus_refuses_fails_the_job_until_announced() -> None:
+    planner = FakePlanner()
+    case, store, publisher, _ = use_case(planner)
+    item = job()
+
+    async def refuse_the_final(status) -> None:
+        if status.status.final:
+            raise Unavailable("the message bus did not acknowledge the message")
+        publisher.events.append(status)
+
+    publisher.publish = refuse_the_final  # the stream's leader is being elected
+    with pytest.raises(Unavailable):
+        await case.handle(item, attempt=1)  # not acknowledged: delivered again
+    assert store.rows[item.request_id]["status"] is RouteStatus.SUCCEEDED
+    assert RouteStatus.SUCCEEDED not in [e.status for e in publisher.events]
+    del publisher.publish  # the bus is back
+    await case.handle(item, attempt=2)
+    assert publisher.events[-1].status is RouteStatus.SUCCEEDED
+    assert planner.calls == 1 and len(store.results) == 1
+
+
+async def test_progress_the_bus_refuses_is_dropped_and_the_job_goes_on() -> None:
+    case, store, publisher, _ = use_case(FakePlanner())
+    item = job()
+    publisher.down = True
+    with pytest.raises(Unavailable):
+        await case.handle(item, attempt=1)  # running was dropped; the final one is required
+    assert store.rows[item.request_id]["status"] is RouteStatus.SUCCEEDED
+    assert publisher.events == []

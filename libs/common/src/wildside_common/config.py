@@ -119,6 +119,9 @@ class CommonSettings:
     otel_endpoint: str | None
     metrics_host: str
     metrics_port: int
+    # Replicas of every JetStream stream this service provisions (docs/operations.md,
+    # "Durability of the bus"): 3 in production, 1 on a single server.
+    nats_stream_replicas: int = 1
 
     @property
     def production(self) -> bool:
@@ -145,4 +148,10 @@ class CommonSettings:
             metrics_port=env.integer(
                 "METRICS_PORT", default_metrics_port, minimum=0, maximum=65535
             ),
+            nats_stream_replicas=stream_replicas(env),
         )
+
+
+def stream_replicas(env: EnvReader) -> int:
+    """`NATS_STREAM_REPLICAS`: 1 to 5 (JetStream's limit), 1 by default."""
+    return env.integer("NATS_STREAM_REPLICAS", 1, minimum=1, maximum=5)

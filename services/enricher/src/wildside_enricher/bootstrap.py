@@ -71,7 +71,7 @@ async def bootstrap(settings: EnricherSettings) -> AsyncIterator[Enricher]:
         nats = await connect(settings.common.nats_url, "wildside-enricher")
         stack.push_async_callback(nats.drain)
         js = nats.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, settings.common.nats_stream_replicas)
         consumer = job_consumer(ENRICHER_CONSUMER, ENRICHMENT_JOB_SUBJECT, settings.policy)
         await ensure_consumer(js, ENRICHMENT_JOBS_STREAM, consumer)
         prefix = settings.redis_prefix

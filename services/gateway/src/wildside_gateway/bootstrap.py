@@ -417,7 +417,7 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     analytics = analytics_from_settings(settings.analytics, "gateway")
     try:
         js = nats.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, settings.common.nats_stream_replicas)
         feed = StatusFeed(js)
         await feed.start()
         service = route_service(settings, pool, nats, redis, analytics)

@@ -2,8 +2,13 @@
 
 Idempotent under at-least-once delivery: a request with a final status is not run
 again (its final event is re-announced so late listeners still learn it); the
-result is stored once. A job that keeps failing is marked failed on its last
-permitted attempt, so an accepted request always reaches a final status.
+result is stored once. A final event the bus does not acknowledge (a stream leader
+election, the bus down) fails the job with `Unavailable`, so it is not acknowledged: its
+next delivery finds the status stored and announces it again. A socket subscribed before
+the end learns the end from the bus alone (tests/faults/test_nats_node.py found
+subscribers waiting forever when this event was dropped). Progress events stay best
+effort: the next one, or the final one, supersedes them. A job that keeps failing is
+marked failed on its last permitted attempt, so an accepted request always reaches a final status.
 
 Cancelling (the gateway stores `cancelled` for a queued or running request): a job
 whose request is cancelled before it starts is acknowledged unsolved; a running one
@@ -194,6 +199,8 @@ class GenerateRoute:
                 "status event not published; the store holds it",
                 extra={"request_id": request_id, "status": status.value},
             )
+            if status.final:
+                raise  # not acknowledged: the job comes back and announces it again
 
 
 def _generated(job: GenerateRouteJob, route: Route, seconds: float) -> RouteGenerated:

@@ -108,7 +108,7 @@ async def bootstrap(
     analytics = analytics_from_settings(settings.analytics, "router")
     try:
         js = nats.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, settings.common.nats_stream_replicas)
         await ensure_consumer(
             js, ROUTE_JOBS_STREAM, job_consumer(ROUTER_CONSUMER, ROUTE_JOB_SUBJECT, settings.policy)
         )

@@ -44,6 +44,16 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return major, minor, patch
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers of `NATS_URL`: one URL, or several separated by commas (the nodes of a
+    cluster, e.g. `nats://a:4222,nats://b:4222,nats://c:4222`); the client connects to
+    one and moves to another when it fails."""
+    urls = [part.strip() for part in url.split(",") if part.strip()]
+    if not urls:
+        raise ConfigError("NATS_URL", "names no server")
+    return urls
+
+
 def check_server_version(
     found: str, url: str, minimum: tuple[int, int, int] = MINIMUM_SERVER_VERSION
 ) -> None:
@@ -87,11 +97,12 @@ async def connect(
     async def error(exc: Exception) -> None:
         log.warning("nats error", extra={"error": repr(exc)})
 
+    servers = server_urls(url)
     last: Exception | None = None
     for _ in range(max(1, attempts)):
         try:
             client = await nats.connect(
-                url,
+                servers,
                 name=name,
                 # nats-py applies this limit to the *first* connection too: unlimited (-1)
                 # would retry an unreachable server forever. Bounded here, unlimited once up.

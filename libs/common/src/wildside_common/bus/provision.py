@@ -7,7 +7,6 @@ Services also provision what they use when they start; this command lets an oper
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 from nats.js import JetStreamContext
@@ -27,12 +26,16 @@ from wildside_common.bus.topology import (
     ensure_streams,
     job_consumer,
 )
+from wildside_common.config import EnvReader, stream_replicas
 
 
 async def provision_all(
-    js: JetStreamContext, router: WorkerPolicy | None = None, enricher: WorkerPolicy | None = None
+    js: JetStreamContext,
+    router: WorkerPolicy | None = None,
+    enricher: WorkerPolicy | None = None,
+    replicas: int = 1,
 ) -> None:
-    await ensure_streams(js)
+    await ensure_streams(js, replicas)
     await ensure_consumer(
         js,
         ROUTE_JOBS_STREAM,
@@ -52,18 +55,19 @@ async def provision_all(
         await ensure_consumer(js, ADVISORIES_STREAM, dead_letter_consumer(stream, consumer))
 
 
-async def _main(url: str) -> None:
+async def _main(url: str, replicas: int) -> None:
     client = await connect(url, "wildside-provision", attempts=10)
     try:
-        await provision_all(client.jetstream())
+        await provision_all(client.jetstream(), replicas=replicas)
     finally:
         await client.close()
 
 
 def main() -> int:
-    url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+    env = EnvReader.from_os()
+    url = env.text("NATS_URL", "nats://127.0.0.1:4222")
     try:
-        asyncio.run(_main(url))
+        asyncio.run(_main(url, stream_replicas(env)))
     except Exception as exc:
         print(f"bus provisioning failed: {exc}", file=sys.stderr)
         return 1

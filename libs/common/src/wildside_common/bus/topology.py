@@ -79,33 +79,54 @@ class WorkerPolicy:
     max_ack_pending: int = 64
 
 
-def _stream(name: str, subjects: list[str], max_age: float, **extra: Any) -> StreamConfig:
+def _stream(
+    name: str, subjects: list[str], max_age: float, replicas: int, **extra: Any
+) -> StreamConfig:
     return StreamConfig(
         name=name,
         subjects=subjects,
         max_age=max_age,
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
+        num_replicas=replicas,
         **extra,
     )
 
 
-def streams() -> list[StreamConfig]:
+def streams(replicas: int = 1) -> list[StreamConfig]:
+    """Every stream, each with `replicas` copies (`NATS_STREAM_REPLICAS`; 3 in production,
+    docs/operations.md): durable consumers inherit the count of their stream."""
     return [
-        _stream(ROUTE_JOBS_STREAM, ["wildside.jobs.route.>"], DAY, duplicate_window=600.0),
         _stream(
-            ENRICHMENT_JOBS_STREAM, ["wildside.jobs.enrichment.>"], DAY, duplicate_window=600.0
+            ROUTE_JOBS_STREAM, ["wildside.jobs.route.>"], DAY, replicas, duplicate_window=600.0
+        ),
+        _stream(
+            ENRICHMENT_JOBS_STREAM,
+            ["wildside.jobs.enrichment.>"],
+            DAY,
+            replicas,
+            duplicate_window=600.0,
         ),
         _stream(
             ROUTE_STATUS_STREAM,
             [f"{ROUTE_STATUS_PREFIX}.>"],
             DAY,
+            replicas,
             max_msgs_per_subject=20,
             duplicate_window=120.0,
         ),
-        _stream(DEAD_LETTER_STREAM, [f"{DEAD_LETTER_PREFIX}.>"], 14 * DAY, duplicate_window=3600.0),
         _stream(
-            ADVISORIES_STREAM, [f"{MAX_DELIVERIES_ADVISORY}.>", f"{TERMINATED_ADVISORY}.>"], 7 * DAY
+            DEAD_LETTER_STREAM,
+            [f"{DEAD_LETTER_PREFIX}.>"],
+            14 * DAY,
+            replicas,
+            duplicate_window=3600.0,
+        ),
+        _stream(
+            ADVISORIES_STREAM,
+            [f"{MAX_DELIVERIES_ADVISORY}.>", f"{TERMINATED_ADVISORY}.>"],
+            7 * DAY,
+            replicas,
         ),
     ]
 
@@ -141,9 +162,11 @@ def dead_letter_consumer(stream: str, consumer: str) -> ConsumerConfig:
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create every stream, or update it to this configuration. Safe to run again."""
-    for config in streams():
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create every stream with `replicas` copies, or update it to this configuration
+    (a changed replica count included: the server adds or removes peers). Safe to run
+    again."""
+    for config in streams(replicas):
         try:
             await js.stream_info(config.name or "")
         except NotFoundError:
