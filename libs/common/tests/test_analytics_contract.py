@@ -99,10 +99,15 @@ async def test_an_unreachable_posthog_costs_the_caller_nothing(posthog) -> None:
     analytics = PostHogAnalytics(
         settings(posthog.url, flush_at=1, interval=0.05), "gateway", close_timeout=1.0
     )
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     for event in sample(20):
         analytics.capture(event)  # never raises, never waits for the network
-    assert loop.time() - started < 0.5
+    # Nothing was sent while the caller captured (it only queued): the sender runs in the
+    # background, once the caller yields. Counted, not timed (timings flake on shared CI).
+    assert posthog.requests == 0
+    for _ in range(100):
+        if posthog.requests:
+            break
+        await asyncio.sleep(0.05)
+    assert posthog.requests > 0  # it did try, and met the failing server
     await asyncio.wait_for(analytics.close(), 5)  # bounded even though nothing gets through
     assert posthog.events() == []

@@ -61,6 +61,13 @@ async def add_user(database_url: str, role: str = "user", prefix: str = "live") 
         await conn.close()
 
 
+# These suites check inputs, frames and documents, not how fresh the revocation mirror is
+# (the revocation suites test that, and fail-closed on an unreadable Redis): on a loaded
+# 2-core test machine the event loop can stall past the production second between two
+# stream reads, and a request then gets an honest 503 that is not what is under test.
+PATIENT_REVOCATIONS = {"SESSION_REVOCATION_MAX_STALENESS_SECONDS": "10"}
+
+
 def _bearer(base_url: str, username: str) -> dict[str, str]:
     body = {"username": username, "password": PASSWORD}
     response = httpx.post(f"{base_url}/api/v1/login", json=body, timeout=10)
@@ -79,6 +86,7 @@ def live_gateway(database_url: str, nats_url: str, redis_url: str) -> Iterator[L
         "REDIS_PREFIX": unique_prefix(),
         "GATEWAY_PORT": str(port),
         "RATE_LIMIT_PER_MINUTE": "1000000",
+        **PATIENT_REVOCATIONS,
     }
     settings = GatewaySettings.from_env(EnvReader(env))
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))
@@ -149,6 +157,7 @@ async def serving(
         "GATEWAY_PORT": str(port),
         "PATH": os.environ.get("PATH", ""),
         **({"METRICS_PORT": str(metrics_port)} if metrics_port else {}),
+        **PATIENT_REVOCATIONS,
         **settings,
     }
     stop = asyncio.Event()

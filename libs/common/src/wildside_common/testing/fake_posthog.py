@@ -19,6 +19,7 @@ class FakePostHog:
     def __init__(self) -> None:
         self.batches: list[dict[str, Any]] = []
         self.fail_with: int | None = None  # answer every request with this status
+        self.requests = 0  # every POST received, answered or failed
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -63,6 +64,8 @@ class FakePostHog:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                with fake._lock:
+                    fake.requests += 1
                 if fake.fail_with is not None:
                     self._answer(fake.fail_with, {"error": "failing on purpose"})
                     return
