@@ -168,6 +168,29 @@ async def test_a_mirror_that_loses_redis_fails_closed_after_its_staleness_bound(
         await proxy.close()
 
 
+async def test_a_late_follower_is_caught_up_by_the_check_instead_of_refusing(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """The process's loop stalled past the staleness bound (busy, not cut off from Redis):
+    the check reads what the follower missed, sees a revocation made meanwhile, answers."""
+    reader = connect_revocations(redis_url, redis_prefix, max_staleness=0.5)
+    writer = connect_revocations(redis_url, redis_prefix, max_staleness=0.5)
+    mine, other = claims(str(uuid.uuid4())), claims(str(uuid.uuid4()))
+    try:
+        await reader.start()
+        await writer.start()
+        await writer.revoke(mine.token_id, mine.expires_at)
+        time.sleep(0.7)  # noqa: ASYNC251 - the point: the loop is blocked, the follower late
+        with pytest.raises(Unavailable):
+            reader.fresh()  # stale: readiness says so
+        assert await reader.is_revoked(mine)  # caught up: the revocation is seen
+        assert not await reader.is_revoked(other)
+        reader.fresh()  # and fresh again
+    finally:
+        await reader.close()
+        await writer.close()
+
+
 class TcpProxy:
     """A TCP relay to Redis whose connections can be cut (a partition, not a refusal)."""
 

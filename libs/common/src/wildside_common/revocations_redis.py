@@ -89,6 +89,7 @@ class RedisSessionRevocations:
         self.last_id = "0-0"
         self.synced_at: float | None = None  # monotonic time of the last good read
         self._synced = asyncio.Event()
+        self._catching_up = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._pruned = 0.0
         self.record = redis.register_script(RECORD)
@@ -109,14 +110,37 @@ class RedisSessionRevocations:
     async def is_revoked(self, claims: SessionClaims) -> bool:
         if self._task is None:
             await self.start()
-        self.fresh()
+        if self._stale():
+            await self._catch_up()
         return self.mirror.covers(claims)
+
+    def _stale(self) -> bool:
+        synced = self.synced_at
+        return synced is None or time.monotonic() - synced > self.max_staleness
 
     def fresh(self) -> None:
         """Raises Unavailable when the mirror may be missing a revocation."""
-        synced = self.synced_at
-        if synced is None or time.monotonic() - synced > self.max_staleness:
+        if self._stale():
             raise Unavailable("session revocations cannot be read; try again", retry_after=1.0)
+
+    async def _catch_up(self) -> None:
+        """A stale mirror reads what it missed before it answers: its follower may only be
+        late (this process's loop busy under load), not cut off. Only a Redis that cannot be
+        read within `max_staleness` makes the check fail closed. One read at a time: the
+        requests waiting meanwhile find the mirror fresh."""
+        async with self._catching_up:
+            if not self._stale():
+                return
+            try:
+                async with asyncio.timeout(self.max_staleness):
+                    while await self._read(None) >= READ_BATCH:
+                        pass
+            except (RedisError, OSError, TimeoutError) as exc:
+                SYNC_FAILURES.inc()
+                raise Unavailable(
+                    "session revocations cannot be read; try again", retry_after=1.0
+                ) from exc
+            self._mark_synced()
 
     async def ready(self) -> None:
         """Readiness check: the mirror is current."""
@@ -170,7 +194,8 @@ class RedisSessionRevocations:
                     failing = True
                 await asyncio.sleep(0.1)
 
-    async def _read(self, block_ms: int) -> int:
+    async def _read(self, block_ms: int | None) -> int:
+        # block_ms None: return at once with what is there (a catch-up).
         response: Any = await self.redis.xread(
             {self.stream: self.last_id}, count=READ_BATCH, block=block_ms
         )
