@@ -14,5 +14,6 @@ run() { echo "== $*"; "$@"; }
 run $PY bench/gateway/run.py
 run $PY bench/e2e/run.py
 run $PY bench/ws/run.py
+run $PY bench/guide/run.py
 run $PY bench/tiles/run.py
 run $PY bench/report.py
