@@ -196,18 +196,28 @@ class Tally:
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
+@dataclass
+class Control:
+    """What the walkers do now: walk, pause (send nothing), stop; only every n-th walks."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    paused: asyncio.Event = field(default_factory=asyncio.Event)
+    every: int = 1
+
+
 async def walker(
     socket: ClientConnection,
     request_id: str,
     route: Callable[[float], tuple[float, float]],
-    phase: float,
+    index: int,
+    count: int,
     start: float,
-    stop: asyncio.Event,
-    paused: asyncio.Event,
+    control: Control,
     tally: Tally,
     rng: random.Random,
 ) -> None:
     in_flight: collections.deque[float] = collections.deque()
+    phase = index / count  # the walkers' positions spread evenly over each second
 
     async def read() -> None:
         async for raw in socket:
@@ -226,13 +236,17 @@ async def walker(
     speed = rng.uniform(1.2, 1.5)  # m/s
     offset = rng.uniform(0, 100)  # some walkers set out a little ahead along the route
     step = 0  # positions sent: a pause does not move the walker on
-    for second in itertools.count():
+    second = 0
+    while True:
         due = start + phase + second
         if (delay := due - time.perf_counter()) > 0:
             await asyncio.sleep(delay)
-        if stop.is_set():
+        # A loop running late skips the seconds it missed rather than sending a burst
+        # (the gateway allows 2 positions a second).
+        second = max(second + 1, math.ceil(time.perf_counter() - start - phase))
+        if control.stop.is_set():
             break
-        if paused.is_set():
+        if control.paused.is_set() or index % control.every:
             continue
         lat, lng = route(offset + speed * step)
         step += 1
@@ -308,11 +322,19 @@ def snapshot(pids: dict[str, int], metrics: dict[str, str], redis: Redis) -> Sna
     )
 
 
+def finite(ms: float) -> float | None:
+    return None if math.isinf(ms) else round(ms, 2)
+
+
 def window(first: Snapshot, last: Snapshot, tallies: list[Tally]) -> dict[str, Any]:
     """The figures of the positions sent between two snapshots."""
-    lat = [ms for t in tallies for sent, ms in t.samples if first.at <= sent < last.at]
-    sent = sum(1 for t in tallies for s in t.sent if first.at <= s < last.at - LOST_AFTER_S)
-    lost = sum(1 for t in tallies for s in t.lost if first.at <= s < last.at - LOST_AFTER_S)
+    # Computed once the run is over, when every position sent in the window has been
+    # answered or lost; a lost one counts as slower than any answered one.
+    end = last.at
+    lat = [ms for t in tallies for sent, ms in t.samples if first.at <= sent < end]
+    sent = sum(1 for t in tallies for s in t.sent if first.at <= s < end)
+    lost = sum(1 for t in tallies for s in t.lost if first.at <= s < end)
+    everything = lat + [math.inf] * lost
     counts = {
         name: {
             outcome: int(value - first.outcomes.get(name, {}).get(outcome, 0))
@@ -335,9 +357,11 @@ def window(first: Snapshot, last: Snapshot, tallies: list[Tally]) -> dict[str, A
         "positions_guided": guided,
         "handled_per_second": round(positions / seconds, 1),
         "guided_per_second": round(guided / seconds, 1),
-        "p50_ms": round(percentile(lat, 50), 2),
-        "p99_ms": round(percentile(lat, 99), 2),
-        "max_ms": round(max(lat), 2),
+        "sent_per_second": round(sent / (end - first.at), 1),
+        # None: over LOST_AFTER_S (that share of positions got no guidance in time)
+        "p50_ms": finite(percentile(everything, 50)),
+        "p99_ms": finite(percentile(everything, 99)),
+        "max_answered_ms": round(max(lat), 2),
         "lost": lost,
         "lost_share": round(lost / sent, 5) if sent else None,
         "cpu_ms_per_position": {
@@ -391,7 +415,8 @@ async def walk_all(
     for first in range(0, len(walks), 100):
         chunk = walks[first : first + 100]
         sockets += await asyncio.gather(*(open_walk(ws_url, cookie, rid) for rid, _ in chunk))
-    stop, paused = asyncio.Event(), asyncio.Event()
+    light_every = max(1, len(walks) // args.light_walkers)
+    control = Control(every=light_every)
     rng = random.Random(16)
     tallies = [Tally() for _ in walks]
     start = time.perf_counter() + 0.5
@@ -401,10 +426,10 @@ async def walk_all(
                 socket,
                 rid,
                 along(coordinates),
-                index / len(walks),
+                index,
+                len(walks),
                 start,
-                stop,
-                paused,
+                control,
                 tally,
                 random.Random(rng.random()),
             )
@@ -421,26 +446,32 @@ async def walk_all(
         await asyncio.sleep(seconds)
         return first, await asyncio.to_thread(snapshot, pids, metrics, redis)
 
+    # First a light load (every n-th walker only), then everyone.
+    await asyncio.sleep(args.warmup / 2)
+    light = await measure(args.light_seconds)
+    control.every = 1
     await asyncio.sleep(args.warmup)
     one = await measure(args.seconds)
     # Between the phases the walkers pause until the first worker has worked off what it
     # still holds, so the second phase starts clean; the second worker starts meanwhile.
-    paused.set()
+    control.paused.set()
     joining = asyncio.create_task(asyncio.to_thread(bench.add, stack.router(bench.env)))
     drain = await drained(router.metrics_url, args.drain_limit)
     second_router = await joining
     pids["router_2"] = second_router.process.pid
     metrics["router_2"] = second_router.metrics_url
-    paused.clear()
+    control.paused.clear()
     await asyncio.sleep(args.warmup / 2)
     two = await measure(args.seconds)
-    stop.set()
+    await asyncio.sleep(LOST_AFTER_S)  # the window's last positions answered or lost
+    control.stop.set()
     await asyncio.gather(*tasks)
     for socket in sockets:
         await socket.close()
     errors = sum((t.errors for t in tallies), collections.Counter())
     return {
         "walkers": len(walks),
+        "light_load": {"walkers": math.ceil(len(walks) / light_every)} | window(*light, tallies),
         "one_worker": window(*one, tallies),
         "two_workers": window(*two, tallies),
         "backlog_after_one_worker": drain,
@@ -448,11 +479,112 @@ async def walk_all(
     }
 
 
+def ms(value: float | None) -> str:
+    """A latency figure; None is one over the 5 s after which a position counts as lost."""
+    return f"> {LOST_AFTER_S:.0f} s" if value is None else f"{value:.1f} ms"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """bench/guide/results.md: the run's figures in full, and how loaded the machine was."""
+    light = r["light_load"]
+    phases = (
+        (f"{light['walkers']} walkers, one guide worker", light),
+        (f"{r['walkers']} walkers, one guide worker", r["one_worker"]),
+        (f"{r['walkers']} walkers, two guide workers", r["two_workers"]),
+    )
+    lines = [
+        "# Live-walk guidance benchmark",
+        "",
+        f"`bench/guide/run.py`: {r['walkers']} walkers, one position a second each, over `/ws` "
+        "through one gateway to the router's guide worker and back; latency from the "
+        "position sent to its `guidance` frame received (client loop included); "
+        f"{r['one_worker']['seconds']:.0f} s steady windows (first a lighter phase, "
+        f"{light['seconds']:.0f} s, with one walker in {r['walkers'] // light['walkers']} "
+        f"walking). Routes: {r['seed_routes']} real "
+        "Helsinki routes planned by the router, cloned into one succeeded request per walker; "
+        "each walker replays its route at 1.2-1.5 m/s with 3 m of noise. Redis: a private "
+        "redis-server, so its `INFO commandstats` count only this stack. Run took "
+        f"{r['run_seconds']:.0f} s.",
+        "",
+        "| | positions/s sent | taken by the guide (guided) | p50 | p99 | slowest answered | "
+        "lost (> 5 s) | gateway CPU per position | guide CPU per position | Redis commands "
+        "per position |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, w in phases:
+        cpu = w["cpu_ms_per_position"]
+        guide_cpu = " + ".join(f"{v:.2f}" for k, v in cpu.items() if k != "gateway")
+        lines.append(
+            f"| {name} | {w['sent_per_second']:.0f} | {w['handled_per_second']:.0f} "
+            f"({w['guided_per_second']:.0f}) | "
+            f"{ms(w['p50_ms'])} | {ms(w['p99_ms'])} | {w['max_answered_ms']:.0f} ms | "
+            f"{w['lost_share']:.1%} | {cpu['gateway']:.2f} ms | {guide_cpu} ms | "
+            f"{w['redis_commands_per_position']:.2f} |"
+        )
+    lines += [
+        "",
+        "A position with no guidance after 5 s counts as lost and as slower than any "
+        "answered one in the percentiles (shown as > 5 s). "
+        "CPU per position is the process's utime+stime over the window divided by the "
+        "positions the guide workers took (guided or ignored); the share of a core each "
+        "process used, the client's own CPU, Redis commands by name and the workers' "
+        "outcomes are in `results.json`.",
+        "",
+        "## Two workers share the positions",
+        "",
+    ]
+    for name, w in phases:
+        per = w["outcomes_per_worker"]
+        parts = "; ".join(
+            f"{worker}: {sum(by.values())} ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(by.items()))
+            + ")"
+            for worker, by in per.items()
+        )
+        lines.append(f"- {name}: {parts}")
+    backlog = r["backlog_after_one_worker"]
+    lines += [
+        "",
+        "Between the phases the walkers paused until the first worker had worked off what "
+        f"it still held: {backlog['positions']} positions in {backlog['seconds']:.0f} s"
+        + ("" if backlog["drained"] else " (not drained within the limit)")
+        + ".",
+        "",
+        "## Where a position's time goes in the worker",
+        "",
+    ]
+    d = r["domain_cpu_per_position"]
+    lines += [
+        f"Measured in the bench process on the seed routes ({d['route_vertices']:.0f} vertices, "
+        f"{d['route_kib']:.1f} KiB of JSON on average): decoding the stored route "
+        f"{d['decode_route_ms']:.2f} ms, `plan_walk` {d['plan_walk_ms']:.2f} ms, `guide` "
+        f"{d['guide_ms']:.2f} ms. The worker does all three for every position (the state "
+        "in Redis holds the route, not its plan), then two Redis round trips (HMGET; "
+        "MULTI/HSET/EXPIRE/EXEC) and one publish; nats-py runs a subscription's callback "
+        "one message at a time, so one worker takes positions one after another.",
+        "",
+        "## The machine",
+        "",
+        f"{r['cores']} cores, shared with other work while this ran: load average "
+        f"{r['load_average_before'][0]:.1f} before and {r['load_average_after'][0]:.1f} after "
+        f"(1-minute), the bench's own client ({r['walkers']} sockets in one Python process) "
+        "included. "
+        "The CPU-per-position figures are the least affected; latency and throughput are "
+        "what a contended 2-core machine gives.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--walkers", type=int, default=1000)
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--seconds", type=float, default=40.0, help="each steady window")
+    parser.add_argument(
+        "--light-walkers", type=int, default=200, help="walkers of the light first phase"
+    )
+    parser.add_argument("--light-seconds", type=float, default=20.0)
     parser.add_argument(
         "--drain-limit", type=float, default=60.0, help="longest wait between the phases"
     )
@@ -483,13 +615,14 @@ def main() -> None:
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "run_seconds": round(time.perf_counter() - started, 1),
         "targets": {
-            "p99_lt_50ms": one["p99_ms"] < 50,
-            "p99_lt_50ms_two_workers": two["p99_ms"] < 50,
+            "p99_lt_50ms": one["p99_ms"] is not None and one["p99_ms"] < 50,
+            "p99_lt_50ms_two_workers": two["p99_ms"] is not None and two["p99_ms"] < 50,
             # "roughly half each": neither worker takes more than 60 % of the positions
             "shared_by_two_workers": len(shares) == 2 and max(shares) <= 0.6 * sum(shares),
         },
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(result))
     print(json.dumps(result, indent=2))
 
 
