@@ -148,7 +148,7 @@ def live_walk() -> list[str]:
     one, two = r["one_worker"], r["two_workers"]
     shares = two["handled_per_worker"]
     split = " / ".join(f"{count / max(1, sum(shares.values())):.0%}" for count in shares.values())
-    return [
+    lines = [
         "**Live-walk guidance** (`bench/guide/run.py`): walkers at one position a second "
         "over `/ws`, one gateway, the router's guide worker(s), a private "
         "Redis; latency from a position sent to its `guidance` frame received, "
@@ -168,6 +168,20 @@ def live_walk() -> list[str]:
         f"machine (load average {r['load_average_before'][0]:.1f} at the start); where a "
         "position's time goes: `bench/guide/results.md`.",
     ]
+    if not (r["targets"]["p99_lt_50ms"] and r["targets"]["p99_lt_50ms_two_workers"]):
+        d = r["domain_cpu_per_position"]
+        plan_share = d["plan_walk_ms"] / (d["decode_route_ms"] + d["plan_walk_ms"] + d["guide_ms"])
+        guide_ms = min(w["cpu_ms_per_position"]["router"] for w in (light, one))
+        lines += [
+            "",
+            f"Why the latency target is missed: CPU. The guide spends at least {guide_ms:.2f} ms "
+            f"of CPU per position ({plan_share:.0%} of its domain work is `plan_walk`, run again "
+            f"for every position), {guide_ms * r['walkers'] / 1000:.1f} cores at "
+            f"{r['walkers']} positions a second, beside the gateway and the bench's own client, "
+            f"on {r['cores']} cores shared with other work: the positions queue in the "
+            "worker's subscription (handled one at a time) and arrive late or not at all.",
+        ]
+    return lines
 
 
 def solver() -> list[str]:

@@ -484,6 +484,43 @@ def ms(value: float | None) -> str:
     return f"> {LOST_AFTER_S:.0f} s" if value is None else f"{value:.1f} ms"
 
 
+def missed(r: dict[str, Any]) -> list[str]:
+    """Why the latency target was missed, from the run's own figures (nothing if met)."""
+    if r["targets"]["p99_lt_50ms"] and r["targets"]["p99_lt_50ms_two_workers"]:
+        return []
+    light, one, two = r["light_load"], r["one_worker"], r["two_workers"]
+    runs = (light, one, two)
+    guide = min(w["cpu_ms_per_position"]["router"] for w in (light, one))
+    gateway = min(w["cpu_ms_per_position"]["gateway"] for w in runs)
+    client = min(w["client_cpu_ms_per_position"] for w in runs)
+    rate = r["walkers"]  # positions a second
+    out_of_order = sum(by.get("out_of_order", 0) for by in two["outcomes_per_worker"].values())
+    return [
+        "## Why the target is missed",
+        "",
+        f"CPU. At {rate} positions a second the guide needs at least {guide * rate / 1000:.1f} "
+        f"cores (its lowest CPU per position in this run, {guide:.2f} ms), the gateway "
+        f"{gateway * rate / 1000:.1f}, the bench's client {client * rate / 1000:.1f}: "
+        f"{(guide + gateway + client) * rate / 1000:.1f} of the machine's {r['cores']} cores, "
+        "which it shared with other work. Under that contention one worker got "
+        f"{one['cpu_share_of_a_core']['router']:.2f} of a core and took "
+        f"{one['handled_per_second']:.0f} positions a second; the rest queued in its "
+        "subscription until they were late for the walker (lost) or older than 30 s "
+        "(`stale`, ignored). Even the light phase "
+        f"({light['sent_per_second']:.0f} positions a second) kept one worker at "
+        f"{light['cpu_share_of_a_core']['router']:.2f} of a core, so positions waited for "
+        f"each other (p99 {ms(light['p99_ms'])}).",
+        "",
+        f"Two workers took {two['handled_per_second']:.0f} positions a second against one's "
+        f"{one['handled_per_second']:.0f}: both ran on the same contended cores. With a queue "
+        "group consecutive positions of one walk go to either worker; when one takes an "
+        "older position after the other has stored a newer one it ignores it "
+        f"(`out_of_order`: {out_of_order} in the two-worker window), harmless for the "
+        "guidance (the newer position counts) but a cost while the workers are behind.",
+        "",
+    ]
+
+
 def markdown(r: dict[str, Any]) -> str:
     """bench/guide/results.md: the run's figures in full, and how loaded the machine was."""
     light = r["light_load"]
@@ -554,6 +591,7 @@ def markdown(r: dict[str, Any]) -> str:
         "",
     ]
     d = r["domain_cpu_per_position"]
+    domain = d["decode_route_ms"] + d["plan_walk_ms"] + d["guide_ms"]
     lines += [
         f"Measured in the bench process on the seed routes ({d['route_vertices']:.0f} vertices, "
         f"{d['route_kib']:.1f} KiB of JSON on average): decoding the stored route "
@@ -561,8 +599,13 @@ def markdown(r: dict[str, Any]) -> str:
         f"{d['guide_ms']:.2f} ms. The worker does all three for every position (the state "
         "in Redis holds the route, not its plan), then two Redis round trips (HMGET; "
         "MULTI/HSET/EXPIRE/EXEC) and one publish; nats-py runs a subscription's callback "
-        "one message at a time, so one worker takes positions one after another.",
+        "one message at a time, so one worker takes positions one after another. "
+        f"`plan_walk` is {d['plan_walk_ms'] / domain:.0%} of that domain work and depends "
+        "only on the route: a plan kept per walk in the worker's memory instead of decoding "
+        "and planning the route again for every position would save up to about "
+        f"{d['decode_route_ms'] + d['plan_walk_ms']:.1f} ms of CPU per position.",
         "",
+        *missed(r),
         "## The machine",
         "",
         f"{r['cores']} cores, shared with other work while this ran: load average "
