@@ -168,6 +168,15 @@ def live_walk() -> list[str]:
         f"machine (load average {r['load_average_before'][0]:.1f} at the start); where a "
         "position's time goes: `bench/guide/results.md`.",
     ]
+    closed = r.get("sockets_closed_by_gateway") or {}
+    if closed:
+        lines += [
+            "",
+            "Sockets the gateway closed during the run (close code: count): "
+            + ", ".join(f"{code}: {count}" for code, count in closed.items())
+            + " (1013: it could not read session revocations in time, so it failed closed); "
+            "the walkers reconnected.",
+        ]
     if not (r["targets"]["p99_lt_50ms"] and r["targets"]["p99_lt_50ms_two_workers"]):
         d = r["domain_cpu_per_position"]
         plan_share = d["plan_walk_ms"] / (d["decode_route_ms"] + d["plan_walk_ms"] + d["guide_ms"])

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import bisect
 import collections
+import contextlib
 import functools
 import itertools
 import json
@@ -34,7 +35,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ import asyncpg
 import httpx
 from redis import Redis
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -194,6 +196,8 @@ class Tally:
     sent: list[float] = field(default_factory=list)
     lost: list[float] = field(default_factory=list)
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    closed: collections.Counter[str] = field(default_factory=collections.Counter)  # by code
+    closed_at: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -207,6 +211,7 @@ class Control:
 
 async def walker(
     socket: ClientConnection,
+    reopen: Callable[[], Awaitable[ClientConnection]],
     request_id: str,
     route: Callable[[float], tuple[float, float]],
     index: int,
@@ -219,20 +224,27 @@ async def walker(
     in_flight: collections.deque[float] = collections.deque()
     phase = index / count  # the walkers' positions spread evenly over each second
 
-    async def read() -> None:
+    async def read(socket: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await answers(socket)
+
+    async def answers(socket: ClientConnection) -> None:
         async for raw in socket:
             frame = json.loads(raw)
             received = time.perf_counter()
             if frame.get("type") != "guidance":
                 tally.errors[str(frame.get("code", frame.get("type")))] += 1
                 continue
+            # Frames carry no echo of their position: a frame answers the oldest position
+            # in flight, once those over LOST_AFTER_S are written off (in overload a very
+            # late frame is taken for the next position's, a little flattering).
             while in_flight and received - in_flight[0] > LOST_AFTER_S:
                 tally.lost.append(in_flight.popleft())
             if in_flight:
                 sent = in_flight.popleft()
                 tally.samples.append((sent, (received - sent) * 1000))
 
-    reader = asyncio.create_task(read())
+    reader = asyncio.create_task(read(socket))
     speed = rng.uniform(1.2, 1.5)  # m/s
     offset = rng.uniform(0, 100)  # some walkers set out a little ahead along the route
     step = 0  # positions sent: a pause does not move the walker on
@@ -259,16 +271,39 @@ async def walker(
             "accuracy_m": 5,
             "timestamp": round(time.time() * 1000),
         }
+        try:
+            await socket.send(json.dumps(frame))
+        except ConnectionClosed as exc:
+            # Closed by the gateway (1013 when it cannot read session revocations in
+            # time): counted, then the walker reconnects and starts the walk again, as
+            # a client would; the position is not sent.
+            tally.closed[str(exc.rcvd.code if exc.rcvd else None)] += 1
+            tally.closed_at.append(time.perf_counter())
+            reader.cancel()
+            tally.lost.extend(in_flight)
+            in_flight.clear()
+            socket = await reopen()
+            reader = asyncio.create_task(read(socket))
+            continue
         sent = time.perf_counter()
         in_flight.append(sent)
         tally.sent.append(sent)
-        await socket.send(json.dumps(frame))
     await asyncio.sleep(1.0)  # the last frames back
     reader.cancel()
     tally.lost.extend(in_flight)
+    await socket.close()
 
 
 async def open_walk(url: str, cookie: str, request_id: str) -> ClientConnection:
+    for attempt in range(10):
+        try:
+            return await start_walk(url, cookie, request_id)
+        except (ConnectionClosed, OSError):
+            await asyncio.sleep(1.0 + attempt)
+    return await start_walk(url, cookie, request_id)
+
+
+async def start_walk(url: str, cookie: str, request_id: str) -> ClientConnection:
     socket = await connect(
         url,
         additional_headers={"Cookie": f"session={cookie}"},
@@ -363,6 +398,9 @@ def window(first: Snapshot, last: Snapshot, tallies: list[Tally]) -> dict[str, A
         "p99_ms": finite(percentile(everything, 99)),
         "max_answered_ms": round(max(lat), 2),
         "lost": lost,
+        "sockets_closed_by_gateway": sum(
+            1 for t in tallies for c in t.closed_at if first.at <= c < end
+        ),
         "lost_share": round(lost / sent, 5) if sent else None,
         "cpu_ms_per_position": {
             name: round((last.cpu[name] - first.cpu[name]) * 1000 / positions, 3)
@@ -424,6 +462,7 @@ async def walk_all(
         asyncio.create_task(
             walker(
                 socket,
+                functools.partial(open_walk, ws_url, cookie, rid),
                 rid,
                 along(coordinates),
                 index,
@@ -466,9 +505,8 @@ async def walk_all(
     await asyncio.sleep(LOST_AFTER_S)  # the window's last positions answered or lost
     control.stop.set()
     await asyncio.gather(*tasks)
-    for socket in sockets:
-        await socket.close()
     errors = sum((t.errors for t in tallies), collections.Counter())
+    closed = sum((t.closed for t in tallies), collections.Counter())
     return {
         "walkers": len(walks),
         "light_load": {"walkers": math.ceil(len(walks) / light_every)} | window(*light, tallies),
@@ -476,6 +514,7 @@ async def walk_all(
         "two_workers": window(*two, tallies),
         "backlog_after_one_worker": drain,
         "error_frames": dict(errors),
+        "sockets_closed_by_gateway": dict(closed),
     }
 
 
@@ -562,6 +601,9 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "A position with no guidance after 5 s counts as lost and as slower than any "
         "answered one in the percentiles (shown as > 5 s). "
+        f"Sockets the gateway closed during the run (code: count): "
+        f"{r['sockets_closed_by_gateway'] or 'none'}; a closed walker reconnects and starts "
+        "its walk again, as a client would. "
         "CPU per position is the process's utime+stime over the window divided by the "
         "positions the guide workers took (guided or ignored); the share of a core each "
         "process used, the client's own CPU, Redis commands by name and the workers' "
