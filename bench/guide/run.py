@@ -6,8 +6,9 @@ into many succeeded requests of the demo account (a walk is keyed by its request
 every walker needs a route of its own). Each walker replays its route's geometry at
 walking speed with a few metres of GPS noise, its second offset from the others'.
 
-Figures over a steady window (after a warm-up: a walk's first position loads its route
-from PostgreSQL):
+Phases: a light load first (one walker in five, one worker), then all walkers with one
+worker, then with two. Figures over each phase's steady window (after a warm-up: a walk's
+first position loads its route from PostgreSQL):
 - latency: position sent on the socket -> its `guidance` frame received (the client's
   own loop included, so pessimistic);
 - CPU per position of the gateway and the router (/proc/<pid>/stat utime+stime deltas);
@@ -15,7 +16,9 @@ from PostgreSQL):
   only this stack uses);
 - then a second router joins the queue group `wildside-guide` and the same walkers go on:
   positions handled per worker (`guide_positions_total`), which should be about half each.
-Target: p99 < 50 ms.
+Target: p99 < 50 ms. A position with no guidance after 5 s counts as lost; a walker whose
+socket the gateway closes reconnects and starts its walk again (counted).
+Results: bench/guide/results.json and results.md; bench/report.py puts them in the README.
 """
 
 from __future__ import annotations
@@ -550,8 +553,10 @@ def missed(r: dict[str, Any]) -> list[str]:
         f"{light['cpu_share_of_a_core']['router']:.2f} of a core, so positions waited for "
         f"each other (p99 {ms(light['p99_ms'])}).",
         "",
-        f"Two workers took {two['handled_per_second']:.0f} positions a second against one's "
-        f"{one['handled_per_second']:.0f}: both ran on the same contended cores. With a queue "
+        f"Two workers took {two['handled_per_second']:.0f} positions a second and guided "
+        f"{two['guided_per_second']:.0f} (one worker: {one['handled_per_second']:.0f} and "
+        f"{one['guided_per_second']:.0f}, the rest stale, which cost less), not twice as "
+        "many: both ran on the same contended cores. With a queue "
         "group consecutive positions of one walk go to either worker; when one takes an "
         "older position after the other has stored a newer one it ignores it "
         f"(`out_of_order`: {out_of_order} in the two-worker window), harmless for the "
