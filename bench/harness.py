@@ -19,9 +19,11 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e import stack  # noqa: E402
 from wildside_common.testing.servers import (  # noqa: E402
     NatsServer,
+    free_port,
     redis_url,
     scratch_database,
     unique_prefix,
+    wait_for_port,
 )
 
 
@@ -70,6 +72,25 @@ def private_stack(extra: dict[str, str] | None = None) -> Iterator[Stack]:
         nats.close()
 
 
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """A redis-server of the bench's own on a free port (no persistence): its
+    `INFO commandstats` count only the stack's commands, unlike the shared Redis."""
+    binary = ensure_tool("redis-server", "redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def ensure_tool(binary: str, package: str) -> str:
     found = shutil.which(binary)
     if found:
@@ -82,6 +103,12 @@ def ensure_tool(binary: str, package: str) -> str:
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
     return shutil.which(binary) or binary
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:

@@ -122,6 +122,77 @@ def fan_out() -> list[str]:
     ]
 
 
+def live_walk() -> list[str]:
+    def ms(value: float | None) -> str:
+        return "> 5 s" if value is None else f"{value:.1f} ms"
+
+    r = load("guide")
+    if r is None:
+        return ["Live-walk guidance: not run."]
+    rows = []
+    light = r["light_load"]
+    phases = (
+        (f"{light['walkers']} walkers, one worker", light),
+        (f"{r['walkers']} walkers, one worker", r["one_worker"]),
+        (f"{r['walkers']} walkers, two workers", r["two_workers"]),
+    )
+    for name, w in phases:
+        cpu = w["cpu_ms_per_position"]
+        guide_cpu = " + ".join(f"{v:.2f}" for k, v in cpu.items() if k != "gateway")
+        rows.append(
+            f"| {name} | {w['sent_per_second']:.0f} | {w['handled_per_second']:.0f} | "
+            f"{ms(w['p50_ms'])} | {ms(w['p99_ms'])} | {w['lost_share']:.1%} | "
+            f"{cpu['gateway']:.2f} ms | "
+            f"{guide_cpu} ms | {w['redis_commands_per_position']:.2f} |"
+        )
+    one, two = r["one_worker"], r["two_workers"]
+    shares = two["handled_per_worker"]
+    split = " / ".join(f"{count / max(1, sum(shares.values())):.0%}" for count in shares.values())
+    lines = [
+        "**Live-walk guidance** (`bench/guide/run.py`): walkers at one position a second "
+        "over `/ws`, one gateway, the router's guide worker(s), a private "
+        "Redis; latency from a position sent to its `guidance` frame received, "
+        f"{one['seconds']:.0f} s steady windows:",
+        "",
+        "| load | positions/s sent | taken by the guide | p50 | p99 | lost (> 5 s) | "
+        "gateway CPU per position | guide CPU per position | Redis commands per position |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Target p99 < 50 ms at {r['walkers']} walkers: one worker "
+        f"{verdict(r['targets']['p99_lt_50ms'])}, two workers "
+        f"{verdict(r['targets']['p99_lt_50ms_two_workers'])} ({light['walkers']} walkers, one "
+        f"worker: p99 {ms(light['p99_ms'])}). Two workers share the "
+        f"positions ({split}: "
+        f"{verdict(r['targets']['shared_by_two_workers'])}). Measured on the shared 2-core "
+        f"machine (load average {r['load_average_before'][0]:.1f} at the start); where a "
+        "position's time goes: `bench/guide/results.md`.",
+    ]
+    closed = r.get("sockets_closed_by_gateway") or {}
+    if closed:
+        lines += [
+            "",
+            "Sockets the gateway closed during the run (close code: count): "
+            + ", ".join(f"{code}: {count}" for code, count in closed.items())
+            + " (1013: it could not read session revocations in time, so it failed closed); "
+            "the walkers reconnected.",
+        ]
+    if not (r["targets"]["p99_lt_50ms"] and r["targets"]["p99_lt_50ms_two_workers"]):
+        d = r["domain_cpu_per_position"]
+        plan_share = d["plan_walk_ms"] / (d["decode_route_ms"] + d["plan_walk_ms"] + d["guide_ms"])
+        guide_ms = min(w["cpu_ms_per_position"]["router"] for w in (light, one))
+        lines += [
+            "",
+            f"Why the latency target is missed: CPU. The guide spends at least {guide_ms:.2f} ms "
+            f"of CPU per position ({plan_share:.0%} of its domain work is `plan_walk`, run again "
+            f"for every position), {guide_ms * r['walkers'] / 1000:.1f} cores at "
+            f"{r['walkers']} positions a second, beside the gateway and the bench's own client, "
+            f"on {r['cores']} cores shared with other work: the positions queue in the "
+            "worker's subscription (handled one at a time) and arrive late or not at all.",
+        ]
+    return lines
+
+
 def solver() -> list[str]:
     r = load("op")
     if r is None:
@@ -266,7 +337,17 @@ def web() -> list[str]:
 
 
 def render() -> str:
-    parts = [gateway(), end_to_end(), fan_out(), solver(), router(), ingest(), tiles(), web()]
+    parts = [
+        gateway(),
+        end_to_end(),
+        fan_out(),
+        live_walk(),
+        solver(),
+        router(),
+        ingest(),
+        tiles(),
+        web(),
+    ]
     body = "\n\n".join("\n".join(part) for part in parts)
     return f"{START}\n{body}\n{END}"
 

@@ -14,6 +14,7 @@ run() { echo "== $*"; "$@"; }
 run $PY bench/gateway/run.py
 run $PY bench/e2e/run.py
 run $PY bench/ws/run.py
+run $PY bench/guide/run.py
 run $PY bench/tiles/run.py
 run bash scripts/web-build.sh
 run $PY bench/web/run.py
