@@ -66,6 +66,9 @@ def secured(headers: list[tuple[bytes, bytes]], no_store: bool) -> list[tuple[by
     return [*headers, *added]
 
 
+TEMPLATES_KEPT = 4096  # route templates remembered per (type, method, path); then start over
+
+
 def route_template(router: Router, scope: Scope) -> str:
     for route in router.routes:
         match, _ = route.matches(scope)
@@ -83,6 +86,32 @@ class TelemetryMiddleware:
         self.router = router
         self.no_store_prefixes = no_store_prefixes
         self.tracer = tracer(f"wildside.{service}.http")
+        # Per-request constants, worked out once: the route template of a path (the
+        # router's routes do not change once serving) and the metric children by label.
+        self._templates: dict[tuple[str, str, str], str] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._latencies: dict[tuple[str, str], Any] = {}
+
+    def template(self, scope: Scope, method: str) -> str:
+        key = (scope["type"], method, scope["path"])
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= TEMPLATES_KEPT:
+                self._templates.clear()
+            template = self._templates[key] = route_template(self.router, scope)
+        return template
+
+    def observe(self, method: str, template: str, code: int, elapsed: float) -> None:
+        counter = self._counters.get((method, template, code))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(self.service, method, template, str(code))
+            self._counters[(method, template, code)] = counter
+        counter.inc()
+        latency = self._latencies.get((method, template))
+        if latency is None:
+            latency = HTTP_LATENCY.labels(self.service, method, template)
+            self._latencies[(method, template)] = latency
+        latency.observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -93,8 +122,8 @@ class TelemetryMiddleware:
             for k, v in scope["headers"]
             if k in PROPAGATED  # only these can carry a parent context
         }
-        template = route_template(self.router, scope)
         method = scope.get("method", "WS")
+        template = self.template(scope, method)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         no_store = str(scope["path"]).startswith(self.no_store_prefixes)
@@ -131,9 +160,7 @@ class TelemetryMiddleware:
                     await error_response(RuntimeError(), trace_id)(scope, receive, send_with_trace)
             span.set_attribute("http.status_code", status["code"])
         if scope["type"] == "http":
-            elapsed = time.perf_counter() - started
-            HTTP_REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
-            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            self.observe(method, template, status["code"], time.perf_counter() - started)
 
 
 def client_ip(scope: Scope) -> str:
