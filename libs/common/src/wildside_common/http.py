@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -129,7 +130,8 @@ class TelemetryMiddleware:
         no_store = str(scope["path"]).startswith(self.no_store_prefixes)
         with self.tracer.start_as_current_span(
             f"{method} {template}",
-            context=extract_context(headers),
+            # No propagated header: the root context extract would give, without the call.
+            context=extract_context(headers) if headers else Context(),
             kind=trace.SpanKind.SERVER,
             attributes={"http.method": method, "http.route": template},
         ) as span:
