@@ -35,7 +35,10 @@ def gateway() -> list[str]:
 
     def cpu(result: dict[str, Any]) -> str:
         value = result.get("cpu_ms_per_request")
-        return "" if value is None else f"{value:.3f} ms"
+        used = result.get("cpu_utilisation")
+        return (
+            " |" if value is None else f"{value:.3f} ms | {'' if used is None else f'{used:.2f}'}"
+        )
 
     lines = [
         "**Gateway submission** (`bench/gateway/run.py`: wrk, 1 thread, 32 connections, one "
@@ -43,8 +46,8 @@ def gateway() -> list[str]:
         "Idempotency-Key and a distinct request each time, so every one is a cache miss that "
         "is recorded and published):",
         "",
-        "| | requests/s | p99 | server CPU per request |",
-        "|---|---|---|---|",
+        "| | requests/s | p99 | server CPU per request | cores |",
+        "|---|---|---|---|---|",
         f"| bare Starlette hello | {hello['rps']:.0f} | {hello['p99_ms']:.1f} ms | {cpu(hello)} |",
         f"| gateway `POST /api/v1/routes` | {post['rps']:.0f} | {post['p99_ms']:.1f} ms | "
         f"{cpu(post)} |",
@@ -67,7 +70,7 @@ def gateway() -> list[str]:
         )
     lines += [
         f"| gateway at half the 32-connection rate ({half['rate']:.0f}/s, open loop) | | "
-        f"{half['p99_ms']:.1f} ms (p50 {half['p50_ms']:.1f} ms) | |",
+        f"{half['p99_ms']:.1f} ms (p50 {half['p50_ms']:.1f} ms) | | |",
         "",
         f"Targets: CPU per submission {post['cpu_ms_per_request']:.3f} ms (<= 0.2 ms: "
         f"{verdict(post['cpu_ms_per_request'] <= 0.2)}); {r['ratio']:.1%} of hello's "
@@ -86,9 +89,12 @@ def gateway() -> list[str]:
     if load_average is not None:
         lines[-1] += (
             f" Load average during the run {load_average['before']:.1f} -> "
-            f"{load_average['after']:.1f} on {load_average['cores']} cores (other work on "
-            "the machine takes its share: requests/s figures drop with it, CPU per request "
-            "much less)."
+            f"{load_average['after']:.1f} on {load_average['cores']} cores. The cores column "
+            "says how much CPU each server got: below 1 (one process) the server was not "
+            "what limited the rate, but the clients, the other services on the same cores "
+            "or the rest of the machine's work; on a loaded machine every figure here, "
+            "CPU per request included (hello's too), is worse than on a quiet one, so "
+            "compare within one run."
         )
     lines += [
         "",

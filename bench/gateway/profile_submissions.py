@@ -56,6 +56,43 @@ def top(folded: Path, limit: int) -> list[str]:
     return lines
 
 
+# Each sample goes to the area of its innermost frame that names one (the C event loop
+# when the innermost frame is the loop itself).
+AREAS = (
+    ("logging", ("logging/", "wildside_common/logs.py")),
+    ("tracing", ("trace/", "_decorator.py", "attributes/", "context/", "propagat", "util/")),
+    ("metrics", ("prometheus_client",)),
+    ("nats", ("nats/",)),
+    ("postgres (asyncpg)", ("asyncpg",)),
+    ("redis", ("redis/",)),
+    ("encoding (json, msgpack)", ("json/", "msgpack", "wildside_common/codec.py")),
+    ("http server (uvicorn)", ("uvicorn/", "httptools")),
+    ("starlette", ("starlette/",)),
+    ("gateway code", ("wildside_gateway/",)),
+    ("common code", ("wildside_common/",)),
+    ("asyncio (incl. socket writes)", ("asyncio/",)),
+)
+
+
+def areas(folded: Path) -> list[str]:
+    counts: Counter[str] = Counter()
+    for line in folded.read_text().splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        frames = stack_text.split(";")
+        area = "other"
+        if frames[-1].startswith("Runner.run"):
+            area = "event loop (uvloop, C)"
+        else:
+            for frame in reversed(frames):
+                hit = next((name for name, keys in AREAS if any(k in frame for k in keys)), None)
+                if hit is not None:
+                    area = hit
+                    break
+        counts[area] += int(count_text)
+    samples = sum(counts.values())
+    return ["share  area"] + [f"{100 * n / samples:5.1f}  {a}" for a, n in counts.most_common()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
@@ -82,6 +119,8 @@ def main() -> None:
         spying.join()
     print(f"{load['rps']:.0f} requests/s during the profile")
     print("\n".join(top(args.out, args.top)))
+    print()
+    print("\n".join(areas(args.out)))
 
 
 if __name__ == "__main__":
