@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -66,6 +67,9 @@ def secured(headers: list[tuple[bytes, bytes]], no_store: bool) -> list[tuple[by
     return [*headers, *added]
 
 
+TEMPLATES_KEPT = 4096  # route templates remembered per (type, method, path); then start over
+
+
 def route_template(router: Router, scope: Scope) -> str:
     for route in router.routes:
         match, _ = route.matches(scope)
@@ -83,6 +87,32 @@ class TelemetryMiddleware:
         self.router = router
         self.no_store_prefixes = no_store_prefixes
         self.tracer = tracer(f"wildside.{service}.http")
+        # Per-request constants, worked out once: the route template of a path (the
+        # router's routes do not change once serving) and the metric children by label.
+        self._templates: dict[tuple[str, str, str], str] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._latencies: dict[tuple[str, str], Any] = {}
+
+    def template(self, scope: Scope, method: str) -> str:
+        key = (scope["type"], method, scope["path"])
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= TEMPLATES_KEPT:
+                self._templates.clear()
+            template = self._templates[key] = route_template(self.router, scope)
+        return template
+
+    def observe(self, method: str, template: str, code: int, elapsed: float) -> None:
+        counter = self._counters.get((method, template, code))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(self.service, method, template, str(code))
+            self._counters[(method, template, code)] = counter
+        counter.inc()
+        latency = self._latencies.get((method, template))
+        if latency is None:
+            latency = HTTP_LATENCY.labels(self.service, method, template)
+            self._latencies[(method, template)] = latency
+        latency.observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -93,14 +123,15 @@ class TelemetryMiddleware:
             for k, v in scope["headers"]
             if k in PROPAGATED  # only these can carry a parent context
         }
-        template = route_template(self.router, scope)
         method = scope.get("method", "WS")
+        template = self.template(scope, method)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         no_store = str(scope["path"]).startswith(self.no_store_prefixes)
         with self.tracer.start_as_current_span(
             f"{method} {template}",
-            context=extract_context(headers),
+            # No propagated header: the root context extract would give, without the call.
+            context=extract_context(headers) if headers else Context(),
             kind=trace.SpanKind.SERVER,
             attributes={"http.method": method, "http.route": template},
         ) as span:
@@ -131,9 +162,7 @@ class TelemetryMiddleware:
                     await error_response(RuntimeError(), trace_id)(scope, receive, send_with_trace)
             span.set_attribute("http.status_code", status["code"])
         if scope["type"] == "http":
-            elapsed = time.perf_counter() - started
-            HTTP_REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
-            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            self.observe(method, template, status["code"], time.perf_counter() - started)
 
 
 def client_ip(scope: Scope) -> str:
@@ -145,19 +174,22 @@ ACCESS = logging.getLogger("wildside.access")
 
 
 def access_log(scope: Scope, route: str, status: int, started: float) -> None:
-    """One line per HTTP request, with the ids the request bound (trace, user, request)."""
+    """One line per HTTP request, with the ids the request bound (trace, user, request).
+
+    The record is made and handed to the logger directly: `Logger.info` would also walk
+    the stack for the caller's file and line, which no line of ours prints."""
     if not ACCESS.isEnabledFor(logging.INFO):
         return
-    ACCESS.info(
-        "request",
-        extra={
-            **log_context(),
-            "method": scope.get("method"),
-            "path": scope["path"],
-            "route": route,
-            "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        },
+    extra = {
+        **log_context(),
+        "method": scope.get("method"),
+        "path": scope["path"],
+        "route": route,
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    ACCESS.handle(
+        ACCESS.makeRecord(ACCESS.name, logging.INFO, __file__, 0, "request", (), None, extra=extra)
     )
 
 

@@ -69,10 +69,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        trace_id = current_trace_id()
-        if trace_id:
-            entry["trace_id"] = trace_id
-        entry.update(_context.get() or {})
+        context = _context.get() or {}
+        if "trace_id" not in context:  # a bound trace id wins anyway (update below)
+            trace_id = current_trace_id()
+            if trace_id:
+                entry["trace_id"] = trace_id
+        entry.update(context)
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -8,6 +8,7 @@ server drains in-flight requests (`grace` seconds) before returning.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import uvicorn
@@ -22,7 +23,10 @@ async def serve_http(
     *,
     grace: float = 10.0,
     websockets: bool = False,
+    reuse_port: bool = False,
 ) -> None:
+    """`reuse_port`: bind with SO_REUSEPORT, so that several processes serve one port
+    (`workers.supervise`), the kernel spreading the connections over them."""
     options: dict[str, Any] = {}
     if websockets:
         options = {"ws": "websockets-sansio", "ws_ping_interval": 20.0, "ws_ping_timeout": 20.0}
@@ -42,9 +46,21 @@ async def serve_http(
         **options,
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    sockets = [reusable_socket(host, port)] if reuse_port else None
+    task = asyncio.create_task(server.serve(sockets=sockets))
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
     server.should_exit = True
     await task
+
+
+def reusable_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock

@@ -43,6 +43,7 @@ class GatewaySettings:
     poi_max_bbox_sq_degrees: float = DEFAULT_MAX_AREA
     tiles_dev_upstream: str | None = None
     web_dist_dir: Path | None = None
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: EnvReader) -> GatewaySettings:
@@ -84,7 +85,13 @@ class GatewaySettings:
             ),
             tiles_dev_upstream=tiles_dev_upstream(env, common.production),
             web_dist_dir=web_dist_dir(env),
+            workers=gateway_workers(env),
         )
+
+
+def gateway_workers(env: EnvReader) -> int:
+    """GATEWAY_WORKERS: gateway processes serving the one port (each its own pools)."""
+    return env.integer("GATEWAY_WORKERS", 1, minimum=1, maximum=64)
 
 
 def public_base(env: EnvReader, host: str, port: int, production: bool) -> str:

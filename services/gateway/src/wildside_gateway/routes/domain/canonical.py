@@ -43,10 +43,14 @@ def canonical_payload(request: RouteRequest) -> dict[str, Any]:
     return payload
 
 
+# One encoder for every request (json.dumps with these options builds a new one per call).
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_bytes(payload: dict[str, Any]) -> bytes:
-    return json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(payload).encode("utf-8")
 
 
 def fingerprint(request: RouteRequest) -> str:

@@ -1,0 +1,91 @@
+"""Several processes behind one port: the supervisor and the SO_REUSEPORT socket."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from wildside_common.server import reusable_socket
+from wildside_common.testing.servers import free_port
+
+pytestmark = pytest.mark.unit
+
+# A worker writes its index to a file, then waits for SIGTERM (exit 0) or, with index
+# 1 and `crash` given, exits 3 on its own after a moment.
+WORKER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    index = os.environ["TEST_WORKER"]
+    open(os.path.join(sys.argv[1], index), "w").write(str(os.getpid()))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if index == "1" and sys.argv[2] == "crash":
+        time.sleep(0.5)
+        sys.exit(3)
+    while True:
+        time.sleep(0.05)
+    """
+)
+
+SUPERVISOR = textwrap.dedent(
+    """
+    import sys
+    from wildside_common.workers import supervise
+    command = [sys.executable, "-c", sys.argv[1], sys.argv[2], sys.argv[3]]
+    sys.exit(supervise(3, "TEST_WORKER", command, grace=5))
+    """
+)
+
+
+def start(tmp_path: Path, mode: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, WORKER, str(tmp_path), mode],
+    )
+
+
+def wait_for_workers(tmp_path: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.iterdir())) < count:
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return [int((tmp_path / str(i)).read_text()) for i in range(count)]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_each_worker_gets_its_index_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+    supervisor = start(tmp_path, "serve")
+    pids = wait_for_workers(tmp_path, 3)
+    assert len(set(pids)) == 3
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(20) == 0
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_one_worker_ending_stops_the_others_with_its_status(tmp_path: Path) -> None:
+    supervisor = start(tmp_path, "crash")
+    pids = wait_for_workers(tmp_path, 3)
+    assert supervisor.wait(20) == 3
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_reusable_sockets_share_one_port() -> None:
+    port = free_port()
+    first, second = reusable_socket("127.0.0.1", port), reusable_socket("127.0.0.1", port)
+    try:
+        assert first.getsockname()[1] == second.getsockname()[1] == port
+    finally:
+        first.close()
+        second.close()
