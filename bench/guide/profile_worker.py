@@ -13,6 +13,7 @@ import math
 import pstats
 import time
 import uuid
+from pathlib import Path
 
 import orjson
 
@@ -24,6 +25,7 @@ from wildside_router.domain.tips import TipCandidate
 from wildside_router.guiding import GuideWalk
 
 LAT0, LNG0 = 60.17, 24.94
+ROOT = str(Path(__file__).resolve().parents[2]) + "/"  # left out of the profile
 VERTICES = 160  # as the bench's seed routes (bench/guide/results.md)
 
 
@@ -151,7 +153,7 @@ def positions(route: Route, walkers: int, count: int, now: float) -> list[bytes]
     return out
 
 
-async def run(count: int, walkers: int, profile: bool) -> None:
+async def run(count: int, walkers: int, profile: bool) -> str:
     route = synthetic_route()
     store = MemoryWalkStore()
     publisher = Publisher()
@@ -168,23 +170,30 @@ async def run(count: int, walkers: int, profile: bool) -> None:
     if profile:
         profiler.disable()
     cpu = time.process_time() - started
-    print(
+    head = (
         f"{len(msgs)} positions, {walkers} walks, {publisher.frames} frames: "
         f"{cpu / len(msgs) * 1000:.3f} ms CPU per position{' (profiled)' if profile else ''}"
     )
-    if profile:
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
-        print(out.getvalue())
+    if not profile:
+        return head
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
+
+    return head + "\n" + out.getvalue().replace(ROOT, "").rstrip()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--positions", type=int, default=5000)
     parser.add_argument("--walkers", type=int, default=100)
+    parser.add_argument("--out", type=Path, help="also write the output here")
     args = parser.parse_args()
-    asyncio.run(run(args.positions, args.walkers, False))
-    asyncio.run(run(args.positions, args.walkers, True))
+    lines = [asyncio.run(run(args.positions, args.walkers, False))]
+    lines.append(asyncio.run(run(args.positions, args.walkers, True)))
+    text = "\n".join(lines)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n", "utf-8")
 
 
 if __name__ == "__main__":
