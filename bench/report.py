@@ -206,17 +206,21 @@ def live_walk() -> list[str]:
             "the walkers reconnected.",
         ]
     if not (r["targets"]["p99_lt_50ms"] and r["targets"]["p99_lt_50ms_two_workers"]):
-        d = r["domain_cpu_per_position"]
-        plan_share = d["plan_walk_ms"] / (d["decode_route_ms"] + d["plan_walk_ms"] + d["guide_ms"])
+        runs = (light, one, r["two_workers"])
         guide_ms = min(w["cpu_ms_per_position"]["router"] for w in (light, one))
+        gateway_ms = min(w["cpu_ms_per_position"]["gateway"] for w in runs)
+        client_ms = min(w["client_cpu_ms_per_position"] for w in runs)
+        cores = (guide_ms + gateway_ms + client_ms) * r["walkers"] / 1000
         lines += [
             "",
-            f"Why the latency target is missed: CPU. The guide spends at least {guide_ms:.2f} ms "
-            f"of CPU per position ({plan_share:.0%} of its domain work is `plan_walk`, run again "
-            f"for every position), {guide_ms * r['walkers'] / 1000:.1f} cores at "
-            f"{r['walkers']} positions a second, beside the gateway and the bench's own client, "
-            f"on {r['cores']} cores shared with other work: the positions queue in the "
-            "worker's subscription (handled one at a time) and arrive late or not at all.",
+            f"Why the latency target is missed: at {r['walkers']} positions a second the "
+            f"guide needs at least {guide_ms:.2f} ms of CPU per position "
+            f"({guide_ms * r['walkers'] / 1000:.1f} cores), the gateway {gateway_ms:.2f} ms, "
+            f"the bench's own client {client_ms:.2f} ms: {cores:.1f} cores in all, on "
+            f"{r['cores']} cores shared with other work (load average "
+            f"{r['load_average_before'][0]:.1f} at the start, "
+            f"{r['load_average_after'][0]:.1f} at the end); positions wait in a queue on the "
+            "contended cores and arrive late or not at all (`bench/guide/results.md`).",
         ]
     return lines
 

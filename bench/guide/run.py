@@ -526,6 +526,27 @@ def ms(value: float | None) -> str:
     return f"> {LOST_AFTER_S:.0f} s" if value is None else f"{value:.1f} ms"
 
 
+def profile() -> list[str]:
+    """bench/guide/profile.txt (`profile_worker.py --out`), when there is one."""
+    path = HERE / "profile.txt"
+    if not path.exists():
+        return []
+    return [
+        "## The handler profiled",
+        "",
+        "`.venv/bin/python bench/guide/profile_worker.py --out bench/guide/profile.txt`: the "
+        "use case in-process over synthetic positions, Redis, NATS and PostGIS replaced by "
+        "in-memory fakes (the walk encoded as in Redis); top functions by cumulative time. "
+        "Before the plan cache the same script measured 2.65 ms of CPU per position, 70% of "
+        "it in `plan_walk` and 22% decoding the stored route, for every position.",
+        "",
+        "```",
+        path.read_text("utf-8").rstrip(),
+        "```",
+        "",
+    ]
+
+
 def missed(r: dict[str, Any]) -> list[str]:
     """Why the latency target was missed, from the run's own figures (nothing if met)."""
     if r["targets"]["p99_lt_50ms"] and r["targets"]["p99_lt_50ms_two_workers"]:
@@ -537,30 +558,31 @@ def missed(r: dict[str, Any]) -> list[str]:
     client = min(w["client_cpu_ms_per_position"] for w in runs)
     rate = r["walkers"]  # positions a second
     out_of_order = sum(by.get("out_of_order", 0) for by in two["outcomes_per_worker"].values())
+    stale = sum(by.get("stale", 0) for w in (one, two) for by in w["outcomes_per_worker"].values())
     return [
         "## Why the target is missed",
         "",
-        f"CPU. At {rate} positions a second the guide needs at least {guide * rate / 1000:.1f} "
-        f"cores (its lowest CPU per position in this run, {guide:.2f} ms), the gateway "
-        f"{gateway * rate / 1000:.1f}, the bench's client {client * rate / 1000:.1f}: "
-        f"{(guide + gateway + client) * rate / 1000:.1f} of the machine's {r['cores']} cores, "
-        "which it shared with other work. Under that contention one worker got "
-        f"{one['cpu_share_of_a_core']['router']:.2f} of a core and took "
-        f"{one['handled_per_second']:.0f} positions a second; the rest queued in its "
-        "subscription until they were late for the walker (lost) or older than 30 s "
-        "(`stale`, ignored). Even the light phase "
-        f"({light['sent_per_second']:.0f} positions a second) kept one worker at "
-        f"{light['cpu_share_of_a_core']['router']:.2f} of a core, so positions waited for "
-        f"each other (p99 {ms(light['p99_ms'])}).",
+        f"At {rate} positions a second the guide needed {guide:.2f} ms of CPU per position "
+        f"at least ({guide * rate / 1000:.1f} cores), the gateway {gateway:.2f} ms "
+        f"({gateway * rate / 1000:.1f}), the bench's client {client:.2f} ms "
+        f"({client * rate / 1000:.1f}): {(guide + gateway + client) * rate / 1000:.1f} of the "
+        f"machine's {r['cores']} cores, which it shared with other work (load average below). "
+        f"One worker got {one['cpu_share_of_a_core']['router']:.2f} of a core and took "
+        f"{one['handled_per_second']:.0f} positions a second (guided "
+        f"{one['guided_per_second']:.0f}), two workers {two['handled_per_second']:.0f} (guided "
+        f"{two['guided_per_second']:.0f}); {stale} positions in both windows were older than "
+        "30 s when taken (`stale`). The guide kept up with what was sent, yet answers were "
+        f"late (p50 {ms(one['p50_ms'])} with one worker, {ms(two['p50_ms'])} with two): "
+        "positions waited in a queue on the contended cores (the worker's subscription, the "
+        "gateway's or the client's event loop; this run does not tell which). The light "
+        f"phase ({light['sent_per_second']:.0f} positions a second, one worker at "
+        f"{light['cpu_share_of_a_core']['router']:.2f} of a core) had p50 "
+        f"{ms(light['p50_ms'])} and p99 {ms(light['p99_ms'])}.",
         "",
-        f"Two workers took {two['handled_per_second']:.0f} positions a second and guided "
-        f"{two['guided_per_second']:.0f} (one worker: {one['handled_per_second']:.0f} and "
-        f"{one['guided_per_second']:.0f}, the rest stale, which cost less), not twice as "
-        "many: both ran on the same contended cores. With a queue "
-        "group consecutive positions of one walk go to either worker; when one takes an "
-        "older position after the other has stored a newer one it ignores it "
+        "With a queue group consecutive positions of one walk go to either worker; when one "
+        "takes an older position after the other has stored a newer one it ignores it "
         f"(`out_of_order`: {out_of_order} in the two-worker window), harmless for the "
-        "guidance (the newer position counts) but a cost while the workers are behind.",
+        "guidance (the newer position counts).",
         "",
     ]
 
@@ -638,20 +660,23 @@ def markdown(r: dict[str, Any]) -> str:
         "",
     ]
     d = r["domain_cpu_per_position"]
-    domain = d["decode_route_ms"] + d["plan_walk_ms"] + d["guide_ms"]
     lines += [
         f"Measured in the bench process on the seed routes ({d['route_vertices']:.0f} vertices, "
         f"{d['route_kib']:.1f} KiB of JSON on average): decoding the stored route "
         f"{d['decode_route_ms']:.2f} ms, `plan_walk` {d['plan_walk_ms']:.2f} ms, `guide` "
-        f"{d['guide_ms']:.2f} ms. The worker does all three for every position (the state "
-        "in Redis holds the route, not its plan), then two Redis round trips (HMGET; "
-        "MULTI/HSET/EXPIRE/EXEC) and one publish; nats-py runs a subscription's callback "
-        "one message at a time, so one worker takes positions one after another. "
-        f"`plan_walk` is {d['plan_walk_ms'] / domain:.0%} of that domain work and depends "
-        "only on the route: a plan kept per walk in the worker's memory instead of decoding "
-        "and planning the route again for every position would save up to about "
-        f"{d['decode_route_ms'] + d['plan_walk_ms']:.1f} ms of CPU per position.",
+        f"{d['guide_ms']:.2f} ms. The worker decodes and plans a walk's route once and keeps "
+        "the plan in memory (an LRU keyed by walk id and the stored route's revision; a "
+        "replica without it reads the route and plans again), so a position costs `guide` "
+        "plus decoding the state, two Redis round trips (HMGET of revision, request and "
+        "state; one EVALSHA storing the state and renewing the TTL) and one publish; up to "
+        "64 positions are guided at once (one at a time per walk), so their round trips "
+        "overlap. `INFO commandstats` counts the script's EXISTS, HSET and EXPIRE too, so "
+        "the Redis commands per position above are about 5 for 2 round trips (before: "
+        "HMGET of the 5 KiB route too, then MULTI/HSET/EXPIRE/EXEC writing it back). "
+        "Without the cache each position would cost about "
+        f"{d['decode_route_ms'] + d['plan_walk_ms']:.1f} ms more.",
         "",
+        *profile(),
         *missed(r),
         "## The machine",
         "",

@@ -172,6 +172,13 @@ async def test_a_replayed_walk_is_guided_to_every_stop_by_both_replicas(
     assert 3590 <= await walks.redis.ttl(key) <= 3600
     stored = await walks.get(request_id)
     assert stored is not None and stored[2].reached == len(route.stops)
+    # A walk that expired between reading and writing its state is not stored again
+    # (it would hold a position with no TTL): the next position loads it afresh.
+    gone = str(uuid.uuid4())
+    assert not await walks.put_state(gone, stored[2])
+    assert not await walks.redis.exists(f"{walks.prefix}walk:{gone}")
+    assert await walks.put_state(request_id, stored[2])
+    assert 3590 <= await walks.redis.ttl(key) <= 3600
     await sub.unsubscribe()
 
 

@@ -105,6 +105,7 @@ async def bootstrap(
     nats = await connect(settings.common.nats_url, "wildside-router")
     cache: RedisRouteCacheWriter | None = None
     walks: RedisWalkStore | None = None
+    guide: WalkPositions | None = None
     analytics = analytics_from_settings(settings.analytics, "router")
     try:
         js = nats.jetstream()
@@ -158,6 +159,8 @@ async def bootstrap(
         await guide.start()
         yield Router(settings, pool, nats, store, jobs, forwarder.worker(), guide)
     finally:
+        if guide is not None:
+            await guide.stop()  # the positions it holds are guided while Redis is open
         await analytics.close()
         await nats.drain()
         await pool.close()

@@ -5,8 +5,9 @@ place fits; a `reroute.wanted` when the walker has been off the route for a whil
 gateway replica holding their socket submits the new route request on their behalf, through
 the same use case as POST /api/v1/routes). Any replica takes any position: the walk's route,
 request and state live in the `WalkStore`. The first position of a walk loads the route of
-the succeeded request (or saved route). Positions are never logged; only counts leave this
-module (as metrics, by the inbound adapter).
+the succeeded request (or saved route) and stores it with the walk; later positions read only
+the request and state, and the route only when this replica has no plan of it cached.
+Positions are never logged; only counts leave this module (as metrics, by the inbound adapter).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wildside_common.errors import DomainError
+from wildside_common.route import Route
 from wildside_router.domain.guide import (
     Guidance,
     GuideParams,
@@ -31,6 +33,7 @@ from wildside_router.domain.guide import (
     reject_reason,
 )
 from wildside_router.domain.tips import Tip, looked, pick_tip, should_look, tip_radius_m
+from wildside_router.plan_cache import PlanCache
 from wildside_router.ports import GuidancePublisher, TipPlaces, WalkRoutes, WalkStore
 
 log = logging.getLogger(__name__)
@@ -112,21 +115,31 @@ class GuideWalk:
     publisher: GuidancePublisher
     places: TipPlaces
     params: GuideParams = field(default_factory=GuideParams)
+    plans: PlanCache = field(default_factory=PlanCache)
 
     async def on_position(self, request_id: str, position: Position, now: float) -> str:
         """Handle one position; the outcome ("guided", "unknown_walk" or why it was
         ignored) is for counting."""
         found = await self.walks.get(request_id)
+        route: Route | None = None
         if found is None:
             loaded = await self.routes.walk_of(request_id)
             if loaded is None:
                 return "unknown_walk"
-            found = (*loaded, WalkState())
-        route, request, state = found
+            route, request = loaded
+            rev, state = None, WalkState()
+        else:
+            rev, request, state = found
         reason = reject_reason(state, position, now, self.params)
         if reason is not None:
             return reason
-        plan = plan_walk(route)
+        plan = None if rev is None else self.plans.get(request_id, rev)
+        if plan is None:
+            if route is None:
+                route = await self.walks.route(request_id)
+                if route is None:  # expired since it was read
+                    return "unknown_walk"
+            plan = plan_walk(route)
         state, g = guide(plan, state, position, self.params)
         frames = [guidance_frame(request_id, g)]
         state, tip = await self._tip(plan, request, state, position)
@@ -134,7 +147,12 @@ class GuideWalk:
             frames.append(tip_frame(request_id, tip))
         if g.reroute:
             frames.append(reroute_wanted_frame(request_id, request, state, position))
-        await self.walks.put(request_id, route, request, state)
+        if rev is None:
+            assert route is not None  # a walk not stored yet was loaded with its route
+            rev = await self.walks.start(request_id, route, request, state)
+        else:
+            await self.walks.put_state(request_id, state)
+        self.plans.put(request_id, rev, plan)
         for frame in frames:
             await self.publisher.publish(request_id, frame)
         return "guided"

@@ -120,11 +120,22 @@ class WalkStore(Protocol):
     """Each live walk's route, request and state, shared by every guide replica (expires an
     hour after the last position; positions are kept nowhere else)."""
 
-    async def get(self, walk_id: str) -> tuple[Route, WalkRequest, WalkState] | None: ...
+    async def get(self, walk_id: str) -> tuple[str, WalkRequest, WalkState] | None:
+        """(route revision, request, state): the route itself is read only when the
+        replica has no plan of that revision (`route`)."""
+        ...
 
-    async def put(
+    async def route(self, walk_id: str) -> Route | None: ...
+
+    async def start(
         self, walk_id: str, route: Route, request: WalkRequest, state: WalkState
-    ) -> None: ...
+    ) -> str:
+        """Store a walk's first state with its route and request; its route revision."""
+        ...
+
+    async def put_state(self, walk_id: str, state: WalkState) -> bool:
+        """Store a walk's new state (False: the walk expired meanwhile, nothing stored)."""
+        ...
 
     async def claim_tip(self, walk_id: str, poi_id: str) -> bool:
         """Record a tip of the walk once: False when it was given already (by another
