@@ -1,13 +1,14 @@
 """Router engine benchmark on the Helsinki extract ((c) OpenStreetMap contributors, ODbL).
 
     .venv/bin/python bench/router/run.py --out bench/router/results.json [--starts 50]
-        [--time-limit 1] [--local-only] [--max-candidates 60] [--baseline earlier.json]
-        [--no-rss] [--profile profile.txt]
+        [--time-limit 0.1] [--local-only] [--max-candidates 60] [--cpsat-max-nodes 30]
+        [--baseline earlier.json] [--no-rss] [--profile profile.txt]
 
 A private stack (scratch database, own nats-server, Redis prefix; bench/harness.py); the
 extract ingested with `ingest-osm`. Then, in this process, the engine as the router
 wires it (PostGIS candidates, cached street network, the production solver, or with
-`--local-only` the local search alone, at `--time-limit`, default 1 s) plans `--starts`
+`--local-only` the local search alone; time limit, candidate cap and CP-SAT size by
+default the router's own defaults) plans `--starts`
 round trips from street nodes picked at random (fixed seed) x 30, 60, 90 minutes x
 three interest profiles, and checks every route: within
 budget, starts and ends where asked, no place twice, every vertex of the geometry on
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import itertools
 import json
 import os
@@ -57,6 +59,7 @@ from wildside_router.adapters.outbound.network_pg import (  # noqa: E402
     NetworkCache,
     PostgresNetworkSource,
 )
+from wildside_router.config import RouterSettings  # noqa: E402
 from wildside_router.domain.network import StreetNetwork  # noqa: E402
 from wildside_router.domain.planner import PlannerSettings  # noqa: E402
 from wildside_router.domain.scoring import InterestProfile  # noqa: E402
@@ -68,6 +71,9 @@ from wildside_router.solver.local_search import (  # noqa: E402
 from wildside_router.solver.model import OPInstance, OPSolution, ProgressFn  # noqa: E402
 
 EXTRACT = ROOT / "data" / "helsinki-centre.osm.pbf"
+# The router's own defaults (ROUTER_SOLVER_TIME_LIMIT_SECONDS, ROUTER_MAX_CANDIDATES,
+# ROUTER_CPSAT_MAX_NODES).
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(RouterSettings)}
 DURATIONS = (30, 60, 90)
 PROFILES = {
     "culture (history, art, culture)": ("history", "art", "culture"),
@@ -79,9 +85,9 @@ PROFILES = {
 class TimedSolver:
     """The production solver, timing each call."""
 
-    def __init__(self, local_only: bool = False) -> None:
+    def __init__(self, local_only: bool = False, cpsat_max_nodes: int = 30) -> None:
         self.inner: HybridSolver | LocalSearchSolver = (
-            LocalSearchSolver() if local_only else HybridSolver()
+            LocalSearchSolver() if local_only else HybridSolver(cpsat_max_nodes)
         )
         self.seconds: list[float] = []
         self.scores: list[float] = []
@@ -153,12 +159,13 @@ def _metres(a: list[float], b: list[float]) -> float:
 async def engine_runs(
     database_url: str,
     starts: int,
-    time_limit: float = 1.0,
+    time_limit: float = 0.1,
     local_only: bool = False,
     max_candidates: int = 60,
+    cpsat_max_nodes: int = 30,
 ) -> dict[str, Any]:
     pool = await create_pool(database_url, 2)
-    solver = TimedSolver(local_only)
+    solver = TimedSolver(local_only, cpsat_max_nodes)
     rules = load_theme_rules()
     cache = NetworkCache(PostgresNetworkSource(pool), 3600)
     planner = PlanRoute(
@@ -190,6 +197,7 @@ async def engine_runs(
         "deterministic": determinism,
         "network_nodes": network.size,
         "network_edges": int(network.graph.nnz // 2),
+        "distance_rows": {"hits": network.rows.hits, "misses": network.rows.misses},
     }
 
 
@@ -301,6 +309,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     rss = result["router_rss"]
     det = result["deterministic"]
+    rows = result.get("distance_rows", {"hits": 0, "misses": 0})
     lines += ["", *compared(result)] if result.get("baseline") else []
     lines += [
         "",
@@ -310,6 +319,8 @@ def markdown(result: dict[str, Any]) -> str:
         "CP-SAT runs (re-plans included) ended: "
         + ", ".join(f"{k} {v:.0f}" for k, v in result["cpsat_runs"].items())
         + " (clock: stopped by the wall-clock net, an answer that depends on timing).",
+        "Distance rows (one Dijkstra source each) from the network's cache: "
+        f"{rows['hits']} reused, {rows['misses']} computed.",
         (
             f"`wildside-router` RSS with the Helsinki graph loaded: {rss['after_jobs_mb']:.0f} "
             f"MB after {rss['jobs']} jobs ({rss['idle_mb']:.0f} MB at start, before the graph "
@@ -404,11 +415,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench/router/results.json")
     parser.add_argument("--starts", type=int, default=50)
-    parser.add_argument("--time-limit", type=float, default=1.0, help="solver limit, seconds")
+    parser.add_argument(
+        "--time-limit", type=float, default=DEFAULTS["solver_time_limit"], help="solver limit, s"
+    )
     parser.add_argument(
         "--local-only", action="store_true", help="the local search alone, for comparison"
     )
-    parser.add_argument("--max-candidates", type=int, default=60, help="ROUTER_MAX_CANDIDATES")
+    parser.add_argument("--max-candidates", type=int, default=DEFAULTS["max_candidates"])
+    parser.add_argument("--cpsat-max-nodes", type=int, default=DEFAULTS["cpsat_max_nodes"])
     parser.add_argument(
         "--baseline", type=Path, help="an earlier results.json: compare the same walks with it"
     )
@@ -420,7 +434,12 @@ def main() -> None:
         database_url = bench_stack.env["DATABASE_URL"]
         summary_line = ingest(database_url)
         work = engine_runs(
-            database_url, args.starts, args.time_limit, args.local_only, args.max_candidates
+            database_url,
+            args.starts,
+            args.time_limit,
+            args.local_only,
+            args.max_candidates,
+            args.cpsat_max_nodes,
         )
         runs = asyncio.run(profiled(work, args.profile) if args.profile else work)
         rss = None if args.no_rss else router_rss(bench_stack)
@@ -430,7 +449,7 @@ def main() -> None:
         f"Python {platform.python_version()}",
         "command": f"bench/router/run.py --starts {args.starts} --time-limit {args.time_limit:g}"
         + (" --local-only" if args.local_only else "")
-        + (f" --max-candidates {args.max_candidates}" if args.max_candidates != 60 else ""),
+        + f" --max-candidates {args.max_candidates} --cpsat-max-nodes {args.cpsat_max_nodes}",
         "time_limit": args.time_limit,
         "ingest": summary_line.split(";")[0],
         "starts": args.starts,
@@ -441,6 +460,7 @@ def main() -> None:
         "deterministic": runs["deterministic"],
         "router_rss": rss,
         "cpsat_runs": runs["cpsat_runs"],
+        "distance_rows": runs["distance_rows"],
         "load_before": load_before,
         "load_after": ", ".join(f"{v:.2f}" for v in os.getloadavg()),
         "problems": [r for r in runs["rows"] if r["problems"]],

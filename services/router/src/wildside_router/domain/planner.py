@@ -38,7 +38,7 @@ class PlannerSettings:
     """The engine's knobs (see docs/engine.md)."""
 
     walking_speed_kmh: float = 4.8
-    time_limit: float = 1.0
+    time_limit: float = 0.1
     max_snap_m: float = 250.0
 
     def __post_init__(self) -> None:
