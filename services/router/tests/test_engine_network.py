@@ -118,3 +118,17 @@ def test_distance_rows_are_reused_and_the_least_recent_dropped() -> None:
     assert net.rows.get(0, 1e9) is None
     assert net.rows.get(5, 50.0) is not None  # a row serves shorter limits too
     assert net.rows.get(9, 2e9) is None  # but not longer ones
+
+
+def test_a_long_path_is_drawn_edge_by_edge() -> None:
+    net = tiny()
+    a, b, c = (node(net, i) for i in (40, 10, 30))
+    # a -> c by the bent street, then back to b and a: each edge in its own direction.
+    whole = net.polyline([a, c, b, a])
+    stitched = net.polyline([a, c]) + net.polyline([c, b])[1:] + net.polyline([b, a])[1:]
+    assert whole == stitched
+    assert len(whole) == 5 and whole[0] == whole[-1]
+    grid = grid_network(5, 100.0)
+    path = grid.path(0, 24)
+    drawn = grid.polyline(path)
+    assert drawn == [(float(grid.lng[v]), float(grid.lat[v])) for v in path]
