@@ -132,3 +132,22 @@ def test_a_long_path_is_drawn_edge_by_edge() -> None:
     path = grid.path(0, 24)
     drawn = grid.polyline(path)
     assert drawn == [(float(grid.lng[v]), float(grid.lat[v])) for v in path]
+
+
+def test_snapping_many_points_at_once_matches_one_by_one() -> None:
+    net = grid_network(6, 100.0)
+    rng = np.random.default_rng(5)
+    lat = net.lat.min() + rng.random(40) * np.ptp(net.lat)
+    lng = net.lng.min() + rng.random(40) * np.ptp(net.lng)
+    nodes, metres = net.snap_many(lat, lng)
+    assert [net.snap(a, b) for a, b in zip(lat, lng, strict=True)] == list(
+        zip(nodes.tolist(), metres.tolist(), strict=True)
+    )
+
+
+def test_distances_to_chosen_targets_are_the_columns_of_the_full_rows() -> None:
+    net = grid_network(6, 100.0)
+    full = grid_network(6, 100.0).distances([0, 14], 350.0)
+    net.distances([0, 14], 1e9)  # rows from a farther limit, masked on the way out
+    targets = [35, 3, 14, 0]
+    assert np.array_equal(net.distances([0, 14], 350.0, targets), full[:, targets])

@@ -40,7 +40,8 @@ class DistanceRows:
     A row computed with limit L holds every distance up to L exactly (Dijkstra settles
     nodes in order of distance, so nothing beyond L changes one below it), so it serves
     any limit <= L once the distances above the limit are masked to inf, as scipy's
-    `limit` does (it keeps distances <= limit). Thread-safe: plans run in worker threads.
+    `limit` does (it keeps distances <= limit; `StreetNetwork.distances` masks).
+    Thread-safe: plans run in worker threads.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -50,7 +51,7 @@ class DistanceRows:
         self.hits = self.misses = 0
 
     def get(self, node: int, limit: float) -> FloatArray | None:
-        """The row of `node` for `limit`, or None when no row reaching that far is kept."""
+        """A row of `node` reaching at least `limit` (unmasked), or None when none is kept."""
         with self._lock:
             kept = self._rows.get(node)
             if kept is None or kept[0] < limit:
@@ -58,8 +59,7 @@ class DistanceRows:
                 return None
             self._rows.move_to_end(node)
             self.hits += 1
-        row = kept[1]
-        return row if kept[0] == limit else np.where(row <= limit, row, np.inf)
+        return kept[1]
 
     def put(self, node: int, limit: float, row: FloatArray) -> None:
         """Keep `row` (computed with `limit`) unless a row reaching further is kept."""
@@ -135,6 +135,15 @@ class StreetNetwork:
         """Number of nodes."""
         return len(self.node_ids)
 
+    def snap_many(self, lat: FloatArray, lng: FloatArray) -> tuple[IntArray, FloatArray]:
+        """`snap` for many points in one KD-tree query: (node indices, metres)."""
+        if self.size == 0:
+            return np.full(len(lat), -1, dtype=np.int64), np.full(len(lat), np.inf)
+        if len(lat) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        distance, index = self.tree.query(_project(np.asarray(lat), np.asarray(lng), self.ref_lat))
+        return np.asarray(index, dtype=np.int64), np.asarray(distance, dtype=np.float64)
+
     def snap(self, lat: float, lng: float) -> tuple[int, float]:
         """(nearest node index, distance in metres); (-1, inf) on an empty network."""
         if self.size == 0:
@@ -143,25 +152,30 @@ class StreetNetwork:
         distance, index = self.tree.query(xy)
         return int(index), float(distance)
 
-    def distances(self, sources: list[int], limit: float) -> FloatArray:
-        """Metres from each source node to every node, inf beyond `limit` metres (rows
-        from the cache where it has them, `DistanceRows`)."""
-        result = np.empty((len(sources), self.size))
+    def distances(
+        self, sources: list[int], limit: float, targets: list[int] | None = None
+    ) -> FloatArray:
+        """Metres from each source node to each of `targets` (default: every node), inf
+        beyond `limit` metres; rows from the cache where it has them (`DistanceRows`)."""
+        columns = np.arange(self.size) if targets is None else np.asarray(targets, np.int64)
+        result = np.empty((len(sources), len(columns)))
         missing = []
         for i, node in enumerate(sources):
             row = self.rows.get(node, limit)
             if row is None:
                 missing.append(i)
             else:
-                result[i] = row
+                result[i] = row[columns]
         if missing:
             nodes = [sources[i] for i in missing]
             computed = np.asarray(
                 dijkstra(self.graph, directed=True, indices=nodes, limit=limit), np.float64
             ).reshape(len(nodes), self.size)
-            result[missing] = computed
+            result[missing] = computed[:, columns]
             for node, row in zip(nodes, computed, strict=True):
                 self.rows.put(node, limit, row.copy())
+        # Rows kept from a farther limit: what lies beyond this one is out of reach.
+        result[result > limit] = np.inf
         return result
 
     def path(self, source: int, target: int, limit: float = np.inf) -> list[int]:
