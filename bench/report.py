@@ -243,23 +243,31 @@ def solver() -> list[str]:
         )
     # The targets are the production solver's (HybridSolver); the others are comparisons.
     production = [row for row in r["results"] if row["solver"] == "hybrid"]
-    over = {
-        limit: sum(1 for row in production if row["time_limit"] == limit and row["gap"] > gap)
-        for limit, gap in ((1.0, 0.02), (10.0, 0.005))
-    }
+    limits = sorted({row["time_limit"] for row in production})
     mean = {row["solver"]: row["mean_gap_pct"] for row in rows}
-    gaps_met = mean.get("hybrid 1 s", 100.0) <= 2.0 and mean.get("hybrid 10 s", 100.0) <= 0.5
+    worst = {row["solver"]: row["worst_gap_pct"] for row in rows}
     feasible = all(row["feasible"] for row in production)
+
+    def target(limit: float, key: str, bound: float) -> str:
+        label = f"hybrid {limit:g} s"
+        if limit not in limits:
+            return f"{key} <= {bound:g} % at {limit:g} s: not run"
+        value = (mean if key == "mean" else worst)[label]
+        return f"{key} <= {bound:g} % at {limit:g} s: {verdict(value <= bound)} ({value:.2f} %)"
+
+    brief = [target(1.0, "mean", 2.0), target(10.0, "mean", 0.5)]
+    issue = [target(0.1, "mean", 1.0), target(1.0, "mean", 0.5), target(1.0, "worst", 5.0)]
     return [
         *lines,
         "",
-        "Production is `hybrid` (the local search, then CP-SAT on walks of at most 80 nodes); "
-        "`local` and `cpsat` alone are for comparison. "
-        "Targets (production): mean <= 2 % at 1 s and <= 0.5 % at 10 s: "
-        f"{verdict(gaps_met)}; never infeasible: {verdict(feasible)}. "
-        f"Single instances still above those gaps: {over[1.0]} at 1 s, "
-        f"{over[10.0]} at 10 s "
-        "(mostly the 100-150-node OPLib ones; per instance in `bench/op/results.md`).",
+        "Production is `hybrid` (the local search, then CP-SAT on instances of at most 80 "
+        "nodes); `local` alone is for comparison. "
+        f"Targets (production), the brief's: {'; '.join(brief)}; never infeasible: "
+        f"{verdict(feasible)}. Issue 19's: {'; '.join(issue)}. "
+        f"Run on a shared 2-core machine, load average {r['run']['load_before']} before: "
+        "the wall-clock nets cut searches short there, so these gaps are worse than the "
+        "work budgets alone give (docs/solver.md has those figures). Per instance: "
+        "`bench/op/results.md`.",
     ]
 
 
@@ -268,16 +276,34 @@ def router() -> list[str]:
     if r is None:
         return ["Router on Helsinki: not run."]
     a = r["summary"]["all"]
-    return [
+    lines = [
         f"**Router on Helsinki** (`bench/router/run.py`, {a['routes']} walks: 50 starts x "
-        "30/60/90 min x 3 profiles): plan p50/p95 "
-        f"{a['plan_p50_s']:.2f}/{a['plan_p95_s']:.2f} s, budget used {a['budget_used_mean']:.0%}, "
+        f"30/60/90 min x 3 profiles, solver limit {r['time_limit']:g} s): plan p50/p95 "
+        f"{a['plan_p50_s']:.2f}/{a['plan_p95_s']:.2f} s, {1000 * a['cpu_mean_s']:.0f} ms CPU "
+        f"per plan, budget used {a['budget_used_mean']:.0%}, "
         f"{a['pois_mean']:.1f} POIs per walk, {a['matching_share']:.0%} matching the walker's "
         f"themes, {a['failed_checks']} routes failing a check; router RSS with the graph loaded "
         f"{r['router_rss']['after_jobs_mb']:.0f} MB (target < 300 MB: "
         f"{verdict(r['router_rss']['after_jobs_mb'] < 300)}). Per slice: "
         "`bench/router/results.md`.",
     ]
+    b = r.get("baseline")
+    if b and b["walks"]:
+        score, cpu, themes, budget = (b["score"], b["cpu_mean_s"], b["matching_share"],
+                                      b["budget_used"])  # fmt: skip
+        same = score[1] >= 0.99 * score[0] and themes[1] >= themes[0] and budget[1] >= budget[0]
+        lines += [
+            "",
+            f"Issue 19, against the 1 s plans of `{b['command']}` on the same {b['walks']} "
+            f"walks (a separate run on the same machine, {r.get('baseline_when', '?')}; this "
+            f"one {r['when']}, load average {r['load_before']} before): plan p95 "
+            f"{a['plan_p95_s']:.2f} s (target <= 0.15 s: {verdict(a['plan_p95_s'] <= 0.15)}); "
+            f"score {score[1] / score[0] - 1:+.2%}, themes {themes[0]:.1%} -> {themes[1]:.1%}, "
+            f"budget used {budget[0]:.1%} -> {budget[1]:.1%} (same quality: {verdict(same)}); "
+            f"routes per second per core x{cpu[0] / cpu[1]:.1f} (target x3: "
+            f"{verdict(cpu[0] / cpu[1] >= 3)}).",
+        ]
+    return lines
 
 
 def ingest() -> list[str]:

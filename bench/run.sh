@@ -2,15 +2,22 @@
 # make bench: every benchmark, figures into bench/*/results.* and the README.
 # Runs on this machine against private servers (scratch database, own nats-server,
 # a Redis key prefix), like the tests. Takes a while: the solver benchmark alone
-# solves every instance at 1 s and 10 s.
+# solves every instance at 0.1, 1 and 10 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 run() { echo "== $*"; "$@"; }
 
-[ -f bench/op/run.py ] && run $PY bench/op/run.py --time-limits 1 10 --jobs 2 --out bench/op/results.md
+[ -f bench/op/run.py ] && run $PY bench/op/run.py --time-limits 10 1 0.1 --solvers hybrid greedy \
+    --jobs 2 --out bench/op/results.md
 [ -f bench/ingest/run.py ] && run $PY bench/ingest/run.py
-[ -f bench/router/run.py ] && run $PY bench/router/run.py
+# The router at its defaults against 1 s plans of the same walks (issue 19), then with
+# 200 candidates against that.
+[ -f bench/router/run.py ] && run $PY bench/router/run.py --time-limit 1 --cpsat-max-nodes 80 \
+    --no-rss --out bench/router/baseline-1s.json
+[ -f bench/router/run.py ] && run $PY bench/router/run.py --baseline bench/router/baseline-1s.json
+[ -f bench/router/run.py ] && run $PY bench/router/run.py --max-candidates 200 --no-rss \
+    --baseline bench/router/results.json --out bench/router/candidates-200.json
 run $PY bench/gateway/run.py
 run $PY bench/e2e/run.py
 run $PY bench/ws/run.py

@@ -32,6 +32,13 @@ SELECT count(*) FROM unnest(%s::float8[], %s::float8[]) AS v(lng, lat)
 
 
 @pytest.fixture(scope="module")
+def stack_env(stack_env: dict[str, str]) -> dict[str, str]:
+    """The router with a 1 s solver limit (the default before issue 19; 0.1 s now): the
+    proofs asserted below need CP-SAT to get time even on a busy machine."""
+    return {**stack_env, "ROUTER_SOLVER_TIME_LIMIT_SECONDS": "1"}
+
+
+@pytest.fixture(scope="module")
 def helsinki(database_url: str) -> Iterator[str]:
     yield load_demo_extract(database_url)
 
@@ -84,15 +91,18 @@ def test_a_round_trip_visits_named_places_along_real_streets(
     first, last = route["geometry"]["coordinates"][0], route["geometry"]["coordinates"][-1]
     assert first == last == [SENATE_SQUARE["lng"], SENATE_SQUARE["lat"]]
     assert "history" in route["themes_matched"] and "OpenStreetMap" in route["attribution"]
-    gap = route["optimality_gap"]  # a bound from CP-SAT whether or not it proved the walk
-    assert isinstance(route["proven_optimal"], bool) and 0.0 <= gap < 1.0
+    gap = route["optimality_gap"]
+    if route["pois_considered"] + 1 > 30:  # places + start above ROUTER_CPSAT_MAX_NODES
+        assert route["proven_optimal"] is False and gap is None  # no CP-SAT, no bound
+    else:  # a bound from CP-SAT whether or not it proved the walk
+        assert isinstance(route["proven_optimal"], bool) and 0.0 <= gap < 1.0
     check_on_streets(helsinki, route)
 
 
 def test_a_short_walk_comes_back_proven_optimal(
     helsinki: str, gateway: stack.Service, router: stack.Service
 ) -> None:
-    # CP-SAT proves every 30-minute Helsinki walk of the engine bench within the 1 s limit.
+    # CP-SAT proves every 30-minute Helsinki walk of the engine bench within a 1 s limit.
     body = {"start": SENATE_SQUARE, "duration_minutes": 30, "preferences": ["history"],
             "seed": 7}  # fmt: skip
     route = route_for(gateway, body)

@@ -91,3 +91,63 @@ def test_zero_length_edges_still_connect_and_bad_edges_are_refused() -> None:
 
 def _ll(point: object) -> tuple[float, float]:
     return point.lat, point.lng  # type: ignore[attr-defined]
+
+
+def test_cached_distance_rows_equal_fresh_dijkstra_for_any_limit() -> None:
+    net = grid_network(6, 100.0)
+    fresh = grid_network(6, 100.0)
+    fresh.rows.capacity = 0  # a network that keeps nothing
+    sources = [0, 7, 35]
+    # Far first, then nearer (served from the cache, masked), then farther (recomputed);
+    # 300 m sits exactly on grid distances, where scipy keeps the node (<= limit).
+    for limit in (1e9, 300.0, 450.0, 250.0, 2e9):
+        cached = net.distances(sources, limit)
+        assert np.array_equal(cached, fresh.distances(sources, limit))
+    assert net.rows.hits >= 6
+    assert np.isfinite(net.distances([0], 300.0)[0]).sum() == 10  # 1 + 2 + 3 + 4 nodes
+
+
+def test_distance_rows_are_reused_and_the_least_recent_dropped() -> None:
+    net = grid_network(4, 100.0)
+    net.rows.capacity = 2
+    net.distances([0, 5], 1e9)
+    assert (net.rows.hits, net.rows.misses) == (0, 2)
+    net.distances([5, 9], 1e9)  # 5 reused; 9 pushes out 0, the least recently used
+    assert (net.rows.hits, net.rows.misses) == (1, 3)
+    assert len(net.rows) == 2
+    assert net.rows.get(0, 1e9) is None
+    assert net.rows.get(5, 50.0) is not None  # a row serves shorter limits too
+    assert net.rows.get(9, 2e9) is None  # but not longer ones
+
+
+def test_a_long_path_is_drawn_edge_by_edge() -> None:
+    net = tiny()
+    a, b, c = (node(net, i) for i in (40, 10, 30))
+    # a -> c by the bent street, then back to b and a: each edge in its own direction.
+    whole = net.polyline([a, c, b, a])
+    stitched = net.polyline([a, c]) + net.polyline([c, b])[1:] + net.polyline([b, a])[1:]
+    assert whole == stitched
+    assert len(whole) == 5 and whole[0] == whole[-1]
+    grid = grid_network(5, 100.0)
+    path = grid.path(0, 24)
+    drawn = grid.polyline(path)
+    assert drawn == [(float(grid.lng[v]), float(grid.lat[v])) for v in path]
+
+
+def test_snapping_many_points_at_once_matches_one_by_one() -> None:
+    net = grid_network(6, 100.0)
+    rng = np.random.default_rng(5)
+    lat = net.lat.min() + rng.random(40) * np.ptp(net.lat)
+    lng = net.lng.min() + rng.random(40) * np.ptp(net.lng)
+    nodes, metres = net.snap_many(lat, lng)
+    assert [net.snap(a, b) for a, b in zip(lat, lng, strict=True)] == list(
+        zip(nodes.tolist(), metres.tolist(), strict=True)
+    )
+
+
+def test_distances_to_chosen_targets_are_the_columns_of_the_full_rows() -> None:
+    net = grid_network(6, 100.0)
+    full = grid_network(6, 100.0).distances([0, 14], 350.0)
+    net.distances([0, 14], 1e9)  # rows from a farther limit, masked on the way out
+    targets = [35, 3, 14, 0]
+    assert np.array_equal(net.distances([0, 14], 350.0, targets), full[:, targets])

@@ -43,6 +43,12 @@ RULES = load_theme_rules()
 SETTINGS = PlannerSettings(walking_speed_kmh=6.0, time_limit=0.2)  # 100 m per minute
 
 
+def proving() -> HybridSolver:
+    """A hybrid whose local search plans little work (a slow nominal machine), so CP-SAT
+    gets most of a long limit even on a busy machine, where proofs are asserted."""
+    return HybridSolver(work_per_second=4e6)
+
+
 def plan(job, network, places, solver=None, settings=SETTINGS):  # type: ignore[no-untyped-def]
     """The route as the API sends it (these tests hold the wire format as clients see it)."""
     profile = InterestProfile.of(job.themes, RULES.theme_ids)
@@ -101,7 +107,7 @@ def test_each_place_says_when_the_walker_arrives_and_the_route_its_score() -> No
 def test_the_route_says_whether_the_solver_proved_it_optimal() -> None:
     # A long limit: the proof, not the wall clock, ends the solve even on a busy machine.
     settings = PlannerSettings(walking_speed_kmh=6.0, time_limit=3.0)
-    proven = plan(route_job(45), grid_network(), grid_places(), settings=settings)
+    proven = plan(route_job(45), grid_network(), grid_places(), proving(), settings)
     assert proven["proven_optimal"] is True and proven["optimality_gap"] == 0.0
     local = plan(route_job(45), grid_network(), grid_places(), LocalSearchSolver(), settings)
     assert local["proven_optimal"] is False and local["optimality_gap"] is None
@@ -210,10 +216,11 @@ def test_the_budget_is_never_exceeded(size, spacing, minutes, cells, one_way, se
     assert len(set(osm)) == len(osm)
 
 
-def engine(places, network, threshold=3, enrichment=None, settings=SETTINGS):  # type: ignore[no-untyped-def]
+def engine(places, network, threshold=3, enrichment=None, settings=SETTINGS, solver=None):  # type: ignore[no-untyped-def]
     source = FakeNetworkSource(network)
     options = EngineOptions(settings, max_candidates=20, sparse_threshold=threshold)
-    planner = PlanRoute(FakeCandidates(places), NetworkCache(source, 60.0), HybridSolver(),
+    solver = solver or HybridSolver()
+    planner = PlanRoute(FakeCandidates(places), NetworkCache(source, 60.0), solver,
                         RULES, options, enrichment, PrometheusPlanMetrics())  # fmt: skip
     return planner, source
 
@@ -243,7 +250,8 @@ async def test_a_rich_area_asks_for_nothing_and_the_network_is_loaded_once() -> 
 
 
 async def test_the_engine_counts_routes_proven_optimal() -> None:
-    planner, _ = engine(grid_places(), grid_network(), settings=PlannerSettings(6.0, 3.0))
+    settings = PlannerSettings(6.0, 3.0)
+    planner, _ = engine(grid_places(), grid_network(), settings=settings, solver=proving())
     labels = {"proven_optimal": "true"}
     before = REGISTRY.get_sample_value("wildside_engine_solves_total", labels) or 0.0
     route = route_to_json(await planner.plan(route_job(20), lambda _: None))
@@ -263,7 +271,7 @@ async def test_the_use_case_reports_each_plan_through_its_metrics_port() -> None
     metrics = RecordedMetrics()
     options = EngineOptions(PlannerSettings(6.0, 3.0), max_candidates=20, sparse_threshold=3)
     network = NetworkCache(FakeNetworkSource(grid_network()), 60.0)
-    planner = PlanRoute(FakeCandidates(grid_places()), network, HybridSolver(), RULES, options,
+    planner = PlanRoute(FakeCandidates(grid_places()), network, proving(), RULES, options,
                         metrics=metrics)  # fmt: skip
     route = await planner.plan(route_job(20), lambda _: None)
     assert metrics.seen == [(route.pois_considered, True)] and route.pois_considered > 0

@@ -24,13 +24,13 @@ class RouterSettings:
     cache_ttl_seconds: int
     analytics: AnalyticsSettings
     walking_speed_kmh: float = 4.8
-    solver_time_limit: float = 1.0
+    solver_time_limit: float = 0.1
     max_candidates: int = 60
     sparse_threshold: int = 5
     max_snap_m: float = 250.0
     network_refresh_seconds: float = 60.0
     default_dwell_minutes: float = 5.0
-    cpsat_max_nodes: int = 80
+    cpsat_max_nodes: int = 30
     guide_tip_interval_seconds: float = 180.0
     guide_tip_max_detour_minutes: float = 5.0
     guide_off_route_metres: float = 50.0
@@ -60,7 +60,7 @@ class RouterSettings:
             analytics=AnalyticsSettings.from_env(env),
             walking_speed_kmh=env.real("ROUTER_WALKING_SPEED_KMH", 4.8, minimum=0.5, maximum=20.0),
             solver_time_limit=env.real(
-                "ROUTER_SOLVER_TIME_LIMIT_SECONDS", 1.0, minimum=0.05, maximum=60.0
+                "ROUTER_SOLVER_TIME_LIMIT_SECONDS", 0.1, minimum=0.05, maximum=60.0
             ),
             max_candidates=env.integer("ROUTER_MAX_CANDIDATES", 60, minimum=1, maximum=500),
             sparse_threshold=env.integer("ROUTER_SPARSE_THRESHOLD", 5, minimum=0),
@@ -69,7 +69,7 @@ class RouterSettings:
             default_dwell_minutes=env.real(
                 "ROUTER_DEFAULT_DWELL_MINUTES", 5.0, minimum=0.0, maximum=240.0
             ),
-            cpsat_max_nodes=env.integer("ROUTER_CPSAT_MAX_NODES", 80, minimum=0, maximum=500),
+            cpsat_max_nodes=env.integer("ROUTER_CPSAT_MAX_NODES", 30, minimum=0, maximum=500),
             guide_tip_interval_seconds=env.real("GUIDE_TIP_INTERVAL_SECONDS", 180.0, minimum=0.0),
             guide_tip_max_detour_minutes=env.real(
                 "GUIDE_TIP_MAX_DETOUR_MINUTES", 5.0, minimum=0.0, maximum=60.0

@@ -38,7 +38,7 @@ class PlannerSettings:
     """The engine's knobs (see docs/engine.md)."""
 
     walking_speed_kmh: float = 4.8
-    time_limit: float = 1.0
+    time_limit: float = 0.1
     max_snap_m: float = 250.0
 
     def __post_init__(self) -> None:
@@ -83,8 +83,7 @@ def plan_walk(
     chosen = list(scored)
     if on_network:
         assert network is not None
-        snapped = [_stop(network, GeoPoint(c.candidate.lat, c.candidate.lng), settings)
-                   for c in chosen]  # fmt: skip
+        snapped = _stops(network, chosen)
         keep = [i for i, s in enumerate(snapped) if s.snap_m <= settings.max_snap_m]
         chosen, stops = [chosen[i] for i in keep], stops + [snapped[i] for i in keep]
         metres = _network_metres(network, stops, settings.walk_metres(job.duration_minutes))
@@ -113,14 +112,24 @@ def _stop(network: StreetNetwork | None, point: GeoPoint, settings: PlannerSetti
     return _Stop(point.lat, point.lng, node, distance)
 
 
+def _stops(network: StreetNetwork, chosen: list[ScoredCandidate]) -> list[_Stop]:
+    """The candidates snapped to the network, in one KD-tree query."""
+    lat = np.array([c.candidate.lat for c in chosen], dtype=np.float64)
+    lng = np.array([c.candidate.lng for c in chosen], dtype=np.float64)
+    nodes, metres = network.snap_many(lat, lng)
+    return [
+        _Stop(c.candidate.lat, c.candidate.lng, int(node), float(distance))
+        for c, node, distance in zip(chosen, nodes.tolist(), metres.tolist(), strict=True)
+    ]
+
+
 def _network_metres(network: StreetNetwork, stops: list[_Stop], walk_m: float) -> FloatArray:
     """Snap + shortest path + snap between every pair of stops; inf when out of reach."""
     nodes = sorted({s.node for s in stops})
-    rows = network.distances(nodes, limit=walk_m)
+    rows = network.distances(nodes, limit=walk_m, targets=nodes)
     row_of = {node: i for i, node in enumerate(nodes)}
     index = np.array([row_of[s.node] for s in stops])
-    node_index = np.array([s.node for s in stops])
-    between = rows[index][:, node_index]
+    between = rows[np.ix_(index, index)]
     snap = np.array([s.snap_m for s in stops])
     metres = snap[:, None] + between + snap[None, :]
     np.fill_diagonal(metres, 0.0)

@@ -146,8 +146,10 @@ class _Model:
 def _build(search: SearchModel, graph: _Graph, scores: FloatArray) -> _Model:
     """Circuit, budget and objective (module doc)."""
     cp = cp_model.CpModel()
-    arcs = {pair: cp.new_bool_var(f"x{pair[0]}_{pair[1]}") for pair in graph.pairs}
-    skips = {v: cp.new_bool_var(f"skip{v}") for v in graph.places}
+    # Unnamed literals and weighted sums: naming thousands of arcs and summing Python
+    # expressions cost more than CP-SAT's first solution on the router's walks.
+    arcs = {pair: cp.new_bool_var("") for pair in graph.pairs}
+    skips = {v: cp.new_bool_var("") for v in graph.places}
     node = {v: k + 2 for k, v in enumerate(graph.places)}
     circuit = [
         (0 if a == search.start else node[a], 1 if b == search.end else node[b], literal)
@@ -157,9 +159,13 @@ def _build(search: SearchModel, graph: _Graph, scores: FloatArray) -> _Model:
     circuit.append((1, 0, cp.new_constant(1)))
     cp.add_circuit(circuit)
     cost = {pair: math.ceil(float(search.cost[pair]) * graph.scale) for pair in graph.pairs}
-    cp.add(sum(cost[pair] * literal for pair, literal in arcs.items()) <= graph.units)
+    cp.add(
+        cp_model.LinearExpr.weighted_sum(list(arcs.values()), list(cost.values())) <= graph.units
+    )
     weights, factor = _integer_scores(scores, graph.places)
-    cp.maximize(sum(w * (1 - skips[v]) for v, w in zip(graph.places, weights, strict=True)))
+    # sum(w * (1 - skip)) = sum(w) - sum(w * skip)
+    skipped = cp_model.LinearExpr.weighted_sum([skips[v] for v in graph.places], weights)
+    cp.maximize(sum(weights) - skipped)
     # A route's true score is at most (its rounded sum + half a unit per place) / factor.
     allowance = 0.0 if factor == 1.0 else 0.5 * len(graph.places)
     return _Model(cp, arcs, skips, factor, allowance)
@@ -215,10 +221,13 @@ def _add_hint(model: _Model, route: list[int]) -> None:
     used = set(itertools.pairwise(route))
     if not used <= set(model.arcs) or not set(route[1:-1]) <= set(model.skips):
         return
-    for pair, literal in model.arcs.items():
-        model.cp.add_hint(literal, pair in used)
-    for v, literal in model.skips.items():
-        model.cp.add_hint(literal, v not in route)
+    # Straight into the proto: `add_hint` per literal costs more than the solve on
+    # short walks.
+    hint = model.cp.proto.solution_hint
+    hint.vars.extend([literal.index for literal in model.arcs.values()])
+    hint.values.extend([int(pair in used) for pair in model.arcs])
+    hint.vars.extend([literal.index for literal in model.skips.values()])
+    hint.values.extend([int(v not in route) for v in model.skips])
 
 
 def _configure(parameters: cp_model_helper.SatParameters, limits: CpSatLimits, seed: int) -> None:

@@ -17,10 +17,12 @@ from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
 # Cells a vectorised step is worth regardless of its size (numpy's per-call overhead and
-# the Python around it), and cells per second on the reference machine; fitted by least
-# squares over the benchmark instances (docs/solver.md).
+# the Python around it), fitted by least squares over the benchmark instances; and work
+# planned per second of time limit: half of the rate measured on the 2-core reference
+# machine (about 200e6 per CPU second), so a machine half as fast, or a solve sharing
+# its core, still stops on work rather than on the clock (docs/solver.md).
 STEP_OVERHEAD = 14_000
-WORK_PER_SECOND = 22e6
+WORK_PER_SECOND = 100e6
 # Ties between equal-length routes are broken by this slack so that floating noise
 # never makes a move look improving forever.
 _EPS = 1e-9
