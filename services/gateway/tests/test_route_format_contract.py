@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from wildside_common.messages import GenerateRouteJob, GeoPoint, utc_now
 from wildside_common.pg import create_pool
 from wildside_common.route import Route
-from wildside_common.testing.db import insert_user
+from wildside_common.testing.db import insert_route_request, insert_user
 from wildside_common.testing.routes import example_json, example_route, route_schema
 from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
 from wildside_gateway.routes.adapters.outbound.postgres import PostgresRouteRequests
@@ -99,6 +99,7 @@ async def test_a_stored_route_is_read_and_sent_as_the_router_stored_it(pool, gat
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1695, 24.9522), 60, (),
                            utc_now())  # fmt: skip
     store = PostgresRouteStore(pool)
+    await insert_route_request(pool, job.request_id, user_id)
     assert await store.mark_running(job)
     assert await store.save_result(job.request_id, route)
     state = await PostgresRouteRequests(pool).get(job.request_id)
@@ -132,7 +133,8 @@ async def test_an_unreadable_cache_entry_is_a_miss(redis, redis_prefix, gateway)
 async def test_a_stored_route_that_is_not_one_is_a_server_error(pool, gateway) -> None:
     client, user_id, _ = gateway
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 60, (), utc_now())
-    await PostgresRouteStore(pool).mark_running(job)
+    await insert_route_request(pool, job.request_id, user_id)
+    assert await PostgresRouteStore(pool).mark_running(job)
     await pool.execute(
         "INSERT INTO route_results (request_id, route, expires_at) "
         "VALUES ($1, $2, now() + interval '1 hour')",

@@ -10,7 +10,7 @@ from wildside_common.errors import Unavailable
 from wildside_common.messages import GenerateRouteJob, RouteGenerationStatus, RouteStatus
 from wildside_common.route import Route
 from wildside_common.testing.routes import example_route
-from wildside_router.ports import Progress
+from wildside_router.ports import Progress, RequestNotRecorded
 
 
 class FakeRouteStore:
@@ -23,10 +23,9 @@ class FakeRouteStore:
         return None if row is None else (row["status"], row["error"])
 
     async def mark_running(self, job: GenerateRouteJob) -> bool:
-        row = self.rows.setdefault(
-            job.request_id,
-            {"status": RouteStatus.QUEUED, "error": None, "progress": 0, "attempts": 0},
-        )
+        row = self.rows.get(job.request_id)
+        if row is None:  # never queued: the gateway rolled back after publishing it
+            raise RequestNotRecorded()
         if row["status"].final:
             return False
         row.update(status=RouteStatus.RUNNING, attempts=row["attempts"] + 1)

@@ -18,7 +18,9 @@ from wildside_common.errors import InvalidInput, Unavailable
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.testing.analytics import RecordingAnalytics
 from wildside_common.testing.routes import example_route
+from wildside_common.transport.jetstream import Action, disposition_for
 from wildside_router.app import GenerateRoute, JobAbandoned, JobCancelled
+from wildside_router.ports import RequestNotRecorded
 
 pytestmark = pytest.mark.unit
 
@@ -49,6 +51,7 @@ async def test_a_job_goes_running_then_succeeded_and_is_cached() -> None:
     route = example_route()
     case, store, publisher, cache = use_case(FakePlanner(route))
     item = job()
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     assert store.rows[item.request_id]["status"] is RouteStatus.SUCCEEDED
     assert store.results[item.request_id] == route
@@ -62,6 +65,7 @@ async def test_a_redelivered_finished_job_is_not_run_again() -> None:
     planner = FakePlanner()
     case, store, publisher, _ = use_case(planner)
     item = job()
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     await case.handle(item, attempt=2)
     assert planner.calls == 1
@@ -69,9 +73,22 @@ async def test_a_redelivered_finished_job_is_not_run_again() -> None:
     assert publisher.events[-1].status is RouteStatus.SUCCEEDED
 
 
+async def test_a_job_whose_request_was_never_recorded_is_refused_and_never_announced() -> None:
+    # The gateway rolled back after publishing it: the walker never got the id.
+    planner = FakePlanner()
+    case, store, publisher, _ = use_case(planner)
+    item = job()
+    with pytest.raises(RequestNotRecorded) as caught:
+        await case.handle(item, attempt=1)
+    assert disposition_for(caught.value, 1).action is Action.TERM
+    await case.abandon(item.request_id, f"dead-lettered: {caught.value.message}")  # the hook
+    assert planner.calls == 0 and store.rows == {} and publisher.events == []
+
+
 async def test_timeout_ends_in_failed_timeout() -> None:
     case, store, publisher, _ = use_case(FakePlanner(delay=1.0), timeout=0.05)
     item = job()
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     assert store.rows[item.request_id]["status"] is RouteStatus.FAILED
     assert store.rows[item.request_id]["error"] == "timeout"
@@ -82,6 +99,7 @@ async def test_timeout_ends_in_failed_timeout() -> None:
 async def test_a_domain_error_fails_the_request_with_its_message() -> None:
     case, store, _, cache = use_case(FakePlanner(error=InvalidInput("no walkable network")))
     item = job()
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     assert store.rows[item.request_id]["error"] == "no walkable network"
     assert cache.entries == {}
@@ -90,6 +108,7 @@ async def test_a_domain_error_fails_the_request_with_its_message() -> None:
 async def test_a_crash_is_retried_until_the_last_attempt_then_fails() -> None:
     case, store, _, _ = use_case(FakePlanner(error=RuntimeError("boom")))
     item = job()
+    store.queue(item.request_id)
     with pytest.raises(RuntimeError):
         await case.handle(item, attempt=1)
     assert store.rows[item.request_id]["status"] is RouteStatus.RUNNING
@@ -101,6 +120,7 @@ async def test_a_crash_is_retried_until_the_last_attempt_then_fails() -> None:
 async def test_a_dead_lettered_job_ends_failed_once() -> None:
     case, store, publisher, _ = use_case(FakePlanner())
     item = job()
+    store.queue(item.request_id)
     await store.mark_running(item)
     await case.abandon(item.request_id, "dead-lettered: max_deliveries")
     await case.abandon(item.request_id, "again")
@@ -112,6 +132,7 @@ async def test_a_redelivered_failed_job_is_not_run_and_its_failure_is_announced_
     planner = FakePlanner()
     case, store, publisher, _ = use_case(planner)
     item = job()
+    store.queue(item.request_id)
     await store.mark_running(item)
     await case.abandon(item.request_id, "dead-lettered: max_deliveries")
     announced = len(publisher.events)
@@ -130,6 +151,7 @@ async def test_a_stored_route_is_one_route_generated_event_with_its_figures() ->
     store, publisher = FakeRouteStore(), FakePublisher()
     case = GenerateRoute(store, publisher, FakePlanner(ROUTE), 5.0, 3, analytics=analytics)
     item = job()
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     await case.handle(item, attempt=2)  # redelivered: no second event
     [event] = analytics.named("RouteGenerated")
@@ -146,6 +168,7 @@ async def test_a_failed_request_is_one_route_failed_event_with_its_reason() -> N
     slow = FakePlanner(delay=1.0)
     case = GenerateRoute(store, publisher, slow, 0.05, 3, analytics=analytics)
     item = job()
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     await case.handle(item, attempt=2)
     [event] = analytics.named("RouteFailed")
@@ -186,6 +209,7 @@ async def test_a_running_solve_stops_at_its_next_progress_report_after_a_cancel(
     planner = SteppingPlanner(steps=400, on_step=on_step)
     case, store, publisher, cache = use_case(planner)
     box.append(store)
+    store.queue(item.request_id)
     await case.handle(item, attempt=1)
     assert isinstance(planner.stopped_by, JobCancelled)
     # stopped within a progress checkpoint (10 %) and a report of the cancel
@@ -210,6 +234,7 @@ async def test_a_solve_finishing_after_a_cancel_stores_and_announces_nothing_new
 
     case, store, publisher, cache = use_case(CancelledAtTheEnd())
     box.append(store)
+    store.queue(item.request_id)
     analytics = RecordingAnalytics()
     case.analytics = analytics
     await case.handle(item, attempt=1)
@@ -235,6 +260,7 @@ async def test_a_final_event_the_bus_refuses_fails_the_job_until_announced() -> 
     planner = FakePlanner()
     case, store, publisher, _ = use_case(planner)
     item = job()
+    store.queue(item.request_id)
 
     async def refuse_the_final(status) -> None:
         if status.status.final:
@@ -255,6 +281,7 @@ async def test_a_final_event_the_bus_refuses_fails_the_job_until_announced() -> 
 async def test_progress_the_bus_refuses_is_dropped_and_the_job_goes_on() -> None:
     case, store, publisher, _ = use_case(FakePlanner())
     item = job()
+    store.queue(item.request_id)
     publisher.down = True
     with pytest.raises(Unavailable):
         await case.handle(item, attempt=1)  # running was dropped; the final one is required

@@ -54,6 +54,7 @@ from wildside_router.config import RouterSettings
 pytestmark = pytest.mark.contract
 DLQ = dead_letter_subject(ROUTE_JOBS_STREAM, ROUTER_CONSUMER)
 UNKNOWN_USER = "invalid_request: the input refers to a record that does not exist"
+NOT_RECORDED = "invalid_request: the request was never recorded"
 
 
 def settings(nats_url: str, database_url: str, redis_url: str) -> RouterSettings:
@@ -122,6 +123,25 @@ async def test_a_job_for_an_unknown_user_is_dead_lettered_at_once_with_its_reaso
     ) == 0  # fmt: skip
     lines = [r for r in caplog.records if r.getMessage() == "dead-lettered"]
     assert [getattr(r, "reason", None) for r in lines] == [UNKNOWN_USER]
+
+
+async def test_a_job_whose_request_was_never_recorded_is_dead_lettered_and_never_announced(
+    router: Router,
+) -> None:
+    # The gateway published the job, then rolled back its transaction: no row, no walker.
+    js = router.nats.jetstream()
+    job = a_job(await insert_user(router.pool, "poison"))
+    sequence = await publish(js, ROUTE_JOB_SUBJECT, job, msg_id=job.request_id)
+    letter = await wait_for_dead_letter(js, DLQ, timeout=10, sequence=sequence)
+    headers = letter.headers or {}
+    assert headers[dead_letter.REASON_HEADER] == NOT_RECORDED
+    assert headers[dead_letter.DELIVERIES_HEADER] == "1"
+    await delivered_once(js, sequence)
+    assert await router.pool.fetchval(
+        "SELECT count(*) FROM route_requests WHERE id = $1", uuid.UUID(job.request_id)
+    ) == 0  # fmt: skip
+    with pytest.raises(nats.js.errors.NotFoundError):
+        await js.get_last_msg(ROUTE_STATUS_STREAM, status_subject(job.request_id))
 
 
 @pytest.mark.parametrize(

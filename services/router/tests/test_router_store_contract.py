@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -12,10 +13,11 @@ from router_fakes import FakeRouteStore
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.pg import create_pool
-from wildside_common.testing.db import insert_user
+from wildside_common.testing.db import insert_route_request, insert_user
 from wildside_common.testing.routes import example_route
 from wildside_common.transport.jetstream import Action, disposition_for
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
+from wildside_router.ports import RequestNotRecorded
 
 pytestmark = pytest.mark.contract
 
@@ -31,12 +33,33 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def store_and_job(request, pool):
     user_id = await insert_user(pool, "router")
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
-    store = FakeRouteStore() if request.param == "fake" else PostgresRouteStore(pool)
+    if request.param == "fake":
+        store: FakeRouteStore | PostgresRouteStore = FakeRouteStore()
+        store.queue(job.request_id)
+    else:
+        store = PostgresRouteStore(pool)
+        await insert_route_request(pool, job.request_id, user_id)
     return store, job
 
 
 async def test_unknown_request_has_no_status(store_and_job) -> None:
     store, job = store_and_job
+    assert await store.status_of(str(uuid.uuid4())) is None
+    assert await store.status_of(job.request_id) == (RouteStatus.QUEUED, None)
+
+
+async def test_a_job_whose_request_was_never_recorded_is_refused_and_leaves_no_row(
+    store_and_job,
+) -> None:
+    # The gateway published the job, then its transaction rolled back: no row to move.
+    store, recorded = store_and_job
+    job = replace(recorded, request_id=str(uuid.uuid4()))
+    with pytest.raises(RequestNotRecorded) as caught:
+        await store.mark_running(job)
+    assert isinstance(caught.value, InvalidInput)
+    assert disposition_for(caught.value, 1).action is Action.TERM  # dead-lettered at once
+    assert await store.status_of(job.request_id) is None
+    assert not await store.mark_failed(job.request_id, "dead-lettered")
     assert await store.status_of(job.request_id) is None
 
 
@@ -64,6 +87,7 @@ async def test_the_postgres_store_keeps_one_result_row(pool) -> None:
     store = PostgresRouteStore(pool)
     user_id = await insert_user(pool, "router")
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.1, 24.9), 30, (), utc_now())
+    await insert_route_request(pool, job.request_id, user_id)
     await store.mark_running(job)
     await store.mark_running(job)
     await store.save_result(job.request_id, example_route())

@@ -16,6 +16,10 @@ learns it at its next progress write (which only moves a request still `running`
 stops at the planner's next progress report (`JobCancelled` is raised from the
 callback); a solve that finishes anyway stores nothing, because every write is
 conditional on the request being open. docs/engine.md argues the choice.
+
+A job whose request has no row (the gateway rolled back after publishing it) is refused:
+`mark_running` raises RequestNotRecorded (InvalidInput), which the worker dead-letters
+with its reason; nothing is stored and no status is published.
 """
 
 from __future__ import annotations

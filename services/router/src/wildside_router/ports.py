@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
+from wildside_common.errors import InvalidInput
 from wildside_common.messages import (
     BoundingBox,
     GenerateRouteJob,
@@ -20,6 +21,19 @@ from wildside_router.domain.tips import TipCandidate
 Progress = Callable[[float], None]
 
 
+class RequestNotRecorded(InvalidInput):
+    """A job whose request has no row: the gateway's transaction rolled back after it
+    published the job, so its walker never got the id. The same on every delivery: the
+    worker dead-letters it (InvalidInput) and no status is published for it."""
+
+    def __init__(
+        self,
+        message: str = "the request was never recorded",
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details or {"reason": "not_recorded"})
+
+
 class RouteStore(Protocol):
     """Persisted status, progress, result and error of route requests."""
 
@@ -29,7 +43,9 @@ class RouteStore(Protocol):
 
     async def mark_running(self, job: GenerateRouteJob) -> bool:
         """Record an attempt; False when the request already has a final status
-        (`cancelled` included: a job cancelled while queued never starts)."""
+        (`cancelled` included: a job cancelled while queued never starts). Raises
+        RequestNotRecorded, storing nothing, when the request has no row (the gateway's
+        transaction rolled back after it published the job)."""
         ...
 
     async def set_progress(self, request_id: str, progress: int) -> bool:

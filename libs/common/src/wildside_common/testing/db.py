@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -15,3 +17,19 @@ async def insert_user(db: asyncpg.Pool | asyncpg.Connection, prefix: str = "test
         f"{prefix}-{uuid.uuid4().hex[:12]}",
     )
     return str(user_id)
+
+
+async def insert_route_request(
+    db: asyncpg.Pool | asyncpg.Connection,
+    request_id: str,
+    user_id: str,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """A queued route request, as the gateway records one before it publishes the job
+    (the router refuses a job whose request has no row)."""
+    await db.execute(
+        "INSERT INTO route_requests (id, user_id, payload) VALUES ($1, $2, $3::text::jsonb)",
+        uuid.UUID(request_id),
+        uuid.UUID(user_id),
+        json.dumps(payload or {}),
+    )
