@@ -15,7 +15,7 @@ import pytest
 
 from wildside_common.messages import GenerateRouteJob, GeoPoint, RouteStatus, utc_now
 from wildside_common.pg import create_pool
-from wildside_common.testing.db import insert_user
+from wildside_common.testing.db import insert_route_request, insert_user
 from wildside_common.testing.routes import example_route
 from wildside_gateway.routes.adapters.outbound.postgres import PostgresRouteRequests
 from wildside_router.adapters.outbound.postgres import PostgresRouteStore
@@ -33,11 +33,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def running_request(pool: asyncpg.Pool, router: PostgresRouteStore) -> tuple[str, str]:
     user_id = await insert_user(pool, "race")
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.17, 24.94), 30, (), utc_now())
-    await pool.execute(
-        "INSERT INTO route_requests (id, user_id, payload) VALUES ($1, $2, '{}')",
-        uuid.UUID(job.request_id),
-        uuid.UUID(user_id),
-    )
+    await insert_route_request(pool, job.request_id, user_id)
     assert await router.mark_running(job)
     return job.request_id, user_id
 

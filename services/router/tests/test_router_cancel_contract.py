@@ -35,7 +35,7 @@ from wildside_common.messages import (
 )
 from wildside_common.route import Route
 from wildside_common.testing import servers
-from wildside_common.testing.db import insert_user
+from wildside_common.testing.db import insert_route_request, insert_user
 from wildside_common.testing.routes import example_route
 from wildside_common.testing.servers import unique_prefix
 from wildside_router.app import JobCancelled
@@ -110,11 +110,7 @@ async def router_and_planner(
 async def queued_request(router: Router) -> GenerateRouteJob:
     user_id = await insert_user(router.pool, "cancel")
     job = GenerateRouteJob(str(uuid.uuid4()), user_id, GeoPoint(60.17, 24.94), 30, (), utc_now())
-    await router.pool.execute(
-        "INSERT INTO route_requests (id, user_id, payload) VALUES ($1, $2, '{}')",
-        uuid.UUID(job.request_id),
-        uuid.UUID(user_id),
-    )
+    await insert_route_request(router.pool, job.request_id, user_id)
     return job
 
 
