@@ -102,8 +102,9 @@ def wait_for_letters(
         time.sleep(0.1)
 
 
-async def queued_request_of(database_url: str, username: str) -> str:
-    """A route request the user has waiting (as the gateway records one), its id."""
+async def queued_request_of(database_url: str, username: str) -> tuple[str, str]:
+    """A route request the user has waiting (as the gateway records one): its id and the
+    user's."""
     conn = await asyncpg.connect(database_url)
     try:
         user_id = await conn.fetchval("SELECT id FROM users WHERE username = $1", username)
@@ -115,7 +116,7 @@ async def queued_request_of(database_url: str, username: str) -> str:
             user_id,
             payload,
         )
-        return str(request_id)
+        return str(request_id), str(user_id)
     finally:
         await conn.close()
 
@@ -142,9 +143,10 @@ def test_poison_route_jobs_are_dead_lettered_once_each_with_their_reason(
     gateway: stack.Service, router: stack.Service, stack_env: dict[str, str]
 ) -> None:
     nats_url, database_url = stack_env["NATS_URL"], stack_env["DATABASE_URL"]
-    waiting = asyncio.run(queued_request_of(database_url, "demo"))
+    waiting, demo = asyncio.run(queued_request_of(database_url, "demo"))
     demo_job = route_job(waiting, str(uuid.uuid4()))
     stranger = route_job(str(uuid.uuid4()), str(uuid.uuid4()))  # a user_id not in users
+    unrecorded = route_job(str(uuid.uuid4()), demo)  # the gateway rolled back after publishing
     poison: list[tuple[bytes, str]] = [
         (b"\x00\xc1\xff garbage", "invalid_request: payload is not valid msgpack"),
         (msgpack.packb([1, 2, 3]), "invalid_request: payload must be a map"),
@@ -156,6 +158,7 @@ def test_poison_route_jobs_are_dead_lettered_once_each_with_their_reason(
             encode(stranger),
             "invalid_request: the input refers to a record that does not exist",
         ),
+        (encode(unrecorded), "invalid_request: the request was never recorded"),
     ]
     sequences = asyncio.run(
         publish_raw(nats_url, [(ROUTE_JOB_SUBJECT, payload) for payload, _ in poison])
@@ -170,9 +173,10 @@ def test_poison_route_jobs_are_dead_lettered_once_each_with_their_reason(
     failed = wait_final(gateway, waiting).json()
     reason = "dead-lettered: invalid_request: duration_minutes: must be an integer"
     assert (failed["status"], failed["error"]) == ("failed", reason)
-    # The unknown user's job left nothing behind.
-    url = f"{base(gateway)}/api/v1/routes/{stranger.request_id}"
-    assert httpx.get(url, headers=stack.auth(gateway), timeout=5).status_code == 404
+    # The unknown user's job and the unrecorded request's left nothing behind.
+    for job in (stranger, unrecorded):
+        url = f"{base(gateway)}/api/v1/routes/{job.request_id}"
+        assert httpx.get(url, headers=stack.auth(gateway), timeout=5).status_code == 404
 
 
 def test_poison_enrichment_jobs_are_dead_lettered_once_each_with_their_reason(
