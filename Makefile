@@ -57,7 +57,8 @@ deploy-check: venv
 	bash scripts/system-deps.sh --deploy
 	bash scripts/deploy-check.sh
 ## faults: the stack on a three-node NATS cluster (streams at R3) under a bounded load while
-## routers, NATS nodes and gateways fail (tests/faults, docs/operations.md)
+## routers, NATS nodes, gateways or Redis fail, a poison job arrives, a router runs slow
+## (tests/faults, docs/operations.md)
 faults: deps
 	$(PYTEST) -m fault tests/faults
 

@@ -216,3 +216,13 @@ def auth(service: Service, username: str = "demo") -> dict[str, str]:
 def ws_protocols(service: Service, username: str = "demo") -> list[Subprotocol]:
     """The WebSocket subprotocol offer carrying the session: wildside.v1 + bearer.<token>."""
     return [Subprotocol("wildside.v1"), Subprotocol(f"bearer.{token(service, username)}")]
+
+
+def metric(service: Service, name: str, labels: dict[str, str]) -> float:
+    """One sample of the service's /metrics (0 when absent)."""
+    # The exposition writes the labels sorted by name.
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in httpx.get(service.metrics_url, timeout=5).text.splitlines():
+        if line.startswith(f"{name}{{{wanted}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -201,23 +201,17 @@ def test_poison_enrichment_jobs_are_dead_lettered_once_each_with_their_reason(
     check_once_each(letters, expected, ENRICHMENT_JOBS_STREAM)
 
 
-def metric(service: stack.Service, name: str, labels: dict[str, str]) -> float:
-    # The exposition writes the labels sorted by name.
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    for line in httpx.get(service.metrics_url, timeout=5).text.splitlines():
-        if line.startswith(f"{name}{{{wanted}}} "):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
 def test_the_workers_stay_healthy_and_keep_working_after_the_poison(
     gateway: stack.Service, router: stack.Service, enricher: stack.Service
 ) -> None:
     for service in (gateway, router, enricher):
         assert httpx.get(service.health_url, timeout=5).status_code == 200, service.name
     rejected = {"stream": ROUTE_JOBS_STREAM, "reason": "rejected"}
-    assert metric(router, "wildside_dead_letters_total", rejected) >= 4
-    assert metric(router, "wildside_dead_letters_total", {**rejected, "reason": "terminated"}) == 0
+    assert stack.metric(router, "wildside_dead_letters_total", rejected) >= 4
+    assert (
+        stack.metric(router, "wildside_dead_letters_total", {**rejected, "reason": "terminated"})
+        == 0
+    )
     request_id = submit(gateway)
     final: dict[str, Any] = wait_final(gateway, request_id).json()
     assert final["status"] == "succeeded", final
