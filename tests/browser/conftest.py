@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright import sync_api as playwright_sync
@@ -63,6 +64,21 @@ def app_url(database_url: str, nats_url: str, redis_url: str) -> Iterator[str]:
             service.stop()
 
 
+def watch_errors(page: Any) -> list[str]:
+    """The page's uncaught script errors and Content-Security-Policy refusals (a console
+    error: the app's CSP must allow everything the app does, MapLibre's blob: workers, the
+    tiles, the socket), collected as they happen; a test ends asserting the list empty."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return errors
+
+
 @pytest.fixture
 def page(app_url: str) -> Iterator[object]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -70,16 +86,7 @@ def page(app_url: str) -> Iterator[object]:
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        # A Content-Security-Policy refusal is a console error: the app's CSP must allow
-        # everything the app does (MapLibre's blob: workers, tiles, the socket).
-        page.on(
-            "console",
-            lambda message: (
-                errors.append(message.text) if "Content Security Policy" in message.text else None
-            ),
-        )
+        errors = watch_errors(page)
         page.goto(app_url)
         yield page
         page.screenshot(path=str(ARTIFACTS / "99-last.png"))  # where it ended, failed or not

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright import sync_api as playwright_sync
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, shot
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, shot, watch_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -54,14 +54,7 @@ def test_chromium_finds_the_app_installable(app_url: str, tmp_path: Path) -> Non
             str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True
         )
         page = context.pages[0] if context.pages else context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                errors.append(message.text) if "Content Security Policy" in message.text else None
-            ),
-        )
+        errors = watch_errors(page)
         page.goto(app_url)
         page.evaluate("navigator.serviceWorker.ready")
         page.reload()

@@ -41,6 +41,7 @@ class WalkPositions:
         self.subscription = await self.nats.subscribe(
             f"{WALK_POSITION_PREFIX}.*", queue=GUIDE_QUEUE_GROUP, cb=self.handle
         )
+        await self.nats.flush()  # started: the server has the interest (core NATS)
 
     async def handle(self, msg: Msg) -> None:
         try:

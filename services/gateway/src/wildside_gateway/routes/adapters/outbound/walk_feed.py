@@ -32,6 +32,9 @@ class NatsWalkFeed:
         self._subscription = await self.nc.subscribe(
             f"{WALK_GUIDANCE_PREFIX}.*", cb=self._on_message
         )
+        # Started means the server has the interest: core NATS drops what is published to
+        # a subject before its SUB arrives (a guidance frame answering the first position).
+        await self.nc.flush()
 
     async def stop(self) -> None:
         subscription, self._subscription = self._subscription, None
