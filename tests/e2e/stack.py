@@ -16,7 +16,7 @@ from typing import BinaryIO
 import httpx
 from websockets.typing import Subprotocol
 
-from wildside_common.testing.servers import free_port
+from wildside_common.testing.servers import free_port, stop_process
 
 BIN = Path(sys.executable).parent
 LOGS = Path(os.environ.get("E2E_LOG_DIR", "/tmp/wildside-e2e"))
@@ -57,15 +57,7 @@ class Service:
     def stop(self, kill: bool = False) -> None:
         if self.process is None:
             return
-        if kill:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, 20, kill=kill)
         self.process = None
         if self.log_file is not None:
             self.log_file.close()

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e import stack
 from tests.e2e.test_route_lifecycle import body_at, post
+from wildside_common.testing.servers import process_alive
 
 pytestmark = pytest.mark.e2e
 
@@ -29,14 +30,6 @@ def accepted(metrics: str) -> int:
     """Accepted submissions in one process's /metrics."""
     pattern = r'^http_requests_total\{[^}]*path="/api/v1/routes"[^}]*status="202"[^}]*\} (\S+)$'
     return sum(int(float(value)) for value in re.findall(pattern, metrics, re.MULTILINE))
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_two_workers_serve_one_port_and_stop_together(stack_env: dict[str, str]) -> None:
@@ -69,4 +62,4 @@ def test_two_workers_serve_one_port_and_stop_together(stack_env: dict[str, str])
         assert sum(accepted(text) for text in served) == 8
         service.process.send_signal(signal.SIGTERM)
         assert service.process.wait(30) == 0
-        assert not any(alive(pid) for pid in workers)
+        assert not any(process_alive(pid) for pid in workers)

@@ -21,7 +21,12 @@ from pathlib import Path
 import httpx
 
 from wildside_common.bus.connection import connect
-from wildside_common.testing.servers import free_port, nats_server_binary, wait_for_port
+from wildside_common.testing.servers import (
+    free_port,
+    nats_server_binary,
+    stop_process,
+    wait_for_port,
+)
 
 CLUSTER_NAME = "wildside-faults"
 
@@ -116,12 +121,7 @@ class NatsCluster:
 
     def stop_node(self, node: Node) -> None:
         if node.process is not None:
-            node.process.terminate()
-            try:
-                node.process.wait(10)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
-                node.process.wait()
+            stop_process(node.process)
             node.process = None
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wildside_common.server import reusable_socket
-from wildside_common.testing.servers import free_port
+from wildside_common.testing.servers import free_port, process_alive
 
 pytestmark = pytest.mark.unit
 
@@ -57,28 +57,20 @@ def wait_for_workers(tmp_path: Path, count: int) -> list[int]:
     return [int((tmp_path / str(i)).read_text()) for i in range(count)]
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 def test_each_worker_gets_its_index_and_sigterm_stops_them_all(tmp_path: Path) -> None:
     supervisor = start(tmp_path, "serve")
     pids = wait_for_workers(tmp_path, 3)
     assert len(set(pids)) == 3
     supervisor.send_signal(signal.SIGTERM)
     assert supervisor.wait(20) == 0
-    assert not any(alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
 
 
 def test_one_worker_ending_stops_the_others_with_its_status(tmp_path: Path) -> None:
     supervisor = start(tmp_path, "crash")
     pids = wait_for_workers(tmp_path, 3)
     assert supervisor.wait(20) == 3
-    assert not any(alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
 
 
 def test_reusable_sockets_share_one_port() -> None:

