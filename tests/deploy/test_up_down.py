@@ -17,16 +17,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from wildside_common.testing.servers import free_port
+
 pytestmark = pytest.mark.contract
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS = ("postgres", "redis", "nats")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def listening(port: int) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -26,10 +27,36 @@ DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, chosen below the kernel's ephemeral range.
+
+    A port the kernel hands out for `bind(("", 0))` comes from the range it also uses for
+    outgoing connections, so between this call and the server's own bind, a client
+    connection (the server's bootstrap opens dozens to PostgreSQL, Redis and NATS) can
+    take it, and the server dies with "address already in use". Below the range only
+    another test picking the same random port can collide, and the bind check here rules
+    out any that is taken already.
+    """
+    low, _ = _ephemeral_range()
+    floor = min(20000, low // 2)
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(floor, low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between {floor} and {low}")
 
 
 def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
