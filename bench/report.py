@@ -213,14 +213,25 @@ def live_walk() -> list[str]:
         cores = (guide_ms + gateway_ms + client_ms) * r["walkers"] / 1000
         lines += [
             "",
-            f"Why the latency target is missed: at {r['walkers']} positions a second the "
+            (
+                "Why the latency target is missed"
+                if not r["targets"]["p99_lt_50ms"]
+                else "Why the two-worker window misses it"
+            )
+            + f": at {r['walkers']} positions a second the "
             f"guide needs at least {guide_ms:.2f} ms of CPU per position "
             f"({guide_ms * r['walkers'] / 1000:.1f} cores), the gateway {gateway_ms:.2f} ms, "
             f"the bench's own client {client_ms:.2f} ms: {cores:.1f} cores in all, on "
             f"{r['cores']} cores shared with other work (load average "
             f"{r['load_average_before'][0]:.1f} at the start, "
-            f"{r['load_average_after'][0]:.1f} at the end); positions wait in a queue on the "
-            "contended cores and arrive late or not at all (`bench/guide/results.md`).",
+            f"{r['load_average_after'][0]:.1f} at the end); "
+            + (
+                "positions wait in a queue on the contended cores and arrive late or not at all"
+                if max(one["p50_ms"] or 5000, r["two_workers"]["p50_ms"] or 5000) > 50
+                else "the median stays low and the tail is where the other work on the same "
+                "cores shows"
+            )
+            + " (`bench/guide/results.md`).",
         ]
     return lines
 
