@@ -165,13 +165,29 @@ async def test_an_admin_leaving_while_the_other_is_demoted_leaves_one_admin(
             users.set_role(names[1], Role.USER),
             return_exceptions=True,
         )
+        # Whichever went first, the other saw it and was refused: one admin is left.
         remaining = await store.admins()
-        # The deletion saw the demotion (and was refused), or the demotion waited for the
-        # deletion (wildside-manage may demote the last admin: an operator's decision).
-        if remaining:
-            assert remaining == {admins[0]} and await store.exists(admins[0])  # type: ignore[arg-type]
-        else:
-            assert not await store.exists(admins[0])  # type: ignore[arg-type]
+        assert len(remaining) == 1
+        if remaining == {admins[0]}:  # demoted first; the deletion was refused
+            assert await store.exists(admins[0])  # type: ignore[arg-type]
+        else:  # deleted first; the demotion was refused
+            assert remaining == {admins[1]} and not await store.exists(admins[0])  # type: ignore[arg-type]
+
+
+async def test_the_last_admin_is_not_demoted_unless_asked(pool: asyncpg.Pool) -> None:
+    users = PostgresUsers(pool)
+    store = Store("postgres", pool)
+    names = [name(), name()]
+    admins = [await users.create(n, "Admin", "hash", Role.ADMIN) for n in names]
+    await store.only_admins(*admins)  # type: ignore[arg-type]
+    assert await users.set_role(names[1], Role.USER) == admins[1]
+    with pytest.raises(LastAdmin) as refused:
+        await users.set_role(names[0], Role.USER)
+    assert refused.value.code == "last_admin" and await store.admins() == {admins[0]}
+    assert await users.set_role(f"nobody-{names[0]}", Role.USER) is None
+    assert await users.set_role(names[0], Role.USER, keep_an_admin=False) == admins[0]
+    assert await store.admins() == set()
+    await users.set_role(names[0], Role.ADMIN)  # the shared database keeps an admin
 
 
 async def add_owned_rows(pool: asyncpg.Pool, user_id: str, expired: bool = False) -> str:

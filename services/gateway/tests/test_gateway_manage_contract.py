@@ -19,7 +19,7 @@ from wildside_common.revocations_redis import connect_revocations
 from wildside_common.session_keys import load_keyring
 from wildside_common.sessions import SessionClaims, new_token_id
 from wildside_common.testing.fake_posthog import FakePostHog
-from wildside_common.testing.servers import free_port, redis_url, unique_prefix
+from wildside_common.testing.servers import free_port, redis_url, scratch_database, unique_prefix
 from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 
 pytestmark = pytest.mark.contract
@@ -78,6 +78,9 @@ async def test_create_reset_grant_and_revoke(database_url: str) -> None:
     manage(database_url, "reset-password", name, "--password-stdin", stdin="second-pass\n")
     row = await user_row(database_url, name)
     assert row is not None and Argon2Passwords().verify(row["password_hash"], "second-pass")
+    # another admin, so that this one is not the last (other suites demote admins)
+    keeper = ("create-user", f"{name}-k", "--admin", "--password-stdin")
+    assert manage(database_url, *keeper, stdin="keeper-pass\n").returncode == 0
     assert manage(database_url, "grant-admin", name).returncode == 0
     assert (await user_row(database_url, name))["role"] == "admin"  # type: ignore[index]
     assert manage(database_url, "revoke-admin", name).returncode == 0
@@ -199,9 +202,22 @@ async def test_revoke_sessions_of_an_unknown_user_fails(database_url: str) -> No
 
 async def test_a_role_change_without_redis_fails_saying_what_to_run(database_url: str) -> None:
     name = f"d-{uuid.uuid4().hex[:10]}"
-    manage(database_url, "create-user", name, "--admin", "--password-stdin", stdin="first-pass\n")
+    for who in (name, f"{name}-k"):  # two, so that the demoted one is not the last admin
+        manage(database_url, "create-user", who, "--admin", "--password-stdin", stdin="pass-one\n")
     dead = f"redis://127.0.0.1:{free_port()}/0"
     done = manage(database_url, "--redis-url", dead, "revoke-admin", name)
     assert done.returncode != 0
     assert f"{name} is now user" in done.stderr and "revoke-sessions" in done.stderr
     assert (await user_row(database_url, name))["role"] == "user"  # type: ignore[index]
+
+
+async def test_revoke_admin_keeps_the_last_administrator_unless_told() -> None:
+    with scratch_database() as url:  # its own database: the shared one has other admins
+        manage(url, "create-user", "only-admin", "--admin", "--password-stdin", stdin="pass-one\n")
+        refused = manage(url, "revoke-admin", "only-admin")
+        assert refused.returncode != 0
+        assert "last administrator" in refused.stderr and "--allow-no-admin" in refused.stderr
+        assert (await user_row(url, "only-admin"))["role"] == "admin"  # type: ignore[index]
+        done = manage(url, "revoke-admin", "only-admin", "--allow-no-admin")
+        assert done.returncode == 0, done.stderr
+        assert (await user_row(url, "only-admin"))["role"] == "user"  # type: ignore[index]

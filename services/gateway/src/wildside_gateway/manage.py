@@ -35,6 +35,7 @@ from wildside_common.session_keys import load_keyring, write_new_key_file
 from wildside_gateway.identity.adapters.outbound.passwords import Argon2Passwords
 from wildside_gateway.identity.adapters.outbound.users import PostgresUsers
 from wildside_gateway.identity.app import SessionRevoker
+from wildside_gateway.identity.domain.accounts import LastAdmin
 from wildside_gateway.identity.ports import UserAccounts
 from wildside_gateway.shared.domain.principal import Role
 
@@ -100,7 +101,12 @@ async def reset_password(users: UserAccounts, args: argparse.Namespace) -> str:
 
 async def set_role(users: UserAccounts, args: argparse.Namespace) -> str:
     role = Role.ADMIN if args.command == "grant-admin" else Role.USER
-    user_id = await users.set_role(args.username, role)
+    try:
+        user_id = await users.set_role(
+            args.username, role, keep_an_admin=not getattr(args, "allow_no_admin", False)
+        )
+    except LastAdmin as refused:
+        raise SystemExit(f"{refused}, or pass --allow-no-admin") from None
     if user_id is None:
         raise SystemExit(f"no user {args.username!r}")
     done = f"{args.username} is now {role}"
@@ -183,7 +189,14 @@ def parser() -> argparse.ArgumentParser:
         ("revoke-admin", "take the admin role away (ends their sessions)"),
         ("revoke-sessions", "end every session of a user now (log them out everywhere)"),
     ):
-        sub.add_parser(name, help=text).add_argument("username")
+        command = sub.add_parser(name, help=text)
+        command.add_argument("username")
+        if name == "revoke-admin":
+            command.add_argument(
+                "--allow-no-admin",
+                action="store_true",
+                help="demote even the last administrator (refused otherwise)",
+            )
     generate = sub.add_parser(
         "generate-session-key",
         help="write a session key file with one signing key (kept if it exists)",

@@ -52,8 +52,9 @@ class UserAccounts(Protocol):
         """Store a new password hash for the user."""
         ...
 
-    async def set_role(self, username: str, role: Role) -> str | None:
-        """Give the user `role`."""
+    async def set_role(self, username: str, role: Role, keep_an_admin: bool = True) -> str | None:
+        """Give the user `role`; with `keep_an_admin`, refuse (LastAdmin) to demote the
+        last administrator."""
         ...
 
 

@@ -63,6 +63,7 @@ SET_ROLE = "UPDATE users SET role = $2, updated_at = now() WHERE username = $1 R
 # concurrent deletion or demotion of an administrator waits, and is then seen.
 LOCK_ADMINS = "SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE"
 LOCK_USER = "SELECT role FROM users WHERE id = $1 FOR UPDATE"
+LOCK_USERNAME = "SELECT id FROM users WHERE username = $1 FOR UPDATE"
 # The schema cascades to route requests (and their results), idempotency keys and the
 # interest set (and its interests).
 DELETE_USER = "DELETE FROM users WHERE id = $1"
@@ -128,8 +129,23 @@ class PostgresUsers:
     async def set_password(self, username: str, password_hash: str) -> str | None:
         return await self._update(SET_PASSWORD, username, password_hash)
 
-    async def set_role(self, username: str, role: Role) -> str | None:
-        return await self._update(SET_ROLE, username, role.value)
+    async def set_role(self, username: str, role: Role, keep_an_admin: bool = True) -> str | None:
+        if role is Role.ADMIN or not keep_an_admin:
+            return await self._update(SET_ROLE, username, role.value)
+        # The admins are locked in one order, as a deletion locks them, so a demotion and a
+        # deletion (or two demotions) at once cannot both see another admin left.
+        with translated():
+            async with self.pool.acquire() as conn, conn.transaction():
+                admins = [row["id"] for row in await conn.fetch(LOCK_ADMINS)]
+                user_id = await conn.fetchval(LOCK_USERNAME, username)
+                if user_id is None:
+                    return None
+                if admins == [user_id]:
+                    raise LastAdmin(
+                        "the last administrator cannot lose the admin role; make another "
+                        "user an administrator first"
+                    )
+                return str(await conn.fetchval(SET_ROLE, username, role.value))
 
     async def delete(self, user_id: str) -> bool:
         uid = uuid.UUID(user_id)
