@@ -67,7 +67,7 @@ from wildside_gateway.places.adapters.inbound.tiles_proxy import tile_proxy_rout
 from wildside_gateway.places.adapters.outbound.postgres import PostgresPlaces
 from wildside_gateway.places.adapters.outbound.tile_upstream import HttpTileUpstream
 from wildside_gateway.places.app import PlaceService, TileRelay
-from wildside_gateway.places.ports import Places, ThemeIds
+from wildside_gateway.places.ports import Places, ThemeIds, TileUpstream
 from wildside_gateway.routes.adapters.batching import MicroBatching
 from wildside_gateway.routes.adapters.inbound.http import RouteEndpoints
 from wildside_gateway.routes.adapters.inbound.ws import StatusSocketEndpoint
@@ -270,6 +270,7 @@ def build_app(
     redis: Redis,
     revocations: RedisSessionRevocations,
     walks: WalkFeed | None = None,
+    tiles: TileUpstream | None = None,
 ) -> Starlette:
     throttle = RedisLoginThrottle(redis, settings.identity.login_limits, settings.redis_prefix)
     signup_throttle = RedisSignupThrottle(
@@ -321,12 +322,12 @@ def build_app(
         ),
         WebSocketRoute("/ws", socket.handle),
     ]
-    if settings.tiles_dev_upstream is not None:
+    if tiles is not None:
         log.warning(
             "development: /tiles forwarded to the development tile server",
             extra={"upstream": settings.tiles_dev_upstream},
         )
-        routes.extend(tile_proxy_routes(TileRelay(HttpTileUpstream(settings.tiles_dev_upstream))))
+        routes.extend(tile_proxy_routes(TileRelay(tiles)))
     routes.extend(web_routes(settings.web_dist_dir, settings.public_base_url))  # last: at `/`
     return gateway_app(routes, origins, settings.public_base_url)
 
@@ -415,6 +416,11 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         run_maintenance(PostgresMaintenance(pool), settings.maintenance_interval)
     )
     analytics = analytics_from_settings(settings.analytics, "gateway")
+    tiles = (
+        None
+        if settings.tiles_dev_upstream is None
+        else HttpTileUpstream(settings.tiles_dev_upstream)
+    )
     try:
         js = nats.jetstream()
         await ensure_streams(js, settings.common.nats_stream_replicas)
@@ -424,13 +430,15 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await revocations.start()  # sessions are checked against a loaded mirror only
         walks = NatsWalkFeed(nats)  # live walks: positions out, guidance in (core NATS)
         await walks.start()
-        app = build_app(settings, pool, nats, feed, service, redis, revocations, walks)
+        app = build_app(settings, pool, nats, feed, service, redis, revocations, walks, tiles)
         checks = readiness_checks(pool, nats, feed, revocations)
         yield Gateway(settings, pool, nats, feed, service, app, checks)
         await walks.stop()
         await feed.stop()
     finally:
         maintenance.cancel()
+        if tiles is not None:
+            await tiles.close()
         await analytics.close()
         await nats.drain()
         await revocations.close()
