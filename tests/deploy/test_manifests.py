@@ -202,9 +202,17 @@ def test_tiles_go_through_forward_auth_to_martin_and_the_rest_to_the_gateway() -
     (route,) = of_kind("IngressRoute")
     tiles, rest = route["spec"]["routes"]
     assert "PathPrefix(`/tiles/`)" in tiles["match"]
-    assert [m["name"] for m in tiles["middlewares"]] == ["tiles-auth", "tiles-strip-prefix"]
+    limited = ["per-client-rate-limit"]
+    assert [m["name"] for m in tiles["middlewares"]] == [
+        *limited,
+        "tiles-auth",
+        "tiles-strip-prefix",
+    ]
     assert tiles["services"][0]["name"] == "martin"
     assert rest["services"][0]["name"] == "gateway"
+    assert [m["name"] for m in rest["middlewares"]] == limited  # reads are limited too
+    limit = next(m for m in of_kind("Middleware") if m["metadata"]["name"] == limited[0])
+    assert limit["spec"]["rateLimit"]["average"] > 0 and limit["spec"]["rateLimit"]["burst"] > 0
     auth = next(m for m in of_kind("Middleware") if m["metadata"]["name"] == "tiles-auth")
     assert auth["spec"]["forwardAuth"]["address"].endswith(":8090/auth")
     martin = next(d for d in of_kind("Deployment") if d["metadata"]["name"] == "martin")
