@@ -58,9 +58,7 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *command: str, timeout: float = 120) -> None:
-        subprocess.run(
-            [*self.owner, *command], check=True, capture_output=True, timeout=timeout
-        )
+        subprocess.run([*self.owner, *command], check=True, capture_output=True, timeout=timeout)
 
     def init(self) -> None:
         self._run(
