@@ -46,6 +46,7 @@ class Client:
     key: str = field(default_factory=lambda: str(uuid.uuid4()))
     request_id: str | None = None
     answers: list[int | str] = field(default_factory=list)  # one per POST attempt
+    errors: list[str] = field(default_factory=list)  # the bodies of answers >= 500
     seen: list[str] = field(default_factory=list)  # statuses received on the sockets
     final: str | None = None
     reconnects: int = 0
@@ -85,6 +86,8 @@ async def post_until_accepted(
             await asyncio.sleep(0.2)
             continue
         client.answers.append(response.status_code)
+        if response.status_code >= 500:
+            client.errors.append(response.text[:500])
         if response.status_code == 202:
             client.request_id = str(response.json()["request_id"])
             return

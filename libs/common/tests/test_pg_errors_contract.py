@@ -130,6 +130,55 @@ async def test_a_closed_connection_is_unavailable(database_url: str) -> None:
     assert caught.value.retry_after == 2.0
 
 
+async def test_a_pooled_connection_the_server_ended_is_unavailable_then_replaced(
+    database_url: str,
+) -> None:
+    # What a PostgreSQL restart (`pg_ctl stop -m fast`) or failover does to every idle
+    # connection of a pool: the server ends it (FATAL 57P01, as pg_terminate_backend
+    # does). Used at once, before asyncpg has seen the socket close, asyncpg raises its
+    # InternalClientError ("cannot switch to state 12; another operation (2) is in
+    # progress"): a 500 at the gateway under the fault suite's PostgreSQL restart.
+    # Which error asyncpg raises (that one, or ConnectionDoesNotExistError once it has
+    # seen the socket close) is a race; either way nothing but Unavailable comes out.
+    pool = await create_pool(database_url, 1)
+    admin = await asyncpg.connect(database_url)
+    outcomes: list[object] = []
+    try:
+        for _ in range(20):
+            pid = await pool.fetchval("SELECT pg_backend_pid()")
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            try:  # any other error fails the test
+                outcomes.append(await guarded(lambda: pool.fetchval("SELECT 1")))
+            except Unavailable as exc:
+                outcomes.append(type(exc.__cause__).__name__)
+        print(outcomes)
+        # The pool drops the ended connection and opens another by itself.
+        assert await guarded(lambda: pool.fetchval("SELECT 1")) == 1
+        assert await pool.fetchval("SELECT pg_backend_pid()") != pid
+    finally:
+        await admin.close()
+        await pool.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.CrashShutdownError("terminating connection because of crash of another process"),
+    ],
+)
+async def test_a_connection_the_server_ended_is_unavailable(error: Exception) -> None:
+    async def fails() -> None:
+        raise error
+
+    with pytest.raises(Unavailable) as caught:
+        await guarded(fails)
+    assert caught.value.__cause__ is error
+
+
 async def test_a_locked_row_is_unavailable_for_a_worker_and_not_invalid_input(
     pool: asyncpg.Pool, tables: tuple[str, str]
 ) -> None:

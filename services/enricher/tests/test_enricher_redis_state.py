@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from enricher_fakes import Reply, answer, node
 
 from wildside_common.errors import Unavailable
+from wildside_enricher.adapters.outbound.overpass import OverpassClient, OverpassSettings
 from wildside_enricher.adapters.outbound.redis_state import (
     RedisBudget,
     RedisCollapser,
@@ -81,6 +84,50 @@ async def test_an_unreachable_redis_is_unavailable(redis_prefix):
             await RedisBudget(client, redis_prefix, 1, 1).spend_request()
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def down():
+    """A Redis client whose server is gone (nothing listens on port 1)."""
+    connection = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    yield connection
+    await connection.aclose()
+
+
+async def test_with_redis_down_the_quota_fails_closed_and_overpass_is_not_called(
+    down, redis_prefix, overpass
+):
+    overpass.default = Reply(body=answer([node(1, 60.1, 24.9, amenity="cafe")]))
+    settings = OverpassSettings(
+        endpoints=(overpass.url,), user_agent="wildside-enricher/test", contact="t@example.org",
+        http_timeout=2.0, retry_base=0.0,
+    )  # fmt: skip
+    budget = RedisBudget(down, redis_prefix, 10_000, 10**9)
+    async with aiohttp.ClientSession() as session:
+        client = OverpassClient(session, settings, budget)
+        for _ in range(5):
+            with pytest.raises(Unavailable):
+                await client.fetch("[out:json];nwr[amenity=cafe];out center tags;")
+    assert overpass.requests == [], "a request went out that no budget had counted"
+    assert client.breakers[0].state.level == 0  # Redis's fault, not the endpoint's
+
+
+async def test_bytes_read_while_redis_is_down_are_owed_to_the_next_check(
+    client, down, redis_prefix
+):
+    budget = RedisBudget(client, redis_prefix, 100, 1000, Clock())
+    await budget.spend_request()  # counted; then Redis goes while the answer is read
+    budget.client = down
+    await budget.add_bytes(700)  # owed, not raised: the answer is kept, not fetched again
+    await budget.add_bytes(400)
+    with pytest.raises(Unavailable):
+        await budget.spend_request()  # still down: no request, and nothing forgotten
+    assert budget.owed == 1100
+    budget.client = client  # Redis is back
+    with pytest.raises(QuotaExhausted):
+        await budget.spend_request()  # the owed bytes count before the decision
+    assert budget.owed == 0
+    assert await budget.used() == (1, 1100)
 
 
 def test_seconds_to_midnight():

@@ -3,7 +3,8 @@
 `guarded` (or `translated`, around a block) turns asyncpg's errors into the error tree, so
 use cases never catch them:
 
-    lost, refused or overloaded database (`errors`)  -> Unavailable (try later)
+    lost, refused, ended or overloaded database       -> Unavailable (try later)
+      (`errors`)
     SQLSTATE class 22 (DataError) and asyncpg's own   -> InvalidInput: the same values
       refusal of an argument (out of the column's        fail the same way every time
       range, malformed text, a NUL, a surrogate)         (HTTP 400; a worker dead-letters
@@ -37,6 +38,15 @@ DB_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # The server ended the connection (a restart, `pg_ctl stop -m fast`, a failover,
+    # pg_terminate_backend) or crashed.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    # asyncpg's own, for a pooled connection the server ended while it sat idle, used
+    # before asyncpg saw the socket close ("cannot switch to state 12; another operation
+    # (2) is in progress"); the pool replaces the connection. Found by the fault suite's
+    # PostgreSQL restart (tests/faults/test_postgres_restart.py), where it was a 500.
+    asyncpg.InternalClientError,
     OSError,
 )
 # Also worth a retry for a worker, whose message is redelivered: the statement lost a

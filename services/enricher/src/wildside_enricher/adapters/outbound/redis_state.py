@@ -8,7 +8,13 @@ Keys (all under the configured prefix):
 
 Checks and increments are single Lua scripts, so two replicas can never both take
 the last request of the day. Redis errors become `Unavailable` (the job is retried):
-without the shared counters the enricher cannot know it may call Overpass.
+without the shared counters the enricher cannot know it may call Overpass, so with
+Redis down it makes no request at all (the quota fails closed, docs/operations.md).
+
+One answer can be in flight when Redis goes: its request was counted before it went
+out, but its bytes cannot be. They are not dropped (nor the answer, which would cost a
+second request for the same area once Redis is back): the budget owes them, and the
+next request's check adds them before it decides, in the same script.
 """
 
 from __future__ import annotations
@@ -34,9 +40,14 @@ QUOTA_REMAINING = Gauge(
 )
 KEEP_DAYS = 2 * 24 * 3600
 
-# Refuse when either budget is spent; otherwise count the request. Returns
+# Add the bytes owed (answers read while Redis was down), then refuse when either
+# budget is spent; otherwise count the request. Returns
 # {admitted (0/1), requests used, bytes used}.
 SPEND_REQUEST = """
+if tonumber(ARGV[4]) > 0 then
+  redis.call('INCRBY', KEYS[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
 if used >= tonumber(ARGV[1]) or bytes >= tonumber(ARGV[2]) then
@@ -97,19 +108,26 @@ class RedisBudget:
         self.daily_requests = daily_requests
         self.daily_bytes = daily_bytes
         self.clock = clock
+        self.owed = 0  # bytes of answers read while Redis could not count them
 
     def _keys(self) -> tuple[str, str]:
         day = self.clock().strftime("%Y-%m-%d")
         return f"{self.prefix}quota:{day}:requests", f"{self.prefix}quota:{day}:bytes"
 
     async def spend_request(self) -> None:
+        """Raises `Unavailable` when Redis does not answer: no count, no request."""
         requests_key, bytes_key = self._keys()
-        result: Any = await guarded(
-            lambda: self.client.eval(
-                SPEND_REQUEST, 2, requests_key, bytes_key,
-                self.daily_requests, self.daily_bytes, KEEP_DAYS,
-            )
-        )  # fmt: skip
+        owed, self.owed = self.owed, 0
+        try:
+            result: Any = await guarded(
+                lambda: self.client.eval(
+                    SPEND_REQUEST, 2, requests_key, bytes_key,
+                    self.daily_requests, self.daily_bytes, KEEP_DAYS, owed,
+                )
+            )  # fmt: skip
+        except Unavailable:
+            self.owed += owed
+            raise
         admitted, used, size = (int(value) for value in result)
         self._publish(used, size)
         if not admitted:
@@ -118,10 +136,17 @@ class RedisBudget:
             raise QuotaExhausted("the daily Overpass budget is spent", wait)
 
     async def add_bytes(self, size: int) -> None:
+        """Count an answer's bytes; when Redis does not answer, owe them (see above)."""
         _, bytes_key = self._keys()
-        total: Any = await guarded(
-            lambda: self.client.eval(ADD_BYTES, 1, bytes_key, size, KEEP_DAYS)
-        )
+        owed, self.owed = self.owed + size, 0
+        try:
+            total: Any = await guarded(
+                lambda: self.client.eval(ADD_BYTES, 1, bytes_key, owed, KEEP_DAYS)
+            )
+        except Unavailable:
+            self.owed += owed
+            log.warning("Overpass bytes owed: redis is unavailable", extra={"bytes": self.owed})
+            return
         QUOTA_REMAINING.labels("bytes").set(max(0, self.daily_bytes - int(total)))
 
     async def used(self) -> tuple[int, int]:
