@@ -140,6 +140,14 @@ def end_to_end() -> list[str]:
 WS_TARGETS = {1000: (100.0, 200.0), 10000: (100.0, 1024.0)}
 
 
+def per_socket(w: dict[str, Any]) -> str:
+    idle = w.get("gateway_idle_rss_mb")
+    if idle is None:
+        return ""
+    kib = (w["gateway_rss_after_mb"] - idle) * 1024 / w["sockets"]
+    return f" ({kib:.0f} KiB a socket above {idle:.0f} MB idle)"
+
+
 def fan_out() -> list[str]:
     r = load("ws")
     if r is None:
@@ -162,7 +170,7 @@ def fan_out() -> list[str]:
         rows.append(
             f"| {w['sockets']:,} | {w['events']} at {w['events_per_second']:.0f}/s | "
             f"{w['p50_lag_ms']:.1f} / {w['p99_lag_ms']:.1f} / {w['max_lag_ms']:.0f} ms | "
-            f"{w['gateway_rss_after_mb']:.0f} MB | {w.get('gateway_fds', '?')} | "
+            f"{w['gateway_rss_after_mb']:.0f} MB{per_socket(w)} | {w.get('gateway_fds', '?')} | "
             + ("" if cpu is None else f"{cpu:.2f}")
             + (" |" if waited is None else f" ({waited:.1f} s waiting for a core) |")
             + ("" if load_average is None else f" {load_average[0]:.1f}")
