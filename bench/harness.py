@@ -119,6 +119,31 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def raise_open_files() -> tuple[int, int]:
+    """Raise this process's RLIMIT_NOFILE soft limit to its hard limit (children started
+    after inherit it); the limits now in force, (soft, hard)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def run_queue_seconds(pid: int) -> float:
+    """Seconds a running process's threads have waited for a CPU while runnable (the
+    scheduler's run-queue delay, /proc/<pid>/task/*/schedstat): on a shared machine, the
+    time the process was ready to work and did not get a core."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
+def open_files(pid: int) -> int:
+    """File descriptors a running process holds, from /proc."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def peak_rss_children_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 

@@ -42,6 +42,13 @@ class SessionRevocations(Protocol):
         any process. Raises Unavailable when that cannot be known (fail closed)."""
         ...
 
+    async def generation(self) -> int:
+        """A number that changes whenever a revocation is applied (one of this process's
+        or, at most one second later, another's): while it stays the same, no session
+        that `is_revoked` answered False for has been ended. Raises Unavailable when that
+        cannot be known (fail closed)."""
+        ...
+
 
 class RevokedSessions:
     """Revoked token ids (with the time they may be forgotten) and users' not-before
@@ -52,12 +59,15 @@ class RevokedSessions:
         self.lifetime = lifetime.total_seconds()
         self.tokens: dict[str, float] = {}
         self.users: dict[str, float] = {}
+        self.generation = 0  # counts the revocations applied (pruning changes no answer)
 
     def revoke_token(self, token_id: str, until: float) -> None:
         self.tokens[token_id] = max(until, self.tokens.get(token_id, until))
+        self.generation += 1
 
     def revoke_user(self, user_id: str, since: float) -> None:
         self.users[user_id] = max(since, self.users.get(user_id, since))
+        self.generation += 1
 
     def covers(self, claims: SessionClaims) -> bool:
         if claims.token_id in self.tokens:

@@ -114,6 +114,13 @@ class RedisSessionRevocations:
             await self._catch_up()
         return self.mirror.covers(claims)
 
+    async def generation(self) -> int:
+        if self._task is None:
+            await self.start()
+        if self._stale():
+            await self._catch_up()
+        return self.mirror.generation
+
     def _stale(self) -> bool:
         synced = self.synced_at
         return synced is None or time.monotonic() - synced > self.max_staleness

@@ -38,3 +38,7 @@ class MemoryRevocations:
         self._check()
         self.state.prune(self.clock())
         return self.state.covers(claims)
+
+    async def generation(self) -> int:
+        self._check()
+        return self.state.generation

@@ -31,3 +31,9 @@ class SessionGate(Protocol):
         """Raises Unauthorized when the session has since expired or been revoked
         (Unavailable when that cannot be known)."""
         ...
+
+    async def revocation_generation(self) -> int:
+        """The revocations' generation (`SessionRevocations.generation`): while it stays
+        the same, no session `confirm` passed has been revoked since; raises Unavailable
+        when that cannot be known."""
+        ...

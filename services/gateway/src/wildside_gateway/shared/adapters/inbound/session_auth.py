@@ -69,3 +69,6 @@ class SessionAuthenticator:
 
     async def confirm(self, claims: SessionClaims) -> None:
         await confirm_session(self.revocations, claims, self.codec.clock())
+
+    async def revocation_generation(self) -> int:
+        return await self.revocations.generation()
