@@ -96,15 +96,32 @@ class TreeMemory(threading.Thread):
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
 
 
+GNU_TIME = shutil.which("time") or "/usr/bin/time"
+
+
 def measure(argv: list[str]) -> Measure:
-    """Run a command to completion: wall time, peak RSS (os.wait4: the largest single
-    process of the tree) and peak summed PSS of the whole process tree (sampled)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run a command to completion: wall time, peak RSS and peak summed PSS of the whole
+    process tree (sampled).
+
+    The peak RSS is GNU time's (`%M`, the command's own wait4 rusage), not this process's
+    os.wait4 of its child: Linux keeps a process's peak RSS across exec, and a child
+    forked (or vforked) from this bench starts with the bench's own peak, ~80 MB once it
+    has tiled a file; that floor hid the real peak of every small run (osm2pgsql's 1x
+    "46 MB" was the bench's size). GNU time is a ~1 MB process, so its child's floor is
+    ~1 MB.
+    """
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as peak,
+    ):
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err)
+        child = subprocess.Popen(
+            [GNU_TIME, "-f", "%M", "-o", peak.name, *argv], stdout=out, stderr=err
+        )
         sampler = TreeMemory(child.pid)
         sampler.start()
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
+        _, status, _ = os.wait4(child.pid, 0)
         elapsed = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
@@ -113,7 +130,8 @@ def measure(argv: list[str]) -> Measure:
         err.seek(0)
         if child.returncode != 0:
             raise SystemExit(f"{argv[0]} failed: {err.read().decode()[-2000:]}")
-        return Measure(elapsed, usage.ru_maxrss / 1024, out.read().decode(), sampler.peak_kb / 1024)
+        peak_kb = int(Path(peak.name).read_text().split()[-1])
+        return Measure(elapsed, peak_kb / 1024, out.read().decode(), sampler.peak_kb / 1024)
 
 
 def ensure_osm2pgsql() -> str:
@@ -299,7 +317,7 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         " again (the rerun: no row changes) and `osm2pgsql --create` with its defaults"
         " (pgsql output, non-slim, default cache) into a postgis+hstore database on the same"
         " server, one after the other. Memory, the largest of the rounds: peak RSS of the"
-        " largest single process (os.wait4) and the peak summed PSS of the command's whole"
+        " command's process (GNU time's %M) and the peak summed PSS of the command's whole"
         " process tree (sampled every 250 ms).",
         "",
         "| size | PBF MB | POIs | edges | ingest-osm s | ingest-osm peak MB (RSS / tree PSS) |"
