@@ -272,7 +272,6 @@ def targets(results: list[dict]) -> dict:
     time_ratios = {r["copies"]: r["ours_s"] / r["theirs_s"] for r in timed}
     memory = {r["copies"]: (r["ours_rss"], r["theirs_rss"]) for r in results}
     rerun = {r["copies"]: r["rerun_s"] / r["ours_s"] for r in results}
-    largest = max(results, key=lambda r: r["copies"])["copies"]
     return {
         "time": {
             "target": TIME_TARGET,
@@ -287,9 +286,8 @@ def targets(results: list[dict]) -> dict:
         "rerun": {
             "target": RERUN_TARGET,
             "ratios": rerun,
-            "at": largest,
-            "met": rerun[largest] <= RERUN_TARGET,
-            "met_everywhere": all(v <= RERUN_TARGET for v in rerun.values()),
+            "met": all(v <= RERUN_TARGET for v in rerun.values()),
+            "missed_at": [c for c, v in rerun.items() if v > RERUN_TARGET],
         },
     }
 
@@ -355,8 +353,8 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         " imports against a C++ binary's start): shown, not targeted.",
         f"- Peak memory (RSS) at most osm2pgsql's at every size:"
         f" {verdict(goal['memory']['met'])} ({memory}).",
-        f"- No-op rerun at most {RERUN_TARGET}x the first load (at the largest size,"
-        f" {goal['rerun']['at']}x): {verdict(goal['rerun']['met'])} ({rerun}).",
+        f"- No-op rerun at most {RERUN_TARGET}x the first load, at every size:"
+        f" {verdict(goal['rerun']['met'])} ({rerun}).",
         f"- Linearity: {base['copies']}x -> {last['copies']}x is"
         f" {last['copies'] / base['copies']:.0f}x the data and took"
         f" {last['ours_s'] / base['ours_s']:.1f}x the time"
@@ -384,8 +382,10 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         " the second (nodes and ways); into empty tables (a first load, as here) the"
         " network goes in as binary COPY rows the reader wrote, the POIs through asyncpg's"
         " COPY, straight into the tables with their secondary indexes and foreign keys"
-        " dropped in the transaction and rebuilt before commit. The rerun reads everything"
-        " again and compares it with the tables through staging (no index is touched)."
+        " dropped in the transaction and rebuilt before commit. The rerun finds the same"
+        " inputs as the latest run and no write to the tables since (migration 0009), so it"
+        " reads nothing: hashing the file, start-up and two queries (docs/ingest.md, *A"
+        " rerun with nothing changed*)."
         " osm2pgsql is C++, threaded, and builds its own tables.",
         "",
     ]
