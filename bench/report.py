@@ -318,6 +318,10 @@ def ingest() -> list[str]:
     # Memory: peak RSS at most osm2pgsql's, at every size.
     memory = {s["copies"]: (s["ours_rss"], s["theirs_rss"]) for s in sizes}
     lean = all(ours <= theirs for ours, theirs in memory.values())
+    # Linear: the seconds per 1x of the file do not grow from the second size to the
+    # largest (15 % allowed for noise; the smallest size is mostly start-up).
+    per_1x = [s["ours_s"] / s["copies"] for s in sizes]
+    linear = len(per_1x) < 3 or per_1x[-1] <= per_1x[1] * 1.15
     # No-op rerun: at most half the first load, at every size.
     rerun = {s["copies"]: s["rerun_s"] / s["ours_s"] for s in sizes}
     by_pois = r.get("by_pois")
@@ -342,6 +346,8 @@ def ingest() -> list[str]:
         + "); a no-op rerun at most 0.5x the first load, at every size:"
         f" {verdict(all(v <= 0.5 for v in rerun.values()))} ("
         + ", ".join(f"{v:.2f}x at {c}x" for c, v in rerun.items())
+        + f"); time linear in file size: {verdict(linear)} (seconds per 1x: "
+        + ", ".join(f"{v:.2f}" for v in per_1x)
         + f"){flat}. Load average (1 min) at each size: "
         + ", ".join(f"{s.get('load_1m', float('nan')):.1f}" for s in sizes)
         + f" on {r['cpus']} CPUs. Details and where the time goes: `bench/ingest/results.md`,"
