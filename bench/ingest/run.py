@@ -1,6 +1,12 @@
-"""Ingest benchmark: our `ingest-osm` beside `osm2pgsql` on 1x, 10x, 50x Helsinki.
+"""Ingest benchmark: our `ingest-osm` beside `osm2pgsql` on 1x, 10x, 50x, 200x Helsinki.
 
-    .venv/bin/python bench/ingest/run.py [--sizes 1 10 50] [--out bench/ingest/results.md]
+    .venv/bin/python bench/ingest/run.py [--sizes 1 10 50 200] [--rounds 200=2]
+        [--out bench/ingest/results.md]
+
+Targets (issue 19, "ingest at country scale"): at 50x and 200x (30 and ~120 MB of PBF)
+at most 0.8x osm2pgsql's time; peak memory at most osm2pgsql's at every size; a rerun
+with nothing changed at most 0.5x the first load. 1x (0.6 MB) is start-up bound (a
+Python process against a C++ one) and is shown, not targeted for time.
 
 For each size: tile the Helsinki extract (bench/ingest/tile.py, cached under
 .data/bench-ingest/), then, against the same PostgreSQL, time and take the peak memory
@@ -90,15 +96,32 @@ class TreeMemory(threading.Thread):
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
 
 
+GNU_TIME = shutil.which("time") or "/usr/bin/time"
+
+
 def measure(argv: list[str]) -> Measure:
-    """Run a command to completion: wall time, peak RSS (os.wait4: the largest single
-    process of the tree) and peak summed PSS of the whole process tree (sampled)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run a command to completion: wall time, peak RSS and peak summed PSS of the whole
+    process tree (sampled).
+
+    The peak RSS is GNU time's (`%M`, the command's own wait4 rusage), not this process's
+    os.wait4 of its child: Linux keeps a process's peak RSS across exec, and a child
+    forked (or vforked) from this bench starts with the bench's own peak, ~80 MB once it
+    has tiled a file; that floor hid the real peak of every small run (osm2pgsql's 1x
+    "46 MB" was the bench's size). GNU time is a ~1 MB process, so its child's floor is
+    ~1 MB.
+    """
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as peak,
+    ):
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err)
+        child = subprocess.Popen(
+            [GNU_TIME, "-f", "%M", "-o", peak.name, *argv], stdout=out, stderr=err
+        )
         sampler = TreeMemory(child.pid)
         sampler.start()
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
+        _, status, _ = os.wait4(child.pid, 0)
         elapsed = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
@@ -107,7 +130,8 @@ def measure(argv: list[str]) -> Measure:
         err.seek(0)
         if child.returncode != 0:
             raise SystemExit(f"{argv[0]} failed: {err.read().decode()[-2000:]}")
-        return Measure(elapsed, usage.ru_maxrss / 1024, out.read().decode(), sampler.peak_kb / 1024)
+        peak_kb = int(Path(peak.name).read_text().split()[-1])
+        return Measure(elapsed, peak_kb / 1024, out.read().decode(), sampler.peak_kb / 1024)
 
 
 def ensure_osm2pgsql() -> str:
@@ -156,6 +180,7 @@ def run_size(
 ) -> dict:
     """`repeat` rounds of (ours, our rerun, osm2pgsql) on one file; medians reported."""
     pbf = tiled(copies, work)
+    load_1m = os.getloadavg()[0]
     argv = [
         str(INGEST),
         str(pbf),
@@ -186,6 +211,7 @@ def run_size(
 
     return {
         "copies": copies,
+        "load_1m": round(load_1m, 2),
         "mb": pbf.stat().st_size / 1e6,
         "rounds": repeat,
         "ours_s": median([r[0].seconds for r in rounds]),
@@ -233,11 +259,48 @@ def memory_by_pois(copies: int, work: Path, ours_url: str) -> dict:
     return {"copies": copies, **rss}
 
 
+TIME_TARGET = 0.8  # ours / osm2pgsql, at the sizes in TIME_SIZES
+TIME_SIZES = (50, 200)
+RERUN_TARGET = 0.5  # no-op rerun / first load
+START_UP_BOUND = 1  # the size whose time is mostly process start-up
+DEFAULT_ROUNDS = {1: 3, 10: 3, 50: 3, 200: 3}
+
+
+def targets(results: list[dict]) -> dict:
+    """Each target, met or missed, from the figures (never hard-coded)."""
+    timed = [r for r in results if r["copies"] in TIME_SIZES]
+    time_ratios = {r["copies"]: r["ours_s"] / r["theirs_s"] for r in timed}
+    memory = {r["copies"]: (r["ours_rss"], r["theirs_rss"]) for r in results}
+    rerun = {r["copies"]: r["rerun_s"] / r["ours_s"] for r in results}
+    return {
+        "time": {
+            "target": TIME_TARGET,
+            "ratios": time_ratios,
+            "met": bool(time_ratios) and all(v <= TIME_TARGET for v in time_ratios.values()),
+        },
+        "memory": {
+            "rss_mb": memory,
+            "met": all(ours <= theirs for ours, theirs in memory.values()),
+            "missed_at": [c for c, (ours, theirs) in memory.items() if ours > theirs],
+        },
+        "rerun": {
+            "target": RERUN_TARGET,
+            "ratios": rerun,
+            "met": all(v <= RERUN_TARGET for v in rerun.values()),
+            "missed_at": [c for c, v in rerun.items() if v > RERUN_TARGET],
+        },
+    }
+
+
+def size_label(copies: int) -> str:
+    return f"{copies}x (start-up bound)" if copies == START_UP_BOUND else f"{copies}x"
+
+
 def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str:
     version = subprocess.run([binary, "--version"], capture_output=True, text=True)
     o2p = (version.stdout + version.stderr).splitlines()[0].split("osm2pgsql version")[-1]
     base = results[0]
-    rounds = base.get("rounds", 1)
+    rounds = ", ".join(f"{r.get('rounds', 1)} at {r['copies']}x" for r in results)
     lines = [
         "# Ingest benchmark",
         "",
@@ -247,40 +310,51 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         f" osm2pgsql {o2p.strip()}). Input: `data/helsinki-centre.osm.pbf` tiled N times"
         " (`bench/ingest/tile.py`); map data (c) OpenStreetMap contributors, ODbL.",
         "",
-        f"Wall time, median of {rounds} rounds; each round runs `ingest-osm` into the emptied"
+        f"Wall time, median of the rounds ({rounds}); each round runs `ingest-osm` into the emptied"
         " migrated database (POIs and the walking network, one transaction), the same command"
         " again (the rerun: no row changes) and `osm2pgsql --create` with its defaults"
         " (pgsql output, non-slim, default cache) into a postgis+hstore database on the same"
         " server, one after the other. Memory, the largest of the rounds: peak RSS of the"
-        " largest single process (os.wait4) and the peak summed PSS of the command's whole"
+        " command's process (GNU time's %M) and the peak summed PSS of the command's whole"
         " process tree (sampled every 250 ms).",
         "",
         "| size | PBF MB | POIs | edges | ingest-osm s | ingest-osm peak MB (RSS / tree PSS) |"
-        " rerun s | osm2pgsql s | osm2pgsql peak MB (RSS / tree PSS) | ours / osm2pgsql |"
-        " s per 1x (ours) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " rerun s | rerun / load | osm2pgsql s | osm2pgsql peak MB (RSS / tree PSS) |"
+        " ours / osm2pgsql | s per 1x (ours) | load (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['copies']}x | {r['mb']:.1f} | {r['pois']:,} | {r['edges']:,} |"
+            f"| {size_label(r['copies'])} | {r['mb']:.1f} | {r['pois']:,} | {r['edges']:,} |"
             f" {r['ours_s']:.2f} | {r['ours_rss']:.0f} / {r.get('ours_pss', 0):.0f} |"
-            f" {r['rerun_s']:.2f} | {r['theirs_s']:.2f} |"
+            f" {r['rerun_s']:.2f} | {r['rerun_s'] / r['ours_s']:.2f} | {r['theirs_s']:.2f} |"
             f" {r['theirs_rss']:.0f} / {r.get('theirs_pss', 0):.0f} |"
             f" {r['ours_s'] / r['theirs_s']:.2f} | {r['ours_s'] / r['copies']:.2f} |"
+            f" {r.get('load_1m', float('nan')):.1f} |"
         )
     last = results[-1]
     growth = last.get("ours_pss", last["ours_rss"]) / base.get("ours_pss", base["ours_rss"])
-    worst = max(results, key=lambda r: r["ours_s"] / r["theirs_s"])
-    met = worst["ours_s"] <= worst["theirs_s"]
-    verdict = (
-        "met: ingest-osm is no slower at any size"
-        if met
-        else f"**missed**: ingest-osm takes {worst['ours_s'] / worst['theirs_s']:.2f}x"
-        f" osm2pgsql's time at {worst['copies']}x (ratios per size in the table)"
+    goal = targets(results)
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "**missed**"
+
+    time_ratios = ", ".join(f"{v:.2f}x at {c}x" for c, v in goal["time"]["ratios"].items())
+    memory = ", ".join(
+        f"{ours:.0f} vs {theirs:.0f} MB at {c}x"
+        for c, (ours, theirs) in goal["memory"]["rss_mb"].items()
     )
+    rerun = ", ".join(f"{v:.2f}x at {c}x" for c, v in goal["rerun"]["ratios"].items())
     lines += [
         "",
-        f"- Target (no slower than osm2pgsql): {verdict}.",
+        f"- Time, at most {TIME_TARGET}x osm2pgsql's at"
+        f" {' and '.join(f'{c}x' for c in TIME_SIZES)}: {verdict(goal['time']['met'])}"
+        f" ({time_ratios or 'not run'}). 1x is start-up bound (the interpreter and its"
+        " imports against a C++ binary's start): shown, not targeted.",
+        f"- Peak memory (RSS) at most osm2pgsql's at every size:"
+        f" {verdict(goal['memory']['met'])} ({memory}).",
+        f"- No-op rerun at most {RERUN_TARGET}x the first load, at every size:"
+        f" {verdict(goal['rerun']['met'])} ({rerun}).",
         f"- Linearity: {base['copies']}x -> {last['copies']}x is"
         f" {last['copies'] / base['copies']:.0f}x the data and took"
         f" {last['ours_s'] / base['ours_s']:.1f}x the time"
@@ -308,8 +382,10 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         " the second (nodes and ways); into empty tables (a first load, as here) the"
         " network goes in as binary COPY rows the reader wrote, the POIs through asyncpg's"
         " COPY, straight into the tables with their secondary indexes and foreign keys"
-        " dropped in the transaction and rebuilt before commit. The rerun reads everything"
-        " again and compares it with the tables through staging (no index is touched)."
+        " dropped in the transaction and rebuilt before commit. The rerun finds the same"
+        " inputs as the latest run and no write to the tables since (migration 0009), so it"
+        " reads nothing: hashing the file, start-up and two queries (docs/ingest.md, *A"
+        " rerun with nothing changed*)."
         " osm2pgsql is C++, threaded, and builds its own tables.",
         "",
     ]
@@ -324,10 +400,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 200])
     parser.add_argument(
-        "--repeat", type=int, default=3, help="rounds per size; medians are reported"
+        "--rounds",
+        nargs="*",
+        default=[],
+        metavar="SIZE=N",
+        help="rounds per size, medians reported (default 3 at every size: one 200x round"
+        " is about 40 s of the three commands; on a shared machine one round in three"
+        " can take twice as long)",
     )
+    parser.add_argument(
+        "--by-pois-size",
+        type=int,
+        default=50,
+        help="the size of the POIs-only vs network-only memory comparison",
+    )
+    parser.add_argument("--json-out", type=Path, default=ROOT / "bench" / "ingest" / "results.json")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "ingest" / "results.md")
     parser.add_argument("--work-dir", type=Path, default=ROOT / ".data" / "bench-ingest")
     parser.add_argument(
@@ -344,8 +433,12 @@ def main() -> None:
         ]
         by_pois = next((r for r in rows if "network" in r), None)
         sizes = [r for r in rows if "ours_s" in r]
-        args.out.write_text(render(sizes, ensure_osm2pgsql(), by_pois))
+        write(args, sizes, ensure_osm2pgsql(), by_pois)
         return
+    rounds = dict(DEFAULT_ROUNDS)
+    for item in args.rounds:
+        size, _, count = item.partition("=")
+        rounds[int(size)] = int(count)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     binary = ensure_osm2pgsql()
     results = []
@@ -354,13 +447,28 @@ def main() -> None:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             conn.execute("CREATE EXTENSION IF NOT EXISTS hstore")
         for copies in args.sizes:
-            result = run_size(copies, args.work_dir, ours, theirs, binary, args.repeat)
+            repeat = rounds.get(copies, 3)
+            result = run_size(copies, args.work_dir, ours, theirs, binary, repeat)
             print(json.dumps(result), flush=True)
             results.append(result)
-        by_pois = memory_by_pois(max(args.sizes), args.work_dir, ours)
+        by_pois = memory_by_pois(args.by_pois_size, args.work_dir, ours)
         print(json.dumps(by_pois), flush=True)
+    write(args, results, binary, by_pois)
+
+
+def write(args: argparse.Namespace, results: list[dict], binary: str, by_pois: dict | None) -> None:
     args.out.write_text(render(results, binary, by_pois))
-    print(f"wrote {args.out}")
+    goal = targets(results)
+    payload = {
+        "generated": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "load_average": list(os.getloadavg()),
+        "cpus": os.cpu_count(),
+        "sizes": results,
+        "by_pois": by_pois,
+        "targets": json.loads(json.dumps(goal)),
+    }
+    args.json_out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out} and {args.json_out}")
 
 
 if __name__ == "__main__":

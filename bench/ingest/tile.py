@@ -17,7 +17,7 @@ from pathlib import Path
 import osmium
 from osmium.osm import mutable
 
-STRIDE = 100_000_000_000  # > any OSM id today; 50 tiles stay far below 2**63
+STRIDE = 100_000_000_000  # > any OSM id today; 200 tiles stay far below 2**63
 
 
 def load(path: Path) -> tuple[list, list, list, tuple[float, float, float, float]]:

@@ -394,3 +394,100 @@ async def test_bootstrap_has_the_reader_write_a_first_load_as_the_stores_copy_ro
         run_id = await store.start_run(provenance, pois=False, network=True)
         assert source.wire_rows() is True
         await store.fail(run_id, "test: nothing to load")
+
+
+# A rerun with nothing changed (migration 0009): the same inputs as the latest
+# succeeded run, and no write to the tables since, need not read the file.
+
+
+def _no_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> Iterator[object]:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(PbfFeatureSource, "batches", refuse)
+
+
+def test_rerun_with_the_same_inputs_does_not_read_the_file(
+    clean_db: str, base_pbf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    before = snapshot(clean_db)
+    _no_read(monkeypatch)
+    again = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    assert again["changed"] is False
+    assert again["counts"]["same_as"] == first["run_id"]
+    assert again["counts"]["pois"] == {
+        "kept": 5,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 5,
+        "removed": 0,
+    }
+    assert again["counts"]["street_edges"]["unchanged"] == first["counts"]["street_edges"]["kept"]
+    assert again["counts"]["read"] == first["counts"]["read"]
+    assert snapshot(clean_db) == before
+    third = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)  # still nothing to do
+    assert third["counts"]["same_as"] == again["run_id"]
+    assert rows(clean_db, "SELECT count(*) FROM ingest_table_changes") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        # the full path compares POIs by content hash: a writer changes it with the content
+        "UPDATE pois SET name = 'Vandal', content_hash = 'other' WHERE id = 1",
+        "DELETE FROM street_edges WHERE way_id = 202",
+        "INSERT INTO pois (element_type, id, location, source)"
+        " VALUES ('node', 4242, 'SRID=4326;POINT(20.005 40.005)', 'overpass')",
+    ],
+)
+def test_a_write_to_the_tables_since_makes_the_rerun_read_the_file(
+    clean_db: str, base_pbf: Path, write: str
+) -> None:
+    ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    loaded = snapshot(clean_db)
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute(write)
+    again = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    assert "same_as" not in again["counts"]
+    after = snapshot(clean_db)
+    # the file's rows are back as they were (the overpass POI is not the ingest's)
+    assert [r[:9] for r in after["pois"] if r[1] != 4242] == [r[:9] for r in loaded["pois"]]
+    assert after["edges"] == loaded["edges"] and after["nodes"] == loaded["nodes"]
+    if "Vandal" in write:
+        assert again["counts"]["pois"]["updated"] == 1
+    if "DELETE" in write:
+        assert again["counts"]["street_edges"]["inserted"] == 1
+    # read again, the tables match the file: the next rerun has nothing to do
+    assert ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)["counts"]["same_as"]
+
+
+def test_another_file_in_between_makes_the_rerun_read_the_file(
+    clean_db: str, base_pbf: Path, tmp_path: Path
+) -> None:
+    ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    loaded = snapshot(clean_db)
+    newer = changed_extract().write(tmp_path / "newer.osm.pbf")
+    assert ingest_json(clean_db, str(newer), "--bbox", BBOX)["changed"] is True
+    back = ingest_json(clean_db, str(base_pbf), "--bbox", BBOX)
+    assert "same_as" not in back["counts"] and back["changed"] is True
+    strip = {k: [r[:9] for r in v] for k, v in loaded.items()}
+    assert {k: [r[:9] for r in v] for k, v in snapshot(clean_db).items()} == strip
+
+
+@pytest.mark.parametrize("what", ["geofence", "filters", "recipe", "dry_run"])
+def test_other_inputs_make_the_rerun_read_the_file(
+    clean_db: str, base_pbf: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    args = [str(base_pbf), "--bbox", BBOX]
+    if what == "dry_run":  # a dry run's rollback is no succeeded run to compare with
+        ingest_json(clean_db, *args, "--dry-run")
+    ingest_json(clean_db, *args)
+    if what == "geofence":
+        args = [str(base_pbf), "--bbox", "20.0,40.0,20.009,40.01"]
+    elif what == "filters":
+        args += ["--filters", "pois"]
+    elif what == "recipe":  # e.g. an upgraded reader or an edited rules file
+        monkeypatch.setattr(PbfFeatureSource, "recipe", lambda self: "another")
+    again = ingest_json(clean_db, *args)
+    assert ("same_as" in again["counts"]) is (what == "dry_run")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from collections.abc import Sequence
 
@@ -15,8 +16,27 @@ def run(argv: Sequence[str] | None = None) -> int:
     return cli_main(argv, ingest_service)
 
 
+# glibc's mallopt parameter M_ARENA_MAX (malloc.h)
+_M_ARENA_MAX = -8
+
+
+def one_malloc_arena() -> bool:
+    """Have glibc's malloc use one arena for the whole process (as MALLOC_ARENA_MAX=1).
+
+    By default each thread that allocates (the reader thread, the C++ first pass beside
+    it, the event loop's) may get an arena of its own, and each keeps its freed pages:
+    ~10 MB more peak RSS at 10x the Helsinki extract (bench/ingest), for no measured
+    gain in time. Must run before those threads start; False where there is no glibc.
+    """
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
+
+
 def main() -> None:
     """Console-script entry point."""
+    one_malloc_arena()
     sys.exit(run())
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from wildside_common.errors import DomainError
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
-from wildside_ingest.domain.run import IngestRequest, Provenance, RunReport
+from wildside_ingest.domain.run import IngestRequest, Provenance, RunReport, input_key
 from wildside_ingest.ports import FeatureSource, IngestStore, Progress
 
 _DONE = object()
@@ -39,12 +39,20 @@ class IngestService:
         header = await asyncio.to_thread(self.source.header_bbox, request.pbf_path)
         geofence = request.resolve_geofence(header)
         digest = await asyncio.to_thread(self.source.sha256, request.pbf_path)
-        provenance = Provenance(
-            geofence, request.source_url, digest, request.filters.canonical, header
-        )
         filters = request.filters
+        recipe = await asyncio.to_thread(self.source.recipe)
+        key = input_key(digest, geofence, filters.fingerprint, recipe)
+        provenance = Provenance(
+            geofence, request.source_url, digest, filters.canonical, header, key
+        )
         run_id = await self.store.start_run(provenance, filters.wants_pois, filters.network)
         try:
+            same = self.store.unchanged()
+            if same is not None:  # same inputs, tables untouched: nothing to read
+                status = await self.store.finish(run_id, same, request.dry_run)
+                return RunReport(
+                    run_id, status, geofence.name, digest, same, time.perf_counter() - started
+                )
             read = ReadCounts()
             builder = FeatureBuilder(request.filters, geofence)
             self.progress.phase("reading")

@@ -19,6 +19,11 @@ class FeatureSource(Protocol):
     def sha256(self, path: str) -> str:
         """The file's SHA-256, hex."""
 
+    def recipe(self) -> str:
+        """A hash of what, besides the file and the run's options, decides the rows this
+        source yields (the reader's code and the rules it applies): a change of it makes
+        the next run read the file again."""
+
     def batches(
         self, path: str, builder: FeatureBuilder, batch_size: int, read: ReadCounts
     ) -> Iterator[FeatureBatch]:
@@ -37,6 +42,11 @@ class IngestStore(Protocol):
 
         `pois` / `network` say which tables the run loads.
         """
+
+    def unchanged(self) -> RunCounts | None:
+        """After `start_run`: the counts to report when the latest succeeded run had the
+        same `Provenance.input_key` and nothing has written the tables since (the file
+        need not be read: the run writes nothing); else None."""
 
     async def stage(self, batch: FeatureBatch) -> None:
         """Stage one batch of rows inside the run's transaction."""

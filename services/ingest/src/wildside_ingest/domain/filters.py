@@ -74,6 +74,13 @@ class FilterSet:
         return ",".join(names)
 
     @property
+    def fingerprint(self) -> str:
+        """The filters and every tag rule (the themes stored are all the rules give), as
+        text: part of a run's input key (`run.input_key`)."""
+        rules = [(r.theme, r.key, r.values) for r in self.rules.rules]
+        return f"{self.canonical}|{rules!r}"
+
+    @property
     def wants_pois(self) -> bool:
         """True when any POI filter is selected."""
         return bool(self.themes) or self.wiki

@@ -102,7 +102,7 @@ def build_parser(themes: Sequence[str]) -> argparse.ArgumentParser:
         metavar="N",
         type=int,
         help=f"rows staged and upserted per batch, {MIN_BATCH}-{MAX_BATCH} "
-        "(default: $INGEST_BATCH_SIZE or 10000)",
+        "(default: $INGEST_BATCH_SIZE or 5000)",
     )
     parser.add_argument(
         "--dry-run",

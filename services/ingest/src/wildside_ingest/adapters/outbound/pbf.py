@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, MutableMapping
+from importlib import resources
+from pathlib import Path
 from typing import cast
 
 from wildside_common.errors import InvalidInput
@@ -53,6 +55,27 @@ def limit_read_ahead(environ: MutableMapping[str, str]) -> None:
 
 def _no_wire_rows() -> bool:
     return False
+
+
+def recipe_files() -> list[tuple[str, Path]]:
+    """(name, path) of every file of `_RECIPE_FILES`, sorted by name."""
+    found = []
+    for package, patterns in _RECIPE_FILES:
+        root = Path(str(resources.files(package)))
+        for pattern in patterns:
+            found += [
+                (f"{package}/{path.relative_to(root)}", path)
+                for path in root.glob(pattern)
+                if "__pycache__" not in path.parts
+            ]
+    return sorted(set(found))
+
+
+# What decides the rows besides the file and the options (package, globs under it).
+_RECIPE_FILES = (
+    ("wildside_ingest", ("**/*.py", "*.so")),
+    ("wildside_common", ("places/*.py", "themes.py", "data/theme_rules.json")),
+)
 
 
 class PbfFeatureSource:
@@ -100,6 +123,17 @@ class PbfFeatureSource:
         with open(path, "rb") as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
+        return digest.hexdigest()
+
+    def recipe(self) -> str:
+        """SHA-256 of the code and data that turn a file into rows: this package's
+        modules and C++ extension, and the shared POI and theme-rule code and rules
+        (`_RECIPE_FILES`). Read every run (~1 MB): an upgrade or an edited rule changes
+        it, so the next run reads its file again even when the file is the same."""
+        digest = hashlib.sha256(b"native" if self.native else b"python")
+        for name, path in recipe_files():
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes())
         return digest.hexdigest()
 
     def batches(

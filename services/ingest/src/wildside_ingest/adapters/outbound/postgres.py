@@ -149,6 +149,8 @@ class PostgresIngestStore:
         self._staged = False  # the temp staging tables exist (created when first needed)
         self._sent_nodes: set[int] = set()  # bulk network load: node ids already COPied
         self._wire_nodes = 0  # nodes COPied as wire rows (the reader sends each once)
+        self._unchanged: RunCounts | None = None  # nothing to do (see `unchanged`)
+        self._snapshot = ""  # the transaction's first snapshot (sql.FORGET_CHANGES)
 
     async def start_run(self, provenance: Provenance, pois: bool, network: bool) -> str:
         """Record the run (`running`, autocommit), then open the data transaction.
@@ -167,10 +169,17 @@ class PostgresIngestStore:
                 provenance.source_url,
                 provenance.file_sha256,
                 provenance.filters,
+                provenance.input_key,
             )
             self._tx = self.conn.transaction()
             await self._tx.start()
             await self.conn.execute(sql.LOCK)
+            self._snapshot = await self.conn.fetchval(sql.SNAPSHOT)
+            if provenance.input_key is not None:
+                same = await self.conn.fetchrow(sql.SAME_AS_LATEST, provenance.input_key)
+                if same is not None:
+                    self._unchanged = RunCounts.unchanged_since(same[0], json.loads(same[1]))
+                    return run_id
             if pois:
                 self._bulk_pois = await self._deferred.drop(self.conn, POI_TABLES)
             if network:
@@ -186,6 +195,10 @@ class PostgresIngestStore:
         except _CONNECTION_ERRORS as exc:
             raise Unavailable(f"database: {_reason(exc)}") from exc
         return run_id
+
+    def unchanged(self) -> RunCounts | None:
+        """The counts of a run with nothing to do (found by `start_run`), else None."""
+        return self._unchanged
 
     async def stage(self, batch: FeatureBatch) -> None:
         """COPY one batch into staging and upsert it: nodes, then edges, then POIs."""
@@ -318,6 +331,8 @@ class PostgresIngestStore:
                 self._tx = None
                 await self.conn.execute(sql.FINISH_RUN, run_id, "dry_run", payload, None)
                 return "dry_run"
+            if self._unchanged is None:  # a full run: the tables are as its file says
+                await self.conn.execute(sql.FORGET_CHANGES, self._snapshot)
             await self.conn.execute(sql.FINISH_RUN, run_id, "succeeded", payload, None)
             await self._tx.commit()
             self._tx = None

@@ -9,11 +9,30 @@ LOCK = "SELECT pg_advisory_xact_lock(hashtext('wildside_ingest')); SET LOCAL jit
 
 START_RUN = """
 INSERT INTO ingestion_runs
-    (geofence_name, geofence, bounds, source_url, file_sha256, filters, status)
+    (geofence_name, geofence, bounds, source_url, file_sha256, filters, status, input_key)
 VALUES ($1, ST_Multi(ST_GeomFromText($2, 4326)),
         CASE WHEN $3::float8 IS NULL THEN NULL ELSE ST_MakeEnvelope($3, $4, $5, $6, 4326) END,
-        $7, $8, $9, 'running')
+        $7, $8, $9, 'running', $10)
 RETURNING id::text
+"""
+
+# Nothing to do (migration 0009): the latest succeeded run had the same inputs and no
+# statement has written the tables since (no change note). Under the advisory lock, so
+# no other ingest runs in between; returns that run's id and counts, or no row.
+SAME_AS_LATEST = """
+SELECT r.id::text, r.counts::text
+FROM (SELECT id, counts, input_key FROM ingestion_runs
+      WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1) r
+WHERE r.input_key = $1 AND NOT EXISTS (SELECT 1 FROM ingest_table_changes)
+"""
+# Taken at the start of the run's transaction (after the lock).
+SNAPSHOT = "SELECT txid_current_snapshot()::text"
+# Before a full run commits: its own change notes and those of transactions committed
+# before it started (it compared every row of the geofence after they wrote). Notes of
+# transactions that committed during the run stay: the next run reads its file.
+FORGET_CHANGES = """
+DELETE FROM ingest_table_changes
+WHERE txid = txid_current() OR txid_visible_in_snapshot(txid, $1::text::txid_snapshot)
 """
 
 FINISH_RUN = """
