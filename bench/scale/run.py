@@ -1,6 +1,6 @@
 """Scale out: routers with 1, 2 and 3 processes, and two enrichers collapsing duplicates.
 
-    .venv/bin/python bench/scale/run.py [--window 25] [--backlog 1200] [--out ...]
+    .venv/bin/python bench/scale/run.py [--window 30] [--backlog 2000] [--out ...]
 
 Routers. A private stack (scratch database with the Helsinki demo extract, own
 nats-server, Redis prefix) and one gateway. For each process count N in 1, 2, 3: a
@@ -349,8 +349,8 @@ def enricher_phase(bench: Stack, areas: int, copies: int, delay: float) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--backlog", type=int, default=1200)
-    parser.add_argument("--window", type=float, default=25.0)
+    parser.add_argument("--backlog", type=int, default=2000)
+    parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--areas", type=int, default=10)
     parser.add_argument("--copies", type=int, default=8)
