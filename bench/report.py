@@ -551,8 +551,36 @@ def soak() -> list[str]:
         f"({sum(failed.values())}{which}); "
         f"every process alive at the end {verdict(targets['all_alive'])}. Load average "
         f"{r['load_average']['before']:.1f} -> {r['load_average']['after']:.1f} "
-        f"(max {r['load_average_max']:.1f}) on {r['cores']} cores.",
+        f"(max {r['load_average_max']:.1f}) on {r['cores']} cores." + soak_notes(r),
     ]
+
+
+def soak_notes(r: dict[str, Any]) -> str:
+    """What the slopes mean where the verdict alone would mislead."""
+    notes = []
+    for name, measures in r["trends"].items():
+        for measure, m in measures.items():
+            if not m["flat"] and m["slope_per_minute"] < 0:
+                who = "the database's" if name == "pg_stat_activity" else f"{name}'s"
+                notes.append(
+                    f" {who} {measure.replace('_', ' ')} fell ({m['max']:.0f} -> "
+                    f"{m['min']:.0f}, {m['slope_per_minute']:+.3f}/min): not flat by the rule "
+                    "(|slope| under the threshold), but a decrease, not a leak (asyncpg "
+                    "closes a pool connection left idle for 300 s)."
+                )
+    router = r["trends"].get("router", {}).get("rss_mb")
+    routes = r["load"]["done"].get("submit", 0) / r["minutes"]
+    if router and router["slope_per_minute"] > 0 and routes:
+        slope = router["slope_per_minute"]
+        hours = (300 - router["last"]) / slope / 60
+        notes.append(
+            f" The router's RSS still rose {slope:.2f} MB/min after the warm-up "
+            f"({router['first']:.0f} -> {router['last']:.0f} MB), "
+            f"{slope * 1024 / routes:.1f} KB per route planned ({routes:.0f} a minute): "
+            f"under the threshold but not level; at that rate it would reach its 300 MB "
+            f"target in {hours:.1f} h, so whether it levels off needs a longer soak."
+        )
+    return "".join(notes)
 
 
 def render() -> str:
