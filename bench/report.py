@@ -561,7 +561,7 @@ def soak_notes(r: dict[str, Any]) -> str:
     for name, measures in r["trends"].items():
         for measure, m in measures.items():
             if not m["flat"] and m["slope_per_minute"] < 0:
-                who = "the database's" if name == "pg_stat_activity" else f"{name}'s"
+                who = "The database's" if name == "pg_stat_activity" else f"The {name}'s"
                 notes.append(
                     f" {who} {measure.replace('_', ' ')} fell ({m['max']:.0f} -> "
                     f"{m['min']:.0f}, {m['slope_per_minute']:+.3f}/min): not flat by the rule "
