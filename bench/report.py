@@ -403,7 +403,8 @@ def scale() -> list[str]:
     rows = []
     for count, phase in sorted(runs.items()):
         cores = phase["cores"]
-        speedup = f"{phase['routes_per_second'] / one['routes_per_second']:.2f}x" if one else ""
+        ratio = 1.0 if count == 1 else r["speedup"].get(f"{count}/1")
+        speedup = "" if ratio is None else f"{ratio:.2f}x"
         rows.append(
             f"| {count} | {phase['routes_per_second']:.1f} | {speedup} | "
             f"{' + '.join(f'{c:.2f}' for c in cores['routers'])} | "
@@ -461,6 +462,13 @@ def scale() -> list[str]:
             "(other work on the shared machine, Redis); routes per router core-second "
             f"{per_core[0]:.0f} with one, {per_core[1]:.0f} with two."
         )
+        cores = pair["cores"]
+        text += (
+            f" The rest of the busy CPU with two: PostgreSQL {cores['postgres']:.2f}, NATS "
+            f"{cores['nats']:.2f}, the gateway {cores['gateway']:.2f} cores: the database's "
+            "share of each route is on the same two cores, so two routers cannot each have "
+            "a whole core here."
+        )
         if full and steady:
             text += (
                 " The routes scale with the CPU the routers get: what was missing is free "
@@ -468,11 +476,10 @@ def scale() -> list[str]:
             )
         elif not full:
             text += (
-                " The machine had CPU to spare, so the routers were not CPU-bound at this "
-                "concurrency (waiting on the database, Redis or NATS)."
+                f" The machine was not quite full ({cores['machine']:.2f} of {r['cores']}), "
+                "so the routers also waited (on the database, Redis, NATS) at "
+                f"`ROUTER_CONCURRENCY={pair['router_concurrency']}`."
             )
-        else:
-            text += " Each route cost more CPU with two processes (contention)."
     lines.append(text)
     e = r.get("enricher")
     if e is not None:
