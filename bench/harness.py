@@ -31,6 +31,7 @@ from wildside_common.testing.servers import (  # noqa: E402
 class Stack:
     env: dict[str, str]
     services: list[stack.Service] = field(default_factory=list)
+    nats_pid: int | None = None  # the private nats-server's
 
     def add(self, service: stack.Service) -> stack.Service:
         service.start()
@@ -62,7 +63,7 @@ def private_stack(extra: dict[str, str] | None = None) -> Iterator[Stack]:
                 {"REDIS_PREFIX": unique_prefix(), "LOG_LEVEL": "WARNING", **(extra or {})},
             )
             stack.create_dev_accounts(env)
-            bench = Stack(env)
+            bench = Stack(env, nats_pid=nats.process.pid if nats.process else None)
             try:
                 yield bench
             finally:
@@ -162,3 +163,49 @@ def ingest_helsinki(env: dict[str, str]) -> str:
         text=True,
     )
     return (done.stdout or done.stderr).strip().splitlines()[-1]
+
+
+def open_fds(pid: int) -> int:
+    """Open file descriptors of a running process (/proc/PID/fd)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def tcp_inodes_to(port: int) -> set[int]:
+    """Inodes of the machine's TCP sockets connected to `port` (/proc/net/tcp, tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    found.add(int(fields[9]))  # 01: ESTABLISHED
+    return found
+
+
+def connections_to(pid: int, port: int, established: set[int] | None = None) -> int:
+    """The process's established TCP connections to `port` (PostgreSQL's: 5432)."""
+    return len(socket_inodes(pid) & (tcp_inodes_to(port) if established is None else established))
+
+
+def load_average() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine since boot (/proc/stat), all cores."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return total - idle, total

@@ -475,6 +475,202 @@ def web() -> list[str]:
     ]
 
 
+def scale() -> list[str]:
+    r = load("scale")
+    if r is None:
+        return ["Scale out: not run."]
+    runs = {phase["processes"]: phase for phase in r["routers"]}
+    one = runs.get(1)
+    rows = []
+    for count, phase in sorted(runs.items()):
+        cores = phase["cores"]
+        ratio = 1.0 if count == 1 else r["speedup"].get(f"{count}/1")
+        speedup = "" if ratio is None else f"{ratio:.2f}x"
+        rows.append(
+            f"| {count} | {phase['routes_per_second']:.1f} | {speedup} | "
+            f"{' + '.join(f'{c:.2f}' for c in cores['routers'])} | "
+            f"{phase['routes_per_router_core_second']:.1f} | {cores['postgres']:.2f} | "
+            f"{cores['machine']:.2f} ({cores['rest_of_machine']:.2f}) | "
+            f"{phase['load_average']['before']:.1f} | "
+            f"{'yes' if phase['saturated'] else '**no**'} |"
+        )
+    concurrency = one["router_concurrency"] if one else "?"
+    window = one["window_seconds"] if one else "?"
+    lines = [
+        f"**Scale out: routers** (`bench/scale/run.py`, {r['when']}): a backlog of distinct "
+        "Helsinki requests (every one a cache miss) queued through the gateway, then N "
+        f"`wildside-router` processes (`ROUTER_CONCURRENCY={concurrency}` "
+        f"each) draining it; routes ended per second over a {window} s "
+        "window once all were ready, CPU from /proc over the same window "
+        f"(cores: CPU seconds per second; the machine has {r['cores']}):",
+        "",
+        "| routers | routes/s | vs 1 | router cores (each) | routes per router core-second | "
+        "PostgreSQL cores | machine busy cores (outside these) | load average | backlog left |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    two, three = r["speedup"].get("2/1"), r["speedup"].get("3/1")
+    text = (
+        f"Target: 2 processes >= 1.7x one: {verdict(r['targets']['two_processes_ge_1_7x'])}"
+        + (f" ({two:.2f}x)" if two is not None else "")
+        + "."
+    )
+    if three is not None and two is not None:
+        got = {n: sum(runs[n]["cores"]["routers"]) for n in (2, 3)}
+        if r["targets"]["three_not_above_two"]:
+            text += (
+                f" 3 processes {three:.2f}x: no better than 2 (within 5 %), as expected with "
+                f"{r['cores']} cores: a third process has no core of its own."
+            )
+        else:
+            text += (
+                f" 3 processes {three:.2f}x: more than 2, not from a core of its own (there "
+                f"are {r['cores']}) but a larger share of a machine contended by other work: "
+                f"the routers got {got[3]:.2f} cores in all with 3, {got[2]:.2f} with 2."
+            )
+    if one and 2 in runs and not r["targets"]["two_processes_ge_1_7x"]:
+        pair = runs[2]
+        got, alone = sum(pair["cores"]["routers"]), sum(one["cores"]["routers"])
+        per_core = (one["routes_per_router_core_second"], pair["routes_per_router_core_second"])
+        full = pair["cores"]["machine"] >= 0.95 * r["cores"]
+        steady = abs(per_core[1] / max(per_core[0], 1e-9) - 1) <= 0.15
+        text += (
+            f" With 2 processes the routers got {got:.2f} cores in all against {alone:.2f} "
+            f"for one ({got / max(alone, 1e-9):.2f}x); the machine was busy "
+            f"{pair['cores']['machine']:.2f} of {r['cores']} cores, "
+            f"{pair['cores']['rest_of_machine']:.2f} of them outside the processes measured "
+            "(other work on the shared machine, Redis); routes per router core-second "
+            f"{per_core[0]:.0f} with one, {per_core[1]:.0f} with two."
+        )
+        cores = pair["cores"]
+        text += (
+            f" The rest of the busy CPU with two: PostgreSQL {cores['postgres']:.2f}, NATS "
+            f"{cores['nats']:.2f}, the gateway {cores['gateway']:.2f} cores: the database's "
+            "share of each route is on the same two cores, so two routers cannot each have "
+            "a whole core here."
+        )
+        if full and steady:
+            text += (
+                " The routes scale with the CPU the routers get: what was missing is free "
+                "cores on this machine, not the routers' parallelism."
+            )
+        elif not full:
+            text += (
+                f" The machine was not quite full ({cores['machine']:.2f} of {r['cores']}), "
+                "so the routers also waited (on the database, Redis, NATS) at "
+                f"`ROUTER_CONCURRENCY={pair['router_concurrency']}`."
+            )
+    lines.append(text)
+    e = r.get("enricher")
+    if e is not None:
+        split = ", ".join(
+            f"{replica['enriched']:.0f} fetched + {replica['collapsed']:.0f} collapsed"
+            for replica in e["per_replica"]
+        )
+        lines += [
+            "",
+            f"**Scale out: enricher** (same run): 2 `wildside-enricher` replicas given "
+            f"{e['areas']} distinct areas x {e['copies_per_area']} copies each (same bbox and "
+            f"themes, own job ids) = {e['jobs_published']} jobs, a fake Overpass answering "
+            f"after {e['overpass_delay_seconds']:g} s: {e['jobs_done']} jobs done (provenance "
+            f"rows) in {e['seconds']:.1f} s, {e['overpass_calls']} Overpass calls for "
+            f"{e['areas']} distinct areas (per replica: {split}). Duplicates collapse (calls "
+            f"== distinct areas, every job done): {verdict(e['collapsed'])}.",
+        ]
+    return lines
+
+
+def soak() -> list[str]:
+    r = load("soak")
+    if r is None:
+        return ["Soak: not run."]
+    limits = r["thresholds_per_minute"]
+    rows = []
+    for name, measures in r["trends"].items():
+        if name == "pg_stat_activity":
+            continue
+        rss, fds, db = measures["rss_mb"], measures["fds"], measures["db_connections"]
+        flat = all(m["flat"] for m in measures.values())
+        rows.append(
+            f"| {name} | {rss['first']:.1f} -> {rss['last']:.1f} MB | "
+            f"{rss['slope_per_minute']:+.3f} | {fds['min']:.0f}-{fds['max']:.0f} | "
+            f"{fds['slope_per_minute']:+.3f} | {db['min']:.0f}-{db['max']:.0f} | "
+            f"{db['slope_per_minute']:+.3f} | {'flat' if flat else '**not flat**'} |"
+        )
+    total = r["trends"]["pg_stat_activity"]["db_connections"]
+    errors = {name: entry["errors"] for name, entry in r["logs"].items()}
+    failed = r["load"]["failed"]
+    done = r["load"]["done"]
+    targets = r["targets"]
+    which = (": " + ", ".join(f"{k} {v}" for k, v in failed.items())) if failed else ""
+    per_request = limits["rss_mb"] * 1024 / max(1.0, r["requests_per_minute"])
+    length = (
+        f"{r['minutes']:g} minutes"
+        if targets["full_length"]
+        else f"{r['minutes']:g} minutes (**shorter than the 20 asked**)"
+    )
+    return [
+        f"**Soak** (`bench/soak/run.py`, {r['when']}, {length}): one gateway (with /tiles "
+        "through it), one router, the development tile server, nats-server; mixed load of "
+        f"{r['requests_per_minute']:.0f} HTTP requests a minute: {done.get('submit', 0)} new "
+        f"route requests (cache misses, {done.get('status_succeeded', 0)} followed to "
+        f"`succeeded` on 8 WebSockets reconnecting every minute, {done.get('socket_opened', 0)} "
+        f"sockets opened), {done.get('repeat', 0)} repeats ({done.get('cache_hit', 0)} read "
+        f"back final at once: cache hits), {done.get('listing', 0)} `GET /api/v1/routes` pages, "
+        f"{done.get('tile', 0)} z14 tiles. Every process sampled every "
+        f"{r['interval_seconds']:g} s; slopes per minute by least squares after a "
+        f"{r['warmup_minutes']:g}-minute warm-up:",
+        "",
+        "| process | RSS after warm-up | RSS MB/min | open fds | fds/min | PostgreSQL "
+        "connections | connections/min | |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Flat means under {limits['rss_mb']:g} MB/min RSS, {limits['fds']:g} fds/min and "
+        f"{limits['db_connections']:g} connections/min (why these: the docstring of "
+        f"`bench/soak/run.py`; {per_request:.1f} KB of RSS per HTTP request at this load, less "
+        "than one request's own objects). pg_stat_activity for the stack's database: "
+        f"{total['min']:.0f}-{total['max']:.0f} connections "
+        f"({total['slope_per_minute']:+.3f}/min). "
+        f"Targets: flat {verdict(targets['flat'])}; no error or traceback in the logs "
+        f"{verdict(targets['no_log_errors'])} ({sum(errors.values())} lines); no failed request "
+        f"or missing status {verdict(targets['no_load_failures'])} "
+        f"({sum(failed.values())}{which}); "
+        f"every process alive at the end {verdict(targets['all_alive'])}. Load average "
+        f"{r['load_average']['before']:.1f} -> {r['load_average']['after']:.1f} "
+        f"(max {r['load_average_max']:.1f}) on {r['cores']} cores." + soak_notes(r),
+    ]
+
+
+def soak_notes(r: dict[str, Any]) -> str:
+    """What the slopes mean where the verdict alone would mislead."""
+    notes = []
+    for name, measures in r["trends"].items():
+        for measure, m in measures.items():
+            if not m["flat"] and m["slope_per_minute"] < 0:
+                who = "The database's" if name == "pg_stat_activity" else f"The {name}'s"
+                notes.append(
+                    f" {who} {measure.replace('_', ' ')} fell ({m['max']:.0f} -> "
+                    f"{m['min']:.0f}, {m['slope_per_minute']:+.3f}/min): not flat by the rule "
+                    "(|slope| under the threshold), but a decrease, not a leak (asyncpg "
+                    "closes a pool connection left idle for 300 s)."
+                )
+    router = r["trends"].get("router", {}).get("rss_mb")
+    routes = r["load"]["done"].get("submit", 0) / r["minutes"]
+    if router and router["slope_per_minute"] > 0 and routes:
+        slope = router["slope_per_minute"]
+        hours = (300 - router["last"]) / slope / 60
+        notes.append(
+            f" The router's RSS still rose {slope:.2f} MB/min after the warm-up "
+            f"({router['first']:.0f} -> {router['last']:.0f} MB), "
+            f"{slope * 1024 / routes:.1f} KB per route planned ({routes:.0f} a minute): "
+            f"under the threshold but not level; at that rate it would reach its 300 MB "
+            f"target in {hours:.1f} h, so whether it levels off needs a longer soak."
+        )
+    return "".join(notes)
+
+
 def render() -> str:
     parts = [
         gateway(),
@@ -486,6 +682,8 @@ def render() -> str:
         ingest(),
         tiles(),
         web(),
+        scale(),
+        soak(),
     ]
     body = "\n\n".join("\n".join(part) for part in parts)
     return f"{START}\n{body}\n{END}"

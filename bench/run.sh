@@ -23,6 +23,10 @@ run $PY bench/e2e/run.py
 run $PY bench/ws/run.py
 run $PY bench/guide/run.py
 run $PY bench/tiles/run.py
+# Issue 17: routers with 1, 2, 3 processes and two enrichers collapsing duplicates, then a
+# 20-minute soak of mixed load with every process's RSS, fds and connections sampled.
+run $PY bench/scale/run.py
+run $PY bench/soak/run.py --minutes 20
 run bash scripts/web-build.sh
 run $PY bench/web/run.py
 run $PY bench/report.py
