@@ -29,7 +29,14 @@ async def serve_http(
     (`workers.supervise`), the kernel spreading the connections over them."""
     options: dict[str, Any] = {}
     if websockets:
-        options = {"ws": "websockets-sansio", "ws_ping_interval": 20.0, "ws_ping_timeout": 20.0}
+        # No permessage-deflate: the frames are a few hundred bytes of JSON, and each
+        # compressed socket keeps zlib state of its own (tens of KiB) for its lifetime.
+        options = {
+            "ws": "websockets-sansio",
+            "ws_ping_interval": 20.0,
+            "ws_ping_timeout": 20.0,
+            "ws_per_message_deflate": False,
+        }
     config = uvicorn.Config(
         app,
         host=host,
