@@ -50,7 +50,7 @@ class RouteEndpoints:
         # it has started is always answered with what became of it.
         accepted = await self.service.submit(principal, body, key)
         annotate(request_id=accepted.request_id)
-        # request.base_url is PUBLIC_BASE_URL's (browser.PublicOrigin), never the Host header.
+        # request.base_url is PUBLIC_BASE_URL's (browser.BrowserPolicy), never the Host header.
         headers = {"Location": f"{request.base_url}api/v1/routes/{accepted.request_id}"}
         if accepted.replayed:
             headers["Idempotent-Replayed"] = "true"

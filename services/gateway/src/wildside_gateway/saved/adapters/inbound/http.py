@@ -46,7 +46,7 @@ class SavedRouteEndpoints:
         body = await read_json(request, self.max_body)
         saved = await self.service.save(principal, body, key)
         annotate(saved_route_id=saved.saved_id)
-        # request.base_url is PUBLIC_BASE_URL's (browser.PublicOrigin), never the Host header.
+        # request.base_url is PUBLIC_BASE_URL's (browser.BrowserPolicy), never the Host header.
         headers = {"Location": f"{request.base_url}api/v1/saved-routes/{saved.saved_id}"}
         if saved.replayed:
             headers["Idempotent-Replayed"] = "true"
