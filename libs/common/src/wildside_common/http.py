@@ -141,11 +141,8 @@ class TelemetryMiddleware:
         template = self.template(scope, method)
         started = time.perf_counter()
         status = [500, False]  # code, response started
-        added = (
-            self.no_store_headers
-            if scope["path"].startswith(self.no_store_prefixes)
-            else (SECURITY_HEADERS)
-        )
+        no_store = scope["path"].startswith(self.no_store_prefixes)
+        added = self.no_store_headers if no_store else SECURITY_HEADERS
         # The span made current by hand (what start_as_current_span does, without its
         # two context-manager layers per request).
         span = self.tracer.start_span(
