@@ -95,13 +95,25 @@ def gateway() -> list[str]:
             "CPU per request included (hello's too), is worse than on a quiet one, so "
             "compare within one run."
         )
+    if several is not None and "machine_busy_cores" in several:
+        lines[-1] += (
+            f" During the `GATEWAY_WORKERS={several['workers']}` run the gateway's processes "
+            f"used {several['cpu_utilisation']:.2f} cores, wrk {several['client_cores']:.2f}, "
+            f"and the whole machine was busy {several['machine_busy_cores']:.2f} of its "
+            f"{load_average['cores'] if load_average else '?'} cores (one process: "
+            f"{post['machine_busy_cores']:.2f}): the other services of the stack "
+            "(PostgreSQL, NATS, Redis) and the machine's other work share those cores, so a "
+            "second process only adds what they leave idle."
+        )
     lines += [
         "",
         "Where a submission's CPU goes (py-spy, `bench/gateway/profile_submissions.py`; "
         "top lines in `bench/gateway/results.md`): no single cost dominates. What is left "
         "per request is Python work that does not batch: HTTP parsing and the response "
-        "(uvicorn, Starlette and the middleware: trace span, metrics, access log line, "
-        "origin checks), cookie and session check, validation and canonical hashing, "
+        "(uvicorn, Starlette and the middleware: trace context, metrics, access log line, "
+        "origin checks; spans are recorded only for sampled traces, none with "
+        "`OTEL_EXPORTER=none` as here), cookie and session check, validation and canonical "
+        "hashing, "
         "building and encoding the job and its publish, the `queued` status event; "
         "submissions are batched (one key lookup, one Redis round trip each for limits and "
         "cache, one transaction and one burst of JetStream publishes per batch)"

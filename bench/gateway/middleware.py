@@ -2,9 +2,11 @@
 headers, metrics, access log line), in process: a trivial Starlette app called straight
 through ASGI with and without `TelemetryMiddleware`, CPU time (time.process_time) per
 request, median of `--rounds`. No sockets and no other process, so it is far less
-disturbed by other work on the machine than `run.py`.
+disturbed by other work on the machine than `run.py`. `--gateway`: the gateway's whole
+middleware stack (`bootstrap.gateway_app`: telemetry and the browser policy) instead of
+the telemetry middleware alone.
 
-    .venv/bin/python bench/gateway/middleware.py [--requests 20000] [--rounds 5]
+    .venv/bin/python bench/gateway/middleware.py [--requests 20000] [--rounds 5] [--gateway]
 """
 
 from __future__ import annotations
@@ -47,8 +49,14 @@ async def accepted(request: Request) -> Response:
     return Response(b'{"request_id":"x"}', status_code=202, media_type="application/json")
 
 
-def app(telemetry: bool) -> Starlette:
+def app(telemetry: bool, gateway: bool = False) -> Starlette:
     routes = [Route("/api/v1/routes", accepted, methods=["POST"]), Route("/x/{id}", accepted)]
+    if telemetry and gateway:
+        from wildside_gateway.bootstrap import gateway_app
+        from wildside_gateway.shared.domain.origins import AllowedOrigins
+
+        base = "http://gateway"
+        return gateway_app(routes, AllowedOrigins.parse([base]), base)
     application = Starlette(routes=routes)
     if telemetry:
         application.add_middleware(
@@ -79,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--gateway", action="store_true", help="the gateway's whole stack")
     args = parser.parse_args()
     # As the gateway runs: INFO access lines (to /dev/null here) and the SDK's spans.
     configure_logging("gateway", "INFO")
@@ -89,9 +98,10 @@ def main() -> None:
     bare, wrapped = [], []
     for _ in range(args.rounds):
         bare.append(asyncio.run(cpu_per_request(app(False), args.requests)))
-        wrapped.append(asyncio.run(cpu_per_request(app(True), args.requests)))
+        wrapped.append(asyncio.run(cpu_per_request(app(True, args.gateway), args.requests)))
     b, w = statistics.median(bare), statistics.median(wrapped)
-    print(f"bare app {b:.1f} us, with telemetry {w:.1f} us: the middleware {w - b:.1f} us")
+    name = "the gateway's middleware" if args.gateway else "telemetry"
+    print(f"bare app {b:.1f} us, with {name} {w:.1f} us: the middleware {w - b:.1f} us")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -83,13 +84,28 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy so far (/proc/stat, all cores)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu() -> float:
+    """CPU seconds of this process's finished children: wrk, once each run has ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measured(pid: int, seconds: int, run: Callable[[], dict[str, float]]) -> dict[str, float]:
-    """wrk's figures plus the server's CPU per request over the same run."""
-    before = cpu_seconds(pid)
+    """wrk's figures plus the server's CPU per request over the same run, and the cores
+    used meanwhile by wrk itself and by the whole machine (other work included)."""
+    before, client, busy = cpu_seconds(pid), client_cpu(), machine_busy()
     result = run()
     used = cpu_seconds(pid) - before
     result["cpu_ms_per_request"] = 1000 * used / max(1.0, result["rps"] * seconds)
     result["cpu_utilisation"] = used / seconds
+    result["client_cores"] = (client_cpu() - client) / seconds
+    result["machine_busy_cores"] = (machine_busy() - busy) / seconds
     return result
 
 

@@ -13,6 +13,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import REGISTRY
 
@@ -125,3 +126,24 @@ async def test_a_statement_inside_a_span_is_its_child_without_the_sql(
     failed = spans["select route_requests"]
     assert failed.status.status_code is StatusCode.ERROR
     assert failed.status.description == "DivisionByZeroError"
+
+
+async def test_a_statement_of_a_trace_that_is_not_sampled_makes_no_span(
+    pool: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, db = pool
+    exporter = InMemorySpanExporter()
+    # A statement tracer that would record anything it is asked to (not parent-based):
+    # it is not asked, since the request's trace is not sampled.
+    recording = TracerProvider(sampler=ALWAYS_ON)
+    recording.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(pg_metrics, "_tracer", recording.get_tracer("test"))
+    before = sample("wildside_db_query_duration_seconds_count", query="select pois")
+    unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("test")
+    with unsampled.start_as_current_span("handler") as parent:
+        assert parent.get_span_context().is_valid and not parent.is_recording()
+        await db.fetchval("SELECT count(*) FROM pois")
+        await settle()
+    assert exporter.get_finished_spans() == ()
+    # The statement is still timed: sampling drops spans, never metrics.
+    assert sample("wildside_db_query_duration_seconds_count", query="select pois") == before + 1

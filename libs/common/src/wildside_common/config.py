@@ -122,6 +122,11 @@ class CommonSettings:
     # Replicas of every JetStream stream this service provisions (docs/operations.md,
     # "Durability of the bus"): 3 in production, 1 on a single server.
     nats_stream_replicas: int = 1
+    # OTEL_TRACES_SAMPLER (the SDK's names) and its ratio, OTEL_TRACES_SAMPLER_ARG; None:
+    # parentbased_always_on when spans are exported, parentbased_always_off when not
+    # (`telemetry.sampler_for`).
+    otel_sampler: str | None = None
+    otel_sampler_arg: float = 1.0
 
     @property
     def production(self) -> bool:
@@ -149,7 +154,20 @@ class CommonSettings:
                 "METRICS_PORT", default_metrics_port, minimum=0, maximum=65535
             ),
             nats_stream_replicas=stream_replicas(env),
+            otel_sampler=env.choice("OTEL_TRACES_SAMPLER", SAMPLERS, "") or None,
+            otel_sampler_arg=env.real("OTEL_TRACES_SAMPLER_ARG", 1.0, minimum=0.0, maximum=1.0),
         )
+
+
+SAMPLERS = (
+    "",
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+)
 
 
 def stream_replicas(env: EnvReader) -> int:

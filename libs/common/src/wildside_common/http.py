@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
+from opentelemetry.context import Context, attach, detach
+from opentelemetry.trace import set_span_in_context
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wildside_common.logs import bind, current_trace_id, log_context
+from wildside_common.logs import bind_token, current_trace_id, log_context, unbind
 from wildside_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from wildside_common.telemetry import extract_context, tracer
 from wildside_common.transport.http import (
@@ -58,13 +60,23 @@ NO_STORE = (b"cache-control", b"no-store")
 RESPONSE_STARTS = frozenset({"http.response.start", "websocket.http.response.start"})
 
 
-def secured(headers: list[tuple[bytes, bytes]], no_store: bool) -> list[tuple[bytes, bytes]]:
-    """`headers` plus every security header the response did not set itself."""
-    present = {name.lower() for name, _ in headers}
-    added = [header for header in SECURITY_HEADERS if header[0] not in present]
-    if no_store and NO_STORE[0] not in present:
-        added.append(NO_STORE)
-    return [*headers, *added]
+ADDED_NAMES = frozenset(name for name, _ in (*SECURITY_HEADERS, NO_STORE))
+
+
+def secured(
+    headers: Iterable[tuple[bytes, bytes]],
+    trace_header: tuple[bytes, bytes],
+    added: tuple[tuple[bytes, bytes], ...],
+) -> list[tuple[bytes, bytes]]:
+    """`headers`, the trace id's, and every header of `added` (the security headers,
+    Cache-Control where it applies) the response did not set itself."""
+    result = [*headers, trace_header]
+    present = {name.lower() for name, _ in result}
+    if present.isdisjoint(ADDED_NAMES):  # the usual case: none set by the endpoint
+        result.extend(added)
+    else:
+        result.extend(header for header in added if header[0] not in present)
+    return result
 
 
 TEMPLATES_KEPT = 4096  # route templates remembered per (type, method, path); then start over
@@ -86,6 +98,7 @@ class TelemetryMiddleware:
         self.service = service
         self.router = router
         self.no_store_prefixes = no_store_prefixes
+        self.no_store_headers = (*SECURITY_HEADERS, NO_STORE)
         self.tracer = tracer(f"wildside.{service}.http")
         # Per-request constants, worked out once: the route template of a path (the
         # router's routes do not change once serving) and the metric children by label.
@@ -115,10 +128,11 @@ class TelemetryMiddleware:
         latency.observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {
+        propagated = {
             k.decode("latin-1"): v.decode("latin-1")
             for k, v in scope["headers"]
             if k in PROPAGATED  # only these can carry a parent context
@@ -126,43 +140,53 @@ class TelemetryMiddleware:
         method = scope.get("method", "WS")
         template = self.template(scope, method)
         started = time.perf_counter()
-        status = {"code": 500, "sent": False}
-        no_store = str(scope["path"]).startswith(self.no_store_prefixes)
-        with self.tracer.start_as_current_span(
+        status = [500, False]  # code, response started
+        no_store = scope["path"].startswith(self.no_store_prefixes)
+        added = self.no_store_headers if no_store else SECURITY_HEADERS
+        # The span made current by hand (what start_as_current_span does, without its
+        # two context-manager layers per request).
+        span = self.tracer.start_span(
             f"{method} {template}",
             # No propagated header: the root context extract would give, without the call.
-            context=extract_context(headers) if headers else Context(),
+            context=extract_context(propagated) if propagated else Context(),
             kind=trace.SpanKind.SERVER,
             attributes={"http.method": method, "http.route": template},
-        ) as span:
-            trace_id = current_trace_id() or ""
+        )
+        span_context = span.get_span_context()
+        trace_id = format(span_context.trace_id, "032x") if span_context.is_valid else ""
+        trace_header = (b"trace-id", trace_id.encode())
 
-            async def send_with_trace(message: Message) -> None:
-                if message["type"] in RESPONSE_STARTS:
-                    status["code"] = message["status"]
-                    status["sent"] = True
-                    headers = [*message.get("headers", []), (b"trace-id", trace_id.encode())]
-                    message["headers"] = secured(headers, no_store)
-                await send(message)
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] in RESPONSE_STARTS:
+                status[0] = message["status"]
+                status[1] = True
+                message["headers"] = secured(message.get("headers", ()), trace_header, added)
+            await send(message)
 
+        span_token = attach(set_span_in_context(span))
+        log_token = bind_token(trace_id=trace_id)
+        try:
             try:
-                with bind(trace_id=trace_id):
-                    try:
-                        await self.app(scope, receive, send_with_trace)
-                    except ClientDisconnect:
-                        if not status["sent"]:
-                            status["code"] = CLIENT_CLOSED_REQUEST
-                        log.info("client disconnected", extra={"path": scope["path"]})
-                    finally:
-                        if scope["type"] == "http":
-                            access_log(scope, template, status["code"], started)
-            except Exception:
-                log.exception("unhandled error", extra={"path": scope["path"]})
-                if scope["type"] == "http" and not status["sent"]:
-                    await error_response(RuntimeError(), trace_id)(scope, receive, send_with_trace)
-            span.set_attribute("http.status_code", status["code"])
-        if scope["type"] == "http":
-            self.observe(method, template, status["code"], time.perf_counter() - started)
+                await self.app(scope, receive, send_with_trace)
+            except ClientDisconnect:
+                if not status[1]:
+                    status[0] = CLIENT_CLOSED_REQUEST
+                log.info("client disconnected", extra={"path": scope["path"]})
+            finally:
+                if kind == "http":
+                    access_log(scope, template, status[0], started)
+        except Exception:
+            log.exception("unhandled error", extra={"path": scope["path"]})
+            if kind == "http" and not status[1]:
+                await error_response(RuntimeError(), trace_id)(scope, receive, send_with_trace)
+        finally:
+            unbind(log_token)
+            detach(span_token)
+            if span.is_recording():
+                span.set_attribute("http.status_code", status[0])
+            span.end()
+        if kind == "http":
+            self.observe(method, template, status[0], time.perf_counter() - started)
 
 
 def client_ip(scope: Scope) -> str:

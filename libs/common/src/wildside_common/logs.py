@@ -43,6 +43,18 @@ def bind(**fields: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
+def bind_token(**fields: str | None) -> contextvars.Token[dict[str, str] | None]:
+    """`bind` without the block: the fields stay until `unbind(token)` (for a middleware,
+    which sets them on entry and drops them in its own `finally`)."""
+    merged = dict(_context.get() or {})
+    merged.update({key: value for key, value in fields.items() if value is not None})
+    return _context.set(merged)
+
+
+def unbind(token: contextvars.Token[dict[str, str] | None]) -> None:
+    _context.reset(token)
+
+
 def log_context() -> dict[str, str]:
     """The fields bound for this task (trace, request and user ids where known)."""
     return dict(_context.get() or {})
@@ -90,5 +102,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Fields of every LogRecord no line of ours prints (the formatter leaves them out):
+    # not worked out per record (the logging docs' "Optimization" section).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # no stack walk for the caller's file, line and function
     for noisy in ("uvicorn.access", "nats", "asyncio"):
         logging.getLogger(noisy).setLevel("WARNING")

@@ -15,7 +15,8 @@ label or a span attribute (it may carry inlined values).
 
 Each statement also becomes a CLIENT span `<query name>` (attributes `db.system`,
 `db.operation`, `db.sql.table`) under the span that was current when it ran, when there
-is one: the same spans OpenTelemetry's asyncpg instrumentation makes, without the SQL.
+is one and it is recorded (a trace that is not sampled gets no statement spans): the
+same spans OpenTelemetry's asyncpg instrumentation makes, without the SQL.
 asyncpg's query logger reports a statement once it has finished (timing it itself), so
 the span is recorded afterwards with the statement's own start and end times.
 """
@@ -130,8 +131,10 @@ def observe_query(record: LoggedQuery) -> None:
     QUERY_DURATION.labels(name).observe(record.elapsed)
     if record.exception is not None:
         QUERY_ERRORS.labels(name).inc()
-    if not trace.get_current_span().get_span_context().is_valid:
-        return  # no trace to join (a background loop): no root span per statement
+    if not trace.get_current_span().is_recording():
+        # No trace to join (a background loop: no root span per statement), or one that
+        # is not sampled (`telemetry.sampler_for`): its children would not be either.
+        return
     attributes = {"db.system": "postgresql", "db.operation": name.split()[0]}
     if target:
         attributes["db.sql.table"] = target

@@ -251,7 +251,9 @@ class SessionCodec:
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, if any."""
-    value = headers.get("authorization", "")
+    # Not `.get`: on Starlette's Headers a missing header (a cookie-borne request's case)
+    # is a KeyError raised and caught inside `Mapping.get`.
+    value = headers["authorization"] if "authorization" in headers else ""  # noqa: SIM401
     scheme, _, token = value.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()

@@ -97,7 +97,7 @@ from wildside_gateway.saved.adapters.inbound.http import SavedRouteEndpoints
 from wildside_gateway.saved.adapters.outbound.metrics import PrometheusSavedMetrics
 from wildside_gateway.saved.adapters.outbound.postgres import PostgresSavedRoutes
 from wildside_gateway.saved.app import SavedRouteService, SavePolicy
-from wildside_gateway.shared.adapters.inbound.browser import Cors, CsrfGuard, PublicOrigin
+from wildside_gateway.shared.adapters.inbound.browser import BrowserPolicy
 from wildside_gateway.shared.adapters.inbound.openapi import asyncapi_route, openapi_route
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
 from wildside_gateway.shared.adapters.inbound.webapp import web_routes
@@ -126,9 +126,7 @@ def gateway_app(
 ) -> Starlette:
     """The routes behind the gateway's middleware (see `browser` for the order)."""
     app = Starlette(routes=list(routes), exception_handlers={HTTPException: http_exception})
-    app.add_middleware(CsrfGuard, origins=origins)
-    app.add_middleware(Cors, origins=origins)
-    app.add_middleware(PublicOrigin, public_base_url=public_base_url)
+    app.add_middleware(BrowserPolicy, origins=origins, public_base_url=public_base_url)
     app.add_middleware(
         TelemetryMiddleware,
         service="gateway",

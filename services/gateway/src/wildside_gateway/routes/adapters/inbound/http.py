@@ -19,7 +19,7 @@ from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wildside_gateway.routes.domain.idempotency import parse_key
 from wildside_gateway.shared.adapters.inbound.paging import page_params, page_response
-from wildside_gateway.shared.adapters.inbound.requests import one_path, read_json
+from wildside_gateway.shared.adapters.inbound.requests import base_url, one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
 
@@ -50,8 +50,8 @@ class RouteEndpoints:
         # it has started is always answered with what became of it.
         accepted = await self.service.submit(principal, body, key)
         annotate(request_id=accepted.request_id)
-        # request.base_url is PUBLIC_BASE_URL's (browser.PublicOrigin), never the Host header.
-        headers = {"Location": f"{request.base_url}api/v1/routes/{accepted.request_id}"}
+        # request.base_url is PUBLIC_BASE_URL's (browser.BrowserPolicy), never the Host header.
+        headers = {"Location": f"{base_url(request)}api/v1/routes/{accepted.request_id}"}
         if accepted.replayed:
             headers["Idempotent-Replayed"] = "true"
         return JSONResponse({"request_id": accepted.request_id}, status_code=202, headers=headers)

@@ -23,7 +23,7 @@ from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEA
 from wildside_gateway.routes.domain.idempotency import parse_key
 from wildside_gateway.saved.app import SavedRouteService
 from wildside_gateway.shared.adapters.inbound.paging import page_params, page_response
-from wildside_gateway.shared.adapters.inbound.requests import one_path, read_json
+from wildside_gateway.shared.adapters.inbound.requests import base_url, one_path, read_json
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
 
@@ -46,8 +46,8 @@ class SavedRouteEndpoints:
         body = await read_json(request, self.max_body)
         saved = await self.service.save(principal, body, key)
         annotate(saved_route_id=saved.saved_id)
-        # request.base_url is PUBLIC_BASE_URL's (browser.PublicOrigin), never the Host header.
-        headers = {"Location": f"{request.base_url}api/v1/saved-routes/{saved.saved_id}"}
+        # request.base_url is PUBLIC_BASE_URL's (browser.BrowserPolicy), never the Host header.
+        headers = {"Location": f"{base_url(request)}api/v1/saved-routes/{saved.saved_id}"}
         if saved.replayed:
             headers["Idempotent-Replayed"] = "true"
         return JSONResponse(saved.body, status_code=201, headers=headers)

@@ -1,13 +1,15 @@
 """The gateway's boundary with browsers: CSRF origin check, CORS, and its public origin.
 
-Outermost first (`bootstrap.gateway_app`): telemetry -> `PublicOrigin` -> `Cors` ->
-`CsrfGuard` -> the routes, so refusals carry the trace id, the security headers and, for
-an allowed origin, the CORS headers a page needs to read them.
+One pure ASGI middleware, `BrowserPolicy`, inside the telemetry one
+(`bootstrap.gateway_app`), applies three rules in this order, so refusals carry the trace
+id, the security headers and, for an allowed origin, the CORS headers a page needs to
+read them. It reads the request's headers once, as raw ASGI pairs (no `Headers` object
+per rule, no wrapper per rule).
 
-- `PublicOrigin`: every absolute URL the app derives (pagination links, `Location`,
+- Public origin: every absolute URL the app derives (pagination links, `Location`,
   Starlette's trailing-slash redirect) takes PUBLIC_BASE_URL's scheme and authority, never
   the client's `Host` header.
-- `Cors`: for an allowed origin only, with credentials. A preflight (OPTIONS with
+- CORS: for an allowed origin only, with credentials. A preflight (OPTIONS with
   `Access-Control-Request-Method`) is 204 naming the methods and headers the API takes;
   other responses carry `Access-Control-Allow-Origin` and expose `Location`,
   `Retry-After`, `trace-id` and `Idempotent-Replayed`. Any other origin gets no CORS
@@ -15,7 +17,7 @@ an allowed origin, the CORS headers a page needs to read them.
   not used: it answers a disallowed origin's preflight with its allow-methods and
   credentials headers, and every response to any origin with the credentials and
   expose headers.
-- `CsrfGuard`: an unsafe request (POST, PUT, PATCH, DELETE) not authenticated by
+- CSRF guard: an unsafe request (POST, PUT, PATCH, DELETE) not authenticated by
   `Authorization: Bearer` (so cookie-borne, or a login) is 403 `csrf_rejected` when
   `AllowedOrigins.refuses` its `Origin`/`Referer`. A Bearer token is exempt: a page can
   only attach one through a CORS preflight, which foreign origins fail. The content type
@@ -27,11 +29,10 @@ The WebSocket handshake gets the same origin rule in `ws.py` (`cross_site_handsh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from prometheus_client import Counter
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -75,50 +76,58 @@ def cross_site_refusal(
     )
 
 
-class CsrfGuard:
-    def __init__(self, app: ASGIApp, origins: AllowedOrigins) -> None:
+class BrowserPolicy:
+    def __init__(self, app: ASGIApp, origins: AllowedOrigins, public_base_url: str) -> None:
+        parts = urlsplit(public_base_url)
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"not an http(s) origin: {public_base_url!r}")
         self.app = app
         self.origins = origins
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
-            headers = Headers(scope=scope)
-            refusal = None
-            if bearer_token(headers) is None:
-                refusal = cross_site_refusal(self.origins, headers, "http")
-            if refusal is not None:
-                await error_response(refusal, current_trace_id())(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class Cors:
-    def __init__(self, app: ASGIApp, origins: AllowedOrigins) -> None:
-        self.app = app
-        self.origins = origins
+        self.scheme = parts.scheme
+        self.host = parts.netloc.encode("ascii")
+        self.server = (parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
+        # One pass: the headers without Host (PUBLIC_BASE_URL's instead), and the first
+        # value of each header a rule reads (as `Headers.get` would give it).
+        read: dict[bytes, str] = {}
+        headers: list[tuple[bytes, bytes]] = []
+        for name, value in scope["headers"]:
+            if name == b"host":
+                continue
+            headers.append((name, value))
+            if name in READ and name not in read:
+                read[name] = value.decode("latin-1")
+        headers.append((b"host", self.host))
+        scope = {**scope, "scheme": self.scheme, "server": self.server, "headers": headers}
+        origin = read.get(b"origin")
         allowed = origin if origin is not None and self.origins.allows(origin) else None
-        if allowed and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        method = scope["method"]
+        if allowed and method == "OPTIONS" and b"access-control-request-method" in read:
             await self.preflight(allowed)(scope, receive, send)
             return
+        cors = CORS_HEADERS[allowed is not None]
+        if allowed is not None:
+            cors = ((b"access-control-allow-origin", allowed.encode("latin-1")), *cors)
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                # Every answer depends on Origin (CORS headers or none): caches must key on it.
-                response_headers.add_vary_header("Origin")
-                if allowed:
-                    response_headers["Access-Control-Allow-Origin"] = allowed
-                    response_headers["Access-Control-Allow-Credentials"] = "true"
-                    response_headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+                message["headers"] = with_cors(message.get("headers", ()), cors)
             await send(message)
 
+        if method in UNSAFE_METHODS:
+            refusal = None
+            if bearer_token({"authorization": read.get(b"authorization", "")}) is None:
+                sent = {"origin": read.get(b"origin"), "referer": read.get(b"referer")}
+                refusal = cross_site_refusal(
+                    self.origins, {k: v for k, v in sent.items() if v is not None}, "http"
+                )
+            if refusal is not None:
+                await error_response(refusal, current_trace_id())(scope, receive, send_with_cors)
+                return
         await self.app(scope, receive, send_with_cors)
 
     @staticmethod
@@ -136,19 +145,43 @@ class Cors:
         )
 
 
-class PublicOrigin:
-    def __init__(self, app: ASGIApp, public_base_url: str) -> None:
-        parts = urlsplit(public_base_url)
-        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise ValueError(f"not an http(s) origin: {public_base_url!r}")
-        self.app = app
-        self.scheme = parts.scheme
-        self.host = parts.netloc.encode("ascii")
-        self.server = (parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
+READ = frozenset({b"origin", b"referer", b"authorization", b"access-control-request-method"})
+# The CORS headers of an answer, by whether its origin is allowed (the allowed origin
+# itself goes in front); every answer varies by Origin.
+CORS_HEADERS: dict[bool, tuple[tuple[bytes, bytes], ...]] = {
+    False: (),
+    True: (
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-expose-headers", EXPOSE_HEADERS.encode("latin-1")),
+    ),
+}
+CORS_NAMES = frozenset(
+    {
+        b"access-control-allow-origin",
+        b"access-control-allow-credentials",
+        b"access-control-expose-headers",
+    }
+)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = [(name, value) for name, value in scope["headers"] if name != b"host"]
-            headers.append((b"host", self.host))
-            scope = {**scope, "scheme": self.scheme, "server": self.server, "headers": headers}
-        await self.app(scope, receive, send)
+
+def with_cors(
+    headers: Iterable[tuple[bytes, bytes]], cors: tuple[tuple[bytes, bytes], ...]
+) -> list[tuple[bytes, bytes]]:
+    """The response headers with `Vary: Origin` added (to a `Vary` of the endpoint's own
+    as `, Origin`) and `cors` set, replacing any the endpoint set itself."""
+    result: list[tuple[bytes, bytes]] = []
+    vary = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"vary":
+            if vary is None:  # the first one, extended; later ones dropped (one Vary)
+                vary = len(result)
+                result.append((b"vary", value + b", Origin"))
+            continue
+        if lowered in CORS_NAMES:
+            continue
+        result.append((name, value))
+    if vary is None:
+        result.append((b"vary", b"Origin"))
+    result.extend(cors)
+    return result

@@ -57,6 +57,24 @@ async def read_json(request: Request, limit: int) -> Any:
         raise InvalidInput("the body is not valid JSON", {"reason": str(exc)}) from None
 
 
+_BASE_URLS: dict[tuple[Any, ...], str] = {}
+
+
+def base_url(request: Request) -> str:
+    """`str(request.base_url)`, worked out once per (scheme, Host, root path, server): behind
+    `browser.BrowserPolicy` that is PUBLIC_BASE_URL's, so once per process."""
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    key = (scope["scheme"], host, root, scope.get("server"))
+    known = _BASE_URLS.get(key)
+    if known is None:
+        if len(_BASE_URLS) >= 64:  # Host headers of a server without the policy: bounded
+            _BASE_URLS.clear()
+        known = _BASE_URLS[key] = str(request.base_url)
+    return known
+
+
 def handle_errors(endpoint: Endpoint) -> Endpoint:
     async def wrapped(request: Request) -> Response:
         try:
