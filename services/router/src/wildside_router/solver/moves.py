@@ -122,10 +122,11 @@ def fill_greedily(
         used += extra
 
 
-# What `fill_batched`'s choice among a table's candidates is charged: a share of a step
-# plus this many cells per candidate (its Python loop), fitted so that a batched fill
-# costs at least as much work per CPU second as `fill_greedily` (docs/solver.md).
-_SELECT_STEPS = 0.3
+# What `fill_batched`'s choice among a table's candidates is charged: one more step plus
+# this many cells per candidate (its Python loop), so that the local search with it does
+# at least as much work per CPU second as before it (docs/solver.md): the router's CPU
+# per plan, sized by the work budget, does not grow.
+_SELECT_STEPS = 1.0
 _SELECT_CELLS = 64
 
 
