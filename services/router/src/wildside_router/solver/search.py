@@ -3,7 +3,8 @@
 Each round perturbs the current route (drops a random stretch or random stops, or forces
 random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
 relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
-restricted candidate list) and stop exchanges, until nothing changes. A trial within 2 %
+restricted candidate list; several insertions per insertion table, `fill_batched`) and
+stop exchanges, until nothing changes. A trial within 2 %
 of the current score is accepted; the search falls back to the best route after a run of
 failures and restarts from a fresh randomised route after a longer one.
 
