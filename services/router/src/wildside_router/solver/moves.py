@@ -56,9 +56,9 @@ class SearchModel:
         )
         return cls(cost, instance.scores, budget, instance.start, instance.end, others, np.zeros(1))
 
-    def charge(self, cells: int) -> None:
-        """Account for one vectorised step over `cells` array cells."""
-        self.work[0] += cells + STEP_OVERHEAD
+    def charge(self, cells: int, steps: float = 1.0) -> None:
+        """Account for `steps` vectorised steps over `cells` array cells in all."""
+        self.work[0] += cells + steps * STEP_OVERHEAD
 
 
 def path_cost(model: SearchModel, route: IntArray) -> float:
@@ -120,6 +120,66 @@ def fill_greedily(
         route = np.insert(route, position, node)
         outside = outside[outside != node]
         used += extra
+
+
+# What `fill_batched`'s choice among a table's candidates is charged: one more step plus
+# this many cells per candidate (its Python loop), so that the local search with it does
+# at least as much work per CPU second as before it (docs/solver.md): the router's CPU
+# per plan, sized by the work budget, does not grow.
+_SELECT_STEPS = 1.0
+_SELECT_CELLS = 64
+
+
+def fill_batched(
+    model: SearchModel,
+    route: IntArray,
+    used: float,
+    outside: IntArray,
+    power: float = 1.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[IntArray, float, IntArray, FloatArray | None]:
+    """`fill_greedily` with several insertions per insertion table: in order of ratio,
+    every node that still fits goes to its cheapest place unless another node of the same
+    batch took that place (insertions at different places add up exactly). One table per
+    batch instead of one per node, then a new table until nothing fits."""
+    table = None
+    while len(outside):
+        table = insertion_table(model, route, outside)
+        positions = table.argmin(axis=0)
+        extra = table[positions, np.arange(len(outside))]
+        slack = model.budget - used
+        fits = extra <= slack + _EPS
+        count = int(fits.sum())
+        if count == 0:
+            return route, used, outside, table
+        ratio = np.where(
+            fits, model.scores[outside] ** power / (np.maximum(extra, 0.0) + 1e-6), -np.inf
+        )
+        order = np.argsort(-ratio, kind="stable")[:count]
+        if rng is not None and count > 1 and rng.random() < 0.3:
+            # A restricted candidate list: now and then one of the best three goes first.
+            pick = int(rng.integers(min(3, count)))
+            order[[0, pick]] = order[[pick, 0]]
+        model.charge(_SELECT_CELLS * count, _SELECT_STEPS)
+        taken: set[int] = set()
+        places: list[int] = []
+        nodes: list[int] = []
+        taken_k: list[int] = []
+        for k in order.tolist():
+            place = int(positions[k])
+            if place in taken or extra[k] > slack + _EPS:
+                continue
+            taken.add(place)
+            slack -= float(extra[k])
+            used += float(extra[k])
+            places.append(place + 1)
+            nodes.append(int(outside[k]))
+            taken_k.append(k)
+        route = np.insert(route, places, nodes)
+        keep = np.ones(len(outside), dtype=bool)
+        keep[taken_k] = False
+        outside = outside[keep]
+    return route, used, outside, None
 
 
 def two_opt_deltas(model: SearchModel, route: IntArray) -> FloatArray:
@@ -191,7 +251,11 @@ def shorten(model: SearchModel, route: IntArray, used: float) -> tuple[IntArray,
 
 
 def exchange(
-    model: SearchModel, route: IntArray, used: float, outside: IntArray
+    model: SearchModel,
+    route: IntArray,
+    used: float,
+    outside: IntArray,
+    table: FloatArray | None = None,
 ) -> tuple[IntArray, float, IntArray] | None:
     """Swap one visited stop for an unvisited one that scores more (or the same for less
     cost) and still fits the budget; the best-scoring such swap, or None."""
@@ -200,7 +264,8 @@ def exchange(
     cost = model.cost
     mid = route[1:-1]
     saving = cost[route[:-2], mid] + cost[mid, route[2:]] - cost[route[:-2], route[2:]]
-    table = insertion_table(model, route, outside)
+    if table is None:
+        table = insertion_table(model, route, outside)
     # Best place for each outside node away from the removed stop's two arcs: removing
     # stop i rules out at most two places, so the best of each node's three cheapest
     # places that avoids them is exact.

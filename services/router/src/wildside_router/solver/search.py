@@ -3,7 +3,8 @@
 Each round perturbs the current route (drops a random stretch or random stops, or forces
 random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
 relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
-restricted candidate list) and stop exchanges, until nothing changes. A trial within 2 %
+restricted candidate list; several insertions per insertion table, `fill_batched`) and
+stop exchanges, until nothing changes. A trial within 2 %
 of the current score is accepted; the search falls back to the best route after a run of
 failures and restarts from a fresh randomised route after a longer one.
 
@@ -25,6 +26,7 @@ from wildside_router.solver.moves import (
     IntArray,
     SearchModel,
     exchange,
+    fill_batched,
     fill_greedily,
     insertion_table,
     path_cost,
@@ -63,18 +65,29 @@ def _outside(model: SearchModel, route: IntArray) -> IntArray:
 
 
 def improve(
-    model: SearchModel, route: IntArray, power: float = 1.0, rng: np.random.Generator | None = None
+    model: SearchModel,
+    route: IntArray,
+    power: float = 1.0,
+    rng: np.random.Generator | None = None,
+    batch: bool = False,
 ) -> Candidate:
-    """Alternate 2-opt, greedy refill and stop exchanges until none changes the route."""
+    """Alternate 2-opt, greedy refill and stop exchanges until none changes the route.
+
+    `batch`: refill with `fill_batched` (several insertions per insertion table, the
+    ILS rounds) rather than `fill_greedily` (one, the first routes)."""
     used = path_cost(model, route)
     outside = _outside(model, route)
     while True:
         route, used = shorten(model, route, used)
         size = len(route)
-        route, used, outside = fill_greedily(model, route, used, outside, power, rng)
+        table = None
+        if batch:
+            route, used, outside, table = fill_batched(model, route, used, outside, power, rng)
+        else:
+            route, used, outside = fill_greedily(model, route, used, outside, power, rng)
         if len(route) != size:
             continue
-        swapped = exchange(model, route, used, outside)
+        swapped = exchange(model, route, used, outside, table)
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
@@ -149,7 +162,7 @@ class _Walk:
         """One round: perturb, improve, accept or not, fall back or restart."""
         model, rng = self.model, self.rng
         power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
-        trial = improve(model, perturb(model, self.current.route, rng), power, rng)
+        trial = improve(model, perturb(model, self.current.route, rng), power, rng, batch=True)
         self.stale += 1
         self.since_best += 1
         # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
