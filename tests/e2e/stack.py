@@ -163,7 +163,7 @@ def create_dev_accounts(env: dict[str, str]) -> None:
 
 
 _KEYS_DIR: list[str] = []
-_TOKENS: dict[str, str] = {}
+_TOKENS: dict[tuple[str, str], str] = {}  # (username, database): a token per account
 
 
 def session_keys_file() -> str:
@@ -193,11 +193,14 @@ def login(service: Service, username: str = "demo", password: str = "wildside-de
 
 
 def token(service: Service, username: str = "demo") -> str:
-    """A demo (or admin) session token; every gateway of the run accepts it (same keys)."""
-    if username not in _TOKENS:
+    """A demo (or admin) session token; every gateway of the run accepts it (same keys).
+    Kept per database: a token names a user id, and the fault suite's PostgreSQL scenario
+    has a database of its own where the demo account has another."""
+    key = (username, service.env.get("DATABASE_URL", ""))
+    if key not in _TOKENS:
         password = "wildside-demo" if username == "demo" else "wildside-admin"
-        _TOKENS[username] = login(service, username, password)
-    return _TOKENS[username]
+        _TOKENS[key] = login(service, username, password)
+    return _TOKENS[key]
 
 
 def auth(service: Service, username: str = "demo") -> dict[str, str]:

@@ -174,7 +174,7 @@ async def final_events(nats_url: str) -> Counter[str]:
         while True:
             try:
                 batch = await subscription.fetch(500, timeout=2)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing is left
                 break
             for msg in batch:
                 status = decode(RouteGenerationStatus, msg.data)
