@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e deploy-check faults browser web attack bench schemas openapi clean
+.PHONY: up down venv deps system-deps migrate er-diagram lint test unit contract e2e deploy-check faults faults-ci browser web attack bench schemas openapi clean
 
 ## venv: the virtual environment with every package pinned by constraints.txt
 venv: $(VENV)/.installed
@@ -62,6 +62,12 @@ deploy-check: venv
 faults: deps
 	$(PYTEST) -m fault tests/faults
 
+## faults-ci: the two scenarios make test runs (about 2 minutes): routers SIGKILLed mid-solve
+## and the job stream's leader node killed at R3; nothing accepted lost, nothing run twice
+FAULTS_CI = tests/faults/test_router_kills.py tests/faults/test_nats_node.py
+faults-ci: deps
+	$(PYTEST) -m fault $(FAULTS_CI)
+
 ## web: build the web client into web/dist when its sources changed (npm packages pinned)
 web:
 	bash scripts/web-build.sh
@@ -77,7 +83,8 @@ browser: deps
 attack: deps
 	$(PYTEST) -m e2e tests/e2e -k test_attack_
 
-## test: lint, then the unit, contract and end-to-end suites and the deploy checks as separate steps
+## test: lint, then the unit, contract and end-to-end suites, the deploy checks, the browser
+## suite and two fault scenarios as separate steps
 test: deps
 	$(MAKE) lint
 	$(MAKE) unit
@@ -85,6 +92,7 @@ test: deps
 	$(MAKE) e2e
 	$(MAKE) deploy-check
 	$(MAKE) browser
+	$(MAKE) faults-ci
 
 bench: deps
 	bash bench/run.sh

@@ -16,14 +16,14 @@ from wildside_common.testing.servers import free_port, process_alive
 
 pytestmark = pytest.mark.unit
 
-# A worker writes its index to a file, then waits for SIGTERM (exit 0) or, with index
+# A worker handles SIGTERM, writes its index to a file, then waits for SIGTERM (exit 0) or, with index
 # 1 and `crash` given, exits 3 on its own after a moment.
 WORKER = textwrap.dedent(
     """
     import os, signal, sys, time
     index = os.environ["TEST_WORKER"]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # before it says it is up
     open(os.path.join(sys.argv[1], index), "w").write(str(os.getpid()))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if index == "1" and sys.argv[2] == "crash":
         time.sleep(0.5)
         sys.exit(3)
