@@ -16,8 +16,8 @@ from wildside_common.testing.servers import free_port, process_alive
 
 pytestmark = pytest.mark.unit
 
-# A worker handles SIGTERM, writes its index to a file, then waits for SIGTERM (exit 0) or, with index
-# 1 and `crash` given, exits 3 on its own after a moment.
+# A worker handles SIGTERM (exit 0), then writes its index to a file and waits, or, with
+# index 1 and `crash` given, exits 3 on its own after a moment.
 WORKER = textwrap.dedent(
     """
     import os, signal, sys, time
