@@ -384,6 +384,23 @@ def router() -> list[str]:
             f"routes per second per core x{cpu[0] / cpu[1]:.1f} (target x3: "
             f"{verdict(cpu[0] / cpu[1] >= 3)}).",
         ]
+    path = ROOT / "bench" / "router" / "candidates-200.json"
+    wide = json.loads(path.read_text()) if path.exists() else None
+    c = wide.get("baseline") if wide else None
+    if c and c["walks"]:
+        p95 = c["plan_p95_s"]
+        lines += [
+            "",
+            f"Spending it (issue 19): `ROUTER_MAX_CANDIDATES` 60 -> 200 on the same {c['walks']} "
+            f"walks ({wide['when']}): score per walk {c['score'][0]:.1f} -> {c['score'][1]:.1f} "
+            f"({c['score'][1] / c['score'][0] - 1:+.2%}; {c['better']} walks better, "
+            f"{c['worse']} worse), themes {c['matching_share'][0]:.1%} -> "
+            f"{c['matching_share'][1]:.1%}, budget used {c['budget_used'][0]:.1%} -> "
+            f"{c['budget_used'][1]:.1%}, plan p95 {p95[0]:.3f} -> {p95[1]:.3f} s (within "
+            f"0.15 s: {verdict(p95[1] <= 0.15)}; the same p95: {verdict(p95[1] <= p95[0] * 1.1)}), "
+            f"CPU per plan {1000 * c['cpu_mean_s'][0]:.0f} -> {1000 * c['cpu_mean_s'][1]:.0f} ms. "
+            "The default stays 60: `bench/router/candidates-200.md`.",
+        ]
     return lines
 
 
