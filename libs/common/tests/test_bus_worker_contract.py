@@ -180,8 +180,10 @@ async def test_heartbeats_keep_a_slow_message_from_redelivery(
     async with running(worker):
         await eventually(lambda: settled(js, queue.stream, queue.durable, 1), timeout=8)
         await asyncio.sleep(0.2)
-    assert len(attempts) == deliveries
-    assert attempts == list(range(1, deliveries + 1))
+    # With heartbeats: exactly one delivery. The control only has to show a redelivery: a
+    # third can come too, when a slot frees before the server has the first ack.
+    assert attempts[:deliveries] == list(range(1, deliveries + 1))
+    assert len(attempts) == 1 if deliveries == 1 else len(attempts) >= deliveries
 
 
 async def test_stop_drains_the_message_in_flight(
