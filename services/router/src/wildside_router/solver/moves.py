@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from wildside_router.solver.insertion import InsertionTable
 from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
@@ -111,14 +112,20 @@ def fill_greedily(
     power: float = 1.0,
     rng: np.random.Generator | None = None,
 ) -> tuple[IntArray, float, IntArray]:
-    """Insert outside nodes by best ratio until none fits; returns route, cost, outside."""
+    """Insert outside nodes by best ratio until none fits; returns route, cost, outside.
+
+    The same insertions as `best_insertion` on a table rebuilt after each, from one
+    `InsertionTable` updated insertion by insertion (tested)."""
+    if len(outside) == 0:
+        return route, used, outside
+    table = InsertionTable(model, route, outside)
+    weight = model.scores[outside] ** power
     while True:
-        choice = best_insertion(model, route, outside, model.budget - used, power, rng)
+        choice = table.choose(model.budget - used, weight, rng)
         if choice is None:
-            return route, used, outside
-        position, node, extra = choice
-        route = np.insert(route, position, node)
-        outside = outside[outside != node]
+            return table.route, used, outside[table.alive]
+        k, place, extra = choice
+        table.insert(k, place)
         used += extra
 
 
