@@ -58,7 +58,9 @@ class InsertionTable:
         cost = model.cost
         first = self._out[a] + self._into[node] - cost[a, node]
         second = self._out[node] + self._into[b] - cost[node, b]
-        self.route = np.concatenate((route[: place + 1], [node], route[place + 1 :]))
+        self.route = np.concatenate(
+            (route[: place + 1], np.array([node], dtype=route.dtype), route[place + 1 :])
+        )
         self.table = np.concatenate((self.table[:place], [first, second], self.table[place + 1 :]))
         stale = self.place == place
         shifted = self.place + (self.place > place)

@@ -28,6 +28,7 @@ from wildside_router.solver.moves import (
     exchange,
     fill_batched,
     fill_greedily,
+    insert_at,
     insertion_table,
     path_cost,
     shorten,
@@ -105,7 +106,7 @@ def force_and_repair(model: SearchModel, route: IntArray, rng: np.random.Generat
     count = min(len(outside), int(rng.integers(1, 4)))
     for node in rng.choice(outside, size=count, replace=False, p=weights):
         table = insertion_table(model, route, np.array([node]))[:, 0]
-        route = np.insert(route, int(table.argmin()) + 1, node)
+        route = insert_at(route, int(table.argmin()) + 1, int(node))
     route, used = shorten(model, route, path_cost(model, route))
     cost = model.cost
     while used > model.budget + 1e-9 and len(route) > 2:
