@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from wildside_router.solver.insertion import InsertionTable
 from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
@@ -66,6 +67,12 @@ def path_cost(model: SearchModel, route: IntArray) -> float:
     return float(model.cost[route[:-1], route[1:]].sum())
 
 
+def insert_at(route: IntArray, position: int, node: int) -> IntArray:
+    """`route` with `node` before index `position`: `np.insert`'s result, at a fifth of
+    its CPU for one node (its general path costs about 5 us a call)."""
+    return np.concatenate((route[:position], np.array([node], dtype=route.dtype), route[position:]))
+
+
 def insertion_table(model: SearchModel, route: IntArray, nodes: IntArray) -> FloatArray:
     """`table[p, k]`: extra cost of putting `nodes[k]` between `route[p]` and `route[p+1]`."""
     cost = model.cost
@@ -111,14 +118,20 @@ def fill_greedily(
     power: float = 1.0,
     rng: np.random.Generator | None = None,
 ) -> tuple[IntArray, float, IntArray]:
-    """Insert outside nodes by best ratio until none fits; returns route, cost, outside."""
+    """Insert outside nodes by best ratio until none fits; returns route, cost, outside.
+
+    The same insertions as `best_insertion` on a table rebuilt after each, from one
+    `InsertionTable` updated insertion by insertion (tested)."""
+    if len(outside) == 0:
+        return route, used, outside
+    table = InsertionTable(model, route, outside)
+    weight = model.scores[outside] ** power
     while True:
-        choice = best_insertion(model, route, outside, model.budget - used, power, rng)
+        choice = table.choose(model.budget - used, weight, rng)
         if choice is None:
-            return route, used, outside
-        position, node, extra = choice
-        route = np.insert(route, position, node)
-        outside = outside[outside != node]
+            return table.route, used, outside[table.alive]
+        k, place, extra = choice
+        table.insert(k, place)
         used += extra
 
 
@@ -233,7 +246,7 @@ def relocate(model: SearchModel, route: IntArray, used: float) -> tuple[IntArray
         if delta[p, k] >= -_EPS:
             break
         node = mid[k]
-        route = np.insert(route, p + 1, node)
+        route = insert_at(route, p + 1, int(node))
         drop = k + 1 if p >= k + 1 else k + 2
         route = np.delete(route, drop)
         used = path_cost(model, route)
@@ -289,7 +302,7 @@ def exchange(
     position = int(places[pick[i, k], k])
     node = outside[k]
     removed = route[i + 1]
-    route = np.insert(route, position + 1, node)
+    route = insert_at(route, position + 1, int(node))
     route = route[route != removed]
     outside = np.append(outside[outside != node], removed)
     return route, path_cost(model, route), outside
