@@ -26,7 +26,7 @@ from wildside_common.bus import dead_letter
 from wildside_common.bus.dead_letter import DeadLetterForwarder
 from wildside_common.bus.publisher import message_headers
 from wildside_common.bus.topology import ADVISORIES_STREAM, WorkerPolicy, dead_letter_subject
-from wildside_common.bus.worker import PullWorker, attempt_of
+from wildside_common.bus.worker import PullWorker, WorkerOptions, attempt_of
 from wildside_common.errors import DomainError, InvalidInput, NotFound, Unavailable
 from wildside_common.messages import EnrichmentJob
 from wildside_common.testing.bus import JobQueue, dead_letters, running, wait_for_dead_letter
@@ -192,6 +192,38 @@ async def test_a_dead_letter_whose_hook_fails_is_retried_and_still_copied_once(
     assert len(await dead_letters(js, subject)) == 1
     info = await js.consumer_info(queue.stream, queue.durable)
     assert (info.num_ack_pending, info.num_pending) == (0, 0)
+
+
+class SlowRecorder(Recorder):
+    """An owner whose hook takes longer than the ack wait (a loaded database, say)."""
+
+    async def __call__(self, payload: bytes, reason: str) -> None:
+        await super().__call__(payload, reason)
+        await asyncio.sleep(2.5)
+
+
+async def test_a_dead_letter_slower_than_the_ack_wait_is_kept_by_the_heartbeat(
+    bus: Client, make_queue: MakeQueue
+) -> None:
+    # ack_wait 1 s, the hook 2.5 s: only the heartbeat running through the dead-lettering
+    # (not just the handler) keeps the poison from being delivered again meanwhile.
+    js = bus.jetstream()
+    queue = await make_queue(POLICY)
+    handler, hook = Decoding(), SlowRecorder()
+    await js.publish(queue.subject, b"\xc1")
+    options = WorkerOptions(concurrency=2, heartbeat_interval=0.3, fetch_timeout=0.2)
+    worker = PullWorker(js, queue.stream, queue.durable, queue.subject, handler, options, hook)
+    subject = dead_letter_subject(queue.stream, queue.durable)
+    async with running(worker):
+        deadline = time.monotonic() + 10
+        while not hook.calls:
+            assert time.monotonic() < deadline, "the poison was not dead-lettered"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(4.0)  # the hook's 2.5 s and past another ack wait
+    assert handler.attempts == [1]
+    assert len(hook.calls) == 1
+    assert len(await dead_letters(js, subject)) == 1
+    await settled_once(js, queue)
 
 
 async def test_a_transient_failure_is_retried_with_backoff_not_dead_lettered(

@@ -158,10 +158,18 @@ class PullWorker:
                 ) as span,
                 bind(consumer=self.durable),
             ):
-                error = await self._run_handler(msg)
-                outcome = disposition_for(error, attempt)
-                if outcome.action is Action.TERM:
-                    outcome = await self._dead_letter(msg, outcome, error, attempt)
+                # The heartbeat runs until the message is settled: dead-lettering (a
+                # JetStream write, then the service's hook) can outlast the ack wait too.
+                heartbeat = asyncio.create_task(self._heartbeat(msg))
+                try:
+                    error = await self._run_handler(msg)
+                    outcome = disposition_for(error, attempt)
+                    if outcome.action is Action.TERM:
+                        outcome = await self._dead_letter(msg, outcome, error, attempt)
+                finally:
+                    heartbeat.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await heartbeat
                 span.set_attribute("wildside.outcome", outcome.action.value)
                 self._log_outcome(msg, outcome, attempt, error)
                 await settle(msg, outcome)
@@ -174,17 +182,12 @@ class PullWorker:
             self._slots.release()
 
     async def _run_handler(self, msg: Msg) -> BaseException | None:
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
             await self.handler(msg)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             return exc
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
         return None
 
     async def _dead_letter(
