@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from wildside_common import codec
 from wildside_common.bus.connection import connect
-from wildside_common.bus.publisher import Outgoing, publish, publish_many
+from wildside_common.bus.publisher import Outgoing, publish, publish_many, publish_many_nowait
 from wildside_common.bus.topology import (
     ROUTE_STATUS_STREAM,
     WorkerPolicy,
@@ -162,3 +162,31 @@ async def test_publish_many_reports_unacknowledged_messages_as_unavailable(bus: 
     assert outcomes[0] is None
     assert isinstance(outcomes[1], Unavailable)
     assert time.monotonic() - started < 2.0
+
+
+async def test_publish_many_nowait_stores_each_message_with_its_own_trace(bus: Client) -> None:
+    js = bus.jetstream()
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    contexts, trace_ids = [], []
+    for request_id in ids:
+        with TRACER.start_as_current_span(f"POST {request_id}") as span:
+            contexts.append(contextvars.copy_context())
+            trace_ids.append(format(span.get_span_context().trace_id, "032x"))
+    messages = [
+        Outgoing(status_subject(rid), a_status(rid), f"n-{rid}", ctx)
+        for rid, ctx in zip(ids, contexts, strict=True)
+    ]
+    messages.append(Outgoing(status_subject(ids[0]), a_status(ids[0]), f"n-{ids[0]}", contexts[0]))
+    assert await publish_many_nowait(bus, messages) == 0
+    await bus.flush(timeout=2)
+    for rid, trace_id in zip(ids, trace_ids, strict=True):
+        assert await count(bus, ROUTE_STATUS_STREAM, status_subject(rid)) == 1  # de-duplicated
+        last = await js.get_last_msg(ROUTE_STATUS_STREAM, status_subject(rid))
+        assert (last.headers or {})["traceparent"].split("-")[1] == trace_id
+        assert (last.headers or {})["Nats-Msg-Id"] == f"n-{rid}"
+        decoded = codec.decode(RouteGenerationStatus, last.data)
+        assert (decoded.request_id, decoded.status, decoded.progress) == (
+            rid,
+            RouteStatus.QUEUED,
+            0,
+        )

@@ -21,7 +21,7 @@ from wildside_common.pagination import (
 from wildside_common.route import Route
 from wildside_gateway.routes.domain.idempotency import StoredResponse
 from wildside_gateway.routes.domain.routes import Cancellation, RequestSummary, RouteState
-from wildside_gateway.routes.ports import NewRouteRequest, OutgoingJob
+from wildside_gateway.routes.ports import NewRouteRequest, OutgoingJob, OutgoingStatus
 from wildside_gateway.shared.domain.walks import WalkSummary
 
 
@@ -158,9 +158,15 @@ class FakeQueue:
 class FakeAnnouncer:
     def __init__(self) -> None:
         self.events: list[RouteGenerationStatus] = []
+        self.bursts: list[list[OutgoingStatus]] = []  # announce_many's calls
 
     async def announce(self, status: RouteGenerationStatus) -> None:
         self.events.append(status)
+
+    async def announce_many(self, statuses: Sequence[OutgoingStatus]) -> int:
+        self.bursts.append(list(statuses))
+        self.events.extend(out.status for out in statuses)
+        return 0
 
 
 class FakeThemes:

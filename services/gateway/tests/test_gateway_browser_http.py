@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ from gateway_route_fakes import (
     FakeRouteRequests,
     FakeThemes,
 )
+from starlette.applications import Starlette
 
 from wildside_common.config import CommonSettings, EnvReader
 from wildside_common.health import health_routes
@@ -48,8 +50,9 @@ BODY = {"start": {"lat": 60.17, "lng": 24.94}, "duration_minutes": 60}
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
+def browser_app(direct: bool) -> Starlette:
+    """The gateway's app over fakes; `direct`: the submission answered by
+    `DirectRoutes` (as `bootstrap` wires it), else by the router alone."""
     configure_tracing(CommonSettings.from_env(EnvReader({}), "gateway", 0))
     users = FakeUsers()
     users.add("walker", "right-password")
@@ -78,13 +81,20 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         FakeCache(),
         FakeLimiter(),
     )
+    endpoints = RouteEndpoints(service, wiring.auth, 16384, 1)
     routes = [
         *health_routes({}, metrics=False),
         openapi_route(),
-        *RouteEndpoints(service, wiring.auth, 16384, 1).routes(),
+        *endpoints.routes(),
         *wiring.routes,
     ]
-    app = gateway_app(routes, AllowedOrigins.parse([PUBLIC, APP_ORIGIN]), PUBLIC)
+    origins = AllowedOrigins.parse([PUBLIC, APP_ORIGIN])
+    return gateway_app(routes, origins, PUBLIC, endpoints.direct() if direct else None)
+
+
+@pytest.fixture(params=["direct", "router"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    app = browser_app(request.param == "direct")
     # The client's own address is not the public one: links must not follow it.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.7:8080") as http:
@@ -365,3 +375,83 @@ async def test_api_responses_are_no_store_and_other_documents_keep_their_caching
         assert (await client.get(path)).headers["cache-control"] == "no-store", path
     assert "cache-control" not in (await client.get("/openapi.json")).headers
     assert "cache-control" not in (await client.get("/health/live")).headers
+
+
+# --- the submission answered without the router (DirectRoutes) --------------------------
+
+KEY = "0b7a3c52-6f0e-4d55-9c1e-2f4f6a8b9c0d"
+VARYING_HEADERS = {"trace-id", "location", "date", "set-cookie"}
+
+
+def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], Any]:
+    """Status, headers and body, with what differs per request (ids, trace ids) masked."""
+    headers = sorted((k, v) for k, v in response.headers.items() if k not in VARYING_HEADERS)
+    kept = [k for k in ("location", "trace-id") if k in response.headers]
+    body = response.json() if response.content else None
+    if isinstance(body, dict) and "data" in body:  # the listing: ids and times of its own
+        headers = [(k, v) for k, v in headers if k != "content-length"]
+        body = {**body, "data": len(body["data"])}
+    elif isinstance(body, dict):
+        body = {k: ("<id>" if k in ("request_id", "trace_id") else v) for k, v in body.items()}
+    return response.status_code, [*headers, *((k, "<set>") for k in kept)], body
+
+
+SUBMISSIONS: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/api/v1/routes", {"json": BODY, "headers": {"Origin": APP_ORIGIN}}),
+    ("POST", "/api/v1/routes", {"json": BODY, "headers": {"Idempotency-Key": KEY}}),
+    ("POST", "/api/v1/routes", {"json": BODY, "headers": {"Idempotency-Key": KEY}}),
+    (
+        "POST",
+        "/api/v1/routes",
+        {"json": {**BODY, "duration_minutes": 61}, "headers": {"Idempotency-Key": KEY}},
+    ),
+    ("POST", "/api/v1/routes", {"json": BODY, "headers": {"Idempotency-Key": "not-a-uuid"}}),
+    ("POST", "/api/v1/routes", {"json": {**BODY, "duration_minutes": 5}}),
+    ("POST", "/api/v1/routes", {"json": [1, 2]}),
+    ("POST", "/api/v1/routes", {"content": b"{nope", "headers": JSON}),
+    ("POST", "/api/v1/routes", {"content": b"{}", "headers": {"Content-Type": "text/plain"}}),
+    ("POST", "/api/v1/routes", {"content": b"x" * 20000, "headers": JSON}),
+    ("POST", "/api/v1/routes", {"json": BODY, "headers": {"Origin": EVIL}}),
+    ("POST", "/api/v1/routes/", {"json": BODY}),
+    ("PUT", "/api/v1/routes", {"json": BODY}),
+    ("GET", "/api/v1/routes", {}),
+    ("POST", "/api/v1/routes", {"json": BODY, "headers": {"Authorization": "Bearer nope"}}),
+]
+
+
+async def test_the_direct_submission_answers_as_the_router_does() -> None:
+    answers: dict[bool, list[Any]] = {}
+    for direct in (True, False):
+        transport = httpx.ASGITransport(app=browser_app(direct))
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
+            await log_in(http)
+            answers[direct] = [
+                comparable(await http.request(method, path, **options))
+                for method, path, options in SUBMISSIONS
+            ]
+            http.cookies.clear()
+            answers[direct].append(comparable(await http.post("/api/v1/routes", json=BODY)))
+    assert answers[True] == answers[False]
+    statuses = [status for status, _, _ in answers[True]]
+    # Every case above reached a different answer of the endpoint (not one error for all).
+    assert statuses == [
+        202,
+        202,
+        202,
+        409,
+        400,
+        400,
+        400,
+        400,
+        415,
+        413,
+        403,
+        307,
+        405,
+        200,
+        401,
+        401,
+    ], statuses
+    replayed = answers[True][2][1]
+    assert ("idempotent-replayed", "true") in replayed
+    assert ("location", "<set>") in replayed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import uuid
 
@@ -226,6 +227,50 @@ async def test_accepted_and_cached_requests_are_announced_replays_are_not() -> N
     assert [(e.request_id, e.status) for e in announcer.events] == [
         (first.request_id, RouteStatus.QUEUED)
     ]
+
+
+REQUEST_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("request_name")
+
+
+async def test_a_batch_announces_its_new_requests_in_one_burst_each_in_its_own_context() -> None:
+    cache = FakeCache()
+    cached_body = {**BODY, "duration_minutes": 90}
+    request = parse_route_request(
+        cached_body, await FakeThemes().theme_ids(), DurationBounds(10, 480)
+    )
+    policy = SubmissionPolicy(DurationBounds(10, 480))
+    cache.entries[cache_key(request, policy.cache_namespace, policy.engine_version)] = (
+        example_route()
+    )
+    svc, _ = service(cache=cache)
+    key = str(uuid.uuid4())
+    earlier = await svc.submit(ALICE, BODY, key)
+    announcer = svc.announcer
+    assert [len(burst) for burst in announcer.bursts] == [1]
+
+    async def submit(name: str, body: dict[str, object], key: str | None = None) -> Accepted:
+        REQUEST_NAME.set(name)  # this task's own context, as a request's trace is
+        return await svc.submit(ALICE, body, key)
+
+    results = await asyncio.gather(
+        submit("a", BODY),
+        submit("b", {**BODY, "duration_minutes": 61}),
+        submit("replay", BODY, key),
+        submit("cached", cached_body),
+    )
+    assert results[2].request_id == earlier.request_id and results[2].replayed
+    (burst,) = announcer.bursts[1:]  # the four formed one batch: one burst, replay left out
+    announced = {out.context.run(REQUEST_NAME.get): out.status for out in burst}
+    assert set(announced) == {"a", "b", "cached"}
+    for name, accepted in zip(
+        ("a", "b", "cached"), (results[0], results[1], results[3]), strict=True
+    ):
+        assert announced[name].request_id == accepted.request_id
+    assert (announced["a"].status, announced["a"].progress) == (RouteStatus.QUEUED, 0)
+    assert (announced["cached"].status, announced["cached"].progress) == (
+        RouteStatus.SUCCEEDED,
+        100,
+    )
 
 
 async def test_a_batch_that_overruns_the_timeout_is_refused_and_records_nothing() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -99,6 +99,7 @@ from wildside_gateway.saved.adapters.outbound.postgres import PostgresSavedRoute
 from wildside_gateway.saved.app import SavedRouteService, SavePolicy
 from wildside_gateway.shared.adapters.inbound.browser import BrowserPolicy
 from wildside_gateway.shared.adapters.inbound.openapi import asyncapi_route, openapi_route
+from wildside_gateway.shared.adapters.inbound.requests import DirectRoutes, Endpoint
 from wildside_gateway.shared.adapters.inbound.session_auth import SessionAuthenticator
 from wildside_gateway.shared.adapters.inbound.webapp import web_routes
 from wildside_gateway.shared.domain.origins import AllowedOrigins
@@ -122,10 +123,16 @@ NO_STORE_PREFIXES = ("/api/",)
 
 
 def gateway_app(
-    routes: Sequence[BaseRoute], origins: AllowedOrigins, public_base_url: str
+    routes: Sequence[BaseRoute],
+    origins: AllowedOrigins,
+    public_base_url: str,
+    direct: Mapping[tuple[str, str], Endpoint] | None = None,
 ) -> Starlette:
-    """The routes behind the gateway's middleware (see `browser` for the order)."""
+    """The routes behind the gateway's middleware (see `browser` for the order); `direct`:
+    (method, path) pairs of `routes` answered without the router (`DirectRoutes`)."""
     app = Starlette(routes=list(routes), exception_handlers={HTTPException: http_exception})
+    if direct:
+        app.add_middleware(DirectRoutes, endpoints=direct)  # innermost: added first
     app.add_middleware(BrowserPolicy, origins=origins, public_base_url=public_base_url)
     app.add_middleware(
         TelemetryMiddleware,
@@ -327,7 +334,7 @@ def build_app(
         )
         routes.extend(tile_proxy_routes(TileRelay(tiles)))
     routes.extend(web_routes(settings.web_dist_dir, settings.public_base_url))  # last: at `/`
-    return gateway_app(routes, origins, settings.public_base_url)
+    return gateway_app(routes, origins, settings.public_base_url, endpoints.direct())
 
 
 def route_service(

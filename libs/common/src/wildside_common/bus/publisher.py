@@ -105,3 +105,16 @@ async def publish_nowait(
         await nc.publish(subject, encode(message), headers=message_headers(message, msg_id))
     except (NatsError, OSError) as exc:
         raise Unavailable("the message bus is unavailable") from exc
+
+
+async def publish_many_nowait(nc: Client, messages: Sequence[Outgoing]) -> int:
+    """`publish_nowait` for several messages back to back (each with the trace of its own
+    context); returns how many could not be handed to the client."""
+    failed = 0
+    for out in messages:
+        try:
+            headers = out.context.run(message_headers, out.message, out.msg_id)
+            await nc.publish(out.subject, encode(out.message), headers=headers)
+        except (NatsError, OSError):
+            failed += 1
+    return failed

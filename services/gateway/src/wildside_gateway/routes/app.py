@@ -68,6 +68,7 @@ from wildside_gateway.routes.ports import (
     NewRouteRequest,
     NullRouteMetrics,
     OutgoingJob,
+    OutgoingStatus,
     RateLimiter,
     RouteCache,
     RouteMetrics,
@@ -206,8 +207,7 @@ class RouteService:
         while True:
             outcome = await self.batches.submit(submission)
             if isinstance(outcome, Accepted):
-                if not outcome.replayed:  # announced here, in the request's own context
-                    await self._announce_accepted(outcome)
+                if not outcome.replayed:  # its status event went out with its batch's
                     self.analytics.capture(_requested(submission, outcome))
                 return outcome
             if isinstance(outcome, BaseException):
@@ -218,9 +218,12 @@ class RouteService:
         (the database, the batch's time limit) fails the whole batch, recording nothing."""
         try:
             async with asyncio.timeout(self.policy.timeout):
-                return await self._process_batch(batch)
+                outcomes = await self._process_batch(batch)
         except TimeoutError:
             raise _too_late() from None
+        # Outside the time limit: what was recorded is accepted, announced or not.
+        await self._announce_accepted(batch, outcomes)
+        return outcomes
 
     async def _process_batch(self, batch: Sequence[Submission]) -> list[Outcome]:
         now = asyncio.get_running_loop().time()
@@ -334,14 +337,35 @@ class RouteService:
             cache_key=item.cache_key,
         )
 
-    async def _announce_accepted(self, accepted: Accepted) -> None:
-        done = accepted.from_cache
-        status = RouteStatus.SUCCEEDED if done else RouteStatus.QUEUED
-        event = RouteGenerationStatus(accepted.request_id, status, 100 if done else 0, self.clock())
+    async def _announce_accepted(
+        self, batch: Sequence[Submission], outcomes: Sequence[Outcome]
+    ) -> None:
+        """The batch's new requests' first events (`queued`, or `succeeded` from the route
+        cache), one per request, in one burst, each with its request's trace; replays
+        announce nothing (their request already was)."""
+        now = self.clock()
+        events = [
+            OutgoingStatus(
+                RouteGenerationStatus(
+                    outcome.request_id,
+                    RouteStatus.SUCCEEDED if outcome.from_cache else RouteStatus.QUEUED,
+                    100 if outcome.from_cache else 0,
+                    now,
+                ),
+                item.context,
+            )
+            for item, outcome in zip(batch, outcomes, strict=True)
+            if isinstance(outcome, Accepted) and not outcome.replayed
+        ]
+        if not events:
+            return
         try:
-            await self.announcer.announce(event)
+            failed = await self.announcer.announce_many(events)
         except Exception:
-            log.warning("status event not published", exc_info=True)
+            log.warning("status events not published", exc_info=True)
+            return
+        if failed:
+            log.warning("status events not published", extra={"count": failed})
 
     async def state(self, principal: Principal, request_id: str) -> RouteState:
         """The request's state; another user's request is as unknown as a missing one,

@@ -110,9 +110,20 @@ class JobQueue(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingStatus:
+    status: RouteGenerationStatus
+    context: contextvars.Context  # the submitting request's (its trace), not the batch's
+
+
 class StatusAnnouncer(Protocol):
     async def announce(self, status: RouteGenerationStatus) -> None:
         """Publish a status event (best effort: the store holds the truth)."""
+        ...
+
+    async def announce_many(self, statuses: Sequence[OutgoingStatus]) -> int:
+        """Publish the events back to back, each with its request's trace (best effort);
+        returns how many could not be handed to the bus."""
         ...
 
 

@@ -19,7 +19,12 @@ from wildside_gateway.routes.app import RouteService
 from wildside_gateway.routes.domain.idempotency import HEADER as IDEMPOTENCY_HEADER
 from wildside_gateway.routes.domain.idempotency import parse_key
 from wildside_gateway.shared.adapters.inbound.paging import page_params, page_response
-from wildside_gateway.shared.adapters.inbound.requests import base_url, one_path, read_json
+from wildside_gateway.shared.adapters.inbound.requests import (
+    Endpoint,
+    base_url,
+    one_path,
+    read_json,
+)
 from wildside_gateway.shared.domain.principal import Principal
 from wildside_gateway.shared.ports import Authenticator
 
@@ -79,6 +84,10 @@ class RouteEndpoints:
         return JSONResponse(
             {"request_id": event.request_id, "status": event.status.value}, status_code=202
         )
+
+    def direct(self) -> dict[tuple[str, str], Endpoint]:
+        """The submission, answered without the router (`requests.DirectRoutes`)."""
+        return {("POST", "/api/v1/routes"): self.submit}
 
     def routes(self) -> list[Route]:
         return [

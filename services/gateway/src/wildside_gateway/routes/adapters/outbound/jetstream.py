@@ -13,7 +13,12 @@ from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 from opentelemetry import trace
 
-from wildside_common.bus.publisher import Outgoing, publish_many, publish_nowait
+from wildside_common.bus.publisher import (
+    Outgoing,
+    publish_many,
+    publish_many_nowait,
+    publish_nowait,
+)
 from wildside_common.bus.topology import (
     ROUTE_JOB_SUBJECT,
     ROUTE_STATUS_PREFIX,
@@ -24,7 +29,7 @@ from wildside_common.codec import decode
 from wildside_common.errors import InvalidInput
 from wildside_common.messages import RouteGenerationStatus
 from wildside_common.telemetry import extract_context, tracer
-from wildside_gateway.routes.ports import OutgoingJob
+from wildside_gateway.routes.ports import OutgoingJob, OutgoingStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,23 @@ class JetStreamStatusAnnouncer:
         self.nc = nc
 
     async def announce(self, status: RouteGenerationStatus) -> None:
-        msg_id = f"status:{status.request_id}:{status.status}:{status.progress}"
-        await publish_nowait(self.nc, status_subject(status.request_id), status, msg_id=msg_id)
+        await publish_nowait(
+            self.nc, status_subject(status.request_id), status, msg_id=_msg_id(status)
+        )
+
+    async def announce_many(self, statuses: Sequence[OutgoingStatus]) -> int:
+        """One burst for a batch's events (the client writes them out together)."""
+        messages = [
+            Outgoing(
+                status_subject(out.status.request_id), out.status, _msg_id(out.status), out.context
+            )
+            for out in statuses
+        ]
+        return await publish_many_nowait(self.nc, messages)
+
+
+def _msg_id(status: RouteGenerationStatus) -> str:
+    return f"status:{status.request_id}:{status.status}:{status.progress}"
 
 
 Listener = asyncio.Queue[RouteGenerationStatus]

@@ -12,6 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wildside_common.errors import (
     DomainError,
@@ -97,3 +98,30 @@ def one_path(path: str, handlers: Mapping[str, Endpoint]) -> Route:
         return await wrapped[method](request)
 
     return Route(path, dispatch, methods=list(wrapped))
+
+
+class DirectRoutes:
+    """ASGI layer answering a few hot (method, path) pairs straight from their endpoint
+    (wrapped by `handle_errors`, as `one_path` wraps it), without Starlette's exception
+    layer, router and `request_response` around it: on the submission path those frames
+    cost more than the endpoint's own work. Placed innermost among the gateway's
+    middleware (`bootstrap.gateway_app`), so the telemetry, browser policy and 500
+    handling around it are unchanged; every other request, and any request under a root
+    path, goes on to the router, which still holds the same routes (their other methods,
+    405 and `Allow`, the route templates)."""
+
+    def __init__(self, app: ASGIApp, endpoints: Mapping[tuple[str, str], Endpoint]) -> None:
+        self.app = app
+        self.endpoints = {
+            (method.upper(), path): handle_errors(endpoint)
+            for (method, path), endpoint in endpoints.items()
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            endpoint = self.endpoints.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                response = await endpoint(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
