@@ -128,8 +128,9 @@ async def test_a_connected_client_keeps_reconnecting_after_an_outage() -> None:
         server.close()
 
 
-async def test_publish_many_acks_each_message_with_its_own_trace(bus: Client) -> None:
-    js = bus.jetstream()
+def traced_statuses(id_prefix: str) -> tuple[list[str], list[str], list[Outgoing]]:
+    """Status events of three requests, each published in its own trace, plus a repeat of
+    the first (same message id: de-duplicated); the ids, the trace ids, the messages."""
     ids = [str(uuid.uuid4()) for _ in range(3)]
     contexts, trace_ids = [], []
     for request_id in ids:
@@ -137,10 +138,17 @@ async def test_publish_many_acks_each_message_with_its_own_trace(bus: Client) ->
             contexts.append(contextvars.copy_context())
             trace_ids.append(format(span.get_span_context().trace_id, "032x"))
     messages = [
-        Outgoing(status_subject(rid), a_status(rid), f"m-{rid}", ctx)
+        Outgoing(status_subject(rid), a_status(rid), f"{id_prefix}-{rid}", ctx)
         for rid, ctx in zip(ids, contexts, strict=True)
     ]
-    messages.append(Outgoing(status_subject(ids[0]), a_status(ids[0]), f"m-{ids[0]}", contexts[0]))
+    repeat = f"{id_prefix}-{ids[0]}"
+    messages.append(Outgoing(status_subject(ids[0]), a_status(ids[0]), repeat, contexts[0]))
+    return ids, trace_ids, messages
+
+
+async def test_publish_many_acks_each_message_with_its_own_trace(bus: Client) -> None:
+    js = bus.jetstream()
+    ids, trace_ids, messages = traced_statuses("m")
     assert await publish_many(js, messages, timeout=2.0) == [None] * 4
     for rid, trace_id in zip(ids, trace_ids, strict=True):
         assert await count(bus, ROUTE_STATUS_STREAM, status_subject(rid)) == 1  # de-duplicated
@@ -166,17 +174,7 @@ async def test_publish_many_reports_unacknowledged_messages_as_unavailable(bus: 
 
 async def test_publish_many_nowait_stores_each_message_with_its_own_trace(bus: Client) -> None:
     js = bus.jetstream()
-    ids = [str(uuid.uuid4()) for _ in range(3)]
-    contexts, trace_ids = [], []
-    for request_id in ids:
-        with TRACER.start_as_current_span(f"POST {request_id}") as span:
-            contexts.append(contextvars.copy_context())
-            trace_ids.append(format(span.get_span_context().trace_id, "032x"))
-    messages = [
-        Outgoing(status_subject(rid), a_status(rid), f"n-{rid}", ctx)
-        for rid, ctx in zip(ids, contexts, strict=True)
-    ]
-    messages.append(Outgoing(status_subject(ids[0]), a_status(ids[0]), f"n-{ids[0]}", contexts[0]))
+    ids, trace_ids, messages = traced_statuses("n")
     assert await publish_many_nowait(bus, messages) == 0
     await bus.flush(timeout=2)
     for rid, trace_id in zip(ids, trace_ids, strict=True):
