@@ -176,8 +176,13 @@ async def test_publish_many_nowait_stores_each_message_with_its_own_trace(bus: C
     js = bus.jetstream()
     ids, trace_ids, messages = traced_statuses("n")
     assert await publish_many_nowait(bus, messages) == 0
-    await bus.flush(timeout=2)
+    await bus.flush(timeout=2)  # the server has them; JetStream stores them just after
     for rid, trace_id in zip(ids, trace_ids, strict=True):
+        deadline = time.monotonic() + 5
+        while await count(bus, ROUTE_STATUS_STREAM, status_subject(rid)) == 0:
+            assert time.monotonic() < deadline, f"{rid} was never stored"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)  # a second copy, not de-duplicated, would be stored by now
         assert await count(bus, ROUTE_STATUS_STREAM, status_subject(rid)) == 1  # de-duplicated
         last = await js.get_last_msg(ROUTE_STATUS_STREAM, status_subject(rid))
         assert (last.headers or {})["traceparent"].split("-")[1] == trace_id
