@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -119,6 +120,23 @@ def nats_server_binaries() -> dict[str, str | None]:
     }
 
 
+def _server_name(port: int) -> str | None:
+    """The `server_name` in the INFO line a nats-server sends first on a new connection."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            line = sock.makefile("rb").readline(65536)
+    except OSError:
+        return None
+    if not line.startswith(b"INFO "):
+        return None
+    try:
+        info = json.loads(line[5:])
+    except ValueError:
+        return None
+    name = info.get("server_name")
+    return name if isinstance(name, str) else None
+
+
 class NatsServer:
     """A nats-server with JetStream, on a free port, stoppable and restartable."""
 
@@ -127,27 +145,43 @@ class NatsServer:
         self.port = free_port()
         self.store = tempfile.mkdtemp(prefix="wildside-nats-")
         self.process: subprocess.Popen[bytes] | None = None
+        self.name = f"wildside-test-{uuid.uuid4().hex[:12]}"  # kept across restarts
+        self.started = False
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-sd",
-                self.store,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
+        """Start it and make sure the server answering on the port is this one: two test
+        processes can pick the same free port at once, and then the second server exits
+        while the first one answers its port. On a first start that is retried on another
+        port; on a restart (the port is part of the URL clients hold) it is an error."""
+        for _ in range(1 if self.started else 5):
+            self.process = subprocess.Popen(
+                [
+                    self.binary,
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-sd",
+                    self.store,
+                    "-n",
+                    self.name,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wait_for_port(self.port)
+            if self.process.poll() is None and _server_name(self.port) == self.name:
+                self.started = True
+                return
+            stop_process(self.process)
+            self.process = None
+            self.port, self.name = free_port(), f"wildside-test-{uuid.uuid4().hex[:12]}"
+        raise RuntimeError(f"nats-server did not start as the one answering on {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
