@@ -4,6 +4,7 @@ re-check them all; an expiry or a revocation still closes exactly the sockets it
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,3 +136,22 @@ async def test_a_closed_sockets_entry_does_not_shield_a_later_expiry() -> None:
     await watch.sweep()
     assert sockets[1].closed == 4401
     assert sockets[0].closed is None
+
+
+async def test_a_stopped_watch_checks_nothing_more() -> None:
+    """At shutdown the watch stops before the revocations close: its task ends, and a socket
+    added after (a late handshake) starts no new check."""
+    gate = Gate()
+    watch = SessionWatch(gate, interval=0.01)  # type: ignore[arg-type]
+    watch.add(Socket(), claims("t0", 10))  # type: ignore[arg-type]
+    task = watch._task
+    assert task is not None
+    await asyncio.sleep(0.05)  # the task has checked it
+    assert gate.confirmed >= 1
+    await watch.stop()
+    assert task.done()
+    confirmed = gate.confirmed
+    watch.add(Socket(), claims("t1", 10))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert watch._task is None
+    assert gate.confirmed == confirmed

@@ -276,7 +276,8 @@ def build_app(
     revocations: RedisSessionRevocations,
     walks: WalkFeed | None = None,
     tiles: TileUpstream | None = None,
-) -> Starlette:
+) -> tuple[Starlette, StatusSocketEndpoint]:
+    """The app, and its WebSocket endpoint (closed at shutdown, see `bootstrap`)."""
     throttle = RedisLoginThrottle(redis, settings.identity.login_limits, settings.redis_prefix)
     signup_throttle = RedisSignupThrottle(
         redis, settings.identity.signup_attempts_per_hour, prefix=settings.redis_prefix
@@ -334,7 +335,7 @@ def build_app(
         )
         routes.extend(tile_proxy_routes(TileRelay(tiles)))
     routes.extend(web_routes(settings.web_dist_dir, settings.public_base_url))  # last: at `/`
-    return gateway_app(routes, origins, settings.public_base_url, endpoints.direct())
+    return gateway_app(routes, origins, settings.public_base_url, endpoints.direct()), socket
 
 
 def route_service(
@@ -426,6 +427,7 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         if settings.tiles_dev_upstream is None
         else HttpTileUpstream(settings.tiles_dev_upstream)
     )
+    socket: StatusSocketEndpoint | None = None
     try:
         js = nats.jetstream()
         await ensure_streams(js, settings.common.nats_stream_replicas)
@@ -435,12 +437,16 @@ async def bootstrap(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await revocations.start()  # sessions are checked against a loaded mirror only
         walks = NatsWalkFeed(nats)  # live walks: positions out, guidance in (core NATS)
         await walks.start()
-        app = build_app(settings, pool, nats, feed, service, redis, revocations, walks, tiles)
+        app, socket = build_app(
+            settings, pool, nats, feed, service, redis, revocations, walks, tiles
+        )
         checks = readiness_checks(pool, nats, feed, revocations)
         yield Gateway(settings, pool, nats, feed, service, app, checks)
         await walks.stop()
         await feed.stop()
     finally:
+        if socket is not None:  # its session checks read the revocations: stop them first
+            await socket.close()
         maintenance.cancel()
         if tiles is not None:
             await tiles.close()

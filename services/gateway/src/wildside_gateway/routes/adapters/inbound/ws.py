@@ -259,6 +259,10 @@ class StatusSocketEndpoint:
         self.cookie_name = cookie_name
         self.sessions = SessionWatch(auth)
 
+    async def close(self) -> None:
+        """At shutdown, before the session revocations close."""
+        await self.sessions.stop()
+
     async def handle(self, socket: WebSocket) -> None:
         refusal = cross_site_handshake(socket, self.origins, self.cookie_name)
         if refusal is not None:

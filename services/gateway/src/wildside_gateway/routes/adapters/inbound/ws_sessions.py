@@ -47,6 +47,7 @@ class SessionWatch:
         self.generation: int | None = None  # the revocations' generation last checked at
         self._order = itertools.count()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def add(self, socket: WebSocket, claims: SessionClaims) -> None:
         """Watch the socket until `discard` (or until its session ends and it is closed)."""
@@ -54,8 +55,18 @@ class SessionWatch:
         self.sockets[key] = (socket, claims, order)
         self.added.append(key)
         heapq.heappush(self.expiries, (claims.expires_at.timestamp(), order, key))
-        if self._task is None or self._task.done():
+        if not self._stopped and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._run(), name="ws-session-watch")
+
+    async def stop(self) -> None:
+        """End the checks (the gateway is shutting down): none runs after this returns, so
+        none reads the revocations once they are closed."""
+        self._stopped = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def discard(self, socket: WebSocket) -> None:
         self.sockets.pop(id(socket), None)
@@ -68,7 +79,7 @@ class SessionWatch:
             heapq.heapify(self.expiries)
 
     async def _run(self) -> None:
-        while self.sockets:
+        while self.sockets and not self._stopped:
             await asyncio.sleep(self.interval)
             await self.sweep()
 
