@@ -26,8 +26,9 @@ from wildside_gateway.shared.domain.walks import WalkSummary
 
 
 class FakeRecording:
-    def __init__(self, recorded: frozenset[str]) -> None:
+    def __init__(self, recorded: frozenset[str], unknown_user: frozenset[str]) -> None:
         self._recorded = recorded
+        self.unknown_user = unknown_user
 
     @property
     def recorded(self) -> frozenset[str]:
@@ -38,7 +39,8 @@ class FakeRecording:
 
 
 class FakeRouteRequests:
-    def __init__(self) -> None:
+    def __init__(self, users: set[str] | None = None) -> None:
+        self.users = users  # the user ids with an account; None: every user has one
         self.requests: dict[str, RouteState] = {}
         self.keys: dict[tuple[str, str], StoredResponse] = {}
         self.batches: list[int] = []
@@ -51,14 +53,21 @@ class FakeRouteRequests:
         self.batches.append(len(batch))
         taken = set(self.keys)
         recordable: list[NewRouteRequest] = []
+        unknown_user = frozenset(
+            new.request_id
+            for new in batch
+            if self.users is not None and new.user_id not in self.users
+        )
         for new in batch:
+            if new.request_id in unknown_user:
+                continue
             if new.claim is not None:
                 pair = (new.user_id, new.claim.key)
                 if pair in taken:
                     continue
                 taken.add(pair)
             recordable.append(new)
-        recording = FakeRecording(frozenset(new.request_id for new in recordable))
+        recording = FakeRecording(frozenset(new.request_id for new in recordable), unknown_user)
         yield recording
         for new in recordable:
             if new.request_id in recording.recorded:

@@ -25,6 +25,7 @@ from wildside_common.errors import (
     NotFound,
     RateLimited,
     Timeout,
+    Unauthorized,
     Unavailable,
 )
 from wildside_common.messages import RouteStatus
@@ -206,6 +207,22 @@ async def test_a_job_the_bus_refuses_fails_alone_and_leaves_no_record() -> None:
     assert all(isinstance(r, Accepted) for i, r in enumerate(results) if i != 3)
     assert len(store.requests) == 5 and (ALICE.user_id, keys[3]) not in store.keys
     assert sorted(job.seed for job in queue.jobs) == [0, 1, 2, 4, 5]
+
+
+async def test_a_user_without_account_is_refused_401_and_the_batch_goes_on() -> None:
+    """A session that outlived its account (deleted, its revocation not yet seen): that
+    submission is 401, the others in its batch are accepted with their jobs."""
+    queue = FakeQueue()
+    svc, store = service(queue)
+    store.users = {ALICE.user_id}
+    results = await asyncio.gather(
+        *(svc.submit(BOB if n == 2 else ALICE, body(n)) for n in range(5)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], Unauthorized)
+    assert all(isinstance(r, Accepted) for i, r in enumerate(results) if i != 2)
+    assert sorted(job.seed for job in queue.jobs) == [0, 1, 3, 4]
+    assert max(store.batches) > 1  # they shared a batch
 
 
 async def test_rate_limit_refuses_within_a_batch_per_request() -> None:

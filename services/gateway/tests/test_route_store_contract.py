@@ -37,7 +37,11 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(params=["fake", "postgres"])
 async def store_and_user(request, pool) -> tuple[object, str]:
     user_id = await insert_user(pool, "store")
-    store = FakeRouteRequests() if request.param == "fake" else PostgresRouteRequests(pool)
+    store = (
+        FakeRouteRequests(users={user_id})
+        if request.param == "fake"
+        else PostgresRouteRequests(pool)
+    )
     return store, user_id
 
 
@@ -69,6 +73,21 @@ async def test_recorded_request_is_queued(store_and_user) -> None:
     state = await store.get(request.request_id)
     assert state is not None and state.status is RouteStatus.QUEUED
     assert state.user_id == user and state.result is None
+
+
+async def test_a_request_of_a_user_without_account_is_left_out_not_the_batch(
+    store_and_user,
+) -> None:
+    """An account deleted while its session lives on: its request is not recorded and is
+    named as such; the other requests of the batch are recorded."""
+    store, user = store_and_user
+    ours, gone = new(user, key=str(uuid.uuid4())), new(str(uuid.uuid4()), key=str(uuid.uuid4()))
+    async with store.recording([gone, ours]) as recording:
+        assert recording.recorded == {ours.request_id}
+        assert recording.unknown_user == {gone.request_id}
+    assert await store.get(ours.request_id) is not None
+    assert await store.get(gone.request_id) is None
+    assert await stored(store, gone.user_id, gone.claim.key) is None
 
 
 async def test_an_error_inside_the_block_records_nothing(store_and_user) -> None:

@@ -38,6 +38,7 @@ from wildside_common.errors import (
     InvalidInput,
     NotFound,
     Timeout,
+    Unauthorized,
     Unavailable,
 )
 from wildside_common.inputs import canonical_uuid
@@ -299,8 +300,11 @@ class RouteService:
                         errors[outgoing.job.request_id] = _as_domain_error(failure)
                 if errors:
                     await recording.discard(list(errors))
+        unknown_user = recording.unknown_user
         for i, new in zip(pending, news, strict=True):
-            if new.request_id not in recorded:
+            if new.request_id in unknown_user:
+                outcomes[i] = Unauthorized("the session's account no longer exists")
+            elif new.request_id not in recorded:
                 outcomes[i] = RETRY
             elif new.request_id in errors:
                 outcomes[i] = errors[new.request_id]

@@ -45,7 +45,14 @@ class Recording(Protocol):
 
     @property
     def recorded(self) -> frozenset[str]:
-        """Ids of the requests recorded; the others' keys are held by another request."""
+        """Ids of the requests recorded; the others' keys are held by another request,
+        or their user has no account (`unknown_user`)."""
+        ...
+
+    @property
+    def unknown_user(self) -> frozenset[str]:
+        """Ids of the requests not recorded because their user has no account (deleted
+        since the session was issued); the rest of the batch is recorded all the same."""
         ...
 
     async def discard(self, request_ids: Collection[str]) -> None:

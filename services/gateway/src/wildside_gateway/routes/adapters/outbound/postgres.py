@@ -39,12 +39,16 @@ from wildside_gateway.shared.domain.walks import WalkSummary
 # first transaction ends, then finds the key taken. Rows are claimed in (user, key)
 # order, so two batches never wait on each other's keys in a cycle.
 RECORD = """
-WITH input AS (
+WITH given AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
                          $6::text[], $7::int[], $8::text[], $9::float8[], $10::text[],
                          $11::int[], $12::text[], $13::int[])
         AS t(id, user_id, payload, cache_key, key, fingerprint, status_code, body, ttl,
              status, progress, route, ord)
+), input AS (
+    -- A request whose user has no account (deleted since its session was issued) is left
+    -- out: its foreign key would fail the whole batch, everyone else's requests with it.
+    SELECT * FROM given g WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = g.user_id)
 ), claim AS (
     INSERT INTO idempotency_keys (user_id, key, payload_sha256, request_id, response_status,
                                   response_body, expires_at)
@@ -68,7 +72,9 @@ WITH input AS (
     WHERE i.route IS NOT NULL
     RETURNING 1
 )
-SELECT id FROM request
+SELECT id, false AS unknown_user FROM request
+UNION ALL
+SELECT id, true FROM given g WHERE NOT EXISTS (SELECT 1 FROM input i WHERE i.id = g.id)
 """
 DISCARD = """
 WITH keys AS (DELETE FROM idempotency_keys WHERE request_id = ANY($1::uuid[]))
@@ -177,9 +183,12 @@ def _stored_route(value: Any) -> Route:
 
 
 class PostgresRecording:
-    def __init__(self, conn: asyncpg.Connection, recorded: frozenset[str]) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, recorded: frozenset[str], unknown_user: frozenset[str]
+    ) -> None:
         self.conn = conn
         self._recorded = recorded
+        self.unknown_user = unknown_user
 
     @property
     def recorded(self) -> frozenset[str]:
@@ -202,7 +211,11 @@ class PostgresRouteRequests:
             with translated():
                 async with conn.transaction():
                     rows = await conn.fetch(RECORD, *record_arguments(batch))
-                    yield PostgresRecording(conn, frozenset(str(row["id"]) for row in rows))
+                    yield PostgresRecording(
+                        conn,
+                        frozenset(str(row["id"]) for row in rows if not row["unknown_user"]),
+                        frozenset(str(row["id"]) for row in rows if row["unknown_user"]),
+                    )
         finally:
             await self.pool.release(conn)
 
