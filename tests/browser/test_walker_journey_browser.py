@@ -300,3 +300,28 @@ def test_keyboard_alone_signs_up_saves_opens_deletes_and_leaves(page) -> None:
     expect(page.get_by_role("status")).to_contain_text("account and everything in it are deleted")
     assert page.evaluate("fetch('/api/v1/users/me').then(r => r.status)") == 401
     shot(page, "31-keyboard-left")
+
+
+def test_the_start_at_the_devices_location(page) -> None:
+    """ "Start at my location": refused (no permission) it is said in words; allowed, the
+    device's position becomes the start and the map moves there."""
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Username").first.fill("demo")
+    page.get_by_label("Password").first.fill("wildside-demo")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    page.wait_for_function("() => window.wildsideMap && window.wildsideMap.loaded()")
+    page.context.clear_permissions()
+    page.get_by_role("button", name="Start at my location").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your location is not available; use the map instead."
+    )
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 60.1712, "longitude": 24.9415})
+    page.get_by_role("button", name="Start at my location").click()
+    expect(page.locator("#start-text")).to_have_text("60.17120, 24.94150")
+    expect(page.get_by_role("alert")).to_be_hidden()
+    centre = page.evaluate("window.wildsideMap.getCenter().toArray()")
+    assert [round(centre[0], 4), round(centre[1], 4)] == [24.9415, 60.1712]
+    assert page.locator(".start-marker").count() == 1
+    shot(page, "32-my-location")
