@@ -71,6 +71,11 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
         "window.wildsideMap.queryRenderedFeatures({layers: ['route-line']}).length > 0"
     )
     expect(page.locator("#progress-box")).to_be_hidden()
+    # The base and the POI tiles from /tiles are drawn (rendered features of their layers).
+    for layers in ("['streets', 'streets-major']", "['pois']"):
+        page.wait_for_function(
+            f"window.wildsideMap.queryRenderedFeatures({{layers: {layers}}}).length > 0"
+        )
     shot(page, "05-route")
 
     # 5. Save it with a name; it is listed.
