@@ -113,16 +113,19 @@ def axe_violations(page) -> list[str]:
     ]
 
 
-def tab_to(page, name: str, presses: int = 60) -> None:
-    """Press Tab until the focused element's accessible text is `name` (the keyboard's way
-    to a control); fails when it is not reached."""
+def tab_to(
+    page, name: str, presses: int = 60, *, backwards: bool = False, prefix: bool = False
+) -> None:
+    """Press Tab (Shift+Tab when `backwards`) until the focused element's accessible text
+    is `name` (or starts with it, when `prefix`): the keyboard's way to a control; fails
+    when it is not reached."""
     for _ in range(presses):
-        page.keyboard.press("Tab")
+        page.keyboard.press("Shift+Tab" if backwards else "Tab")
         focused = page.evaluate(
             "(() => { const e = document.activeElement;"
             " return e ? (e.getAttribute('aria-label') || e.labels?.[0]?.textContent"
             " || e.textContent || '').trim() : ''; })()"
         )
-        if focused == name:
+        if focused == name or (prefix and focused.startswith(name)):
             return
     raise AssertionError(f"Tab never reached {name!r}")

@@ -87,7 +87,7 @@ def log_in_and_plan(page, expect) -> None:
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(page.locator("#start-text")).to_contain_text("60.1")
     page.get_by_role("button", name="Ask for a walk").click()
-    expect(page.get_by_role("heading", name="Your walk")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Your walk", exact=True)).to_be_visible(timeout=60_000)
     wait_until(page, ROUTE_DRAWN)
 
 
@@ -128,7 +128,7 @@ def test_installable_and_a_saved_walk_opens_offline(page) -> None:
     wait_until(page, "window.wildsideMap && window.wildsideMap.loaded()")
     saved.click()
     expect(page.get_by_role("status")).to_contain_text("Showing Offline stroll")
-    expect(page.get_by_role("heading", name="Your walk")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your walk", exact=True)).to_be_visible()
     expect(stops.first).to_be_visible()
     assert stops.count() == online_stops
     wait_until(page, ROUTE_DRAWN)

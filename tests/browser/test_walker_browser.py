@@ -14,6 +14,8 @@ Run alone: `make browser` (builds web/dist, installs chromium with apt when miss
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright import sync_api as playwright_sync
 
@@ -58,7 +60,7 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
     expect(page.get_by_role("heading", name="Finding your walk")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel", exact=True)).to_be_visible()
     shot(page, "04-progress")
-    expect(page.get_by_role("heading", name="Your walk")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Your walk", exact=True)).to_be_visible(timeout=60_000)
     stops = page.get_by_role("list", name="Stops").get_by_role("listitem")
     expect(stops.first).to_be_visible()
     assert stops.count() >= 1
@@ -69,6 +71,11 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
         "window.wildsideMap.queryRenderedFeatures({layers: ['route-line']}).length > 0"
     )
     expect(page.locator("#progress-box")).to_be_hidden()
+    # The base and the POI tiles from /tiles are drawn (rendered features of their layers).
+    for layers in ("['streets', 'streets-major']", "['pois']"):
+        page.wait_for_function(
+            f"window.wildsideMap.queryRenderedFeatures({{layers: {layers}}}).length > 0"
+        )
     shot(page, "05-route")
 
     # 5. Save it with a name; it is listed.
@@ -84,11 +91,17 @@ def test_a_walker_plans_saves_and_logs_out(page) -> None:
     page.get_by_role("button", name="Another walk").click()
     expect(page.get_by_role("status")).to_contain_text("Looking for your walk")
     page.evaluate("window.wildsideSocket.drop()")
+    # The drop is said in words ("Connection lost; reconnecting…" until the socket is back,
+    # then "Reconnected."), never a silent wait.
+    expect(page.get_by_role("status")).to_contain_text(
+        re.compile("Connection lost; reconnecting|Reconnected")
+    )
     expect(page.get_by_role("status")).to_contain_text("Your walk is ready", timeout=60_000)
     expect(page.get_by_role("alert")).to_be_hidden()
-    expect(page.get_by_role("heading", name="Your walk")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your walk", exact=True)).to_be_visible()
     page.get_by_role("button", name="Another walk").click()
     expect(page.get_by_role("alert")).to_contain_text("Too many requests")
+    assert axe_violations(page) == []  # the error screen too
     shot(page, "07-rate-limited")
 
     # 7. Log out: back to the login form, the session gone.

@@ -1,8 +1,9 @@
 """The rest of the walker's steps in a real browser (see test_walker_browser.py for the
 stack): a new walker signs up, plans a walk ending elsewhere, opens a stop's details, finds
 the walk among the recent ones, saves and deletes it, and deletes the account; axe-core
-checks every screen on the way, errors included. A second walker does login -> plan -> ask
--> cancel with the keyboard alone.
+checks every screen on the way, errors included. With the keyboard alone, the demo walker
+does login -> plan -> ask -> cancel -> log out, and a new walker every other action: sign up,
+a stop's details, save, another walk, open a recent and the saved walk, delete it, leave.
 
 Each walker is its own account: the stack allows 2 walk requests a minute per walker.
 """
@@ -99,7 +100,7 @@ def test_sign_up_plan_details_recent_saved_and_leave(page) -> None:
     found["progress"] = axe_violations(page)
     shot(page, "22-progress")
     held.release()
-    expect(page.get_by_role("heading", name="Your walk")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Your walk", exact=True)).to_be_visible(timeout=60_000)
     stops = page.get_by_role("list", name="Stops").get_by_role("button")
     expect(stops.first).to_be_visible()
     assert "arrive after" in stops.first.inner_text()
@@ -207,4 +208,120 @@ def test_keyboard_alone_logs_in_plans_asks_and_cancels(page) -> None:
     expect(page.get_by_role("heading", name="Plan a walk")).to_be_focused()
     # The cancelled walk is listed among the recent ones (not openable: it has no route).
     expect(page.locator("#recent-list")).to_contain_text("cancelled")
+    assert axe_violations(page) == []
     shot(page, "30-keyboard-cancelled")
+    # Log out: the header's button, back from the plan's heading.
+    tab_to(page, "Log out", backwards=True)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.evaluate("fetch('/api/v1/users/me').then(r => r.status)") == 401
+
+
+def test_keyboard_alone_signs_up_saves_opens_deletes_and_leaves(page) -> None:
+    """No mouse, a new walker: sign up, plan, a stop's details, save with a name, another
+    walk (a new seed), open a recent and the saved walk, delete it, delete the account."""
+    username = f"keys-{uuid.uuid4().hex[:10]}"
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.wait_for_function("() => window.wildsideMap && window.wildsideMap.loaded()")
+    tab_to(page, "New here? Sign up")
+    page.keyboard.press("Enter")  # opens the sign-up form
+    page.keyboard.press("Tab")
+    expect(page.locator("#signup-username")).to_be_focused()
+    page.keyboard.type(username)
+    tab_to(page, "Display name")
+    page.keyboard.type("Key Walker")
+    tab_to(page, "Password (at least 10 characters)")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Signed in as Key Walker")).to_be_visible()
+    expect(page.get_by_role("heading", name="Plan a walk")).to_be_focused()
+
+    # Plan and ask; the walk arrives with the focus on its heading.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(page.locator("input[name=theme]").first).to_be_checked()
+    tab_to(page, "Start at the map centre")
+    page.keyboard.press("Enter")
+    expect(page.locator("#start-text")).to_contain_text("60.1")
+    tab_to(page, "Ask for a walk")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Your walk", exact=True)).to_be_focused(timeout=60_000)
+
+    # A stop's details, and back to its line in the list.
+    stops = page.get_by_role("list", name="Stops").get_by_role("button")
+    page.keyboard.press("Tab")
+    expect(stops.first).to_be_focused()
+    name = stops.first.locator("strong").inner_text()
+    page.keyboard.press("Enter")
+    expect(page.locator("#stop-title")).to_be_focused()
+    expect(page.locator("#stop-title")).to_contain_text(f"Stop 1: {name}")
+    tab_to(page, "Back to the stops")
+    page.keyboard.press("Enter")
+    expect(stops.first).to_be_focused()
+
+    # Save it with a name.
+    tab_to(page, "Name")
+    page.keyboard.type("Keyboard walk")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Saved as Keyboard walk")
+    first_summary = page.locator("#walk-summary").inner_text()
+
+    # Another walk (a new seed), then the first one opened from the recent walks.
+    tab_to(page, "Another walk", backwards=True)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Your walk is ready", timeout=60_000)
+    recent = page.locator("#recent-list").get_by_role("button")
+    expect(recent).to_have_count(2)
+    tab_to(page, "Open the walk of", prefix=True)
+    expect(recent.first).to_be_focused()  # newest first: the next is the first walk
+    page.keyboard.press("Tab")
+    expect(recent.last).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Showing a recent walk")
+    expect(page.locator("#walk-summary")).to_have_text(first_summary)
+
+    # The saved walk opened, then deleted.
+    tab_to(page, "Open Keyboard walk")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Showing Keyboard walk")
+    tab_to(page, "Delete Keyboard walk")
+    page.keyboard.press("Enter")
+    expect(page.locator("#saved-list")).to_have_text("No saved walks yet.")
+    # The deleted entry's button is gone: the focus is on the list's heading, not lost.
+    expect(page.get_by_role("heading", name="Saved walks")).to_be_focused()
+
+    # Delete the account.
+    tab_to(page, "Delete my account")
+    page.keyboard.press("Enter")  # opens the confirmation
+    tab_to(page, "Your password, to confirm")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()
+    expect(page.get_by_role("status")).to_contain_text("account and everything in it are deleted")
+    assert page.evaluate("fetch('/api/v1/users/me').then(r => r.status)") == 401
+    shot(page, "31-keyboard-left")
+
+
+def test_the_start_at_the_devices_location(page) -> None:
+    """ "Start at my location": refused (no permission) it is said in words; allowed, the
+    device's position becomes the start and the map moves there."""
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Username").first.fill("demo")
+    page.get_by_label("Password").first.fill("wildside-demo")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    page.wait_for_function("() => window.wildsideMap && window.wildsideMap.loaded()")
+    page.context.clear_permissions()
+    page.get_by_role("button", name="Start at my location").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your location is not available; use the map instead."
+    )
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 60.1712, "longitude": 24.9415})
+    page.get_by_role("button", name="Start at my location").click()
+    expect(page.locator("#start-text")).to_have_text("60.17120, 24.94150")
+    expect(page.get_by_role("alert")).to_be_hidden()
+    centre = page.evaluate("window.wildsideMap.getCenter().toArray()")
+    assert [round(centre[0], 4), round(centre[1], 4)] == [24.9415, 60.1712]
+    assert page.locator(".start-marker").count() == 1
+    shot(page, "32-my-location")
