@@ -25,8 +25,15 @@ OBSERVABILITY = DEPLOY / "observability"
 
 
 def rules() -> list[dict[str, Any]]:
-    doc = yaml.safe_load((OBSERVABILITY / "prometheusrule.yaml").read_text())
-    return [rule for group in doc["spec"]["groups"] for rule in group["rules"]]
+    """The rules of every PrometheusRule under deploy/ (the refresh's is in deploy/base)."""
+    return [
+        rule
+        for path in sorted(DEPLOY.rglob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule"
+        for group in doc["spec"]["groups"]
+        for rule in group["rules"]
+    ]
 
 
 def dashboard(name: str) -> dict[str, Any]:
@@ -46,6 +53,7 @@ def test_the_seeds_alerts_exist_and_each_has_a_routed_severity_and_a_runbook() -
         "WildsideJetStreamStreamNoLeader",
         "WildsideDbPoolSaturated",
         "WildsideDbQueryLatencyHigh",
+        "WildsideOsmRefreshStale",
     } <= set(alerts)
     routed = routes_by_severity()
     for name, alert in alerts.items():
