@@ -148,3 +148,15 @@ def test_only_encrypted_secrets_and_placeholder_templates_are_committed() -> Non
     rules = yaml.safe_load((ROOT / ".sops.yaml").read_text())["creation_rules"]
     assert rules[0]["encrypted_regex"] == "^(data|stringData)$"
     assert "deploy/secrets/" in rules[0]["path_regex"]
+
+
+def test_the_readme_names_the_bootstrap_command_and_what_an_operator_provides() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Operations: running it on Kubernetes", 1)[1].split("\n## ", 1)[0]
+    for provided in ("**a Kubernetes cluster**", "**a DNS name**", "**an age key**"):
+        assert provided in section, provided
+    (command,) = [line for line in section.splitlines() if line.startswith("flux bootstrap")]
+    assert "--read-write-key" in section  # the image automation pushes the production digest
+    path = next(word for word in section.split() if word.startswith("--path="))
+    assert (ROOT / path.removeprefix("--path=") / "kustomization.yaml").is_file(), command
+    assert "sops-age" in section  # the Secret every decrypting Kustomization names
