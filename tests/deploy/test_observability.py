@@ -116,3 +116,19 @@ def test_the_logs_dashboard_follows_the_trace_id_field_the_services_log() -> Non
         line = orjson.loads(JsonFormatter("router").format(record))
     assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
     assert {"service", "level", "logger", "message"} <= line.keys()
+
+
+def test_the_platforms_alertmanager_applies_the_routes_to_every_namespaces_alerts() -> None:
+    """The AlertmanagerConfig is only routing once the Alertmanager selects it, and without
+    the operator's namespace matcher (most alerts aggregate the namespace label away)."""
+    (config,) = [
+        d for d in yaml.safe_load_all((OBSERVABILITY / "alertmanager.yaml").read_text()) if d
+    ]
+    release = yaml.safe_load(
+        (DEPLOY / "platform/controllers/kube-prometheus-stack.yaml").read_text()
+    )
+    spec = release["spec"]["values"]["alertmanager"]["alertmanagerSpec"]
+    selector = spec["alertmanagerConfigSelector"]["matchLabels"]
+    assert selector.items() <= config["metadata"]["labels"].items()
+    assert spec["alertmanagerConfigNamespaceSelector"] == {}
+    assert spec["alertmanagerConfigMatcherStrategy"] == {"type": "None"}
