@@ -23,8 +23,11 @@ from tests.deploy.flux_tree import (
     key,
     kustomize_resources,
 )
+from tests.deploy.kustomize import render
 
 pytestmark = pytest.mark.unit
+
+SECRETS_TEMPLATES = DEPLOY / "secrets" / "templates"
 
 
 def applied_by_bootstrap() -> list[dict]:
@@ -160,3 +163,75 @@ def test_the_readme_names_the_bootstrap_command_and_what_an_operator_provides() 
     path = next(word for word in section.split() if word.startswith("--path="))
     assert (ROOT / path.removeprefix("--path=") / "kustomization.yaml").is_file(), command
     assert "sops-age" in section  # the Secret every decrypting Kustomization names
+
+
+def secret_references(node: object, found: set[tuple[str, str | None]]) -> None:
+    """(Secret, key or None) that `node` reads, optional ones left out: env secretKeyRefs,
+    volumes and TLS secretNames, `{name, key}` selectors (AlertmanagerConfig receivers,
+    CloudNativePG's backup credentials), CloudNativePG's role and bootstrap Secrets."""
+    if isinstance(node, list):
+        for item in node:
+            secret_references(item, found)
+    if not isinstance(node, dict):
+        return
+    for field, value in node.items():
+        if field == "secretKeyRef" or (isinstance(value, dict) and set(value) == {"name", "key"}):
+            if not value.get("optional", False):
+                found.add((value["name"], value["key"]))
+        elif field in {"passwordSecret", "secret"} and isinstance(value, dict) and "name" in value:
+            found.add((value["name"], None))
+        elif field == "secretName" and isinstance(value, str):
+            found.add((value, None))
+        else:
+            secret_references(value, found)
+
+
+SECRET_SCOPES = {
+    # rendered directory: the template of the sealed Secrets it reads
+    "overlays/production": "production",
+    "observability": "production",  # applied into namespace wildside (targetNamespace)
+    "overlays/dev": "dev",
+    "platform/config": "platform",
+}
+
+
+@pytest.mark.parametrize("directory", sorted(SECRET_SCOPES))
+def test_every_secret_a_scope_reads_is_in_its_sealed_secrets_template(directory: str) -> None:
+    """Never a Secret made by hand: each one the manifests read (and each key of it) is
+    in the template the operator fills and seals, or is made by a controller of the
+    same scope (cert-manager's Certificate)."""
+    rendered = render(DEPLOY / directory)
+    made = {d["spec"]["secretName"] for d in rendered if d["kind"] == "Certificate"}
+    wanted: set[tuple[str, str | None]] = set()
+    for doc in rendered:
+        if doc["kind"] not in {"Certificate", "Secret"}:
+            secret_references(doc, wanted)
+    template = SECRETS_TEMPLATES / f"{SECRET_SCOPES[directory]}.yaml"
+    provided = {
+        d["metadata"]["name"]: set(d.get("stringData", {})) | set(d.get("data", {}))
+        for d in yaml.safe_load_all(template.read_text())
+    }
+    assert wanted, directory
+    missing = sorted(
+        f"{name}:{key}" if key else name
+        for name, key in wanted
+        if name not in made and (name not in provided or (key and key not in provided[name]))
+    )
+    assert not missing, f"{directory} reads Secrets that {template.name} does not hold: {missing}"
+
+
+def test_the_secret_reference_walk_finds_each_kind_of_reference() -> None:
+    found: set[tuple[str, str | None]] = set()
+    secret_references(
+        {
+            "env": [
+                {"valueFrom": {"secretKeyRef": {"name": "a", "key": "url"}}},
+                {"valueFrom": {"secretKeyRef": {"name": "b", "key": "k", "optional": True}}},
+            ],
+            "volumes": [{"secret": {"secretName": "c"}}],
+            "receivers": [{"apiURL": {"name": "d", "key": "webhook"}}],
+            "roles": [{"passwordSecret": {"name": "e"}}],
+        },
+        found,
+    )
+    assert found == {("a", "url"), ("c", None), ("d", "webhook"), ("e", None)}
