@@ -8,6 +8,8 @@ every image policy and automation must find its target here, in the current API 
 from __future__ import annotations
 
 import copy
+import fnmatch
+import re
 
 import pytest
 import yaml
@@ -91,19 +93,45 @@ def test_kustomizations_that_apply_sops_secrets_decrypt_them_with_the_age_key() 
             assert decryption == {"provider": "sops", "secretRef": {"name": "sops-age"}}, key(doc)
 
 
-def test_image_markers_name_existing_policies_and_production_pins_the_digest() -> None:
-    keys = map(key, flux_objects())
-    policies = {f"{ns}:{name}" for kind, ns, name in keys if kind == "ImagePolicy"}
+def test_image_markers_name_existing_policies_and_both_environments_pin_a_digest() -> None:
+    """Production: the newest release's tag and digest, resolved once. Dev: the tag `main`
+    and its digest, re-resolved (each merge's image changes the manifest, so dev rolls)."""
+    objects = flux_objects()
+    policies = {
+        f"{d['metadata']['namespace']}:{d['metadata']['name']}": d
+        for d in objects
+        if d["kind"] == "ImagePolicy"
+    }
     markers = image_policy_markers(DEPLOY.rglob("*.yaml"))
     for path, marker in markers:
         policy, _, field = marker.partition(":")[2].partition(":")
         assert f"{marker.split(':')[0]}:{policy}" in policies, (path, marker)
         assert field in {"", "tag", "name", "digest"}, (path, marker)
-    production = DEPLOY / "overlays" / "production" / "kustomization.yaml"
-    fields = {marker.rpartition(":")[2] for path, marker in markers if path == production}
-    assert fields == {"tag", "digest"}
-    automation = next(d for d in flux_objects() if d["kind"] == "ImageUpdateAutomation")
-    assert (ROOT / automation["spec"]["update"]["path"]).resolve() == production.parent
+    (automation,) = [d for d in objects if d["kind"] == "ImageUpdateAutomation"]
+    updated = (ROOT / automation["spec"]["update"]["path"]).resolve()
+    for overlay, policy, reflection in (
+        ("production", "flux-system:wildside", "IfNotPresent"),
+        ("dev", "flux-system:wildside-dev", "Always"),
+    ):
+        kustomization = DEPLOY / "overlays" / overlay / "kustomization.yaml"
+        assert kustomization.is_relative_to(updated), overlay
+        found = {marker for path, marker in markers if path == kustomization}
+        assert found == {f"{policy}:tag", f"{policy}:digest"}, overlay
+        assert policies[policy]["spec"]["digestReflectionPolicy"] == reflection
+    dev = policies["flux-system:wildside-dev"]["spec"]
+    assert dev["filterTags"]["pattern"] == "^main$"
+
+
+def test_the_image_automations_commits_do_not_build_a_new_image() -> None:
+    """images.yaml builds `main` only when what the image is made of changes: a commit of
+    the automation (an overlay's pin) building a new `main` would be pinned again, forever."""
+    workflow = yaml.safe_load((ROOT / ".github/workflows/images.yaml").read_text())
+    paths = workflow[True]["push"]["paths"]  # YAML 1.1 reads the key `on` as True
+    assert not any(fnmatch.fnmatch("deploy/overlays/dev/kustomization.yaml", p) for p in paths)
+    copied = re.findall(r"^COPY (?!--from)(\S+)", (ROOT / "Dockerfile").read_text(), re.M)
+    for source in copied:
+        probe = f"{source.rstrip('/')}/x" if source.endswith("/") else source
+        assert any(fnmatch.fnmatch(probe, p) for p in paths), source
 
 
 def test_helm_charts_are_pinned_to_exact_versions() -> None:
