@@ -132,3 +132,19 @@ def test_the_platforms_alertmanager_applies_the_routes_to_every_namespaces_alert
     assert selector.items() <= config["metadata"]["labels"].items()
     assert spec["alertmanagerConfigNamespaceSelector"] == {}
     assert spec["alertmanagerConfigMatcherStrategy"] == {"type": "None"}
+
+
+def test_only_productions_nats_is_scraped_and_only_once() -> None:
+    """The JetStream alerts aggregate over every series: a second exporter of the same
+    server doubles them, and dev's server would let a dev backlog page production."""
+    docs = [d for d in yaml.safe_load_all((OBSERVABILITY / "exporters.yaml").read_text()) if d]
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    exporter = deployments["nats-exporter"]
+    (container,) = exporter["spec"]["template"]["spec"]["containers"]
+    production = yaml.safe_load((DEPLOY / "platform/controllers/nats.yaml").read_text())
+    name, namespace = production["spec"]["values"]["fullnameOverride"], "nats"
+    assert production["metadata"]["namespace"] == namespace
+    assert container["args"][-1] == f"http://{name}.{namespace}.svc.cluster.local:8222"
+    for release in ("nats.yaml", "nats-dev.yaml"):
+        values = yaml.safe_load((DEPLOY / "platform/controllers" / release).read_text())
+        assert values["spec"]["values"]["promExporter"]["enabled"] is False, release
