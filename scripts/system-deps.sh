@@ -77,11 +77,14 @@ apt_install() {
     say "installing $*"
     hold_services
     export DEBIAN_FRONTEND=noninteractive
+    # Another apt-get or dpkg (another checkout's make test, unattended upgrades) holds the
+    # dpkg lock for a while: wait for it rather than fail on "Could not get lock".
+    local wait=(-o "DPkg::Lock::Timeout=${WILDSIDE_APT_LOCK_TIMEOUT:-600}")
     if [ "$UPDATED" -eq 0 ]; then
-        apt-get update -q
+        apt-get "${wait[@]}" update -q
         UPDATED=1
     fi
-    apt-get install -y -q --no-install-recommends "$@"
+    apt-get "${wait[@]}" install -y -q --no-install-recommends "$@"
 }
 
 # pg_query URL SQL: one row, fields separated by '|'; fails when the server does not answer.

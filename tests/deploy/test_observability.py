@@ -25,8 +25,15 @@ OBSERVABILITY = DEPLOY / "observability"
 
 
 def rules() -> list[dict[str, Any]]:
-    doc = yaml.safe_load((OBSERVABILITY / "prometheusrule.yaml").read_text())
-    return [rule for group in doc["spec"]["groups"] for rule in group["rules"]]
+    """The rules of every PrometheusRule under deploy/ (the refresh's is in deploy/base)."""
+    return [
+        rule
+        for path in sorted(DEPLOY.rglob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule"
+        for group in doc["spec"]["groups"]
+        for rule in group["rules"]
+    ]
 
 
 def dashboard(name: str) -> dict[str, Any]:
@@ -46,6 +53,7 @@ def test_the_seeds_alerts_exist_and_each_has_a_routed_severity_and_a_runbook() -
         "WildsideJetStreamStreamNoLeader",
         "WildsideDbPoolSaturated",
         "WildsideDbQueryLatencyHigh",
+        "WildsideOsmRefreshStale",
     } <= set(alerts)
     routed = routes_by_severity()
     for name, alert in alerts.items():
@@ -108,3 +116,35 @@ def test_the_logs_dashboard_follows_the_trace_id_field_the_services_log() -> Non
         line = orjson.loads(JsonFormatter("router").format(record))
     assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
     assert {"service", "level", "logger", "message"} <= line.keys()
+
+
+def test_the_platforms_alertmanager_applies_the_routes_to_every_namespaces_alerts() -> None:
+    """The AlertmanagerConfig is only routing once the Alertmanager selects it, and without
+    the operator's namespace matcher (most alerts aggregate the namespace label away)."""
+    (config,) = [
+        d for d in yaml.safe_load_all((OBSERVABILITY / "alertmanager.yaml").read_text()) if d
+    ]
+    release = yaml.safe_load(
+        (DEPLOY / "platform/controllers/kube-prometheus-stack.yaml").read_text()
+    )
+    spec = release["spec"]["values"]["alertmanager"]["alertmanagerSpec"]
+    selector = spec["alertmanagerConfigSelector"]["matchLabels"]
+    assert selector.items() <= config["metadata"]["labels"].items()
+    assert spec["alertmanagerConfigNamespaceSelector"] == {}
+    assert spec["alertmanagerConfigMatcherStrategy"] == {"type": "None"}
+
+
+def test_only_productions_nats_is_scraped_and_only_once() -> None:
+    """The JetStream alerts aggregate over every series: a second exporter of the same
+    server doubles them, and dev's server would let a dev backlog page production."""
+    docs = [d for d in yaml.safe_load_all((OBSERVABILITY / "exporters.yaml").read_text()) if d]
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    exporter = deployments["nats-exporter"]
+    (container,) = exporter["spec"]["template"]["spec"]["containers"]
+    production = yaml.safe_load((DEPLOY / "platform/controllers/nats.yaml").read_text())
+    name, namespace = production["spec"]["values"]["fullnameOverride"], "nats"
+    assert production["metadata"]["namespace"] == namespace
+    assert container["args"][-1] == f"http://{name}.{namespace}.svc.cluster.local:8222"
+    for release in ("nats.yaml", "nats-dev.yaml"):
+        values = yaml.safe_load((DEPLOY / "platform/controllers" / release).read_text())
+        assert values["spec"]["values"]["promExporter"]["enabled"] is False, release

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.deploy.flux_tree import DEPLOY
+from tests.deploy.kustomize import render
 
 pytestmark = pytest.mark.unit
 
@@ -98,14 +97,8 @@ def test_the_services_reach_the_platforms_nats_at_the_address_the_config_names()
 
 
 def rendered(overlay: str) -> list[Doc]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: rendering not checked")
-    out = subprocess.run(
-        [kubectl, "kustomize", str(DEPLOY / "overlays" / overlay)],
-        capture_output=True, text=True, timeout=60, check=True,
-    ).stdout  # fmt: skip
-    return [d for d in yaml.safe_load_all(out) if d]
+    """The overlay as the pinned kubectl renders it (never skipped: tests/deploy/kustomize.py)."""
+    return render(DEPLOY / "overlays" / overlay)
 
 
 def test_each_environment_has_its_own_nats_and_keda_watches_that_one() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import re
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from tests.deploy.flux_tree import DEPLOY, ROOT, dangling_references, flux_objects
+from tests.deploy.test_schemas import problems
 from wildside_common.session_keys import parse_key_document
 
 pytestmark = pytest.mark.unit
@@ -83,6 +85,21 @@ def test_the_database_is_a_postgis_cluster_with_the_tile_roles_of_the_secrets() 
             role["name"]
         ]
         assert f"{role['name']}:{stored['password']}@" in secrets[url_secret]["stringData"]["url"]
+
+
+def test_every_generated_object_matches_its_schema_as_the_api_server_would_judge_it() -> None:
+    """What the workflow pipes into `kubectl apply`: Kubernetes' kinds against the 1.33
+    schemas, the CloudNativePG Cluster and the Flux objects against deploy/schemas."""
+    created = preview.render(42, "feature/x", now=NOW, digest=DIGEST)
+    updated = preview.render(42, "feature/x", now=NOW, digest=DIGEST, update=True)
+    assert {d["kind"] for d in created} == {
+        "Namespace", "Secret", "Cluster", "GitRepository", "Kustomization"
+    }  # fmt: skip
+    found = [problem for doc in [*created, *updated] for problem in problems(doc)]
+    assert not found, "\n".join(found)
+    broken = copy.deepcopy(by_kind(created, "Cluster")["wildside-db"])
+    broken["spec"]["instances"] = "one"
+    assert problems(broken)
 
 
 def test_the_flux_objects_reconcile_against_the_committed_tree_with_the_prs_image() -> None:

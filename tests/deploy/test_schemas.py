@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import celpy
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -59,10 +60,43 @@ def problems(doc: Doc) -> list[str]:
     path = schema_path(doc)
     if not path.is_file():
         return [f"{name}: no schema {path.relative_to(DEPLOY.parent)} for {doc['apiVersion']}"]
+    schema = json.loads(path.read_text())
     return [
         f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}"
         for error in crd_validator(path).iter_errors(doc)
-    ]
+    ] + [f"{name}: {problem}" for problem in cel_problems(schema, doc, "")]
+
+
+@functools.cache
+def cel_program(rule: str) -> celpy.Runner:
+    environment = celpy.Environment()
+    return environment.program(environment.compile(rule))
+
+
+def cel_problems(schema: dict[str, Any], value: Any, where: str) -> list[str]:
+    """The CRD's `x-kubernetes-validations` (CEL rules the API server evaluates on create,
+    which a JSON schema cannot say: e.g. Flux's "spec.interval must be set when
+    spec.digestReflectionPolicy is Always"), each on the value at its place. Transition
+    rules (those naming `oldSelf`) only apply to an update and are left out."""
+    found = []
+    for validation in schema.get("x-kubernetes-validations", []):
+        rule = validation["rule"]
+        if "oldSelf" in rule:
+            continue
+        result = cel_program(rule).evaluate({"self": celpy.json_to_cel(value)})
+        if result is not True and result != celpy.celtypes.BoolType(True):
+            found.append(f"{where or '/'}: {validation.get('message', rule)} ({rule})")
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            child = properties.get(key, extra if isinstance(extra, dict) else None)
+            if child is not None:
+                found += cel_problems(child, item, f"{where}/{key}")
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            found += cel_problems(schema["items"], item, f"{where}/{index}")
+    return found
 
 
 @pytest.mark.parametrize("directory", kustomize_dirs(), ids=lambda p: str(p.relative_to(DEPLOY)))
@@ -106,6 +140,19 @@ def test_the_schemas_refuse_a_broken_document(
     doc = first(kind, directory)
     assert not problems(doc), "the unbroken document must pass first"
     assert problems(set_path(doc, path, value))
+
+
+def test_the_crds_cel_rules_refuse_what_the_api_server_would() -> None:
+    """The production ImagePolicy once had digestReflectionPolicy Always and no interval:
+    valid by the JSON schema, refused by the API server, so the bootstrap stalled."""
+    policy = first("ImagePolicy", "flux")
+    assert not problems(policy)
+    broken = copy.deepcopy(policy)
+    broken["spec"]["digestReflectionPolicy"] = "Always"
+    (problem,) = problems(broken)
+    assert "spec.interval must be set" in problem
+    broken["spec"]["interval"] = "10m"
+    assert not problems(broken)
 
 
 def test_a_kind_without_a_schema_is_an_error_not_a_pass() -> None:

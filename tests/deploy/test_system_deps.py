@@ -204,8 +204,9 @@ def test_as_root_it_updates_once_and_installs_with_services_held_back(tmp_path: 
     result = install(environment)
     assert result.returncode == 0, result.stderr
     assert log.read_text().splitlines() == [
-        "update -q policy=held",
-        "install -y -q --no-install-recommends postgresql-16-postgis-3 policy=held",
+        "-o DPkg::Lock::Timeout=600 update -q policy=held",
+        "-o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends"
+        " postgresql-16-postgis-3 policy=held",
     ]
     assert not (tmp_path / "policy-rc.d").exists()
 
