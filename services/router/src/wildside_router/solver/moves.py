@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wildside_router.solver.insertion import InsertionTable
+from wildside_router.solver.insertion import InsertionTable, fitting_ratios
 from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
@@ -99,13 +99,12 @@ def best_insertion(
     table = insertion_table(model, route, nodes)
     positions = table.argmin(axis=0)
     extra = table[positions, np.arange(len(nodes))]
-    fits = extra <= slack + _EPS
-    if not fits.any():
+    ratio, count = fitting_ratios(extra, slack, model.scores[nodes] ** power)
+    if count == 0:
         return None
-    ratio = np.where(fits, model.scores[nodes] ** power / (np.maximum(extra, 0.0) + 1e-6), -np.inf)
     k = int(ratio.argmax())
-    if rng is not None and int(fits.sum()) > 1 and rng.random() < 0.3:
-        top = np.argsort(-ratio)[: min(3, int(fits.sum()))]
+    if rng is not None and count > 1 and rng.random() < 0.3:
+        top = np.argsort(-ratio)[: min(3, count)]
         k = int(top[rng.integers(len(top))])
     return int(positions[k]) + 1, int(nodes[k]), float(extra[k])
 
@@ -161,13 +160,9 @@ def fill_batched(
         positions = table.argmin(axis=0)
         extra = table[positions, np.arange(len(outside))]
         slack = model.budget - used
-        fits = extra <= slack + _EPS
-        count = int(fits.sum())
+        ratio, count = fitting_ratios(extra, slack, model.scores[outside] ** power)
         if count == 0:
             return route, used, outside, table
-        ratio = np.where(
-            fits, model.scores[outside] ** power / (np.maximum(extra, 0.0) + 1e-6), -np.inf
-        )
         order = np.argsort(-ratio, kind="stable")[:count]
         if rng is not None and count > 1 and rng.random() < 0.3:
             # A restricted candidate list: now and then one of the best three goes first.
