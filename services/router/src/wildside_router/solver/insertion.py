@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # Steps an update is charged (its numpy calls on short arrays, against the fixed charge
 # of one vectorised step): calibrated so that the search does as much work per CPU second
 # as with rebuilt tables (docs/solver.md).
-UPDATE_STEPS = 0.9
+UPDATE_STEPS = 0.7
 _EPS = 1e-9
 
 
