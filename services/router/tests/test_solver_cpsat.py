@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from test_solver import random_instance
 
 from wildside_router.solver.baseline import exact_solve
-from wildside_router.solver.cpsat import CpSatLimits, solve_cpsat
+from wildside_router.solver.cpsat import CpSatLimits, _follow, solve_cpsat
 from wildside_router.solver.formats import euclidean
 from wildside_router.solver.model import OPInstance, check_feasible, route_length
 
@@ -144,3 +144,11 @@ def test_the_wall_clock_net_stops_a_long_run_and_is_counted() -> None:
     assert outcome.route is None or check_feasible(instance, outcome.route)
     late = solve_cpsat(instance, None, CpSatLimits(10.0, time.monotonic() - 1), seed=0)
     assert late.route is None and late.status == "NOT_RUN" and runs("not_run") == not_run + 1
+
+
+def test_a_broken_or_looping_successor_chain_is_no_route() -> None:
+    assert _follow({0: 2, 2: 3, 3: 1}, 0, 1) == [0, 2, 3, 1]
+    assert _follow({0: 2, 2: 0}, 0, 0) == [0, 2, 0]
+    assert _follow({0: 0}, 0, 0) == [0, 0]
+    assert _follow({0: 2}, 0, 1) is None
+    assert _follow({0: 2, 2: 3, 3: 2}, 0, 1) is None

@@ -15,6 +15,10 @@ from wildside_router.solver.moves import (
     fill_greedily,
     insertion_table,
     path_cost,
+    relocation_deltas,
+    route_costs,
+    shorten,
+    two_opt_deltas,
 )
 from wildside_router.solver.search import improve
 
@@ -136,3 +140,59 @@ def test_improve_with_a_batched_fill_keeps_the_route_feasible() -> None:
         assert found.used <= model.budget + 1e-9
         assert check_feasible(instance, [int(v) for v in found.route])
         assert found.score == pytest.approx(float(model.scores[found.route[1:-1]].sum()))
+
+
+def _reversed(route: np.ndarray, i: int, j: int) -> np.ndarray:
+    return np.concatenate((route[: i + 1], route[i + 1 : j + 1][::-1], route[j + 1 :]))
+
+
+def _relocated(route: np.ndarray, p: int, k: int) -> np.ndarray:
+    node = route[k + 1]
+    rest = np.delete(route, k + 1)
+    return np.insert(rest, p if p > k else p + 1, node)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(4, 14),
+    round_trip=st.booleans(),
+    asymmetric=st.booleans(),
+)
+def test_2opt_and_relocation_tables_from_one_gather_price_every_move_exactly(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    instance = instance_of(seed, n, round_trip, asymmetric, 1e6)
+    model = SearchModel.of(instance)
+    stops = np.random.default_rng(seed).permutation(model.candidates)
+    route = np.concatenate(([instance.start], stops, [instance.end])).astype(np.intp)
+    length = path_cost(model, route)
+    sub = route_costs(model, route)
+    assert np.array_equal(sub, model.cost[np.ix_(route, route)])
+    reversal = two_opt_deltas(model, route, sub)
+    assert np.array_equal(reversal, two_opt_deltas(model, route))
+    m = len(route) - 1
+    for i in range(m):
+        for j in range(m):
+            if j <= i:
+                assert reversal[i, j] == np.inf
+            else:
+                moved = path_cost(model, _reversed(route, i, j)) - length
+                assert reversal[i, j] == pytest.approx(moved, abs=1e-9)
+    relocation = relocation_deltas(model, route, sub)
+    assert relocation.shape == (m, m - 1)
+    for p in range(m):
+        for k in range(m - 1):
+            if p in (k, k + 1):
+                assert relocation[p, k] == np.inf
+            else:
+                moved = path_cost(model, _relocated(route, p, k)) - length
+                assert relocation[p, k] == pytest.approx(moved, abs=1e-9)
+    # shorten ends where neither table holds an improving move, its cost exact.
+    shortened, used = shorten(model, route, length)
+    assert sorted(shortened.tolist()) == sorted(route.tolist())
+    assert used == pytest.approx(path_cost(model, shortened), abs=1e-9) and used <= length + 1e-9
+    if len(shortened) >= 4:
+        final = route_costs(model, shortened)
+        assert two_opt_deltas(model, shortened, final).min() >= -1e-9
+        assert relocation_deltas(model, shortened, final).min() >= -1e-9

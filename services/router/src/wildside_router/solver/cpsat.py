@@ -259,12 +259,24 @@ def _outcome(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpSatOutcome(None, 0.0, math.inf, False, name, *timing)
     successor = {a: b for (a, b), literal in model.arcs.items() if solver.boolean_value(literal)}
-    route = [search.start, successor[search.start]]
-    while route[-1] != search.end and len(route) <= len(successor):
-        route.append(successor[route[-1]])
+    route = _follow(successor, search.start, search.end)
     fixed = float(instance.scores[sorted({search.start, search.end})].sum())
     bound = (solver.best_objective_bound + model.allowance) / model.factor + fixed
-    if not check_feasible(instance, route):
+    if route is None or not check_feasible(instance, route):
         return CpSatOutcome(None, 0.0, bound, False, name, *timing)
     score = route_score(instance, route)
     return CpSatOutcome(route, score, bound, status == cp_model.OPTIMAL, name, *timing)
+
+
+def _follow(successor: dict[int, int], start: int, end: int) -> list[int] | None:
+    """The walk from `start` along `successor` to `end`, or None when it breaks off or
+    loops: seen once in a benchmark run on a loaded machine (a KeyError on a node with no
+    chosen arc out, not reproduced since), so a broken answer counts as no route rather
+    than failing the solve."""
+    route = [start]
+    while len(route) == 1 or route[-1] != end:
+        following = successor.get(route[-1])
+        if following is None or len(route) > len(successor):
+            return None
+        route.append(following)
+    return route

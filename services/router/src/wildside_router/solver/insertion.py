@@ -25,8 +25,17 @@ if TYPE_CHECKING:
 # Steps an update is charged (its numpy calls on short arrays, against the fixed charge
 # of one vectorised step): calibrated so that the search does as much work per CPU second
 # as with rebuilt tables (docs/solver.md).
-UPDATE_STEPS = 0.9
+UPDATE_STEPS = 0.7
 _EPS = 1e-9
+
+
+def fitting_ratios(extra: FloatArray, slack: float, weight: FloatArray) -> tuple[FloatArray, int]:
+    """`weight / extra` of the insertions whose extra cost fits in `slack` (-inf for the
+    others) and how many fit: the one feasibility test and ratio of every greedy fill
+    (`moves.best_insertion`, `moves.fill_batched`, `InsertionTable.choose`)."""
+    fits = extra <= slack + _EPS
+    ratio = np.where(fits, weight / (np.maximum(extra, 0.0) + 1e-6), -np.inf)
+    return ratio, int(fits.sum())
 
 
 class InsertionTable:
@@ -91,11 +100,9 @@ class InsertionTable:
         """(index into nodes, edge, extra) of the feasible insertion with the best
         `weight / extra`, now and then one of the best three with `rng` (as
         `moves.best_insertion`); None when nothing fits in `slack`."""
-        fits = self.extra <= slack + _EPS
-        count = int(fits.sum())
+        ratio, count = fitting_ratios(self.extra, slack, weight)
         if count == 0:
             return None
-        ratio = np.where(fits, weight / (np.maximum(self.extra, 0.0) + 1e-6), -np.inf)
         k = int(ratio.argmax())
         if rng is not None and count > 1 and rng.random() < 0.3:
             # Sorted over the live nodes only, in their order: the same array, so the

@@ -8,12 +8,13 @@ asymmetric matrices too.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from wildside_router.solver.insertion import InsertionTable
+from wildside_router.solver.insertion import InsertionTable, fitting_ratios
 from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
@@ -23,6 +24,9 @@ IntArray = npt.NDArray[np.intp]
 # machine (about 200e6 per CPU second), so a machine half as fast, or a solve sharing
 # its core, still stops on work rather than on the clock (docs/solver.md).
 STEP_OVERHEAD = 14_000
+# Steps an insertion table is charged: four `take`s and three operations, about a third
+# of the CPU of an average step (docs/solver.md).
+TABLE_STEPS = 0.8
 WORK_PER_SECOND = 100e6
 # Ties between equal-length routes are broken by this slack so that floating noise
 # never makes a move look improving forever.
@@ -76,9 +80,12 @@ def insert_at(route: IntArray, position: int, node: int) -> IntArray:
 def insertion_table(model: SearchModel, route: IntArray, nodes: IntArray) -> FloatArray:
     """`table[p, k]`: extra cost of putting `nodes[k]` between `route[p]` and `route[p+1]`."""
     cost = model.cost
-    model.charge(len(route) * len(nodes))
+    model.charge(len(route) * len(nodes), TABLE_STEPS)
     head, tail = route[:-1], route[1:]
-    return cost[head][:, nodes] + cost[nodes][:, tail].T - cost[head, tail][:, np.newaxis]
+    # `take` rather than fancy indexing: the same cells at half the CPU on these sizes.
+    into = cost.take(head, axis=0).take(nodes, axis=1)
+    out = cost.take(nodes, axis=0).take(tail, axis=1).T
+    return into + out - cost[head, tail][:, np.newaxis]
 
 
 def best_insertion(
@@ -99,13 +106,12 @@ def best_insertion(
     table = insertion_table(model, route, nodes)
     positions = table.argmin(axis=0)
     extra = table[positions, np.arange(len(nodes))]
-    fits = extra <= slack + _EPS
-    if not fits.any():
+    ratio, count = fitting_ratios(extra, slack, model.scores[nodes] ** power)
+    if count == 0:
         return None
-    ratio = np.where(fits, model.scores[nodes] ** power / (np.maximum(extra, 0.0) + 1e-6), -np.inf)
     k = int(ratio.argmax())
-    if rng is not None and int(fits.sum()) > 1 and rng.random() < 0.3:
-        top = np.argsort(-ratio)[: min(3, int(fits.sum()))]
+    if rng is not None and count > 1 and rng.random() < 0.3:
+        top = np.argsort(-ratio)[: min(3, count)]
         k = int(top[rng.integers(len(top))])
     return int(positions[k]) + 1, int(nodes[k]), float(extra[k])
 
@@ -139,8 +145,13 @@ def fill_greedily(
 # this many cells per candidate (its Python loop), so that the local search with it does
 # at least as much work per CPU second as before it (docs/solver.md): the router's CPU
 # per plan, sized by the work budget, does not grow.
-_SELECT_STEPS = 1.0
+_SELECT_STEPS = 0.5
 _SELECT_CELLS = 64
+# Steps a 2-opt table and a relocation table are charged: both are sliced from one
+# gather of the route's costs (`route_costs`), at about 0.6 and 0.35 of the CPU of an
+# average step (docs/solver.md).
+TWO_OPT_STEPS = 0.5
+RELOCATION_STEPS = 0.35
 
 
 def fill_batched(
@@ -161,13 +172,9 @@ def fill_batched(
         positions = table.argmin(axis=0)
         extra = table[positions, np.arange(len(outside))]
         slack = model.budget - used
-        fits = extra <= slack + _EPS
-        count = int(fits.sum())
+        ratio, count = fitting_ratios(extra, slack, model.scores[outside] ** power)
         if count == 0:
             return route, used, outside, table
-        ratio = np.where(
-            fits, model.scores[outside] ** power / (np.maximum(extra, 0.0) + 1e-6), -np.inf
-        )
         order = np.argsort(-ratio, kind="stable")[:count]
         if rng is not None and count > 1 and rng.random() < 0.3:
             # A restricted candidate list: now and then one of the best three goes first.
@@ -195,70 +202,120 @@ def fill_batched(
     return route, used, outside, None
 
 
-def two_opt_deltas(model: SearchModel, route: IntArray) -> FloatArray:
+def route_costs(model: SearchModel, route: IntArray) -> FloatArray:
+    """`sub[i, j] = cost[route[i], route[j]]`: one gather that both 2-opt's and the
+    relocation's tables are sliced from (the same floats as indexing `cost` for each)."""
+    return model.cost.take(route, axis=0).take(route, axis=1)
+
+
+def two_opt_deltas(
+    model: SearchModel, route: IntArray, sub: FloatArray | None = None
+) -> FloatArray:
     """`delta[i, j]` (i < j): cost change of reversing `route[i+1 .. j]`; exact when the
-    matrix is asymmetric because the reversed segment is priced backwards."""
-    cost = model.cost
-    model.charge(len(route) ** 2)
-    forward = np.concatenate(([0.0], np.cumsum(cost[route[:-1], route[1:]])))
-    backward = np.concatenate(([0.0], np.cumsum(cost[route[1:], route[:-1]])))
+    matrix is asymmetric because the reversed segment is priced backwards. `sub`: the
+    route's `route_costs`, when the caller has them."""
+    model.charge(len(route) ** 2, TWO_OPT_STEPS)
+    if sub is None:
+        sub = route_costs(model, route)
     m = len(route) - 1  # number of arcs
-    i = np.arange(m)[:, np.newaxis]
-    j = np.arange(m)[np.newaxis, :]
-    a, b = route[:-1], route[1:]
-    new_arcs = cost[np.ix_(a, a)] + cost[np.ix_(b, b)]
-    old_arcs = cost[a, b][:, np.newaxis] + cost[a, b][np.newaxis, :]
-    inner = (backward[j] - backward[np.minimum(i + 1, m)]) - (
-        forward[j] - forward[np.minimum(i + 1, m)]
+    arcs = sub.diagonal(1)
+    forward = np.concatenate(([0.0], arcs.cumsum()))
+    backward = np.concatenate(([0.0], sub.diagonal(-1).cumsum()))
+    new_arcs = sub[:-1, :-1] + sub[1:, 1:]
+    old_arcs = arcs[:, np.newaxis] + arcs[np.newaxis, :]
+    # The reversed stretch route[i+1 .. j], priced backwards less forwards (prefix sums
+    # from arc i+1 to arc j).
+    inner = (backward[np.newaxis, :m] - backward[1:, np.newaxis]) - (
+        forward[np.newaxis, :m] - forward[1:, np.newaxis]
     )
     delta: FloatArray = new_arcs - old_arcs + inner
-    delta[j <= i] = np.inf
+    np.put(delta, _not_above_diagonal(m), np.inf)
     return delta
+
+
+@functools.cache
+def _not_above_diagonal(m: int) -> IntArray:
+    """Flat indices of the cells (i, j), j <= i, of an m x m table."""
+    rows, cols = np.tril_indices(m)
+    flat = rows * m + cols
+    flat.setflags(write=False)
+    return flat
+
+
+@functools.cache
+def _own_places(stops: int) -> IntArray:
+    """Flat indices of the cells (k, k) and (k + 1, k) of a (stops + 1) x stops table."""
+    k = np.arange(stops)
+    flat = np.concatenate((k * stops + k, (k + 1) * stops + k))
+    flat.setflags(write=False)
+    return flat
+
+
+def relocation_deltas(model: SearchModel, route: IntArray, sub: FloatArray) -> FloatArray:
+    """`delta[p, k]`: cost change of moving stop `route[k+1]` between `route[p]` and
+    `route[p+1]` (inf where either of those is the stop itself). From `sub`, the route's
+    `route_costs`: the insertion table of the stops into their own route, less what
+    taking each out saves; exact as long as neither arc of the new place touches the
+    stop, which the infs rule out."""
+    model.charge(len(route) * (len(route) - 2), RELOCATION_STEPS)
+    arcs = sub.diagonal(1)
+    saving = arcs[:-1] + arcs[1:] - sub.diagonal(2)
+    table = sub[:-1, 1:-1] + sub[1:-1, 1:].T - arcs[:, np.newaxis]
+    delta: FloatArray = table - saving[np.newaxis, :]
+    np.put(delta, _own_places(len(route) - 2), np.inf)
+    return delta
+
+
+def _reverse(route: IntArray, delta: FloatArray) -> IntArray | None:
+    """`route` with the best improving 2-opt reversal of `delta` applied, or None."""
+    i, j = divmod(int(delta.argmin()), delta.shape[1])
+    if delta[i, j] >= -_EPS:
+        return None
+    return np.concatenate((route[: i + 1], route[i + 1 : j + 1][::-1], route[j + 1 :]))
+
+
+def _relocate(route: IntArray, delta: FloatArray) -> IntArray | None:
+    """`route` with the best improving relocation of `delta` applied, or None."""
+    p, k = divmod(int(delta.argmin()), delta.shape[1])
+    if delta[p, k] >= -_EPS:
+        return None
+    route = insert_at(route, p + 1, int(route[k + 1]))
+    return np.delete(route, k + 1 if p >= k + 1 else k + 2)
 
 
 def two_opt(model: SearchModel, route: IntArray, used: float) -> tuple[IntArray, float]:
     """Apply the best improving segment reversal until none shortens the route."""
     if len(route) < 4:
         return route, used
-    while True:
-        delta = two_opt_deltas(model, route)
-        flat = int(delta.argmin())
-        i, j = divmod(flat, delta.shape[1])
-        if delta[i, j] >= -_EPS:
-            return route, used
-        route = np.concatenate((route[: i + 1], route[i + 1 : j + 1][::-1], route[j + 1 :]))
-        used = path_cost(model, route)
-
-
-def relocate(model: SearchModel, route: IntArray, used: float) -> tuple[IntArray, float]:
-    """Move single stops to their cheapest other place while that shortens the route."""
-    while len(route) > 3:
-        cost = model.cost
-        mid = route[1:-1]
-        saving = cost[route[:-2], mid] + cost[mid, route[2:]] - cost[route[:-2], route[2:]]
-        # table[p, k] is exact for moving stop k between route[p] and route[p+1] as long
-        # as neither of those arcs touches the stop itself.
-        delta = insertion_table(model, route, mid) - saving[np.newaxis, :]
-        cols = np.arange(len(mid))
-        delta[cols, cols] = np.inf
-        delta[cols + 1, cols] = np.inf
-        p, k = divmod(int(delta.argmin()), delta.shape[1])
-        if delta[p, k] >= -_EPS:
-            break
-        node = mid[k]
-        route = insert_at(route, p + 1, int(node))
-        drop = k + 1 if p >= k + 1 else k + 2
-        route = np.delete(route, drop)
+    while (reversed_ := _reverse(route, two_opt_deltas(model, route))) is not None:
+        route = reversed_
         used = path_cost(model, route)
     return route, used
 
 
 def shorten(model: SearchModel, route: IntArray, used: float) -> tuple[IntArray, float]:
-    """2-opt and single-stop relocation until neither shortens the route."""
+    """2-opt (the best reversal while one shortens the route), then single-stop
+    relocation (the best move while one shortens it), again until neither does.
+
+    The last 2-opt table of a pass, which finds nothing, and the first relocation table
+    are of the same route: one gather of its costs (`route_costs`) prices both."""
+    if len(route) < 4:
+        return route, used
     while True:
-        route, used = two_opt(model, route, used)
+        # 2-opt until no reversal shortens the route.
+        while True:
+            sub = route_costs(model, route)
+            reversed_ = _reverse(route, two_opt_deltas(model, route, sub))
+            if reversed_ is None:
+                break
+            route = reversed_
+            used = path_cost(model, route)
+        # Relocation until no move shortens it, from the same gather first.
         before = used
-        route, used = relocate(model, route, used)
+        while (relocated := _relocate(route, relocation_deltas(model, route, sub))) is not None:
+            route = relocated
+            used = path_cost(model, route)
+            sub = route_costs(model, route)
         if used >= before - _EPS:
             return route, used
 
@@ -284,13 +341,12 @@ def exchange(
     # places that avoids them is exact.
     top = min(3, table.shape[0])
     places = np.argsort(table, axis=0)[:top]  # (top, k)
-    values = np.take_along_axis(table, places, axis=0)
+    values = table[places, np.arange(table.shape[1])]
     stops = np.arange(len(mid))[:, np.newaxis, np.newaxis]
     allowed = (places[np.newaxis] != stops) & (places[np.newaxis] != stops + 1)
     choice = np.where(allowed, values[np.newaxis], np.inf)  # (stops, top, k)
     model.charge(choice.size)
-    pick = choice.argmin(axis=1)  # (stops, k)
-    extra = np.take_along_axis(choice, pick[:, np.newaxis, :], axis=1)[:, 0, :]
+    extra = choice.min(axis=1)  # (stops, k)
     new_used = used - saving[:, np.newaxis] + extra
     gain = model.scores[outside][np.newaxis, :] - model.scores[mid][:, np.newaxis]
     shorter = (gain > -_EPS) & (new_used < used - 1e-6)
@@ -299,7 +355,7 @@ def exchange(
         return None
     value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
     i, k = divmod(int(value.argmax()), value.shape[1])
-    position = int(places[pick[i, k], k])
+    position = int(places[int(choice[i, :, k].argmin()), k])
     node = outside[k]
     removed = route[i + 1]
     route = insert_at(route, position + 1, int(node))
