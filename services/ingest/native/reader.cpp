@@ -804,13 +804,11 @@ public:
                     for (const auto& edge : batch_.edges) {
                         pack_edge(edge_rows, edge);
                     }
+                    // each node once per run: `emit` kept only those not sent yet
                     for (size_t n = 0; n < batch_.node_order.size(); ++n) {
-                        const int64_t id = batch_.node_order[n];
-                        if (sent_nodes_.insert(id).second) {  // each node once per run
-                            pack_node(node_rows, id, batch_.node_coords[n].first,
-                                      batch_.node_coords[n].second);
-                            ++node_count;
-                        }
+                        pack_node(node_rows, batch_.node_order[n], batch_.node_coords[n].first,
+                                  batch_.node_coords[n].second);
+                        ++node_count;
                     }
                 }
                 edges = wire_type(py::bytes(edge_rows), batch_.edges.size(), py::bytes(node_rows),
@@ -1293,9 +1291,33 @@ private:
             append_double(edge.points, coords_[k].lon);
             append_double(edge.points, coords_[k].lat);
         }
-        batch_.add_node(source, coords_[start].lon, coords_[start].lat);
-        batch_.add_node(target, coords_[end].lon, coords_[end].lat);
+        add_node(source, coords_[start].lon, coords_[start].lat);
+        add_node(target, coords_[end].lon, coords_[end].lat);
         batch_.edges.push_back(std::move(edge));
+    }
+
+    // An edge's end node for the batch: with wire rows, once per run (a bit per vertex:
+    // every edge end is one, as `scan_way` counts way ends twice); else once per batch.
+    void add_node(int64_t id, double lon, double lat) {
+        if (!wire_) {
+            batch_.add_node(id, lon, lat);
+            return;
+        }
+        if (sent_.size() != vertices_.size()) {
+            sent_.assign(vertices_.size(), false);
+        }
+        const auto found = std::lower_bound(vertices_.begin(), vertices_.end(), id);
+        if (found != vertices_.end() && *found == id) {
+            const auto index = static_cast<size_t>(found - vertices_.begin());
+            if (sent_[index]) {
+                return;
+            }
+            sent_[index] = true;
+        } else if (!sent_other_.insert(id).second) {
+            return;
+        }
+        batch_.node_order.push_back(id);
+        batch_.node_coords.emplace_back(lon, lat);
     }
 
     // Geofence.touches_line: any vertex inside the rectangle; else the rare crossing
@@ -1340,7 +1362,8 @@ private:
     PoiRules poi_;
 
     bool wire_ = false;
-    std::unordered_set<int64_t> sent_nodes_;
+    std::vector<bool> sent_;                  // wire rows: vertices_[i] sent this run
+    std::unordered_set<int64_t> sent_other_;  // (an edge end is always a vertex)
     bool scanned_ = false;
     bool scan_joined_ = false;
     std::thread scan_thread_;
