@@ -4,9 +4,11 @@
 // The same rules and the same rows as the Python reader (wildside_ingest.domain.network:
 // is_walkable, split_way; adapters/outbound/pbf.py); the rule values (highway sets,
 // foot/access values, the themes' tag rules) come from Python, so they have one source.
-// Python keeps every POI decision (themes, the geofence, point-on-surface, the row):
-// this reader only hands it the elements that may pass the POI filters, with all their
-// tags and coordinates, and skips the rest here. Two passes:
+// Python's POI decisions (themes, the geofence, point-on-surface, the row) are the spec:
+// this reader hands it the elements that may pass the POI filters, with all their tags
+// and coordinates, and skips the rest here; except on a first load within a rectangle
+// (`load_poi_rows`), where it makes Python's decision for tagged nodes itself and writes
+// their `pois` rows (PoiRowRules; test_native_reader compares the two). Two passes:
 //
 //   1. ways and relations, in a thread of its own while the second pass decodes the
 //      nodes: the node ids of walkable ways, way ends counted twice (the ids seen
