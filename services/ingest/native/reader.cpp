@@ -42,6 +42,7 @@
 #include <osmium/osm/node.hpp>
 #include <osmium/osm/relation.hpp>
 #include <osmium/osm/way.hpp>
+#include <osmium/thread/pool.hpp>
 #include <osmium/visitor.hpp>
 
 #include <algorithm>
@@ -894,7 +895,11 @@ private:
             bits |= osmium::osm_entity_bits::relation;
         }
         if (bits != osmium::osm_entity_bits::nothing) {
-            osmium::io::Reader reader{osmium::io::File{path_, "pbf"}, bits};
+            // A decoding thread of its own: on the shared pool (one thread on two CPUs,
+            // libosmium's default of all CPUs but two) this pass and the second one's
+            // nodes took turns, and the second pass waits for this one at its first way.
+            osmium::thread::Pool pool{1};
+            osmium::io::Reader reader{osmium::io::File{path_, "pbf"}, bits, pool};
             while (osmium::memory::Buffer buffer = reader.read()) {
                 if (stop_) {
                     break;  // the reader is being destroyed
