@@ -42,7 +42,6 @@
 #include <osmium/osm/node.hpp>
 #include <osmium/osm/relation.hpp>
 #include <osmium/osm/way.hpp>
-#include <osmium/thread/pool.hpp>
 #include <osmium/visitor.hpp>
 
 #include <algorithm>
@@ -895,11 +894,7 @@ private:
             bits |= osmium::osm_entity_bits::relation;
         }
         if (bits != osmium::osm_entity_bits::nothing) {
-            // A decoding thread of its own: on the shared pool (one thread on two CPUs,
-            // libosmium's default of all CPUs but two) this pass and the second one's
-            // nodes took turns, and the second pass waits for this one at its first way.
-            osmium::thread::Pool pool{1};
-            osmium::io::Reader reader{osmium::io::File{path_, "pbf"}, bits, pool};
+            osmium::io::Reader reader{osmium::io::File{path_, "pbf"}, bits};
             while (osmium::memory::Buffer buffer = reader.read()) {
                 if (stop_) {
                     break;  // the reader is being destroyed
