@@ -361,8 +361,8 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
         f" (fixed start-up cost included at every size).",
         f"- Memory: peak tree PSS grew {growth:.2f}x for"
         f" {last['pois'] / max(base['pois'], 1):.0f}x the POIs; what grows is the node"
-        " location store and the network's vertex and sent-node sets (per node in the"
-        " file), not the POIs, which leave in batches.",
+        " location store and the network's vertex list (per node in the file; the nodes"
+        " sent are a bit per vertex), not the POIs, which leave in batches.",
     ]
     if by_pois:
         pois, network = by_pois["pois"], by_pois["network"]
@@ -382,12 +382,14 @@ def render(results: list[dict], binary: str, by_pois: dict | None = None) -> str
     lines += [
         "",
         "Reading the figures: `ingest-osm` reads the file once with its C++ reader"
-        " (libosmium; the walking network split into edges, the POI candidates handed to"
-        " Python, which makes every POI decision) in the CLI's process, with the first"
+        " (libosmium; the walking network split into edges; the tagged nodes decided as"
+        " Python decides them, the ways' and multipolygons' POI candidates handed to"
+        " Python) in the CLI's process, with the first"
         " pass (ways and relations: the junctions, the multipolygons) in a thread beside"
         " the second (nodes and ways); into empty tables (a first load, as here) the"
-        " network goes in as binary COPY rows the reader wrote, the POIs through asyncpg's"
-        " COPY, straight into the tables with their secondary indexes and foreign keys"
+        " network and the nodes' POIs go in as binary COPY rows the reader wrote, the other"
+        " POIs through asyncpg's COPY, straight into the tables with their secondary"
+        " indexes and foreign keys"
         " dropped in the transaction and rebuilt before commit. The rerun finds the same"
         " inputs as the latest run and no write to the tables since (migration 0009), so it"
         " reads nothing: hashing the file, start-up and two queries (docs/ingest.md, *A"

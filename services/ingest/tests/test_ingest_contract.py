@@ -391,8 +391,17 @@ async def test_bootstrap_has_the_reader_write_a_first_load_as_the_stores_copy_ro
         source, store = service.source, service.store
         assert isinstance(source, PbfFeatureSource) and isinstance(store, PostgresIngestStore)
         assert source.wire_rows() is False  # no run yet
+        assert source.poi_rows() is False
         run_id = await store.start_run(provenance, pois=False, network=True)
         assert source.wire_rows() is True
+        assert source.poi_rows() is False  # the run loads no POIs
+        await store.fail(run_id, "test: nothing to load")
+    provenance = Provenance(fence, "file:///wire.osm.pbf", "0" * 64, "all")
+    async with ingest_service(clean_db, "flex_mem", False) as service:
+        source, store = service.source, service.store
+        assert isinstance(source, PbfFeatureSource) and isinstance(store, PostgresIngestStore)
+        run_id = await store.start_run(provenance, pois=True, network=True)
+        assert source.wire_rows() is True and source.poi_rows() is True
         await store.fail(run_id, "test: nothing to load")
 
 

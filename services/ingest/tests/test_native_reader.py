@@ -9,6 +9,8 @@ generated input.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import struct
 from pathlib import Path
@@ -20,10 +22,11 @@ from hypothesis import strategies as st
 from ingest_pbf import Extract, at, base_extract, changed_extract
 
 from wildside_common.errors import InvalidInput
+from wildside_common.places.poi import INGEST, PoiRecord
 from wildside_common.themes import load_theme_rules
 from wildside_ingest import _native
 from wildside_ingest.adapters.outbound.pbf import PbfFeatureSource
-from wildside_ingest.adapters.outbound.wire import WireBatch
+from wildside_ingest.adapters.outbound.wire import PoiWireBatch, WireBatch
 from wildside_ingest.domain.features import FeatureBuilder, ReadCounts
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import BoundingBox, Geofence
@@ -51,13 +54,22 @@ def read_all(
     native: bool,
     batch: int = 10_000,
     location_store: str = "flex_mem",
+    poi_rows: bool = False,
 ) -> Any:
-    """Every row a reader gives, sorted, with its read counts."""
-    source = PbfFeatureSource(location_store, native=native)
+    """Every row a reader gives, sorted, with its read counts.
+
+    `poi_rows`: as on a first load, the store takes `pois` rows in COPY format, and the
+    C++ reader decides tagged nodes itself: its rows are decoded back into PoiRecords.
+    """
+    source = PbfFeatureSource(location_store, native=native, poi_rows=lambda: poi_rows)
     builder = FeatureBuilder(FilterSet.parse(RULES, filters.split(",")), fence)
     read = ReadCounts()
     pois, edges, nodes = [], [], {}
     for part in source.batches(str(path), builder, batch, read):
+        if isinstance(part, PoiWireBatch):
+            decoded = [poi_record(row) for row in decode_copy_rows(part.rows.rows)]
+            assert len(decoded) == part.rows.count == part.poi_count and not part.pois
+            pois += decoded
         pois += part.pois
         edges += part.edges
         nodes.update(part.nodes)
@@ -66,9 +78,46 @@ def read_all(
     return read.as_dict(), pois, edges, nodes
 
 
-def assert_same(path: Path, filters: str, fence: Geofence, batch: int = 10_000) -> Any:
+def poi_record(row: list[bytes | None]) -> PoiRecord:
+    """A `pois` COPY row written by the C++ reader, as the PoiRecord it stands for."""
+    kind, osm_id, location, name, tags, themes, popularity, source, digest = row
+    assert location is not None and struct.unpack_from("<BI", location) == (1, 1)
+    lon, lat = struct.unpack_from("<dd", location, 5)
+    assert tags is not None and tags[:1] == b"\x01"  # jsonb, version 1
+    assert themes is not None
+    dims, flags, element = struct.unpack_from("!iii", themes)
+    assert flags == 0 and element == 25  # text, no NULL
+    names: list[str] = []
+    if dims:
+        (count, lower), at = struct.unpack_from("!ii", themes, 12), 20
+        assert dims == 1 and lower == 1
+        for _ in range(count):
+            (size,) = struct.unpack_from("!i", themes, at)
+            names.append(themes[at + 4 : at + 4 + size].decode())
+            at += 4 + size
+        assert at == len(themes)
+    assert popularity is not None and len(popularity) == 4  # `real`
+    score = round(struct.unpack("!f", popularity)[0], 2)
+    assert struct.pack("!f", score) == popularity  # what asyncpg sends for `score`
+    assert source == INGEST.encode() and digest is not None
+    return PoiRecord(
+        (kind or b"").decode(),
+        struct.unpack("!q", osm_id or b"")[0],
+        lon,
+        lat,
+        None if name is None else name.decode(),
+        tags[1:].decode(),
+        tuple(names),
+        score,
+        digest.decode(),
+    )
+
+
+def assert_same(
+    path: Path, filters: str, fence: Geofence, batch: int = 10_000, poi_rows: bool = False
+) -> Any:
     python = read_all(path, filters, fence, native=False, batch=batch)
-    native = read_all(path, filters, fence, native=True, batch=batch)
+    native = read_all(path, filters, fence, native=True, batch=batch, poi_rows=poi_rows)
     assert native[0] == python[0], "read counts"
     assert native[1] == python[1], "POI rows"
     assert native[2] == python[2], "edge rows"
@@ -84,6 +133,25 @@ def edge_cases() -> Extract:
     e.node(42, 2, 4, tourism="hotel", name="Hotel")  # a key without a matching value
     e.node(43, 2, 3, name="Only Wikipedia", wikipedia="fi:Jotain")  # wiki, no theme
     e.node(44, 3, 4, wikidata="Q1")  # a reference without a name: not a POI
+    # text the canonical JSON escapes or keeps: quotes, a backslash, control characters,
+    # non-ASCII; every popularity weight; a theme rule whose value is not taken
+    e.node(
+        45,
+        3,
+        3,
+        tourism="museum",
+        name='Ateneum "Taide\\museo"\t\x01 é ✓',
+        website="https://ateneum.fi",
+        opening_hours="Tu-Su 10:00-18:00",
+        wikidata="Q754507",
+        wikipedia="fi:Ateneum",
+        heritage="2",
+        amenity="arts_centre",
+        shop="no",
+    )
+    e.node(46, 5, 3, amenity="cafe")  # on the small fence's edge: inside
+    e.node(47, 5.5, 3, amenity="cafe", name="")  # outside it; an empty name is none
+    e.node(48, 3, 2, memorial="plaque", name="Wiki", wikipedia="")  # empty reference
     for osm_id, x, y in [(50, 0.5, 0.5), (51, 2, 0.5), (53, 4, 0.5), (54, 6, 0.5)]:
         e.node(osm_id, x, y)
     # node 52 is missing from the file: the pieces around it are dropped, seq goes on
@@ -132,10 +200,12 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("case", ["base", "changed", "edges"])
 @pytest.mark.parametrize("filters", ["all", "pois", "network", "history", "wiki", "nature,wiki"])
 @pytest.mark.parametrize("fence", [BOX, SMALL, TRIANGLE], ids=["box", "small", "triangle"])
+@pytest.mark.parametrize("poi_rows", [False, True], ids=["records", "poi-rows"])
 def test_same_rows_as_the_python_reader(
-    cases: dict[str, Path], case: str, filters: str, fence: Geofence
+    cases: dict[str, Path], case: str, filters: str, fence: Geofence, poi_rows: bool
 ) -> None:
-    assert_same(cases[case], filters, fence)
+    # poi-rows: the C++ reader decides the tagged nodes (a first load's path)
+    assert_same(cases[case], filters, fence, poi_rows=poi_rows)
 
 
 def test_the_edge_cases_reach_both_readers(cases: dict[str, Path]) -> None:
@@ -161,6 +231,58 @@ def test_same_rows_on_the_helsinki_extract_in_small_batches() -> None:
     read, pois, edges, nodes = assert_same(HELSINKI, "all", fence, batch=500)
     assert len(pois) > 300 and len(edges) > 1000 and len(nodes) > 800
     assert read["nodes"] > 0 and read["ways"] > 0 and read["relations"] > 0
+
+
+@pytest.mark.parametrize("filters", ["all", "history", "wiki", "food,art"])
+def test_the_poi_decisions_in_cpp_are_pythons_on_the_helsinki_extract(filters: str) -> None:
+    # The C++ reader decides the tagged nodes of a first load (themes, filters, the
+    # rectangle, the canonical tags, popularity, content hash): Python's domain rules
+    # are the spec, compared on every POI of the demo extract, and it does decide most.
+    box = pbf_box(HELSINKI)
+    for fence in (Geofence.from_bbox("h", box), SMALL_HELSINKI):
+        _, pois, _, _ = assert_same(HELSINKI, filters, fence, batch=700, poi_rows=True)
+        assert pois
+    source = PbfFeatureSource(poi_rows=lambda: True)
+    builder = FeatureBuilder(FilterSet.parse(RULES, ["all"]), Geofence.from_bbox("h", box))
+    decided = in_python = 0
+    for part in source.batches(str(HELSINKI), builder, 1000, ReadCounts()):
+        if isinstance(part, PoiWireBatch):
+            decided += part.poi_count
+        in_python += sum(p.element_type == "node" for p in part.pois)
+    assert decided > 1000 and in_python < decided / 20
+
+
+SMALL_HELSINKI = Geofence.from_bbox("hs", BoundingBox(24.94, 60.165, 24.95, 60.17))
+
+
+def pbf_box(path: Path) -> BoundingBox:
+    corners = _native.header_box(str(path))
+    assert corners is not None
+    return BoundingBox(*corners)
+
+
+@given(st.binary(max_size=300))
+def test_the_content_hash_is_sha256(data: bytes) -> None:
+    assert _native.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+@given(st.dictionaries(st.text(max_size=12), st.text(max_size=20), max_size=6))
+def test_the_tags_json_is_the_canonical_json(tags: dict[str, str]) -> None:
+    from wildside_common.places.poi import canonical_tags
+
+    pairs = sorted(tags.items())
+    assert _native.canonical_json(pairs) == canonical_tags(tags)
+    assert json.loads(_native.canonical_json(pairs)) == tags
+
+
+@given(st.binary(max_size=40) | st.text(max_size=20).map(str.encode))
+def test_utf8_is_checked_as_python_decodes(data: bytes) -> None:
+    try:
+        data.decode()
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert _native.valid_utf8(data) is valid
 
 
 def test_the_native_readers_are_used_by_default() -> None:

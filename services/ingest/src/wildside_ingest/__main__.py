@@ -4,8 +4,14 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from collections.abc import Sequence
+
+# numpy (shapely's) starts OpenBLAS's worker threads at import, one per CPU, and they
+# spin for a while on a core the reader wants (1.5 % of a 50x run's CPU, bench/ingest);
+# the ingest does no linear algebra. Before the imports below, as OpenBLAS reads it once.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from wildside_ingest.adapters.inbound.cli import main as cli_main
 from wildside_ingest.bootstrap import ingest_service

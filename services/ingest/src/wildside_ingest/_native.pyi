@@ -4,6 +4,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 def round3(value: float) -> float: ...
 def header_box(path: str) -> tuple[float, float, float, float] | None: ...
+def sha256_hex(data: bytes) -> str: ...
+def canonical_json(tags: list[tuple[str, str]]) -> str: ...
+def valid_utf8(data: bytes) -> bool: ...
 def is_walkable(
     tags: dict[str, str],
     walkable: Iterable[str],
@@ -33,6 +36,14 @@ class OsmReader:
         wiki: bool,
         reference_keys: Iterable[str],
     ) -> None: ...
+    def load_poi_rows(
+        self,
+        rules: Iterable[tuple[str, str, Iterable[str] | None]],
+        selected: Iterable[str],
+        rect: Sequence[float],
+        weights: Iterable[tuple[str, Iterable[str] | None, float]],
+        source: str,
+    ) -> None: ...
     def scan(self) -> None: ...
     def relations(
         self,
@@ -45,6 +56,8 @@ class OsmReader:
         dict[int, tuple[int, float, float]] | None,
         list[tuple[int, dict[str, str], float, float]],
         list[tuple[int, dict[str, str], list[tuple[float, float]] | None]],
+        bytes | None,
+        int,
     ]: ...
     def member_coords(self) -> dict[int, list[tuple[float, float]]]: ...
     @property

@@ -98,7 +98,7 @@ class IngestService:
                 if isinstance(item, BaseException):
                     raise item
                 assert isinstance(item, FeatureBatch)
-                pois, edges = pois + len(item.pois), edges + item.edge_count
+                pois, edges = pois + item.poi_count, edges + item.edge_count
                 self.progress.advance(read, pois, edges)
                 yield item
         finally:

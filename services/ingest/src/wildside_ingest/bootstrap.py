@@ -18,15 +18,19 @@ async def ingest_service(
 ) -> AsyncIterator[IngestService]:
     """Yield a ready `IngestService`; the connection closes on exit.
 
-    The C++ reader writes a first load's network as the store's COPY rows: the source
-    asks the store whether it takes them (`wire.py`).
+    The C++ reader writes a first load's network (and the POIs it decides) as the
+    store's COPY rows: the source asks the store whether it takes them (`wire.py`).
     """
     limit_read_ahead(os.environ)
     conn = await connect(database_url)
     try:
         store = PostgresIngestStore(conn)
         yield IngestService(
-            source=PbfFeatureSource(location_store, wire_rows=store.takes_wire_rows),
+            source=PbfFeatureSource(
+                location_store,
+                wire_rows=store.takes_wire_rows,
+                poi_rows=store.takes_poi_rows,
+            ),
             store=store,
             progress=TerminalProgress(enabled=show_progress),
         )

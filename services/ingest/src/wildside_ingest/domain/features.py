@@ -53,6 +53,11 @@ class FeatureBatch:
         """The edges the batch carries."""
         return len(self.edges)
 
+    @property
+    def poi_count(self) -> int:
+        """The POIs the batch carries."""
+        return len(self.pois)
+
     def __len__(self) -> int:
         return len(self.pois) + len(self.edges)
 

@@ -29,7 +29,7 @@ from wildside_ingest.adapters.outbound.pbf_native import (
     native_available,
     open_reader,
 )
-from wildside_ingest.adapters.outbound.wire import WireBatch, WireRows
+from wildside_ingest.adapters.outbound.wire import PoiWireBatch, PoiWireRows, WireBatch, WireRows
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder, ReadCounts
 from wildside_ingest.domain.geofence import BoundingBox
 from wildside_ingest.domain.network import EdgeRecord
@@ -84,7 +84,9 @@ class PbfFeatureSource:
     `location_store` picks the node location cache (libosmium's map types, by name).
     `native`: the C++ reader where it was built (None), or as asked (the tests compare
     both). `wire_rows`, asked when a read starts: whether the store takes the network as
-    COPY rows (bootstrap passes the PostgreSQL store's `takes_wire_rows`).
+    COPY rows (bootstrap passes the PostgreSQL store's `takes_wire_rows`); `poi_rows`,
+    the same for `pois` rows (`takes_poi_rows`): the tagged nodes the C++ reader then
+    decides come as `wire.PoiWireBatch`.
     """
 
     def __init__(
@@ -92,10 +94,12 @@ class PbfFeatureSource:
         location_store: str = "flex_mem",
         native: bool | None = None,
         wire_rows: Callable[[], bool] = _no_wire_rows,
+        poi_rows: Callable[[], bool] = _no_wire_rows,
     ) -> None:
         self.location_store = location_store
         self.native = native_available() if native is None else native
         self.wire_rows = wire_rows
+        self.poi_rows = poi_rows
 
     def header_bbox(self, path: str) -> BoundingBox | None:
         """The header's bbox; refuses a missing, unreadable or unparseable file."""
@@ -154,16 +158,17 @@ class PbfFeatureSource:
     ) -> Iterator[FeatureBatch]:
         """The C++ reader (one decode: the network and the POI candidates), the POI
         decisions in line."""
-        reader = open_reader(path, builder, batch_size, self.location_store)
+        reader = open_reader(path, builder, batch_size, self.location_store, self.poi_rows())
         reader.set_wire(self.wire_rows())  # the network as the store's COPY rows
         decider = PoiDecider(builder, batch_size)
         reader.scan()  # its first pass, in a thread beside the second
         counted = (0, 0)
         while True:
             try:
-                edges, nodes, poi_nodes, poi_ways = reader.next_batch(EdgeRecord, WireRows)
+                batch = reader.next_batch(EdgeRecord, WireRows)
             except StopIteration:
                 break
+            edges, nodes, poi_nodes, poi_ways, poi_rows, poi_row_count = batch
             read.nodes += reader.nodes_read - counted[0]
             read.ways += reader.ways_read - counted[1]
             counted = (reader.nodes_read, reader.ways_read)
@@ -171,6 +176,8 @@ class PbfFeatureSource:
                 yield WireBatch(edges)
             elif edges:
                 yield FeatureBatch(edges=cast("list[EdgeRecord]", edges), nodes=nodes or {})
+            if poi_rows is not None:  # the nodes the reader decided (poi_rows_decided)
+                yield PoiWireBatch(PoiWireRows(poi_rows, poi_row_count))
             if poi_nodes or poi_ways:
                 yield from decider.candidates(poi_nodes, poi_ways)
         read.nodes += reader.nodes_read - counted[0]

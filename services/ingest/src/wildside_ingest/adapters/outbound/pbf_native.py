@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wildside_common.places.poi import PoiRecord
+from wildside_common.places.poi import INGEST, POPULARITY_WEIGHTS, PoiRecord
 from wildside_ingest.adapters.outbound.pbf_scan import Multipolygon
 from wildside_ingest.domain.features import FeatureBatch, FeatureBuilder
 from wildside_ingest.domain.filters import REFERENCE_KEYS
@@ -51,9 +51,18 @@ def header_box(path: str) -> tuple[float, float, float, float] | None:
 
 
 def open_reader(
-    path: str, builder: FeatureBuilder, batch_size: int, location_store: str = "flex_mem"
+    path: str,
+    builder: FeatureBuilder,
+    batch_size: int,
+    location_store: str = "flex_mem",
+    poi_rows: bool = False,
 ) -> Any:
-    """An `OsmReader` set up for the run's filters, geofence and node location store."""
+    """An `OsmReader` set up for the run's filters, geofence and node location store.
+
+    `poi_rows`: the store takes `pois` rows in COPY's binary format (a first load); then,
+    within a rectangular geofence, the reader decides the tagged nodes itself and writes
+    their rows (`poi_rows_decided`), with the rules' values given here (one source).
+    """
     if _native is None:
         raise RuntimeError("the C++ reader is not built")
     reader = _native.OsmReader(path, batch_size, location_store)
@@ -78,7 +87,28 @@ def open_reader(
             filters.wiki,
             REFERENCE_KEYS,
         )
+        if poi_rows_decided(builder, poi_rows):
+            rect = fence.rectangle
+            assert rect is not None
+            reader.load_poi_rows(
+                [(rule.theme, rule.key, rule.values) for rule in filters.rules.rules],
+                sorted(filters.themes),
+                (rect.min_lon, rect.min_lat, rect.max_lon, rect.max_lat),
+                [
+                    (key, None if values is None else sorted(values), weight)
+                    for key, values, weight in POPULARITY_WEIGHTS
+                ],
+                INGEST,
+            )
     return reader
+
+
+def poi_rows_decided(builder: FeatureBuilder, poi_rows: bool) -> bool:
+    """Whether the C++ reader decides tagged nodes and writes their `pois` rows: when the
+    store takes them and the geofence is a rectangle (its test is four comparisons;
+    any other shape is shapely's, in Python). Ways and multipolygons stay in Python
+    (their point on surface is shapely's)."""
+    return poi_rows and builder.filters.wants_pois and builder.geofence.rectangle is not None
 
 
 @dataclass

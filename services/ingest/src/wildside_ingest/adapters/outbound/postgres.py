@@ -30,7 +30,7 @@ from wildside_common.errors import Unavailable
 from wildside_common.places import postgres as places_sql
 from wildside_common.places.poi import INGEST
 from wildside_ingest.adapters.outbound import sql
-from wildside_ingest.adapters.outbound.wire import WireBatch, WireRows
+from wildside_ingest.adapters.outbound.wire import PoiWireBatch, WireBatch, WireRows
 from wildside_ingest.domain.features import FeatureBatch
 from wildside_ingest.domain.geofence import Geofence
 from wildside_ingest.domain.network import EdgeRecord
@@ -212,6 +212,13 @@ class PostgresIngestStore:
         conn, counts = self.conn, self._counts
         if isinstance(batch, WireBatch) and not self._bulk_network:
             raise RuntimeError("wire rows come only into a bulk load (takes_wire_rows)")
+        if isinstance(batch, PoiWireBatch):
+            if not self._bulk_pois:
+                raise RuntimeError("POI rows come only into a bulk load (takes_poi_rows)")
+            await self._copy_binary("pois", batch.rows.rows, sql.POI_TABLE_COLUMNS)
+            counts.pois.inserted += batch.rows.count
+            counts.pois.kept += batch.rows.count
+            return
         if self._bulk_network:
             await self._load_network(batch)
             if batch.network_done:  # build its indexes now, while the POIs still stream
@@ -253,6 +260,11 @@ class PostgresIngestStore:
         """Whether the run's network goes in as binary COPY rows (`wire.WireBatch`): a
         bulk load does (known after `start_run`). Bootstrap hands it to the C++ reader."""
         return self._bulk_network
+
+    def takes_poi_rows(self) -> bool:
+        """Whether POIs may come as binary COPY rows of `pois` (`wire.PoiWireBatch`): a
+        bulk load of the POIs takes them (known after `start_run`)."""
+        return self._bulk_pois
 
     async def _load_network(self, batch: FeatureBatch) -> None:
         """Bulk load: COPY the batch's new nodes, then its edges, into the tables."""
