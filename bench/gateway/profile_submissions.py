@@ -32,14 +32,23 @@ from tests.e2e import stack  # noqa: E402
 LINE = re.compile(r":\d+\)$")
 
 
+def stacks(folded: Path) -> list[tuple[str, int]]:
+    """(stack, samples) per line of py-spy's folded output; a line that is not one (a frame
+    name with a line break in it splits its line in two) is left out."""
+    result = []
+    for line in folded.read_text().splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        if stack_text and count_text.isdigit():
+            result.append((stack_text, int(count_text)))
+    return result
+
+
 def top(folded: Path, limit: int) -> list[str]:
     """The heaviest frames of py-spy's folded stacks, as `self %  total %  frame` lines."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = 0
-    for line in folded.read_text().splitlines():
-        stack_text, _, count_text = line.rpartition(" ")
-        count = int(count_text)
+    for stack_text, count in stacks(folded):
         # By function, not by line: "name (file:line)" -> "name (file)".
         frames = [LINE.sub(")", frame) for frame in stack_text.split(";")]
         samples += count
@@ -76,8 +85,7 @@ AREAS = (
 
 def areas(folded: Path) -> list[str]:
     counts: Counter[str] = Counter()
-    for line in folded.read_text().splitlines():
-        stack_text, _, count_text = line.rpartition(" ")
+    for stack_text, count in stacks(folded):
         frames = stack_text.split(";")
         area = "other"
         if frames[-1].startswith("Runner.run"):
@@ -88,7 +96,7 @@ def areas(folded: Path) -> list[str]:
                 if hit is not None:
                     area = hit
                     break
-        counts[area] += int(count_text)
+        counts[area] += count
     samples = sum(counts.values())
     return ["share  area"] + [f"{100 * n / samples:5.1f}  {a}" for a, n in counts.most_common()]
 
@@ -100,7 +108,13 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--out", type=Path, default=Path("/tmp/gateway.folded"))
+    parser.add_argument("--read", type=Path, help="only summarise this folded file (no run)")
     args = parser.parse_args()
+    if args.read is not None:
+        print("\n".join(top(args.read, args.top)))
+        print()
+        print("\n".join(areas(args.read)))
+        return
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     extra = {"RATE_LIMIT_PER_MINUTE": "100000000", "DB_POOL_SIZE": "20", "LOG_LEVEL": "INFO"}
     with private_stack(extra) as bench:

@@ -94,3 +94,17 @@ def test_an_integer_is_bounded(value: int, accepted: int | None) -> None:
 @pytest.mark.parametrize("value", [True, 1.0, "1", None, float("nan")])
 def test_an_integer_is_an_int_and_not_a_bool(value: object) -> None:
     assert bounded_int(value, 0, 10) is None
+
+
+def test_a_new_uuid4_is_a_random_version_4_uuid_in_canonical_form() -> None:
+    from wildside_common.inputs import new_uuid4
+
+    ids = [new_uuid4() for _ in range(4000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text == canonical_uuid(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every hex digit and all four variant digits occur: the random bits are kept.
+    assert {text[19] for text in ids} == set("89ab")
+    assert {text[0] for text in ids} == set("0123456789abcdef")

@@ -107,3 +107,41 @@ def test_configure_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[s
     entry = orjson.loads(line)
     assert (entry["service"], entry["request_id"], entry["message"]) == ("router", "r-9", "hello")
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def test_the_timestamp_is_datetimes_isoformat() -> None:
+    """`utc_iso` gives `datetime.fromtimestamp(t, UTC).isoformat()` exactly, rounding the
+    microseconds the same way (half to even, up into the next second)."""
+    import random
+    from datetime import UTC, datetime
+
+    from wildside_common.logs import utc_iso
+
+    rng = random.Random(19)
+    now = 1_780_000_000.0
+    samples = [now + rng.random() * 86_400 * 400 for _ in range(20_000)]
+    whole = float(int(now))
+    samples += [whole, whole + 0.5, whole + 0.9999995, whole + 0.9999994, whole + 0.0000005]
+    samples += [whole + 59.9999999, 0.0, 0.25, 951_782_399.9999996, -1.5]
+    for created in samples:
+        assert utc_iso(created) == datetime.fromtimestamp(created, UTC).isoformat(), created
+
+
+def test_a_templated_record_is_the_record_make_record_makes() -> None:
+    from wildside_common.logs import RecordTemplate
+
+    logger = logging.getLogger("wildside.test.template")
+    fields = {"trace_id": "t", "method": "POST", "status": 202, "duration_ms": 1.5}
+    made = RecordTemplate(logger, logging.INFO, __file__, "request").make(dict(fields))
+    expected = logger.makeRecord(
+        logger.name, logging.INFO, __file__, 0, "request", (), None, extra=dict(fields)
+    )
+    timing = {"created", "msecs", "relativeCreated"}
+    assert {k: v for k, v in made.__dict__.items() if k not in timing} == {
+        k: v for k, v in expected.__dict__.items() if k not in timing
+    }
+    assert list(made.__dict__) == list(expected.__dict__)
+    assert abs(made.created - expected.created) < 1
+    # A field naming a record attribute is refused, as makeRecord refuses it.
+    with pytest.raises(KeyError):
+        RecordTemplate(logger, logging.INFO, __file__, "request").make({"name": "x"})

@@ -110,3 +110,36 @@ def test_rounding_is_idempotent_and_within_half_a_unit(lat, lng) -> None:
         once = round_coordinate(value)
         assert round_coordinate(once) == once
         assert abs(once - value) <= 0.000005 + 1e-12
+
+
+def test_rounding_is_decimals_half_away_from_zero_for_every_float() -> None:
+    """The shortcut for floats already at 5 decimals gives what the Decimal rounding gives."""
+    import random
+    from decimal import ROUND_HALF_UP, Decimal
+
+    def by_decimal(value: float) -> float:
+        return float(Decimal(repr(value)).quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP))
+
+    rng = random.Random(19)
+    values = [rng.uniform(-180, 180) for _ in range(5000)]
+    values += [round(v, places) for v in values[:2000] for places in (0, 1, 4, 5, 6)]
+    values += [0.0, -0.0, 1e-05, -1e-05, 1.5e-05, 0.000015, 60.155555, 24.000005, 1e16, 180.0]
+    for value in values:
+        got, want = round_coordinate(value), by_decimal(value)
+        assert repr(got) == repr(want), value
+
+
+def test_canonical_bytes_are_json_dumps_bytes() -> None:
+    import json
+
+    payloads: list[dict[str, object]] = [
+        {"start": {"lat": 60.15123, "lng": 24.9384}, "duration_minutes": 60, "themes": []},
+        {"b": [1, 2.5, "ä", None, True], "a": {"z": 1e-05, "y": "\u2028"}, "engine": "e-1"},
+    ]
+    for payload in payloads:
+        expected = json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+        assert canonical_bytes(payload) == expected
+    with pytest.raises(ValueError):
+        canonical_bytes({"x": float("nan")})

@@ -14,10 +14,10 @@ from gateway_route_fakes import (
     FakeRouteRequests,
     FakeThemes,
 )
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 
-from wildside_common.errors import InvalidInput, NotFound
+from wildside_common.errors import InvalidInput, NotFound, PayloadTooLarge
 from wildside_common.inputs import INT4_MAX
 from wildside_gateway.identity.domain.interests import InterestUpdate
 from wildside_gateway.routes.adapters.batching import MicroBatching
@@ -121,3 +121,59 @@ async def test_a_content_length_that_is_not_ascii_digits_is_not_trusted(declared
     ]
     request = Request({"type": "http", "method": "PUT", "headers": headers}, receive)
     assert await read_json(request, 1024) == {}
+
+
+def json_request(messages: list[Message]) -> Request:
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    headers = [(b"content-type", b"application/json")]
+    return Request({"type": "http", "method": "POST", "headers": headers}, receive)
+
+
+async def test_a_body_in_several_messages_is_read_whole() -> None:
+    request = json_request(
+        [
+            {"type": "http.request", "body": b'{"a":', "more_body": True},
+            {"type": "http.request", "body": b"", "more_body": True},
+            {"type": "http.request", "body": b" [1, 2]}", "more_body": False},
+        ]
+    )
+    assert await read_json(request, 1024) == {"a": [1, 2]}
+    with pytest.raises(RuntimeError):  # consumed, as Starlette's stream leaves it
+        await request.body()
+
+
+async def test_a_body_read_before_is_read_again() -> None:
+    request = json_request([{"type": "http.request", "body": b'{"b": 1}', "more_body": False}])
+    assert await request.body() == b'{"b": 1}'
+    assert await read_json(request, 1024) == {"b": 1}
+
+
+async def test_a_body_over_the_limit_is_refused_before_its_end() -> None:
+    messages: list[Message] = [
+        {"type": "http.request", "body": b"[" + b"1," * 300, "more_body": True},
+        {"type": "http.request", "body": b"1" * 600, "more_body": True},
+        {"type": "http.request", "body": b"1]", "more_body": False},
+    ]
+    with pytest.raises(PayloadTooLarge):
+        await read_json(json_request(messages), 1024)
+    assert len(messages) == 1  # the last message was never asked for
+
+
+async def test_a_client_gone_before_the_end_of_its_body_is_a_disconnect() -> None:
+    request = json_request(
+        [
+            {"type": "http.request", "body": b"{", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    with pytest.raises(ClientDisconnect):
+        await read_json(request, 1024)
+    assert await request.is_disconnected()
+
+
+async def test_an_empty_body_is_not_json() -> None:
+    request = json_request([{"type": "http.request", "body": b"", "more_body": False}])
+    with pytest.raises(InvalidInput):
+        await read_json(request, 1024)

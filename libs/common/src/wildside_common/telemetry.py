@@ -18,6 +18,7 @@ same; only the span objects, their attributes and timings are not made.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 
 from opentelemetry import context as otel_context
@@ -88,9 +89,27 @@ def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
+# The headers the propagator gave for one context, kept in that context: a request's
+# job and its status event are published in the same (copied) context, so its
+# `traceparent` is worked out once. Keyed by the OpenTelemetry context object itself
+# (immutable: a new span or baggage makes a new one) and the propagator in use.
+_INJECTED: contextvars.ContextVar[tuple[object, object, dict[str, str]] | None] = (
+    contextvars.ContextVar("wildside_injected_headers", default=None)
+)
+
+
 def inject_headers(headers: dict[str, str]) -> dict[str, str]:
     """Add `traceparent` (and `tracestate`) for the current span to `headers`."""
-    propagate.inject(headers)
+    current = otel_context.get_current()
+    propagator = propagate.get_global_textmap()
+    known = _INJECTED.get()
+    if known is not None and known[0] is current and known[1] is propagator:
+        headers.update(known[2])
+        return headers
+    carrier: dict[str, str] = {}
+    propagator.inject(carrier, current)
+    _INJECTED.set((current, propagator, carrier))
+    headers.update(carrier)
     return headers
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ from wildside_common.errors import (
     Unauthorized,
     Unavailable,
 )
-from wildside_common.inputs import canonical_uuid
+from wildside_common.inputs import canonical_uuid, new_uuid4
 from wildside_common.messages import (
     GenerateRouteJob,
     RouteGenerationStatus,
@@ -161,7 +160,7 @@ class RouteService:
         cache: RouteCache,
         limiter: RateLimiter,
         clock: Callable[[], datetime] = utc_now,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_id: Callable[[], str] = new_uuid4,
         analytics: Analytics | None = None,
         batching: Batching = OneByOne,
         metrics: RouteMetrics | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from wildside_gateway.routes.domain.routes import RouteRequest
@@ -22,8 +23,15 @@ COORDINATE_PLACES = Decimal("0.00001")
 
 
 def round_coordinate(value: float) -> float:
-    """Round to 5 decimals, half away from zero (Decimal's ROUND_HALF_UP is that)."""
-    return float(Decimal(repr(value)).quantize(COORDINATE_PLACES, rounding=ROUND_HALF_UP))
+    """Round to 5 decimals, half away from zero (Decimal's ROUND_HALF_UP is that).
+
+    A float whose shortest repr has at most 5 decimals (no exponent) is its own rounding:
+    returned as it is, without the Decimal round trip (which would give the same float)."""
+    text = repr(value)
+    dot = text.find(".")
+    if dot > 0 and len(text) - dot <= 6 and "e" not in text and isinstance(value, float):
+        return value
+    return float(Decimal(text).quantize(COORDINATE_PLACES, rounding=ROUND_HALF_UP))
 
 
 def _point(lat: float, lng: float) -> dict[str, float]:
@@ -49,8 +57,30 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+# The C encoder `_ENCODER.encode` builds on every call (json.encoder.JSONEncoder.iterencode),
+# built once with the same options: the same bytes. No circular-reference markers (a
+# canonical payload is a tree of fresh dicts and lists); without the C module, `encode`.
+_C_ENCODE = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(
+        None,
+        _ENCODER.default,
+        encode_basestring,  # ensure_ascii=False's string encoder
+        None,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        _ENCODER.sort_keys,
+        _ENCODER.skipkeys,
+        _ENCODER.allow_nan,
+    )
+)
+
+
 def canonical_bytes(payload: dict[str, Any]) -> bytes:
-    return _ENCODER.encode(payload).encode("utf-8")
+    if _C_ENCODE is None:
+        return _ENCODER.encode(payload).encode("utf-8")
+    return "".join(_C_ENCODE(payload, 0)).encode("utf-8")
 
 
 def fingerprint(request: RouteRequest) -> str:

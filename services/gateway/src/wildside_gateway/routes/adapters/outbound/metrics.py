@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter
 
 IDEMPOTENCY = Counter(
@@ -17,9 +19,23 @@ CANCELS = Counter(
 )
 
 
+CHILDREN_KEPT = 4096  # label children remembered (one per user scope and outcome); then start over
+
+
 class PrometheusRouteMetrics:
+    def __init__(self) -> None:
+        # The counter's child per label values, bound once (`labels` validates, locks and
+        # looks the values up on every call; a submission counts one).
+        self._idempotency: dict[tuple[str, str, str], Any] = {}
+
     def idempotency(self, outcome: str, user_scope: str, key_age: str) -> None:
-        IDEMPOTENCY.labels(outcome, user_scope, key_age).inc()
+        key = (outcome, user_scope, key_age)
+        child = self._idempotency.get(key)
+        if child is None:
+            if len(self._idempotency) >= CHILDREN_KEPT:
+                self._idempotency.clear()
+            child = self._idempotency[key] = IDEMPOTENCY.labels(outcome, user_scope, key_age)
+        child.inc()
 
     def cancel(self, outcome: str) -> None:
         CANCELS.labels(outcome).inc()

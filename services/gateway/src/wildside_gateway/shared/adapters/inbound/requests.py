@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -45,17 +45,46 @@ async def read_json(request: Request, limit: int) -> Any:
     # isascii: str.isdigit() is also true of "²", which int() refuses.
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
+    try:
+        return orjson.loads(await read_body(request, limit))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("the body is not valid JSON", {"reason": str(exc)}) from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused once over `limit` bytes: what `Request.stream()` gives, read
+    straight from `receive` (the same steps and flags as Starlette's stream, a client gone
+    before the end is `ClientDisconnect`) without an async generator per request."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+
+    def add(chunk: bytes) -> None:
+        nonlocal size
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"the body exceeds {limit} bytes", {"limit_bytes": limit})
         chunks.append(chunk)
-    try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput("the body is not valid JSON", {"reason": str(exc)}) from None
+
+    if hasattr(request, "_body") or request._stream_consumed:  # read before: Starlette's way
+        async for chunk in request.stream():
+            add(chunk)
+        return b"".join(chunks)
+    receive = request.receive
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            more = message.get("more_body", False)
+            if not more:
+                request._stream_consumed = True
+            chunk = message.get("body", b"")
+            if chunk:
+                add(chunk)
+            if not more:
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif kind == "http.disconnect":
+            request._is_disconnected = True
+            raise ClientDisconnect()
 
 
 _BASE_URLS: dict[tuple[Any, ...], str] = {}
