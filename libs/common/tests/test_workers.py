@@ -23,7 +23,10 @@ WORKER = textwrap.dedent(
     import os, signal, sys, time
     index = os.environ["TEST_WORKER"]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # before it says it is up
-    open(os.path.join(sys.argv[1], index), "w").write(str(os.getpid()))
+    path = os.path.join(sys.argv[1], index)
+    with open(path + ".part", "w") as out:  # whole or absent: the test reads it at once
+        out.write(str(os.getpid()))
+    os.replace(path + ".part", path)
     if index == "1" and sys.argv[2] == "crash":
         time.sleep(0.5)
         sys.exit(3)
@@ -50,7 +53,7 @@ def start(tmp_path: Path, mode: str) -> subprocess.Popen[bytes]:
 
 def wait_for_workers(tmp_path: Path, count: int) -> list[int]:
     deadline = time.monotonic() + 20
-    while len(list(tmp_path.iterdir())) < count:
+    while len([p for p in tmp_path.iterdir() if p.suffix != ".part"]) < count:
         assert time.monotonic() < deadline, "the workers did not start"
         time.sleep(0.05)
     time.sleep(0.1)
