@@ -20,7 +20,7 @@ from wildside_router.solver.moves import (
     shorten,
     two_opt_deltas,
 )
-from wildside_router.solver.search import improve
+from wildside_router.solver.search import improve, perturb
 
 pytestmark = pytest.mark.unit
 
@@ -196,3 +196,21 @@ def test_2opt_and_relocation_tables_from_one_gather_price_every_move_exactly(
         final = route_costs(model, shortened)
         assert two_opt_deltas(model, shortened, final).min() >= -1e-9
         assert relocation_deltas(model, shortened, final).min() >= -1e-9
+
+
+def test_a_dropping_perturbation_keeps_the_ends_and_drops_up_to_two_thirds() -> None:
+    instance = instance_of(3, 60, round_trip=True, asymmetric=False, slack=200.0)
+    model = SearchModel.of(instance)
+    route = improve(model, np.array(instance.base_route(), dtype=np.intp)).route
+    inner = len(route) - 2
+    assert inner >= 30
+    rng = np.random.default_rng(0)
+    dropped = []
+    for _ in range(300):
+        trial = perturb(model, route, rng)
+        assert trial[0] == route[0] and trial[-1] == route[-1]
+        kept = route[np.isin(route, trial)]
+        if len(trial) < len(route) and np.array_equal(kept, trial):
+            dropped.append(len(route) - len(trial))  # a dropping round
+    assert max(dropped) <= 2 * inner // 3 + 1
+    assert max(dropped) > inner // 3 + 1  # larger than the old cap of a third

@@ -21,13 +21,14 @@ IntArray = npt.NDArray[np.intp]
 # Cells a vectorised step is worth regardless of its size (numpy's per-call overhead and
 # the Python around it), fitted by least squares over the benchmark instances; and work
 # planned per second of time limit: half of the rate measured on the 2-core reference
-# machine (about 200e6 per CPU second), so a machine half as fast, or a solve sharing
-# its core, still stops on work rather than on the clock (docs/solver.md).
+# machine (257e6-308e6 per CPU second with today's charges, 2026-12-06), so a machine
+# half as fast, or a solve sharing its core, still stops on work rather than on the
+# clock (docs/solver.md).
 STEP_OVERHEAD = 14_000
 # Steps an insertion table is charged: four `take`s and three operations, about a third
 # of the CPU of an average step (docs/solver.md).
 TABLE_STEPS = 0.8
-WORK_PER_SECOND = 100e6
+WORK_PER_SECOND = 125e6
 # Ties between equal-length routes are broken by this slack so that floating noise
 # never makes a move look improving forever.
 _EPS = 1e-9
