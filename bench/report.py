@@ -349,8 +349,10 @@ def solver() -> list[str]:
         f"{verdict(feasible)}. Issue 19's: {'; '.join(issue)}. "
         f"Run on a shared 2-core machine, load average {r['run']['load_before']} before: "
         "the wall-clock nets cut searches short there, so these gaps are worse than the "
-        "work budgets alone give (docs/solver.md has those figures). Per instance: "
-        "`bench/op/results.md`.",
+        "work budgets alone give (docs/solver.md has those figures). The run uses one "
+        "seed (`--seed`, 0): at 0.1 s the mean gap moves by tenths of a point from seed to "
+        "seed, so a figure near its target there is not settled by one run (docs/solver.md "
+        "gives seeds 0-2). Per instance: `bench/op/results.md`.",
     ]
 
 
