@@ -84,3 +84,39 @@ def test_reusable_sockets_share_one_port() -> None:
     finally:
         first.close()
         second.close()
+
+
+# Copy 0 ends at once on SIGTERM; copy 1 drains for a while, and a second SIGTERM while it
+# drains ends it with status 7 (as the default action would have killed it: -15).
+SLOW_WORKER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    index = os.environ["TEST_WORKER"]
+    got = []
+    def on_term(*_):
+        got.append(1)
+        if len(got) > 1:
+            os._exit(7)
+        if index == "0":
+            sys.exit(0)
+    signal.signal(signal.SIGTERM, on_term)
+    path = os.path.join(sys.argv[1], index)
+    with open(path + ".part", "w") as out:
+        out.write(str(os.getpid()))
+    os.replace(path + ".part", path)
+    while not got:
+        time.sleep(0.05)
+    time.sleep(1.0)  # draining, past the moment copy 0 has ended
+    sys.exit(0)
+    """
+)
+
+
+def test_a_copy_still_draining_is_not_signalled_twice(tmp_path: Path) -> None:
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR.replace("3,", "2,"), SLOW_WORKER, str(tmp_path), "x"],
+    )
+    pids = wait_for_workers(tmp_path, 2)
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(20) == 0
+    assert not any(process_alive(pid) for pid in pids)

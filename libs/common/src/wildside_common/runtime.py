@@ -30,6 +30,11 @@ def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
         import uvloop
 
         uvloop.run(runner())
+        # Stopped: the loop and its signal handlers are gone. A late SIGTERM/SIGINT (a
+        # second one from an orchestrator or supervisor) would kill the process with the
+        # default action while it finishes exiting, turning a clean stop into -15.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
     except ConfigError as exc:
         log.error("configuration error", extra={"error": str(exc)})
         print(f"configuration error: {exc}", flush=True)

@@ -32,9 +32,15 @@ def supervise(count: int, variable: str, command: Sequence[str], grace: float = 
         for index in range(count)
     ]
 
+    # Each signal goes to each copy once: a copy that got SIGTERM is already draining, and
+    # a second one could reach it after its event loop has ended (default action: killed,
+    # status -15) when the first copy to end makes the others stop.
+    sent: set[tuple[int, int]] = set()
+
     def forward(signum: int, _frame: FrameType | None) -> None:
-        for child in children:
-            if child.poll() is None:
+        for index, child in enumerate(children):
+            if child.poll() is None and (index, signum) not in sent:
+                sent.add((index, signum))
                 child.send_signal(signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
