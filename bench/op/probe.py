@@ -1,0 +1,95 @@
+"""The local search alone at a fixed work budget, over many seeds: a screening probe.
+
+    .venv/bin/python bench/op/probe.py --budget 8.75e6 --seeds 0-11 --jobs 2
+
+Runs `iterated_local_search` from the greedy route on every public instance with the
+wall-clock deadline off, so each answer depends only on (instance, seed, budget): two
+probes of the same code give the same gaps on any machine, busy or not, and changes to
+the search can be screened on many seeds without the hybrid's clock in the way.
+8.75e6 units is what the hybrid gives the local search at a 0.1 s limit (0.1 x 0.7 x
+`WORK_PER_SECOND`), 87.5e6 at 1 s. Prints the mean gap per seed, over all seeds, the
+worst instance, and the work done per CPU second (how a work budget turns into CPU:
+compare it across changes, back to back, before trusting a gap won by cheaper charges).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from run import DEFAULT_DATA
+
+Task = tuple[str, int, float]
+
+
+def solve(task: Task) -> tuple[str, int, float, float, float]:
+    """(instance, seed, score, work done, CPU seconds) of one deterministic search."""
+    import numpy as np
+
+    from wildside_router.solver.baseline import greedy_solve
+    from wildside_router.solver.formats import parse_instance
+    from wildside_router.solver.model import OPSolution, check_feasible
+    from wildside_router.solver.moves import SearchModel
+    from wildside_router.solver.search import iterated_local_search
+
+    path, seed, budget = task
+    instance = parse_instance(Path(path).read_text(encoding="utf-8"), Path(path).name)
+    started = time.process_time()
+    greedy = greedy_solve(instance)
+    model = SearchModel.of(instance)
+    found = iterated_local_search(model, np.array(greedy.route, dtype=np.intp), budget, seed)
+    cpu = time.process_time() - started
+    route = [int(v) for v in found.route]
+    if not check_feasible(instance, route):
+        raise AssertionError(f"{Path(path).name} seed {seed}: infeasible route")
+    score = max(OPSolution.of(instance, route).score, greedy.score)
+    return Path(path).name, seed, score, float(model.work[0]), cpu
+
+
+def _seeds(text: str) -> list[int]:
+    """'0-11' or '0,3,5'."""
+    if "-" in text:
+        low, high = text.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--budget", type=float, default=8.75e6)
+    parser.add_argument("--seeds", default="0-11")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", default="", help="substring filter on instance names")
+    args = parser.parse_args()
+    with (args.data / "best_known.csv").open(encoding="utf-8") as handle:
+        best = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(handle)}
+    files = sorted(
+        p for p in (args.data / "instances").iterdir() if p.name in best and args.only in p.name
+    )
+    seeds = _seeds(args.seeds)
+    tasks = [(str(p), seed, args.budget) for seed in seeds for p in files]
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        rows = list(pool.map(solve, tasks, chunksize=4))
+    gaps = {
+        (name, seed): 100 * (best[name] - score) / best[name] for name, seed, score, _, _ in rows
+    }
+    for seed in seeds:
+        mean = statistics.fmean(g for (_, s), g in gaps.items() if s == seed)
+        print(f"seed {seed}: mean gap {mean:.3f} %")
+    worst = max(gaps.items(), key=lambda item: item[1])
+    work = sum(r[3] for r in rows)
+    cpu = sum(r[4] for r in rows)
+    print(
+        f"all {len(seeds)} seeds: mean gap {statistics.fmean(gaps.values()):.3f} %, "
+        f"worst {worst[1]:.2f} % ({worst[0][0]} seed {worst[0][1]}), "
+        f"{work / cpu:.3g} units per CPU second ({cpu:.1f} CPU s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
