@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +100,30 @@ def test_second_run_is_a_no_op(helsinki: tuple[str, str]) -> None:
     assert ", inserted 0, updated 0" not in out  # the format is "(inserted 0, updated 0,"
     assert out.count("(inserted 0, updated 0,") == 3
     assert out.count("removed 0)") == 3
+
+
+# What a rerun with nothing changed imports, in a fresh process as `ingest-osm` runs:
+# the command's start-up is most of a small rerun's time (bench/ingest), and shapely
+# with numpy under it is a third of that start-up.
+_RERUN_IMPORTS = """
+import runpy, sys
+sys.argv = ["ingest-osm", *sys.argv[1:]]
+try:
+    runpy.run_module("wildside_ingest", run_name="__main__")
+except SystemExit as stop:
+    status = stop.code
+print(status, sorted(m for m in ("shapely", "numpy") if m in sys.modules))
+"""
+
+
+def test_a_rerun_with_nothing_changed_loads_neither_shapely_nor_numpy(
+    helsinki: tuple[str, str],
+) -> None:
+    db, _ = helsinki
+    argv = [str(HELSINKI), "--geofence-name", "helsinki-centre", "--no-progress"]
+    argv += ["--database-url", db]
+    done = subprocess.run(
+        [sys.executable, "-c", _RERUN_IMPORTS, *argv], capture_output=True, text=True, check=True
+    )
+    assert "unchanged: nothing to do" in done.stdout
+    assert done.stdout.splitlines()[-1] == "0 []"

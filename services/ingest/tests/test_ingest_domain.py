@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from shapely.geometry import Point, Polygon
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from wildside_common.errors import InvalidInput
 from wildside_common.themes import load_theme_rules
@@ -15,7 +17,7 @@ from wildside_ingest.domain.features import (
     way_geometry,
 )
 from wildside_ingest.domain.filters import FilterSet
-from wildside_ingest.domain.geofence import BoundingBox, Geofence
+from wildside_ingest.domain.geofence import BoundingBox, Geofence, rectangle_wkt
 from wildside_ingest.domain.network import haversine_m, is_walkable, split_way
 from wildside_ingest.domain.run import IngestRequest
 
@@ -172,3 +174,35 @@ def test_multipolygon_from_split_ways_with_a_hole() -> None:
 
 def test_multipolygon_with_open_rings_has_no_area() -> None:
     assert assemble_multipolygon([[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]], []) is None
+
+
+_LON = st.floats(-180, 180, allow_nan=False) | st.decimals(-180, 180, places=7).map(float)
+_LAT = st.floats(-90, 90, allow_nan=False) | st.decimals(-90, 90, places=7).map(float)
+
+
+@given(_LON, _LON, _LAT, _LAT)
+@settings(max_examples=2000, deadline=None)
+def test_a_rectangle_s_wkt_is_shapely_s_without_shapely(
+    lon_a: float, lon_b: float, lat_a: float, lat_b: float
+) -> None:
+    """The run's input key is made of this text: it must not change with how it is made."""
+    assume(lon_a != lon_b and lat_a != lat_b)
+    rect = BoundingBox(min(lon_a, lon_b), min(lat_a, lat_b), max(lon_a, lon_b), max(lat_a, lat_b))
+    fence = Geofence.from_bbox("r", rect)
+    shapely_text = MultiPolygon([box(rect.min_lon, rect.min_lat, rect.max_lon, rect.max_lat)]).wkt
+    assert fence.wkt() == shapely_text
+    assert rectangle_wkt(rect) in (None, shapely_text)
+    assert fence.area.equals(MultiPolygon([box(*fence.area.bounds)]))
+    assert fence.bounds == rect
+
+
+def test_ordinary_rectangles_write_their_wkt_themselves() -> None:
+    rect = BoundingBox(24.9171, 60.1598, 24.9706, 60.1802)
+    assert rectangle_wkt(rect) == (
+        "MULTIPOLYGON (((24.9706 60.1598, 24.9706 60.1802, 24.9171 60.1802, "
+        "24.9171 60.1598, 24.9706 60.1598)))"
+    )
+    assert rectangle_wkt(BoundingBox(-0.0, 0, 1, 1)) == (
+        "MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))"
+    )
+    assert rectangle_wkt(BoundingBox(1e-7, 0, 1, 1)) is None  # GEOS writes 1e-7

@@ -2,22 +2,23 @@
 
 The reader adapter hands elements over as plain Python values; every decision (the
 filters, point-on-surface, walkability, junction splitting, the geofence) is made here.
+shapely is imported by the functions that build geometries, on first use: the batches'
+types and a run that reads nothing (a rerun with nothing changed) do not need it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-import shapely
-from shapely.geometry import LineString, Point, Polygon
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import polygonize
+from typing import TYPE_CHECKING
 
 from wildside_common.places.poi import PoiRecord, make_poi
 from wildside_ingest.domain.filters import FilterSet
 from wildside_ingest.domain.geofence import Geofence
 from wildside_ingest.domain.network import Coord, EdgeRecord, split_way
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 NodeRow = tuple[int, float, float]
 
@@ -64,6 +65,8 @@ class FeatureBatch:
 
 def point_on_surface(geometry: BaseGeometry) -> tuple[float, float] | None:
     """A point guaranteed to lie on the geometry (never a centroid outside it)."""
+    import shapely
+
     if geometry.is_empty:
         return None
     if not geometry.is_valid:
@@ -76,6 +79,8 @@ def point_on_surface(geometry: BaseGeometry) -> tuple[float, float] | None:
 
 def way_geometry(coords: Sequence[Coord]) -> BaseGeometry:
     """A closed ring of 4+ points is a polygon, anything else a line (or a point)."""
+    from shapely.geometry import LineString, Point, Polygon
+
     if len(coords) >= 4 and coords[0] == coords[-1]:
         return Polygon(coords)
     if len(set(coords)) >= 2:
@@ -95,6 +100,10 @@ def assemble_multipolygon(
 
 
 def _rings(lines: Sequence[Sequence[Coord]]) -> BaseGeometry | None:
+    import shapely
+    from shapely.geometry import LineString
+    from shapely.ops import polygonize
+
     usable = [LineString(line) for line in lines if len(line) >= 2]
     polygons = list(polygonize(usable)) if usable else []
     if not polygons:

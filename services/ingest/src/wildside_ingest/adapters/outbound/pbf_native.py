@@ -76,7 +76,12 @@ def open_reader(
             FOOT_FORBIDDEN,
             ACCESS_FORBIDDEN,
             None if rect is None else (rect.min_lon, rect.min_lat, rect.max_lon, rect.max_lat),
-            fence.area.bounds,
+            (
+                fence.bounds.min_lon,
+                fence.bounds.min_lat,
+                fence.bounds.max_lon,
+                fence.bounds.max_lat,
+            ),
             fence.touches_line,
         )
     if filters.wants_pois:
