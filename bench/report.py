@@ -430,11 +430,11 @@ def ingest() -> list[str]:
     by_pois = r.get("by_pois")
     flat = ""
     if by_pois:
-        pois, network = by_pois["pois"]["rss"], by_pois["network"]["rss"]
+        many, few = by_pois["pois"], by_pois["few"]
         flat = (
-            f"; memory flat in the number of POIs: {verdict(pois <= 1.25 * network)} (peak RSS"
-            f" {pois:.0f} MB with the POIs only vs {network:.0f} MB with none at"
-            f" {by_pois['copies']}x)"
+            f"; memory flat in the number of POIs: {verdict(many['rss'] <= 1.25 * few['rss'])}"
+            f" (peak RSS {many['rss']:.0f} MB with {many['pois']:,} POIs vs {few['rss']:.0f} MB"
+            f" with {few['pois']:,}, same {by_pois['copies']}x file)"
         )
     return [
         "**Ingest** (`bench/ingest/run.py`, beside osm2pgsql in the same run; 1x is start-up"
