@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -58,6 +59,18 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
+def _print_top(gaps: dict[tuple[str, int], float], seeds: list[int], count: int) -> None:
+    """The `count` instances with the largest mean gap over the seeds, with their share
+    of the overall mean and the gap on every seed."""
+    names = sorted({name for name, _ in gaps})
+    means = {n: statistics.fmean(gaps[n, s] for s in seeds) for n in names}
+    total = sum(means.values())
+    for name in sorted(names, key=lambda n: -means[n])[:count]:
+        per_seed = " ".join(f"{gaps[name, s]:5.1f}" for s in seeds)
+        share = 100 * means[name] / total if total > 0 else 0.0
+        print(f"{name:40s} mean {means[name]:6.2f} % ({share:4.1f} % of the sum): {per_seed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -65,6 +78,10 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-11")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", default="", help="substring filter on instance names")
+    parser.add_argument(
+        "--top", type=int, default=0, help="list the N instances with the largest mean gap"
+    )
+    parser.add_argument("--dump", type=Path, help="write every (instance, seed) gap as JSON")
     args = parser.parse_args()
     with (args.data / "best_known.csv").open(encoding="utf-8") as handle:
         best = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(handle)}
@@ -81,6 +98,12 @@ def main() -> None:
     for seed in seeds:
         mean = statistics.fmean(g for (_, s), g in gaps.items() if s == seed)
         print(f"seed {seed}: mean gap {mean:.3f} %")
+    if args.top:
+        _print_top(gaps, seeds, args.top)
+    if args.dump:
+        args.dump.write_text(
+            json.dumps({f"{name} {seed}": gap for (name, seed), gap in gaps.items()}, indent=0)
+        )
     worst = max(gaps.items(), key=lambda item: item[1])
     work = sum(r[3] for r in rows)
     cpu = sum(r[4] for r in rows)

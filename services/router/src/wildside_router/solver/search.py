@@ -5,8 +5,9 @@ random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
 relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
 restricted candidate list; several insertions per insertion table, `fill_batched`) and
 stop exchanges, until nothing changes. A trial within 2 %
-of the current score is accepted; the search falls back to the best route after a run of
-failures and restarts from a fresh randomised route after a longer one.
+of the current score is accepted; the search falls back to the walk's best route after a
+run of failures and restarts from a fresh randomised route, through nodes away from the
+best route, after a longer one; the restarted walk then falls back to its own best.
 
 The search stops after a fixed amount of work, which is what makes it deterministic:
 rounds are paid for in "work" (array cells touched plus a charge per vectorised step,
@@ -39,8 +40,10 @@ _PATIENCE = 20
 # Score exponents of the extra greedy constructions the search may start from: one (3)
 # rather than two (2 and 3), which left 0.1 s searches more rounds (docs/solver.md).
 _START_POWERS = (3.0,)
-# Rounds without a new best after which the search restarts from a fresh route.
-_RESTART = 3 * _PATIENCE
+# Rounds without a new best of the walk after which the search restarts from a fresh
+# route (three times the patience until issue 19's seventh pass: at 0.1 s a small
+# instance's walk then restarted about once, too late to leave a deep basin).
+_RESTART = 30
 # Share of rounds that perturb by forcing nodes in rather than dropping some (a third
 # until issue 19's sixth pass: with larger drops, fewer forcing rounds paid).
 _FORCE_SHARE = 0.2
@@ -51,6 +54,9 @@ _ACCEPT = 0.98
 # scattered drops refilled greedily gave better routes for the same work than small ones
 # or stretches (a third, one in two, until issue 19's sixth pass, docs/solver.md).
 _STRETCH_SHARE = 0.2
+# A restart's forced nodes are weighted by their distance from the best route, relative
+# to the farthest, but never less than this share (`force_and_repair`).
+_AWAY_FLOOR = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +111,26 @@ def improve(
         route, used, outside = swapped
 
 
-def force_and_repair(model: SearchModel, route: IntArray, rng: np.random.Generator) -> IntArray:
+def force_and_repair(
+    model: SearchModel, route: IntArray, rng: np.random.Generator, away: IntArray | None = None
+) -> IntArray:
     """Insert one to three random unvisited nodes at their cheapest places even past the
     budget, shorten, then drop the stops with the worst score per saved cost until the
-    route fits again: this reaches regions a greedy refill never enters."""
+    route fits again: this reaches regions a greedy refill never enters.
+
+    The nodes are drawn with weights their scores, times (with `away`, the stops of
+    another route) their cost from the nearest of those stops over the largest such cost
+    (at least `_AWAY_FLOOR`): a restart then starts in another region."""
     outside = _outside(model, route)
     if len(outside) == 0:
         return route
     weights = model.scores[outside] / model.scores[outside].sum()
+    if away is not None and len(away) > 0:
+        near = model.cost.take(away, axis=0).take(outside, axis=1).min(axis=0)
+        model.charge(len(away) * len(outside))
+        if near.max() > 0:
+            weights = weights * np.maximum(near / near.max(), _AWAY_FLOOR)
+            weights = weights / weights.sum()
     count = min(len(outside), int(rng.integers(1, 4)))
     for node in rng.choice(outside, size=count, replace=False, p=weights):
         table = insertion_table(model, route, np.array([node]))[:, 0]
@@ -153,9 +171,13 @@ def perturb(model: SearchModel, route: IntArray, rng: np.random.Generator) -> In
 def first_route(model: SearchModel, start: IntArray) -> Candidate:
     """The best of `start` improved and of greedy constructions with higher exponents:
     which exponent suits an instance varies (far, rich nodes want a high one), and a bad
-    first basin costs many rounds to leave."""
+    first basin costs many rounds to leave. When every candidate scores the same, a
+    higher exponent changes no ratio and the constructions are skipped."""
     base = np.array([model.start, model.end], dtype=np.intp)
     best = improve(model, start)
+    scores = model.scores[model.candidates]
+    if len(scores) == 0 or scores.min() == scores.max():
+        return best
     for power in _START_POWERS:
         other = improve(model, base, power)
         if other.used <= model.budget + 1e-9 and other.beats(best):
@@ -164,11 +186,12 @@ def first_route(model: SearchModel, start: IntArray) -> Candidate:
 
 
 class _Walk:
-    """The search's state between rounds: current and best routes, failure counters."""
+    """The search's state between rounds: the current route, the walk's best since its
+    last (re)start (`home`, where it falls back to), the best of all, failure counters."""
 
     def __init__(self, model: SearchModel, best: Candidate, rng: np.random.Generator) -> None:
         self.model, self.rng = model, rng
-        self.best = self.current = best
+        self.best = self.current = self.home = best
         self.stale = self.since_best = 0
 
     def step(self) -> None:
@@ -184,16 +207,21 @@ class _Walk:
             # so the search can walk out of a local optimum; the best stays on record.
             if trial.score >= self.current.score * _ACCEPT - 1e-9:
                 self.current = trial
+            if trial.beats(self.home):
+                self.home, self.stale, self.since_best = trial, 0, 0
             if trial.beats(self.best):
-                self.best, self.stale, self.since_best = trial, 0, 0
+                self.best = trial
         if self.since_best >= _RESTART:
-            # Long stuck: start afresh from a route through a random (score-weighted) node.
+            # Long stuck: start afresh from a route through random nodes, score-weighted
+            # and away from the best route; the new walk falls back to its own best, so it
+            # is not pulled back into the basin it left before it has explored its own.
             base = np.array([model.start, model.end], dtype=np.intp)
-            fresh = force_and_repair(model, base, rng)
+            fresh = force_and_repair(model, base, rng, self.best.route[1:-1])
             self.current = improve(model, fresh, float(rng.choice((1.0, 2.0, 3.0))), rng)
+            self.home = self.current
             self.since_best = self.stale = 0
         elif self.stale >= _PATIENCE:
-            self.current, self.stale = self.best, 0
+            self.current, self.stale = self.home, 0
 
 
 def iterated_local_search(
