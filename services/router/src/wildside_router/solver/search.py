@@ -82,6 +82,7 @@ def improve(
     power: float = 1.0,
     rng: np.random.Generator | None = None,
     batch: bool = False,
+    pairs: bool = False,
 ) -> Candidate:
     """Alternate 2-opt, greedy refill and stop exchanges until none changes the route.
 
@@ -99,7 +100,7 @@ def improve(
             route, used, outside = fill_greedily(model, route, used, outside, power, rng)
         if len(route) != size:
             continue
-        swapped = exchange(model, route, used, outside, table)
+        swapped = exchange(model, route, used, outside, table, pairs)
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
@@ -175,7 +176,9 @@ class _Walk:
         """One round: perturb, improve, accept or not, fall back or restart."""
         model, rng = self.model, self.rng
         power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
-        trial = improve(model, perturb(model, self.current.route, rng), power, rng, batch=True)
+        trial = improve(
+            model, perturb(model, self.current.route, rng), power, rng, batch=True, pairs=True
+        )
         self.stale += 1
         self.since_best += 1
         # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
