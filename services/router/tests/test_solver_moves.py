@@ -10,9 +10,15 @@ from hypothesis import strategies as st
 
 from wildside_router.solver.model import OPInstance, check_feasible
 from wildside_router.solver.moves import (
+    PAIR_SHORTLIST,
     SearchModel,
+    _drop_two,
+    _exchange_tables,
+    _exchange_two,
+    exchange,
     fill_batched,
     fill_greedily,
+    insert_at,
     insertion_table,
     path_cost,
     relocation_deltas,
@@ -214,3 +220,143 @@ def test_a_dropping_perturbation_keeps_the_ends_and_drops_up_to_two_thirds() -> 
             dropped.append(len(route) - len(trial))  # a dropping round
     assert max(dropped) <= 2 * inner // 3 + 1
     assert max(dropped) > inner // 3 + 1  # larger than the old cap of a third
+
+
+def _pair_exchange_case(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> tuple[OPInstance, SearchModel, np.ndarray, float, np.ndarray]:
+    """A random route through some candidates, its cost, the candidates left outside,
+    on an instance whose budget leaves a random slack over that route."""
+    instance = instance_of(seed, n, round_trip, asymmetric, 1e6)
+    rng = np.random.default_rng(seed + 1)
+    model = SearchModel.of(instance)
+    size = int(rng.integers(1, max(2, len(model.candidates) - 1)))
+    stops = rng.permutation(model.candidates)[:size]
+    route = np.concatenate(([instance.start], stops, [instance.end])).astype(np.intp)
+    used = path_cost(model, route)
+    budget = used + float(rng.uniform(0.0, 6.0))
+    # The same instance with a tight budget: the route fits with a little slack.
+    service = instance.service
+    tight = OPInstance(
+        instance.distances,
+        instance.scores,
+        budget + service[instance.start] + (service[instance.end] if not round_trip else 0.0),
+        instance.start,
+        instance.end,
+        service=service,
+    )
+    model = SearchModel.of(tight)
+    assert path_cost(model, route) == pytest.approx(used) and used <= model.budget
+    outside = np.array([v for v in model.candidates if v not in set(route.tolist())], np.intp)
+    return tight, model, route, used, outside
+
+
+def _fits_better(model: SearchModel, route: np.ndarray, used: float, new: np.ndarray) -> bool:
+    new_used = path_cost(model, new)
+    gain = float(model.scores[new[1:-1]].sum() - model.scores[route[1:-1]].sum())
+    fits = new_used <= model.budget + 1e-9
+    return fits and (gain > 1e-9 or (gain > -1e-9 and new_used < used - 1e-6))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(6, 14),
+    round_trip=st.booleans(),
+    asymmetric=st.booleans(),
+)
+def test_pair_exchanges_price_their_moves_exactly_and_find_the_best(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    """1-out-2-in and 2-out-1-in: the cost each move predicts is the moved route's
+    brute-force cost, and (with few enough outside nodes that the shortlist holds them
+    all) the gain found is the best gain by brute force over the same moves."""
+    instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
+    if len(outside) < 1:
+        return
+    assert len(outside) <= PAIR_SHORTLIST
+    score = float(model.scores[route[1:-1]].sum())
+    table = insertion_table(model, route, outside)
+    saving, places, values, choice, extra = _exchange_tables(model, route, table, 4)
+    edges = len(route) - 1
+
+    # 1 out, 2 in: stop i out, u and v at different edges of the route, neither touching i.
+    best_gain = None
+    for i in range(len(route) - 2):
+        for a in range(len(outside)):
+            for b in range(a + 1, len(outside)):
+                for pa in range(edges):
+                    for pb in range(edges):
+                        if pa == pb or {pa, pb} & {i, i + 1}:
+                            continue
+                        new = np.insert(route, [pa + 1, pb + 1], [outside[a], outside[b]])
+                        new = new[new != route[i + 1]]
+                        if _fits_better(model, route, used, new):
+                            gain = float(model.scores[new[1:-1]].sum()) - score
+                            best_gain = gain if best_gain is None else max(best_gain, gain)
+    found = (
+        _exchange_two(model, route, used, outside, saving, places, choice, extra)
+        if len(outside) > 1
+        else None
+    )
+    if best_gain is None:
+        assert found is None
+    else:
+        assert found is not None
+        new, predicted, rest = found
+        assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+        assert _fits_better(model, route, used, new)
+        assert len(new) == len(route) + 1
+        assert float(model.scores[new[1:-1]].sum()) - score == pytest.approx(best_gain)
+        assert sorted(new[1:-1].tolist() + rest.tolist()) == sorted(model.candidates.tolist())
+        assert check_feasible(instance, [int(v) for v in new])
+
+    # 2 out, 1 in: stops i and i + 1 out, u in the gap or at an edge touching neither.
+    best_gain = None
+    for i in range(len(route) - 3):
+        rest_route = np.delete(route, [i + 1, i + 2])
+        for k in range(len(outside)):
+            options = [i] + [p if p < i else p - 2 for p in range(edges) if p < i or p > i + 2]
+            for p in options:
+                new = insert_at(rest_route, p + 1, int(outside[k]))
+                if _fits_better(model, route, used, new):
+                    gain = float(model.scores[new[1:-1]].sum()) - score
+                    best_gain = gain if best_gain is None else max(best_gain, gain)
+    found = _drop_two(model, route, used, outside, places, values) if len(route) > 3 else None
+    if best_gain is None:
+        assert found is None
+    else:
+        assert found is not None
+        new, predicted, rest = found
+        assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+        assert _fits_better(model, route, used, new)
+        assert len(new) == len(route) - 1
+        assert float(model.scores[new[1:-1]].sum()) - score == pytest.approx(best_gain)
+        assert sorted(new[1:-1].tolist() + rest.tolist()) == sorted(model.candidates.tolist())
+        assert check_feasible(instance, [int(v) for v in new])
+
+
+def test_exchange_with_pairs_keeps_its_single_swaps_and_adds_pair_swaps() -> None:
+    """With `pairs`, a single swap is the same as without; when there is none, a pair swap
+    is taken now and then, and it fits and scores more."""
+    pair_moves = 0
+    for seed in range(80):
+        instance = instance_of(seed, 10 + seed % 30, seed % 2 == 0, seed % 3 == 0, 5 + seed % 25)
+        model = SearchModel.of(instance)
+        base = np.array(instance.base_route(), dtype=np.intp)
+        route, used, outside = fill_greedily(
+            model, base, path_cost(model, base), model.candidates, 0.5 + seed % 3
+        )
+        single = exchange(model, route, used, outside)
+        either = exchange(model, route, used, outside, pairs=True)
+        if single is not None:
+            assert either is not None and np.array_equal(single[0], either[0])
+            continue
+        if either is None:
+            continue
+        pair_moves += 1
+        new, new_used, _ = either
+        assert new_used == path_cost(model, new) and new_used <= model.budget + 1e-9
+        assert model.scores[new[1:-1]].sum() > model.scores[route[1:-1]].sum() - 1e-9
+        assert check_feasible(instance, [int(v) for v in new])
+    assert pair_moves >= 5

@@ -321,39 +321,47 @@ def shorten(model: SearchModel, route: IntArray, used: float) -> tuple[IntArray,
             return route, used
 
 
+# Outside nodes a 1-out-2-in exchange pairs: those that come closest to fitting with one
+# stop out (docs/solver.md).
+PAIR_SHORTLIST = 12
+
+
 def exchange(
     model: SearchModel,
     route: IntArray,
     used: float,
     outside: IntArray,
     table: FloatArray | None = None,
+    pairs: bool = False,
 ) -> tuple[IntArray, float, IntArray] | None:
     """Swap one visited stop for an unvisited one that scores more (or the same for less
-    cost) and still fits the budget; the best-scoring such swap, or None."""
+    cost) and still fits the budget; the best-scoring such swap, or None.
+
+    `pairs`: when no such swap exists, swap one stop for two unvisited nodes
+    (`_exchange_two`) or, failing that, two consecutive stops for one (`_drop_two`)."""
     if len(route) < 3 or len(outside) == 0:
         return None
-    cost = model.cost
     mid = route[1:-1]
-    saving = cost[route[:-2], mid] + cost[mid, route[2:]] - cost[route[:-2], route[2:]]
     if table is None:
         table = insertion_table(model, route, outside)
-    # Best place for each outside node away from the removed stop's two arcs: removing
-    # stop i rules out at most two places, so the best of each node's three cheapest
-    # places that avoids them is exact.
-    top = min(3, table.shape[0])
-    places = np.argsort(table, axis=0)[:top]  # (top, k)
-    values = table[places, np.arange(table.shape[1])]
-    stops = np.arange(len(mid))[:, np.newaxis, np.newaxis]
-    allowed = (places[np.newaxis] != stops) & (places[np.newaxis] != stops + 1)
-    choice = np.where(allowed, values[np.newaxis], np.inf)  # (stops, top, k)
-    model.charge(choice.size)
-    extra = choice.min(axis=1)  # (stops, k)
+    saving, places, values, choice, extra = _exchange_tables(model, route, table, 4 if pairs else 3)
     new_used = used - saving[:, np.newaxis] + extra
     gain = model.scores[outside][np.newaxis, :] - model.scores[mid][:, np.newaxis]
     shorter = (gain > -_EPS) & (new_used < used - 1e-6)
     ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
     if not ok.any():
-        return None
+        if not pairs:
+            return None
+        two = None
+        if len(outside) > 1:
+            two = _exchange_two(model, route, used, outside, saving, places, choice, extra)
+        if two is None and len(mid) > 1:
+            two = _drop_two(model, route, used, outside, places, values)
+        if two is None:
+            return None
+        # The moves' own prices are exact (tested); the route's cost is summed afresh
+        # anyway, as after every move, so no float drift builds up.
+        return two[0], path_cost(model, two[0]), two[2]
     value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
     i, k = divmod(int(value.argmax()), value.shape[1])
     position = int(places[int(choice[i, :, k].argmin()), k])
@@ -363,3 +371,166 @@ def exchange(
     route = route[route != removed]
     outside = np.append(outside[outside != node], removed)
     return route, path_cost(model, route), outside
+
+
+def _exchange_tables(
+    model: SearchModel, route: IntArray, table: FloatArray, top: int
+) -> tuple[FloatArray, IntArray, FloatArray, FloatArray, FloatArray]:
+    """What the exchanges price from the route's insertion table `table`: each stop's
+    removal saving; each outside node's `top` cheapest places and their costs; those
+    costs per stop, inf where the place touches the stop (`choice`, stops x top x nodes);
+    and the best of them. Removing a stop rules out at most two places, so the best of
+    each node's three cheapest places that avoids them is its best place (and the best
+    two are among its four cheapest)."""
+    cost = model.cost
+    mid = route[1:-1]
+    saving = cost[route[:-2], mid] + cost[mid, route[2:]] - cost[route[:-2], route[2:]]
+    top = min(top, table.shape[0])
+    places = np.argsort(table, axis=0)[:top]  # (top, k)
+    values = table[places, np.arange(table.shape[1])]
+    stops = np.arange(len(mid))[:, np.newaxis, np.newaxis]
+    allowed = (places[np.newaxis] != stops) & (places[np.newaxis] != stops + 1)
+    choice = np.where(allowed, values[np.newaxis], np.inf)  # (stops, top, k)
+    model.charge(choice.size)
+    return saving, places, values, choice, choice.min(axis=1)
+
+
+def _exchange_two(
+    model: SearchModel,
+    route: IntArray,
+    used: float,
+    outside: IntArray,
+    saving: FloatArray,
+    places: IntArray,
+    choice: FloatArray,
+    extra: FloatArray,
+) -> tuple[IntArray, float, IntArray] | None:
+    """Swap one visited stop for two unvisited nodes that together score more (or the same
+    for less cost) and still fit, each at its cheapest place away from the removed stop's
+    arcs and from the other's place; the best-scoring such swap, or None. From
+    `exchange`'s tables: `places` (each node's cheapest places), `choice` (their costs,
+    inf where they touch stop i), `extra` (the best of those).
+
+    Only stops whose removal leaves room for some two nodes are tried (a bound from the
+    two cheapest extras), and only the `PAIR_SHORTLIST` nodes that come closest to
+    fitting with one of those stops out are paired."""
+    room = model.budget - used + saving  # (stops,)
+    model.charge(extra.size, 0.3)
+    # No pair costs less than the two cheapest single extras with stop i out.
+    cheapest = np.partition(extra, 1, axis=1)[:, :2].sum(axis=1)
+    rows = np.flatnonzero(cheapest <= room + _EPS)
+    if len(rows) == 0:
+        return None
+    best = extra[rows]  # (r, k)
+    excess = (best - room[rows, np.newaxis]).min(axis=0)
+    short = np.argsort(excess, kind="stable")[: min(PAIR_SHORTLIST, len(outside))]
+    short = short[excess[short] <= _EPS]
+    if len(short) < 2:
+        return None
+    sub = choice[rows][:, :, short]  # (r, top, s)
+    first = sub.argmin(axis=1)  # (r, s)
+    r_index = np.arange(len(rows))[:, np.newaxis]
+    s_index = np.arange(len(short))[np.newaxis, :]
+    best = sub[r_index, first, s_index]
+    place = places[first, short[np.newaxis, :]]  # (r, s)
+    rest = sub.copy()
+    rest[r_index, first, s_index] = np.inf
+    second = rest.min(axis=1)
+    # A pair's cost: both at their best places when these differ, else one of the two
+    # at its second best place (insertions at different places add up exactly).
+    pair = best[:, :, np.newaxis] + best[:, np.newaxis, :]
+    clash = place[:, :, np.newaxis] == place[:, np.newaxis, :]
+    split = np.minimum(
+        best[:, :, np.newaxis] + second[:, np.newaxis, :],
+        second[:, :, np.newaxis] + best[:, np.newaxis, :],
+    )
+    pair = np.where(clash, split, pair)
+    new_used = used - saving[rows, np.newaxis, np.newaxis] + pair
+    node_scores = model.scores[outside[short]]
+    gain = (node_scores[:, np.newaxis] + node_scores[np.newaxis, :])[np.newaxis] - model.scores[
+        route[rows + 1]
+    ][:, np.newaxis, np.newaxis]
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter) & _upper(len(short))
+    model.charge(sub.size + 8 * pair.size, 1.0)
+    if not ok.any():
+        return None
+    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    i, a, b = (int(v) for v in np.unravel_index(int(value.argmax()), value.shape))
+    ka, kb = int(short[a]), int(short[b])
+    pa, pb = int(place[i, a]), int(place[i, b])
+    if pa == pb:
+        # The split priced above: one of the two at its second best place.
+        if best[i, a] + second[i, b] <= second[i, a] + best[i, b]:
+            pb = int(places[int(rest[i, :, b].argmin()), kb])
+        else:
+            pa = int(places[int(rest[i, :, a].argmin()), ka])
+    removed = route[rows[i] + 1]
+    nodes = [int(outside[ka]), int(outside[kb])]
+    route = np.insert(route, [pa + 1, pb + 1], nodes)
+    route = route[route != removed]
+    outside = np.append(outside[(outside != nodes[0]) & (outside != nodes[1])], removed)
+    return route, float(new_used[i, a, b]), outside
+
+
+@functools.cache
+def _upper(size: int) -> npt.NDArray[np.bool_]:
+    """`upper[0, a, b]`: a < b (each unordered pair once)."""
+    upper = np.triu(np.ones((size, size), dtype=bool), 1)[np.newaxis]
+    upper.setflags(write=False)
+    return upper
+
+
+def _drop_two(
+    model: SearchModel,
+    route: IntArray,
+    used: float,
+    outside: IntArray,
+    places: IntArray,
+    values: FloatArray,
+) -> tuple[IntArray, float, IntArray] | None:
+    """Swap two consecutive stops for one unvisited node that scores more than both (or
+    as much for less cost) and fits: the node goes in the gap they leave or at its
+    cheapest place away from their arcs; the best-scoring such swap, or None."""
+    cost = model.cost
+    before, after = route[:-3], route[3:]  # the stops route[i+1], route[i+2] go
+    saving = (
+        cost[before, route[1:-2]]
+        + cost[route[1:-2], route[2:-1]]
+        + cost[route[2:-1], after]
+        - cost[before, after]
+    )
+    lost = model.scores[route[1:-2]] + model.scores[route[2:-1]]
+    node_scores = model.scores[outside]
+    gain = node_scores[np.newaxis, :] - lost[:, np.newaxis]  # (runs, k)
+    if not (gain > -_EPS).any():
+        model.charge(gain.size, 0.3)
+        return None
+    runs = np.arange(len(before))[:, np.newaxis, np.newaxis]
+    allowed = (places[np.newaxis] < runs) | (places[np.newaxis] > runs + 2)
+    choice = np.where(allowed, values[np.newaxis], np.inf)  # (runs, top, k)
+    elsewhere = choice.min(axis=1)
+    gap = (
+        cost.take(before, axis=0).take(outside, axis=1)
+        + cost.take(outside, axis=0).take(after, axis=1).T
+        - cost[before, after][:, np.newaxis]
+    )
+    extra = np.minimum(gap, elsewhere)
+    new_used = used - saving[:, np.newaxis] + extra
+    model.charge(choice.size + 6 * gap.size, 1.0)
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
+    if not ok.any():
+        return None
+    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    i, k = divmod(int(value.argmax()), value.shape[1])
+    node = int(outside[k])
+    gone = route[i + 1 : i + 3]
+    if gap[i, k] <= elsewhere[i, k]:
+        route = np.concatenate((route[: i + 1], [node], route[i + 3 :])).astype(route.dtype)
+    else:
+        position = int(places[int(choice[i, :, k].argmin()), k])
+        route = insert_at(route, position + 1, node)
+        route = route[(route != gone[0]) & (route != gone[1])]
+    outside = np.append(outside[outside != node], gone)
+    return route, float(new_used[i, k]), outside

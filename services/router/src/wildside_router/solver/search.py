@@ -4,7 +4,8 @@ Each round perturbs the current route (drops a random stretch or random stops, o
 random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
 relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
 restricted candidate list; several insertions per insertion table, `fill_batched`) and
-stop exchanges, until nothing changes. A trial within 2 %
+stop exchanges (one for one; in the rounds, failing that, one for two or two for one),
+until nothing changes. A trial within 2 %
 of the current score is accepted; the search falls back to the walk's best route after a
 run of failures and restarts from a fresh randomised route, through nodes away from the
 best route, after a longer one; the restarted walk then falls back to its own best.
@@ -88,11 +89,14 @@ def improve(
     power: float = 1.0,
     rng: np.random.Generator | None = None,
     batch: bool = False,
+    pairs: bool = False,
 ) -> Candidate:
     """Alternate 2-opt, greedy refill and stop exchanges until none changes the route.
 
     `batch`: refill with `fill_batched` (several insertions per insertion table, the
-    ILS rounds) rather than `fill_greedily` (one, the first routes)."""
+    ILS rounds) rather than `fill_greedily` (one, the first routes). `pairs`: when no
+    1-for-1 exchange fits, try a 1-for-2 and a 2-for-1 (`moves.exchange`; the ILS
+    rounds: in the first routes and restarts too they did not pay, docs/solver.md)."""
     used = path_cost(model, route)
     outside = _outside(model, route)
     while True:
@@ -105,7 +109,7 @@ def improve(
             route, used, outside = fill_greedily(model, route, used, outside, power, rng)
         if len(route) != size:
             continue
-        swapped = exchange(model, route, used, outside, table)
+        swapped = exchange(model, route, used, outside, table, pairs)
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
@@ -198,7 +202,9 @@ class _Walk:
         """One round: perturb, improve, accept or not, fall back or restart."""
         model, rng = self.model, self.rng
         power = float(rng.choice((0.5, 1.0, 1.0, 1.5, 2.0, 3.0)))
-        trial = improve(model, perturb(model, self.current.route, rng), power, rng, batch=True)
+        trial = improve(
+            model, perturb(model, self.current.route, rng), power, rng, batch=True, pairs=True
+        )
         self.stale += 1
         self.since_best += 1
         # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
