@@ -351,8 +351,10 @@ def solver() -> list[str]:
         "the wall-clock nets cut searches short there, so these gaps are worse than the "
         "work budgets alone give (docs/solver.md has those figures). The run uses one "
         "seed (`--seed`, 0): at 0.1 s the mean gap moves by tenths of a point from seed to "
-        "seed, so a figure near its target there is not settled by one run (docs/solver.md "
-        "gives seeds 0-2). Per instance: `bench/op/results.md`.",
+        "seed, and one instance's worst at 1 s (kroA150-gen2) by points, so a figure near "
+        "its target is not settled by one run: `bench/op/probe.py` runs the local search "
+        "alone over many seeds (deterministic), and docs/solver.md gives those figures. "
+        "Per instance: `bench/op/results.md`.",
     ]
 
 
@@ -383,8 +385,9 @@ def router() -> list[str]:
             f"walks (a separate run on the same machine, {r.get('baseline_when', '?')}; this "
             f"one {r['when']}, load average {r['load_before']} before): plan p95 "
             f"{a['plan_p95_s']:.2f} s (target <= 0.15 s: {verdict(a['plan_p95_s'] <= 0.15)}); "
-            f"score {score[1] / score[0] - 1:+.2%}, themes {themes[0]:.1%} -> {themes[1]:.1%}, "
-            f"budget used {budget[0]:.1%} -> {budget[1]:.1%} (same quality: {verdict(same)}); "
+            # Two decimals: a difference of hundredths decides the verdict.
+            f"score {score[1] / score[0] - 1:+.2%}, themes {themes[0]:.2%} -> {themes[1]:.2%}, "
+            f"budget used {budget[0]:.2%} -> {budget[1]:.2%} (same quality: {verdict(same)}); "
             f"routes per second per core x{cpu[0] / cpu[1]:.1f} (target x3: "
             f"{verdict(cpu[0] / cpu[1] >= 3)}).",
         ]
