@@ -3,6 +3,8 @@ deterministic for a seed, and cheaper in work than one insertion per table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,15 +47,29 @@ def instance_of(seed: int, n: int, round_trip: bool, asymmetric: bool, slack: fl
     return OPInstance(distances, scores, budget, 0, end, service=service)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(3, 40),
-    round_trip=st.booleans(),
-    asymmetric=st.booleans(),
-    slack=st.floats(0.0, 60.0),
-    with_rng=st.booleans(),
-)
+def random_instances(
+    min_n: int, max_n: int, examples: int, **more: st.SearchStrategy[object]
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The tests' hypothesis setup: a seed, a node count, path or round trip, symmetric
+    or not (`instance_of`'s arguments), and any `more` strategies."""
+
+    def wrap(test: Callable[..., None]) -> Callable[..., None]:
+        cases = given(
+            seed=st.integers(0, 2**32 - 1),
+            n=st.integers(min_n, max_n),
+            round_trip=st.booleans(),
+            asymmetric=st.booleans(),
+            **more,
+        )
+        slow = [HealthCheck.too_slow]
+        return settings(max_examples=examples, deadline=None, suppress_health_check=slow)(
+            cases(test)
+        )
+
+    return wrap
+
+
+@random_instances(3, 40, 40, slack=st.floats(0.0, 60.0), with_rng=st.booleans())
 def test_a_batched_fill_is_feasible_exact_and_maximal(
     seed: int, n: int, round_trip: bool, asymmetric: bool, slack: float, with_rng: bool
 ) -> None:
@@ -158,13 +174,7 @@ def _relocated(route: np.ndarray, p: int, k: int) -> np.ndarray:
     return np.insert(rest, p if p > k else p + 1, node)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(4, 14),
-    round_trip=st.booleans(),
-    asymmetric=st.booleans(),
-)
+@random_instances(4, 14, 40)
 def test_2opt_and_relocation_tables_from_one_gather_price_every_move_exactly(
     seed: int, n: int, round_trip: bool, asymmetric: bool
 ) -> None:
@@ -258,13 +268,33 @@ def _fits_better(model: SearchModel, route: np.ndarray, used: float, new: np.nda
     return fits and (gain > 1e-9 or (gain > -1e-9 and new_used < used - 1e-6))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(6, 14),
-    round_trip=st.booleans(),
-    asymmetric=st.booleans(),
-)
+def _check_pair_move(
+    instance: OPInstance,
+    model: SearchModel,
+    route: np.ndarray,
+    used: float,
+    found: tuple[np.ndarray, float, np.ndarray] | None,
+    best_gain: float | None,
+    stops_added: int,
+) -> None:
+    """A pair move's answer against brute force: none when brute force finds none; else
+    its predicted cost is the moved route's, it fits and scores more, by the best gain,
+    with `stops_added` more stops and every candidate either on the route or outside."""
+    if best_gain is None:
+        assert found is None
+        return
+    assert found is not None
+    new, predicted, rest = found
+    score = float(model.scores[route[1:-1]].sum())
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert _fits_better(model, route, used, new)
+    assert len(new) == len(route) + stops_added
+    assert float(model.scores[new[1:-1]].sum()) - score == pytest.approx(best_gain)
+    assert sorted(new[1:-1].tolist() + rest.tolist()) == sorted(model.candidates.tolist())
+    assert check_feasible(instance, [int(v) for v in new])
+
+
+@random_instances(6, 14, 150)
 def test_pair_exchanges_price_their_moves_exactly_and_find_the_best(
     seed: int, n: int, round_trip: bool, asymmetric: bool
 ) -> None:
@@ -299,17 +329,7 @@ def test_pair_exchanges_price_their_moves_exactly_and_find_the_best(
         if len(outside) > 1
         else None
     )
-    if best_gain is None:
-        assert found is None
-    else:
-        assert found is not None
-        new, predicted, rest = found
-        assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
-        assert _fits_better(model, route, used, new)
-        assert len(new) == len(route) + 1
-        assert float(model.scores[new[1:-1]].sum()) - score == pytest.approx(best_gain)
-        assert sorted(new[1:-1].tolist() + rest.tolist()) == sorted(model.candidates.tolist())
-        assert check_feasible(instance, [int(v) for v in new])
+    _check_pair_move(instance, model, route, used, found, best_gain, +1)
 
     # 2 out, 1 in: stops i and i + 1 out, u in the gap or at an edge touching neither.
     best_gain = None
@@ -323,17 +343,7 @@ def test_pair_exchanges_price_their_moves_exactly_and_find_the_best(
                     gain = float(model.scores[new[1:-1]].sum()) - score
                     best_gain = gain if best_gain is None else max(best_gain, gain)
     found = _drop_two(model, route, used, outside, places, values) if len(route) > 3 else None
-    if best_gain is None:
-        assert found is None
-    else:
-        assert found is not None
-        new, predicted, rest = found
-        assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
-        assert _fits_better(model, route, used, new)
-        assert len(new) == len(route) - 1
-        assert float(model.scores[new[1:-1]].sum()) - score == pytest.approx(best_gain)
-        assert sorted(new[1:-1].tolist() + rest.tolist()) == sorted(model.candidates.tolist())
-        assert check_feasible(instance, [int(v) for v in new])
+    _check_pair_move(instance, model, route, used, found, best_gain, -1)
 
 
 def test_exchange_with_pairs_keeps_its_single_swaps_and_adds_pair_swaps() -> None:
