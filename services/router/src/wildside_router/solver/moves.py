@@ -422,7 +422,11 @@ def _exchange_two(
     if len(rows) == 0:
         return None
     best = extra[rows]  # (r, k)
-    excess = (best - room[rows, np.newaxis]).min(axis=0)
+    # A node can be in a fitting pair only if its extra, plus the cheapest partner's,
+    # fits: the partner's may be negative where distances break the triangle inequality
+    # (random test matrices; OPLib's rounded ones by a unit), so that much is allowed.
+    partner = np.minimum(best.min(axis=1), 0.0)
+    excess = (best - (room[rows] - partner)[:, np.newaxis]).min(axis=0)
     short = np.argsort(excess, kind="stable")[: min(PAIR_SHORTLIST, len(outside))]
     short = short[excess[short] <= _EPS]
     if len(short) < 2:
