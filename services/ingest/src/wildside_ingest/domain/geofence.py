@@ -165,13 +165,18 @@ class Geofence:
             return True
         xs = [c[0] for c in coords]
         ys = [c[1] for c in coords]
-        bounds = self.bounds
-        if (
-            max(xs) < bounds.min_lon
-            or min(xs) > bounds.max_lon
-            or max(ys) < bounds.min_lat
-            or min(ys) > bounds.max_lat
-        ):
+        # Per edge outside the fence: the bounds as plain floats, not a validated
+        # `BoundingBox` made afresh for each.
+        if rect is not None:
+            min_lon, min_lat, max_lon, max_lat = (
+                rect.min_lon,
+                rect.min_lat,
+                rect.max_lon,
+                rect.max_lat,
+            )
+        else:
+            min_lon, min_lat, max_lon, max_lat = self.area.bounds
+        if max(xs) < min_lon or min(xs) > max_lon or max(ys) < min_lat or min(ys) > max_lat:
             return False
         # Rare: every vertex outside but a segment may cross the fence.
         from shapely.geometry import LineString
