@@ -91,10 +91,13 @@ class TimedSolver:
         )
         self.seconds: list[float] = []
         self.scores: list[float] = []
+        # (instance, seed) of every call, kept for `--dump-instances` (bench/router/probe.py).
+        self.calls: list[tuple[OPInstance, int]] = []
 
     def solve(
         self, instance: OPInstance, time_limit: float, seed: int, progress: ProgressFn | None
     ) -> OPSolution:
+        self.calls.append((instance, seed))
         started = time.perf_counter()
         try:
             solution = self.inner.solve(instance, time_limit, seed, progress)
@@ -192,6 +195,7 @@ async def engine_runs(
     await pool.close()
     return {
         "rows": rows,
+        "instances": solver.calls[: len(rows)],
         "cpsat_runs": cpsat_runs(),
         "network_load_seconds": load_seconds,
         "deterministic": determinism,
@@ -199,6 +203,21 @@ async def engine_runs(
         "network_edges": int(network.graph.nnz // 2),
         "distance_rows": {"hits": network.rows.hits, "misses": network.rows.misses},
     }
+
+
+def dump_instances(calls: list[tuple[OPInstance, int]], path: Path) -> None:
+    """The walks' solver instances, in the walks' order, for bench/router/probe.py:
+    arrays `distances_<i>`, `scores_<i>`, `service_<i>` and a row of (budget, start, end,
+    seed) per walk in `meta`."""
+    arrays: dict[str, np.ndarray] = {}
+    meta = []
+    for i, (instance, seed) in enumerate(calls):
+        arrays[f"distances_{i}"] = instance.distances
+        arrays[f"scores_{i}"] = instance.scores
+        arrays[f"service_{i}"] = instance.service
+        meta.append((instance.budget, instance.start, instance.end, seed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, meta=np.array(meta, dtype=float), **arrays)
 
 
 def cpsat_runs() -> dict[str, float]:
@@ -428,6 +447,9 @@ def main() -> None:
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the router process's RSS")
     parser.add_argument("--profile", type=Path, help="write a cProfile summary of the plans here")
+    parser.add_argument(
+        "--dump-instances", type=Path, help="write the walks' solver instances here (.npz)"
+    )
     args = parser.parse_args()
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     with private_stack() as bench_stack:
@@ -469,6 +491,8 @@ def main() -> None:
     if args.baseline:
         result["baseline"] = against(runs["rows"], args.baseline)
         result["baseline_when"] = json.loads(args.baseline.read_text())["when"]
+    if args.dump_instances:
+        dump_instances(runs["instances"], args.dump_instances)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
