@@ -15,14 +15,13 @@ compare it across changes, back to back, before trusting a gap won by cheaper ch
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from run import DEFAULT_DATA
+from run import DEFAULT_DATA, best_known
 
 Task = tuple[str, int, float]
 
@@ -83,8 +82,7 @@ def main() -> None:
     )
     parser.add_argument("--dump", type=Path, help="write every (instance, seed) gap as JSON")
     args = parser.parse_args()
-    with (args.data / "best_known.csv").open(encoding="utf-8") as handle:
-        best = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(handle)}
+    best = best_known(args.data)
     files = sorted(
         p for p in (args.data / "instances").iterdir() if p.name in best and args.only in p.name
     )

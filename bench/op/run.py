@@ -202,6 +202,12 @@ def _load() -> str:
     return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+def best_known(data: Path) -> dict[str, float]:
+    """The best known score of every instance, from `best_known.csv` in `data`."""
+    with (data / "best_known.csv").open(encoding="utf-8") as handle:
+        return {r["instance"]: float(r["best_known"]) for r in csv.DictReader(handle)}
+
+
 def main() -> int:
     """Run the benchmark; exit status 1 when any answer is infeasible or a proof wrong."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -217,8 +223,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="substring filter on instance names")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "op" / "results.md")
     args = parser.parse_args()
-    with (args.data / "best_known.csv").open(encoding="utf-8") as handle:
-        best = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(handle)}
+    best = best_known(args.data)
     files = sorted(
         p for p in (args.data / "instances").iterdir() if p.name in best and args.only in p.name
     )
