@@ -109,7 +109,7 @@ def improve(
             route, used, outside = fill_greedily(model, route, used, outside, power, rng)
         if len(route) != size:
             continue
-        swapped = exchange(model, route, used, outside, table, pairs)
+        swapped = exchange(model, route, used, outside, table, pairs, many=batch)
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
