@@ -600,7 +600,7 @@ def _drop_two(
     )
     extra = np.minimum(gap, elsewhere)
     new_used = used - saving[:, np.newaxis] + extra
-    model.charge(choice.size + 3 * gap.size, 1.0)
+    model.charge(choice.size + 6 * gap.size, 1.0)
     shorter = (gain > -_EPS) & (new_used < used - 1e-6)
     ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
     if not ok.any():
