@@ -392,7 +392,8 @@ def test_batched_swaps_price_their_moves_exactly_and_start_with_the_best_swap(
     """`_swap_many` against brute force: none when no single swap fits and scores more;
     else it makes `exchange`'s own best swap and maybe more, its predicted cost is the
     moved route's, the route fits, and every swap it left out of the batch was blocked:
-    its stop or node taken, one of its arcs touched, or the slack used up."""
+    its stop or node taken, one of its arcs touched, or every place it could take
+    touched, or at the cheapest free one the slack used up or the gain gone."""
     instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
     if len(outside) < 1:
         return
@@ -444,8 +445,17 @@ def test_batched_swaps_price_their_moves_exactly_and_start_with_the_best_swap(
     for i, k in fits_alone:
         if i in gone or k in came or {i, i + 1} & touched:
             continue
-        place = int(places[int(choice[i, :, k].argmin()), k])
-        assert place in touched or new_used[i, k] - used > slack - 1e-9
+        # Its cheapest places away from stop i (of its three cheapest) are all touched,
+        # or at the cheapest untouched one the swap, priced by brute force, no longer
+        # fits what the batch left of the slack or no longer gains.
+        free = [int(p) for p in places[:3, k] if p not in (i, i + 1) and p not in touched]
+        if not free:
+            continue
+        moved = insert_at(route, free[0] + 1, int(outside[k]))
+        moved = moved[moved != route[i + 1]]
+        more = path_cost(model, moved) - used
+        gain = float(model.scores[outside[k]] - model.scores[route[i + 1]])
+        assert more > slack - 1e-9 or not (gain > 1e-9 or more < -1e-6 + 1e-9)
     assert float(model.scores[new[1:-1]].sum()) > score - 1e-9
 
 

@@ -412,8 +412,9 @@ def _swap_many(
 ) -> tuple[IntArray, float, IntArray]:
     """`exchange`'s swaps several at a time: every swap that fits on its own (`value`,
     -inf for the others), in order of value, unless an earlier swap of the batch took
-    its stop or its node, touched one of its arcs (the two of the removed stop, the one
-    the node goes on) or used the slack it needs. Swaps on disjoint arcs add up exactly,
+    its stop or its node, touched one of its arcs (the two of the removed stop and,
+    failing its other places, the one the node goes on: `_free_place`) or used the
+    slack it needs. Swaps on disjoint arcs add up exactly,
     as `fill_batched`'s insertions do, so the route stays exact and within the budget.
     The first swap is `exchange`'s own; a chain of swaps then costs one set of tables
     instead of one per swap (and one pass of `improve` each). Returns the route, its
@@ -432,8 +433,10 @@ def _swap_many(
     for i, k, delta in zip(rows.tolist(), cols.tolist(), deltas.tolist(), strict=True):
         if k in nodes_taken or i in touched or i + 1 in touched or delta > slack + _EPS:
             continue
-        place = int(places[int(choice[i, :, k].argmin()), k])
-        if place in touched:
+        place, delta = _free_place(
+            model, route, outside, i, k, delta, slack, choice, places, touched
+        )
+        if place < 0:
             continue
         touched.update((i, i + 1, place))
         nodes_taken.add(k)
@@ -450,6 +453,40 @@ def _swap_many(
     keep[list(nodes_taken)] = False
     outside = np.concatenate((outside[keep], np.array(gone, dtype=outside.dtype)))
     return route, used, outside
+
+
+def _free_place(
+    model: SearchModel,
+    route: IntArray,
+    outside: IntArray,
+    i: int,
+    k: int,
+    delta: float,
+    slack: float,
+    choice: FloatArray,
+    places: IntArray,
+    touched: set[int],
+) -> tuple[int, float]:
+    """For `_swap_many`: the cheapest of node k's places away from stop i's arcs that no
+    swap of the batch has touched, and the swap's cost change with the node there
+    (`delta` is at its best place); (-1, delta) when none is left or, at a dearer place,
+    the swap no longer fits the slack or no longer gains (a place `choice[i]` rules out
+    is inf; the places come cheapest first)."""
+    costs = choice[i, :, k].tolist()
+    best = min(costs)
+    for j, cost in enumerate(costs):
+        if cost == np.inf:
+            continue
+        place = int(places[j, k])
+        if place in touched:
+            continue
+        more = cost - best
+        if more > 0:
+            gain = float(model.scores[outside[k]] - model.scores[route[i + 1]])
+            if delta + more > slack + _EPS or not (gain > _EPS or delta + more < -1e-6):
+                return -1, delta
+        return place, delta + more
+    return -1, delta
 
 
 def _exchange_tables(
