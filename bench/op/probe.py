@@ -76,15 +76,20 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=8.75e6)
     parser.add_argument("--seeds", default="0-11")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--only", default="", help="substring filter on instance names")
+    parser.add_argument(
+        "--only", default="", help="substring filter on instance names (comma: any of several)"
+    )
     parser.add_argument(
         "--top", type=int, default=0, help="list the N instances with the largest mean gap"
     )
     parser.add_argument("--dump", type=Path, help="write every (instance, seed) gap as JSON")
     args = parser.parse_args()
     best = best_known(args.data)
+    wanted = args.only.split(",")
     files = sorted(
-        p for p in (args.data / "instances").iterdir() if p.name in best and args.only in p.name
+        p
+        for p in (args.data / "instances").iterdir()
+        if p.name in best and any(w in p.name for w in wanted)
     )
     seeds = _seeds(args.seeds)
     tasks = [(str(p), seed, args.budget) for seed in seeds for p in files]

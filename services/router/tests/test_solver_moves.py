@@ -17,6 +17,8 @@ from wildside_router.solver.moves import (
     _drop_two,
     _exchange_tables,
     _exchange_two,
+    _swap_many,
+    _swap_values,
     exchange,
     fill_batched,
     fill_greedily,
@@ -381,3 +383,100 @@ def test_exchange_with_pairs_keeps_its_single_swaps_and_adds_pair_swaps() -> Non
         assert model.scores[new[1:-1]].sum() > model.scores[route[1:-1]].sum() - 1e-9
         assert check_feasible(instance, [int(v) for v in new])
     assert pair_moves >= 5
+
+
+@random_instances(4, 30, 150)
+def test_batched_swaps_price_their_moves_exactly_and_start_with_the_best_swap(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    """`_swap_many` against brute force: none when no single swap fits and scores more;
+    else it makes `exchange`'s own best swap and maybe more, its predicted cost is the
+    moved route's, the route fits, and every swap it left out of the batch was blocked:
+    its stop or node taken, one of its arcs touched, or every place it could take
+    touched, or at the cheapest free one the slack used up or the gain gone."""
+    instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
+    if len(outside) < 1:
+        return
+    table = insertion_table(model, route, outside)
+    saving, places, _, choice, extra = _exchange_tables(model, route, table, 3)
+    value, new_used = _swap_values(model, route, used, outside, saving, extra)
+    single = exchange(model, route, used, outside)
+    score = float(model.scores[route[1:-1]].sum())
+
+    # Brute force over single swaps: stop i out, node k in at an edge not touching i.
+    fits_alone = set()
+    for i in range(len(route) - 2):
+        for k in range(len(outside)):
+            for p in range(len(route) - 1):
+                if p in (i, i + 1):
+                    continue
+                new = insert_at(route, p + 1, int(outside[k]))
+                new = new[new != route[i + 1]]
+                if _fits_better(model, route, used, new):
+                    fits_alone.add((i, k))
+    # The swap values mark the same swaps (at each node's best place, which fits when
+    # any place does).
+    assert fits_alone == {tuple(int(v) for v in c) for c in np.argwhere(value > -np.inf)}
+    if not fits_alone:
+        assert single is None
+        return
+    assert single is not None
+    new, predicted, rest = _swap_many(model, route, used, outside, value, new_used, places, choice)
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert predicted <= model.budget + 1e-9
+    assert check_feasible(instance, [int(v) for v in new])
+    assert sorted(new[1:-1].tolist() + rest.tolist()) == sorted(model.candidates.tolist())
+    assert len(new) == len(route)
+    # exchange's own swap is in the batch, and the batch scores at least as much.
+    on_new = set(new.tolist())
+    assert set(single[0].tolist()) - set(route.tolist()) <= on_new
+    assert not (set(route.tolist()) - set(single[0].tolist())) & on_new
+    assert float(model.scores[new[1:-1]].sum()) >= float(model.scores[single[0][1:-1]].sum()) - 1e-9
+    # Which swaps were made, and every other fitting swap was blocked.
+    gone = [i for i in range(len(route) - 2) if int(route[i + 1]) not in on_new]
+    came = [k for k in range(len(outside)) if int(outside[k]) in on_new]
+    touched = {e for i in gone for e in (i, i + 1)}
+    for k in came:
+        # The edge it went on: the one between its neighbours on the original route.
+        at = int(np.flatnonzero(new == outside[k])[0])
+        before = int(new[at - 1])
+        touched.add(int(np.flatnonzero(route == before)[0]))
+    slack = model.budget - predicted
+    for i, k in fits_alone:
+        if i in gone or k in came or {i, i + 1} & touched:
+            continue
+        # Its cheapest places away from stop i (of its three cheapest) are all touched,
+        # or at the cheapest untouched one the swap, priced by brute force, no longer
+        # fits what the batch left of the slack or no longer gains.
+        free = [int(p) for p in places[:3, k] if p not in (i, i + 1) and p not in touched]
+        if not free:
+            continue
+        moved = insert_at(route, free[0] + 1, int(outside[k]))
+        moved = moved[moved != route[i + 1]]
+        more = path_cost(model, moved) - used
+        gain = float(model.scores[outside[k]] - model.scores[route[i + 1]])
+        assert more > slack - 1e-9 or not (gain > 1e-9 or more < -1e-6 + 1e-9)
+    assert float(model.scores[new[1:-1]].sum()) > score - 1e-9
+
+
+def test_exchange_many_makes_several_swaps_per_table() -> None:
+    """With `many`, the first swap is the one `exchange` makes alone, and on random
+    routes (where swaps abound) more follow from the same tables: one pass of `improve`
+    for a chain of swaps instead of one per swap."""
+    several = 0
+    for seed in range(60):
+        instance, model, route, used, outside = _pair_exchange_case(
+            seed, 30 + seed % 30, seed % 2 == 0, seed % 3 == 0
+        )
+        single = exchange(model, route, used, outside)
+        many = exchange(model, route, used, outside, many=True)
+        if single is None:
+            assert many is None
+            continue
+        assert many is not None
+        new, new_used, _ = many
+        assert new_used == path_cost(model, new) and new_used <= model.budget + 1e-9
+        assert check_feasible(instance, [int(v) for v in new])
+        assert model.scores[new[1:-1]].sum() >= model.scores[single[0][1:-1]].sum() - 1e-9
+        several += len(set(new.tolist()) - set(route.tolist())) > 1
+    assert several >= 40

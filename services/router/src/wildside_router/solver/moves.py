@@ -148,6 +148,11 @@ def fill_greedily(
 # per plan, sized by the work budget, does not grow.
 _SELECT_STEPS = 0.5
 _SELECT_CELLS = 64
+# What `_swap_many`'s choice is charged: a fixed share of a step plus cells per candidate
+# swap, fitted to its measured CPU against the search's units per CPU second
+# (docs/solver.md).
+_SWAP_STEPS = 1.0
+_SWAP_CELLS = 128
 # Steps a 2-opt table and a relocation table are charged: both are sliced from one
 # gather of the route's costs (`route_costs`), at about 0.6 and 0.35 of the CPU of an
 # average step (docs/solver.md).
@@ -333,23 +338,23 @@ def exchange(
     outside: IntArray,
     table: FloatArray | None = None,
     pairs: bool = False,
+    many: bool = False,
 ) -> tuple[IntArray, float, IntArray] | None:
     """Swap one visited stop for an unvisited one that scores more (or the same for less
     cost) and still fits the budget; the best-scoring such swap, or None.
 
     `pairs`: when no such swap exists, swap one stop for two unvisited nodes
-    (`_exchange_two`) or, failing that, two consecutive stops for one (`_drop_two`)."""
+    (`_exchange_two`) or, failing that, two consecutive stops for one (`_drop_two`).
+    `many`: apply, after the best swap, every other one that touches none of its arcs
+    and still fits (`_swap_many`)."""
     if len(route) < 3 or len(outside) == 0:
         return None
     mid = route[1:-1]
     if table is None:
         table = insertion_table(model, route, outside)
     saving, places, values, choice, extra = _exchange_tables(model, route, table, 4 if pairs else 3)
-    new_used = used - saving[:, np.newaxis] + extra
-    gain = model.scores[outside][np.newaxis, :] - model.scores[mid][:, np.newaxis]
-    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
-    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
-    if not ok.any():
+    value, new_used = _swap_values(model, route, used, outside, saving, extra)
+    if not (value > -np.inf).any():
         if not pairs:
             return None
         two = None
@@ -362,7 +367,9 @@ def exchange(
         # The moves' own prices are exact (tested); the route's cost is summed afresh
         # anyway, as after every move, so no float drift builds up.
         return two[0], path_cost(model, two[0]), two[2]
-    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    if many:
+        moved = _swap_many(model, route, used, outside, value, new_used, places, choice)
+        return moved[0], path_cost(model, moved[0]), moved[2]
     i, k = divmod(int(value.argmax()), value.shape[1])
     position = int(places[int(choice[i, :, k].argmin()), k])
     node = outside[k]
@@ -371,6 +378,115 @@ def exchange(
     route = route[route != removed]
     outside = np.append(outside[outside != node], removed)
     return route, path_cost(model, route), outside
+
+
+def _swap_values(
+    model: SearchModel,
+    route: IntArray,
+    used: float,
+    outside: IntArray,
+    saving: FloatArray,
+    extra: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Every 1-for-1 swap (stop i out, outside node k in at its best place away from the
+    stop's arcs, `extra[i, k]`): its value (the score gained, ties to the shorter route;
+    -inf unless it fits and scores more, or the same for less cost) and the route's cost
+    after it."""
+    mid = route[1:-1]
+    new_used = used - saving[:, np.newaxis] + extra
+    gain = model.scores[outside][np.newaxis, :] - model.scores[mid][:, np.newaxis]
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
+    return np.where(ok, gain - 1e-9 * new_used, -np.inf), new_used
+
+
+def _swap_many(
+    model: SearchModel,
+    route: IntArray,
+    used: float,
+    outside: IntArray,
+    value: FloatArray,
+    new_used: FloatArray,
+    places: IntArray,
+    choice: FloatArray,
+) -> tuple[IntArray, float, IntArray]:
+    """`exchange`'s swaps several at a time: every swap that fits on its own (`value`,
+    -inf for the others), in order of value, unless an earlier swap of the batch took
+    its stop or its node, touched one of its arcs (the two of the removed stop and,
+    failing its other places, the one the node goes on: `_free_place`) or used the
+    slack it needs. Swaps on disjoint arcs add up exactly,
+    as `fill_batched`'s insertions do, so the route stays exact and within the budget.
+    The first swap is `exchange`'s own; a chain of swaps then costs one set of tables
+    instead of one per swap (and one pass of `improve` each). Returns the route, its
+    cost as the swaps predict it, and the nodes left outside."""
+    flat = np.flatnonzero(value > -np.inf)
+    order = flat[np.argsort(-value.ravel()[flat], kind="stable")]
+    rows, cols = np.divmod(order, value.shape[1])
+    deltas = new_used.ravel()[order] - used
+    model.charge(_SWAP_CELLS * len(order), _SWAP_STEPS)
+    slack = model.budget - used
+    touched: set[int] = set()
+    nodes_taken: set[int] = set()
+    gone: list[int] = []
+    places_at: list[int] = []
+    nodes: list[int] = []
+    for i, k, delta in zip(rows.tolist(), cols.tolist(), deltas.tolist(), strict=True):
+        if k in nodes_taken or i in touched or i + 1 in touched or delta > slack + _EPS:
+            continue
+        place, delta = _free_place(
+            model, route, outside, i, k, delta, slack, choice, places, touched
+        )
+        if place < 0:
+            continue
+        touched.update((i, i + 1, place))
+        nodes_taken.add(k)
+        slack -= delta
+        used += delta
+        gone.append(int(route[i + 1]))
+        places_at.append(place + 1)
+        nodes.append(int(outside[k]))
+    route = np.insert(route, places_at, nodes)
+    out = np.zeros(len(model.scores), dtype=bool)
+    out[gone] = True
+    route = route[~out[route]]
+    keep = np.ones(len(outside), dtype=bool)
+    keep[list(nodes_taken)] = False
+    outside = np.concatenate((outside[keep], np.array(gone, dtype=outside.dtype)))
+    return route, used, outside
+
+
+def _free_place(
+    model: SearchModel,
+    route: IntArray,
+    outside: IntArray,
+    i: int,
+    k: int,
+    delta: float,
+    slack: float,
+    choice: FloatArray,
+    places: IntArray,
+    touched: set[int],
+) -> tuple[int, float]:
+    """For `_swap_many`: the cheapest of node k's places away from stop i's arcs that no
+    swap of the batch has touched, and the swap's cost change with the node there
+    (`delta` is at its best place); (-1, delta) when none is left or, at a dearer place,
+    the swap no longer fits the slack or no longer gains (a place `choice[i]` rules out
+    is inf; the places come cheapest first)."""
+    costs = choice[i, :, k].tolist()
+    best = min(costs)
+    for j, cost in enumerate(costs):
+        if cost == np.inf:
+            continue
+        place = int(places[j, k])
+        if place in touched:
+            continue
+        more = cost - best
+        if more > 0:
+            gain = float(model.scores[outside[k]] - model.scores[route[i + 1]])
+            if delta + more > slack + _EPS or not (gain > _EPS or delta + more < -1e-6):
+                return -1, delta
+        return place, delta + more
+    return -1, delta
 
 
 def _exchange_tables(

@@ -4,8 +4,8 @@ Each round perturbs the current route (drops a random stretch or random stops, o
 random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
 relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
 restricted candidate list; several insertions per insertion table, `fill_batched`) and
-stop exchanges (one for one; in the rounds, failing that, one for two or two for one),
-until nothing changes. A trial within 2 %
+stop exchanges (one for one, in the rounds several per table on disjoint arcs; failing
+that, one for two or two for one), until nothing changes. A trial within 2 %
 of the current score is accepted; the search falls back to the walk's best route after a
 run of failures and restarts from a fresh randomised route, through nodes away from the
 best route, after a longer one; the restarted walk then falls back to its own best.
@@ -94,7 +94,10 @@ def improve(
     """Alternate 2-opt, greedy refill and stop exchanges until none changes the route.
 
     `batch`: refill with `fill_batched` (several insertions per insertion table, the
-    ILS rounds) rather than `fill_greedily` (one, the first routes). `pairs`: when no
+    ILS rounds) rather than `fill_greedily` (one, the first routes), and make every
+    1-for-1 swap that fits on disjoint arcs rather than the best one alone
+    (`exchange`'s `many`: a chain of swaps costs one pass instead of one each; in the
+    first routes and restarts too it did not pay, docs/solver.md). `pairs`: when no
     1-for-1 exchange fits, try a 1-for-2 and a 2-for-1 (`moves.exchange`; the ILS
     rounds: in the first routes and restarts too they did not pay, docs/solver.md)."""
     used = path_cost(model, route)
@@ -109,7 +112,7 @@ def improve(
             route, used, outside = fill_greedily(model, route, used, outside, power, rng)
         if len(route) != size:
             continue
-        swapped = exchange(model, route, used, outside, table, pairs)
+        swapped = exchange(model, route, used, outside, table, pairs, many=batch)
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
