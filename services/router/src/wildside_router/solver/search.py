@@ -58,6 +58,12 @@ _STRETCH_SHARE = 0.2
 # A restart's forced nodes are weighted by their distance from the best route, relative
 # to the farthest, but never less than this share (`force_and_repair`).
 _AWAY_FLOOR = 0.05
+# Routes of at least this many stops make several swaps per table in the rounds
+# (`exchange`'s `many`). On shorter routes a chain of swaps is short and the batch's
+# choice cost more than it saved: on the router's Helsinki walks (3-8 stops) it made the
+# 0.1 s plans worse (bench/router/probe.py, seeds 0-7: -0.126 -> -0.139 % against the 1 s
+# plans), while on OPLib the threshold changes nothing measurable (docs/solver.md).
+_MANY_SWAPS_FROM = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +102,9 @@ def improve(
     `batch`: refill with `fill_batched` (several insertions per insertion table, the
     ILS rounds) rather than `fill_greedily` (one, the first routes), and make every
     1-for-1 swap that fits on disjoint arcs rather than the best one alone
-    (`exchange`'s `many`: a chain of swaps costs one pass instead of one each; in the
-    first routes and restarts too it did not pay, docs/solver.md). `pairs`: when no
+    (`exchange`'s `many`, on routes of `_MANY_SWAPS_FROM` stops or more: a chain of swaps
+    costs one pass instead of one each; in the first routes and restarts too it did not
+    pay, docs/solver.md). `pairs`: when no
     1-for-1 exchange fits, try a 1-for-2 and a 2-for-1 (`moves.exchange`; the ILS
     rounds: in the first routes and restarts too they did not pay, docs/solver.md)."""
     used = path_cost(model, route)
@@ -112,7 +119,8 @@ def improve(
             route, used, outside = fill_greedily(model, route, used, outside, power, rng)
         if len(route) != size:
             continue
-        swapped = exchange(model, route, used, outside, table, pairs, many=batch)
+        many = batch and len(route) - 2 >= _MANY_SWAPS_FROM
+        swapped = exchange(model, route, used, outside, table, pairs, many=many)
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
