@@ -17,37 +17,22 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from run import DEFAULT_DATA, best_known
+from search_alone import search_alone
 
 Task = tuple[str, int, float]
 
 
 def solve(task: Task) -> tuple[str, int, float, float, float]:
     """(instance, seed, score, work done, CPU seconds) of one deterministic search."""
-    import numpy as np
-
-    from wildside_router.solver.baseline import greedy_solve
     from wildside_router.solver.formats import parse_instance
-    from wildside_router.solver.model import OPSolution, check_feasible
-    from wildside_router.solver.moves import SearchModel
-    from wildside_router.solver.search import iterated_local_search
 
     path, seed, budget = task
     instance = parse_instance(Path(path).read_text(encoding="utf-8"), Path(path).name)
-    started = time.process_time()
-    greedy = greedy_solve(instance)
-    model = SearchModel.of(instance)
-    found = iterated_local_search(model, np.array(greedy.route, dtype=np.intp), budget, seed)
-    cpu = time.process_time() - started
-    route = [int(v) for v in found.route]
-    if not check_feasible(instance, route):
-        raise AssertionError(f"{Path(path).name} seed {seed}: infeasible route")
-    score = max(OPSolution.of(instance, route).score, greedy.score)
-    return Path(path).name, seed, score, float(model.work[0]), cpu
+    return (Path(path).name, seed, *search_alone(instance, seed, budget, Path(path).name))
 
 
 def _seeds(text: str) -> list[int]:

@@ -20,21 +20,22 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "op"))
+
+from search_alone import search_alone
 
 Task = tuple[str, int, int, float]
 
 
 def solve(task: Task) -> tuple[int, int, float, float, float]:
     """(walk, seed, score, work done, CPU seconds) of one deterministic search."""
-    from wildside_router.solver.baseline import greedy_solve
-    from wildside_router.solver.model import OPInstance, OPSolution, check_feasible
-    from wildside_router.solver.moves import SearchModel
-    from wildside_router.solver.search import iterated_local_search
+    from wildside_router.solver.model import OPInstance
 
     path, walk, seed, budget = task
     with np.load(path) as data:
@@ -47,16 +48,7 @@ def solve(task: Task) -> tuple[int, int, float, float, float]:
             int(row[2]),
             data[f"service_{walk}"],
         )
-    started = time.process_time()
-    greedy = greedy_solve(instance)
-    model = SearchModel.of(instance)
-    found = iterated_local_search(model, np.array(greedy.route, dtype=np.intp), budget, seed)
-    cpu = time.process_time() - started
-    route = [int(v) for v in found.route]
-    if not check_feasible(instance, route):
-        raise AssertionError(f"walk {walk} seed {seed}: infeasible route")
-    score = max(OPSolution.of(instance, route).score, greedy.score)
-    return walk, seed, score, float(model.work[0]), cpu
+    return (walk, seed, *search_alone(instance, seed, budget, f"walk {walk}"))
 
 
 def main() -> None:
