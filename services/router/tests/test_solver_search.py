@@ -71,9 +71,9 @@ def test_a_restarted_walk_falls_back_to_its_own_best() -> None:
     model = SearchModel.of(clusters())
     best = first_route(model, np.array([0, 0], dtype=np.intp))
     walk = _Walk(model, best, np.random.default_rng(3))
-    walk.since_best = search._RESTART - 1
+    walk.since_home = search._RESTART - 1
     walk.step()  # no new best in this round: the walk restarts
-    assert walk.since_best == 0 and walk.stale == 0
+    assert walk.since_home == 0 and walk.stale == 0
     assert walk.home is walk.current
     assert walk.best.score >= walk.home.score
 

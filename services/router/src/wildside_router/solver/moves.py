@@ -21,9 +21,10 @@ IntArray = npt.NDArray[np.intp]
 # Cells a vectorised step is worth regardless of its size (numpy's per-call overhead and
 # the Python around it), fitted by least squares over the benchmark instances; and work
 # planned per second of time limit: half of the rate measured on the 2-core reference
-# machine (257e6-308e6 per CPU second with today's charges, 2026-12-06), so a machine
-# half as fast, or a solve sharing its core, still stops on work rather than on the
-# clock (docs/solver.md).
+# machine (257e6-308e6 per CPU second, 2026-12-06 early), so a machine half as fast, or
+# a solve sharing its core, still stops on work rather than on the clock
+# (docs/solver.md). The same shared host has since measured 1.5e8-2.0e8 on a slow day
+# and 3.6e8-3.8e8 on a fast one: a policy set against the reference, not any one day.
 STEP_OVERHEAD = 14_000
 # Steps an insertion table is charged: four `take`s and three operations, about a third
 # of the CPU of an average step (docs/solver.md).

@@ -207,7 +207,7 @@ class _Walk:
     def __init__(self, model: SearchModel, best: Candidate, rng: np.random.Generator) -> None:
         self.model, self.rng = model, rng
         self.best = self.current = self.home = best
-        self.stale = self.since_best = 0
+        self.stale = self.since_home = 0
 
     def step(self) -> None:
         """One round: perturb, improve, accept or not, fall back or restart."""
@@ -217,7 +217,7 @@ class _Walk:
             model, perturb(model, self.current.route, rng), power, rng, batch=True, pairs=True
         )
         self.stale += 1
-        self.since_best += 1
+        self.since_home += 1
         # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
         if trial.used <= model.budget + 1e-9:
             # Threshold acceptance: a slightly worse route may replace the current one,
@@ -225,10 +225,10 @@ class _Walk:
             if trial.score >= self.current.score * _ACCEPT - 1e-9:
                 self.current = trial
             if trial.beats(self.home):
-                self.home, self.stale, self.since_best = trial, 0, 0
+                self.home, self.stale, self.since_home = trial, 0, 0
             if trial.beats(self.best):
                 self.best = trial
-        if self.since_best >= _RESTART:
+        if self.since_home >= _RESTART:
             # Long stuck: start afresh from a route through random nodes, score-weighted
             # and away from the best route; the new walk falls back to its own best, so it
             # is not pulled back into the basin it left before it has explored its own.
@@ -236,7 +236,7 @@ class _Walk:
             fresh = force_and_repair(model, base, rng, self.best.route[1:-1])
             self.current = improve(model, fresh, float(rng.choice((1.0, 2.0, 3.0))), rng)
             self.home = self.current
-            self.since_best = self.stale = 0
+            self.since_home = self.stale = 0
         elif self.stale >= _PATIENCE:
             self.current, self.stale = self.home, 0
 
