@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from run import DEFAULT_DATA, best_known
-from search_alone import search_alone
+from search_alone import search_alone, seed_list
 
 Task = tuple[str, int, float]
 
@@ -33,14 +33,6 @@ def solve(task: Task) -> tuple[str, int, float, float, float]:
     path, seed, budget = task
     instance = parse_instance(Path(path).read_text(encoding="utf-8"), Path(path).name)
     return (Path(path).name, seed, *search_alone(instance, seed, budget, Path(path).name))
-
-
-def _seeds(text: str) -> list[int]:
-    """'0-11' or '0,3,5'."""
-    if "-" in text:
-        low, high = text.split("-")
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
 
 
 def _print_top(gaps: dict[tuple[str, int], float], seeds: list[int], count: int) -> None:
@@ -76,7 +68,7 @@ def main() -> None:
         for p in (args.data / "instances").iterdir()
         if p.name in best and any(w in p.name for w in wanted)
     )
-    seeds = _seeds(args.seeds)
+    seeds = seed_list(args.seeds)
     tasks = [(str(p), seed, args.budget) for seed in seeds for p in files]
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         rows = list(pool.map(solve, tasks, chunksize=4))

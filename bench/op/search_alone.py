@@ -1,5 +1,5 @@
-"""The local search alone on one instance at a fixed work budget, clock off: what both
-probes (`bench/op/probe.py`, `bench/router/probe.py`) run for each (instance, seed)."""
+"""What both probes (`bench/op/probe.py`, `bench/router/probe.py`) share: the local
+search alone on one instance at a fixed work budget, clock off, and their `--seeds`."""
 
 from __future__ import annotations
 
@@ -27,3 +27,11 @@ def search_alone(instance: Any, seed: int, budget: float, label: str) -> tuple[f
         raise AssertionError(f"{label} seed {seed}: infeasible route")
     score = max(OPSolution.of(instance, route).score, greedy.score)
     return score, float(model.work[0]), cpu
+
+
+def seed_list(text: str) -> list[int]:
+    """A probe's `--seeds`: '0-11' or '0,3,5'."""
+    if "-" in text:
+        low, high = text.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",")]

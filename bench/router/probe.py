@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "op"))
 
-from search_alone import search_alone
+from search_alone import search_alone, seed_list
 
 Task = tuple[str, int, int, float]
 
@@ -65,15 +65,7 @@ def main() -> None:
         meta = data["meta"]
         sizes = [len(data[f"scores_{i}"]) for i in range(len(meta))]
     walks = [i for i in range(len(meta)) if sizes[i] > args.only_above]
-    if args.seeds:
-        low, _, high = args.seeds.partition("-")
-        seeds = (
-            list(range(int(low), int(high) + 1))
-            if high
-            else [int(s) for s in args.seeds.split(",")]
-        )
-    else:
-        seeds = [-1]
+    seeds = seed_list(args.seeds) if args.seeds else [-1]  # -1: each walk's own seed
     tasks = [
         (str(args.instances), w, int(meta[w][3]) if s < 0 else s, args.budget)
         for s in seeds
