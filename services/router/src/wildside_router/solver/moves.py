@@ -415,11 +415,11 @@ def _swap_many(
     -inf for the others), in order of value, unless an earlier swap of the batch took
     its stop or its node, touched one of its arcs (the two of the removed stop and,
     failing its other places, the one the node goes on: `_free_place`) or used the
-    slack it needs. Swaps on disjoint arcs add up exactly,
-    as `fill_batched`'s insertions do, so the route stays exact and within the budget.
-    The first swap is `exchange`'s own; a chain of swaps then costs one set of tables
-    instead of one per swap (and one pass of `improve` each). Returns the route, its
-    cost as the swaps predict it, and the nodes left outside."""
+    slack it needs. Swaps on disjoint arcs add up exactly, as `fill_batched`'s
+    insertions do, so the route stays exact and within the budget. The first swap is
+    `exchange`'s own; a chain of swaps then costs one set of tables instead of one per
+    swap (and one pass of `improve` each). Returns the route, its cost as the swaps
+    predict it, and the nodes left outside."""
     flat = np.flatnonzero(value > -np.inf)
     order = flat[np.argsort(-value.ravel()[flat], kind="stable")]
     rows, cols = np.divmod(order, value.shape[1])
