@@ -120,6 +120,22 @@ def test_distance_rows_are_reused_and_the_least_recent_dropped() -> None:
     assert net.rows.get(9, 2e9) is None  # but not longer ones
 
 
+def test_distance_rows_count_the_bytes_they_keep() -> None:
+    net = grid_network(4, 100.0)
+    row = 16 * 8  # 16 nodes, float64
+    net.rows.capacity = 2
+    net.distances([0], 150.0)
+    assert net.rows.nbytes == row
+    net.distances([0], 1e9)  # a row reaching further replaces the kept one
+    net.distances([0], 50.0)  # served from the cache: nothing added
+    assert (len(net.rows), net.rows.nbytes) == (1, row)
+    net.distances([5, 9], 1e9)  # 9 pushes out 0
+    assert (len(net.rows), net.rows.nbytes) == (2, 2 * row)
+    net.rows.capacity = 0
+    net.distances([3], 1e9)  # a cache that keeps nothing counts nothing
+    assert net.rows.nbytes == 2 * row
+
+
 def test_a_long_path_is_drawn_edge_by_edge() -> None:
     net = tiny()
     a, b, c = (node(net, i) for i in (40, 10, 30))

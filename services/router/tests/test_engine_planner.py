@@ -277,6 +277,17 @@ async def test_the_use_case_reports_each_plan_through_its_metrics_port() -> None
     assert metrics.seen == [(route.pois_considered, True)] and route.pois_considered > 0
 
 
+async def test_the_distance_cache_gauge_reads_the_current_networks_rows() -> None:
+    options = EngineOptions(PlannerSettings(6.0, 3.0), max_candidates=20, sparse_threshold=3)
+    network = NetworkCache(FakeNetworkSource(grid_network()), 60.0)
+    assert network.cached_bytes() == 0.0  # nothing loaded yet
+    planner = PlanRoute(FakeCandidates(grid_places()), network, proving(), RULES, options)
+    await planner.plan(route_job(20), lambda _: None)
+    kept = (await network.current()).rows  # type: ignore[union-attr]
+    assert len(kept) > 0 and network.cached_bytes() == kept.nbytes
+    assert REGISTRY.get_sample_value("wildside_router_distance_cache_bytes") == kept.nbytes
+
+
 async def test_the_network_is_reloaded_when_its_fingerprint_changes() -> None:
     now = [0.0]
     source = FakeNetworkSource(grid_network())

@@ -49,6 +49,7 @@ class DistanceRows:
         self._rows: OrderedDict[int, tuple[float, FloatArray]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        self.nbytes = 0  # the kept rows' arrays
 
     def get(self, node: int, limit: float) -> FloatArray | None:
         """A row of `node` reaching at least `limit` (unmasked), or None when none is kept."""
@@ -70,10 +71,13 @@ class DistanceRows:
             if kept is not None and kept[0] >= limit:
                 return
             row.setflags(write=False)
+            if kept is not None:
+                self.nbytes -= kept[1].nbytes
             self._rows[node] = (limit, row)
+            self.nbytes += row.nbytes
             self._rows.move_to_end(node)
             while len(self._rows) > self.capacity:
-                self._rows.popitem(last=False)
+                self.nbytes -= self._rows.popitem(last=False)[1][1].nbytes
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -4,7 +4,9 @@
 decoded in bulk by shapely) into the domain's compact `StreetNetwork`.
 `NetworkCache.current` keeps one network in memory and compares a cheap fingerprint
 (edge and node counts, the last finished ingestion run) at most every `refresh` seconds,
-reloading only when it changed; a load runs its CPU part off the event loop.
+reloading only when it changed; a load runs its CPU part off the event loop. The gauge
+`wildside_router_distance_cache_bytes` reads the network's cached distance rows, which
+grow with the places walks start from until their bound (`DISTANCE_CACHE_BYTES`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from collections.abc import Callable
 import asyncpg
 import numpy as np
 import shapely
+from prometheus_client import Gauge
 
 from wildside_common.pg import guarded
 from wildside_router.domain.network import StreetNetwork
 from wildside_router.ports import NetworkSource
 
 log = logging.getLogger(__name__)
+DISTANCE_CACHE = Gauge(
+    "wildside_router_distance_cache_bytes",
+    "Memory held by the street network's cached Dijkstra rows (bounded, LRU)",
+)
 FINGERPRINT = """
 SELECT (SELECT count(*) FROM street_nodes) AS nodes,
        (SELECT count(*) FROM street_edges) AS edges,
@@ -89,6 +96,11 @@ class NetworkCache:
         self._fingerprint: str | None = None
         self._checked = float("-inf")
         self._lock = asyncio.Lock()
+        DISTANCE_CACHE.set_function(self.cached_bytes)
+
+    def cached_bytes(self) -> float:
+        """Bytes of distance rows the current network keeps (0 before one is loaded)."""
+        return 0.0 if self._network is None else float(self._network.rows.nbytes)
 
     async def current(self) -> StreetNetwork | None:
         """The network as of at most `refresh` seconds ago."""
