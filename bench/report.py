@@ -698,14 +698,33 @@ def soak_notes(r: dict[str, Any]) -> str:
     routes = r["load"]["done"].get("submit", 0) / r["minutes"]
     if router and router["slope_per_minute"] > 0 and routes:
         slope = router["slope_per_minute"]
-        hours = (300 - router["last"]) / slope / 60
         notes.append(
             f" The router's RSS still rose {slope:.2f} MB/min after the warm-up "
             f"({router['first']:.0f} -> {router['last']:.0f} MB), "
             f"{slope * 1024 / routes:.1f} KB per route planned ({routes:.0f} a minute): "
-            f"under the threshold but not level; at that rate it would reach its 300 MB "
-            f"target in {hours:.1f} h, so whether it levels off needs a longer soak."
+            "under the threshold but not level"
         )
+        cache = r.get("router_distance_cache")
+        if cache is None:
+            hours = (300 - router["last"]) / slope / 60
+            notes.append(
+                f"; at that rate it would reach its 300 MB target in {hours:.1f} h, so "
+                "whether it levels off needs a longer soak."
+            )
+        else:
+            rest = slope - cache["slope_per_minute"]
+            room = cache["bound_mb"] - cache["last"]
+            hours = (300 - router["last"] - room) / rest / 60 if rest > 0 else float("inf")
+            notes.append(
+                f". Its cache of street-distance rows (one per start or place it ran Dijkstra "
+                "from; the gauge `wildside_router_distance_cache_bytes`) grew "
+                f"{cache['first']:.1f} -> {cache['last']:.1f} MB meanwhile, "
+                f"{cache['slope_per_minute']:.2f} MB/min of it; the cache stops at "
+                f"{cache['bound_mb']:.0f} MB (least recently used rows "
+                f"dropped), {room:.0f} MB above this run's end. The rest, {rest:.2f} MB/min, "
+                f"would take {hours:.0f} h beyond that to bring the router to its 300 MB "
+                "target."
+            )
     return "".join(notes)
 
 

@@ -23,8 +23,10 @@ least-squares line per process and measure gives the slope per minute. Flat mean
     minute plus socket traffic, 1 MB/min is ~1.6 KB per request, less than one request's
     own objects (its body, response, span and log record), so leaking those on every
     request is over it; bounded caches filling up (the plan and session caches) and the allocator
-    taking arenas level off within the warm-up. A leak smaller than that needs a longer
-    soak to show; the slopes are reported, not only the verdict.
+    taking arenas level off within the warm-up. The router's distance rows (64 MB at most)
+    fill for longer, since the load's starts are random: its gauge is sampled too and
+    reported beside the router's slope. A leak smaller than that needs a longer soak to
+    show; the slopes are reported, not only the verdict.
   - open fds 0.1/min and PostgreSQL connections 0.05/min: both should be constant once
     the pools are full; a leaked descriptor every 10 minutes (a connection, a socket)
     is over it.
@@ -70,6 +72,7 @@ from harness import (  # noqa: E402
 )
 
 from tests.e2e import stack  # noqa: E402
+from wildside_router.domain.network import DISTANCE_CACHE_BYTES  # noqa: E402
 
 HELSINKI = (60.160, 60.180, 24.925, 24.960)
 TILES = [(14, x, y) for x in (9326, 9327, 9328) for y in (4741, 4742, 4743)]
@@ -276,10 +279,45 @@ async def sampler(bench: Stack, started: float, seconds: float, interval: float,
                     "fds": open_fds(pid),
                     "db_connections": len(socket_inodes(pid) & established),
                 }
+        cache = await distance_cache_mb(bench)
+        if cache is not None:
+            sample["router_distance_cache_mb"] = round(cache, 3)
         samples.append(sample)
         if time.monotonic() >= stop:
             return
         await asyncio.sleep(min(interval, max(0.0, stop - time.monotonic())))
+
+
+async def distance_cache_mb(bench: Stack) -> float | None:
+    """The router's cached distance rows in MB (its gauge), or None if it does not answer."""
+    router = next((s for s in bench.services if s.name == "router" and s.metrics_url), None)
+    if router is None:
+        return None
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            text = (await client.get(router.metrics_url)).text
+    except httpx.HTTPError:
+        return None
+    found = re.search(r"^wildside_router_distance_cache_bytes (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) / 2**20 if found else None
+
+
+def cache_trend(samples: list[dict[str, Any]], warmup: float) -> dict[str, Any] | None:
+    """The router's distance cache after the warm-up: first, last, slope (MB, MB/min); it
+    is bounded (`DISTANCE_CACHE_BYTES`), so part of the router's RSS slope that levels off."""
+    points = [
+        (s["minute"], s["router_distance_cache_mb"])
+        for s in samples
+        if s["minute"] >= warmup and "router_distance_cache_mb" in s
+    ]
+    if not points:
+        return None
+    return {
+        "first": points[0][1],
+        "last": points[-1][1],
+        "slope_per_minute": round(slope(points), 4),
+        "bound_mb": DISTANCE_CACHE_BYTES / 2**20,
+    }
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -409,6 +447,7 @@ def main() -> None:
             1,
         ),
         "trends": found,
+        "router_distance_cache": cache_trend(samples, warmup),
         "logs": scanned,
         "alive_at_end": alive,
         "targets": {
