@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from wildside_router.solver.model import OPInstance, check_feasible
 from wildside_router.solver.moves import (
     PAIR_SHORTLIST,
+    TWO_FOR_TWO_STOPS,
     SearchModel,
     _drop_two,
     _exchange_tables,
@@ -28,6 +29,7 @@ from wildside_router.solver.moves import (
     relocation_deltas,
     route_costs,
     shorten,
+    swap_two_for_two,
     two_opt_deltas,
 )
 from wildside_router.solver.search import improve, perturb
@@ -480,3 +482,65 @@ def test_exchange_many_makes_several_swaps_per_table() -> None:
         assert model.scores[new[1:-1]].sum() >= model.scores[single[0][1:-1]].sum() - 1e-9
         several += len(set(new.tolist()) - set(route.tolist())) > 1
     assert several >= 40
+
+
+@random_instances(6, 14, 150)
+def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    """Any two stops out, two outside nodes in: the cost the move predicts is the moved
+    route's brute-force cost; and (few enough outside nodes that the shortlist holds them
+    all) its gain is at least the best by brute force over two nodes on distinct arcs of
+    the reduced route, and at most the best over every placement (one arc too)."""
+    instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
+    stops = len(route) - 2
+    assert len(outside) <= PAIR_SHORTLIST
+    score = float(model.scores[route[1:-1]].sum())
+    distinct_best: float | None = None
+    any_best: float | None = None
+    for i in range(1, stops + 1):
+        for j in range(i + 1, stops + 1):
+            rest = np.delete(route, [i, j])
+            edges = len(rest) - 1
+            for a in range(len(outside)):
+                for b in range(len(outside)):
+                    if a == b:
+                        continue
+                    na, nb = int(outside[a]), int(outside[b])
+                    for pa in range(edges):
+                        for pb in range(pa, edges):
+                            if pa == pb:
+                                # Both on one arc, a first.
+                                new = np.insert(rest, [pa + 1, pa + 1], [na, nb])
+                            else:
+                                new = np.insert(rest, [pa + 1, pb + 1], [na, nb])
+                            if not _fits_better(model, route, used, new):
+                                continue
+                            gain = float(model.scores[new[1:-1]].sum()) - score
+                            any_best = gain if any_best is None else max(any_best, gain)
+                            if pa != pb:
+                                distinct_best = (
+                                    gain if distinct_best is None else max(distinct_best, gain)
+                                )
+    found = swap_two_for_two(model, route, used, outside)
+    if stops > TWO_FOR_TWO_STOPS or stops < 2 or len(outside) < 2:
+        assert found is None
+        return
+    if any_best is None:
+        assert found is None
+        return
+    if distinct_best is not None:
+        assert found is not None
+    if found is None:
+        return
+    new, predicted, rest_nodes = found
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert _fits_better(model, route, used, new)
+    assert len(new) == len(route)
+    assert len(set(new[1:-1].tolist()) - set(route[1:-1].tolist())) == 2
+    gain = float(model.scores[new[1:-1]].sum()) - score
+    assert gain <= any_best + 1e-9
+    if distinct_best is not None:
+        assert gain >= distinct_best - 1e-9
+    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
+    assert check_feasible(instance, [int(v) for v in new])

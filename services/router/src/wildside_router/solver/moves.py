@@ -655,3 +655,137 @@ def _drop_two(
         route = route[(route != gone[0]) & (route != gone[1])]
     outside = np.append(outside[outside != node], gone)
     return route, float(new_used[i, k]), outside
+
+
+# `swap_two_for_two` is tried on routes of at most this many stops (every pair of them
+# out: at most 36 pairs, each with its own insertion table), and pairs only the
+# `PAIR_SHORTLIST` best-scoring outside nodes that could fit with a pair out.
+TWO_FOR_TWO_STOPS = 9
+# Steps `swap_two_for_two` is charged besides its cells (its numpy calls, about 40).
+_TWO_FOR_TWO_STEPS = 4.0
+_TWO_FOR_TWO_CELLS = 3
+
+
+def swap_two_for_two(
+    model: SearchModel, route: IntArray, used: float, outside: IntArray
+) -> tuple[IntArray, float, IntArray] | None:
+    """Swap any two stops (not only consecutive ones) for two unvisited nodes that
+    together score more (or the same for less cost) and fit: the best-scoring such swap,
+    or None. Every pair of stops out at once: each reduced route gets its own insertion
+    table (pairs x arcs x nodes); a node's best and second best places give the best
+    placement of two nodes on distinct arcs exactly (insertions on distinct arcs add up);
+    both nodes on one arc (either node's best, in either order) are priced by their
+    sequence. Only the `PAIR_SHORTLIST` best-scoring nodes that could fit with the pair
+    out are paired. Returns the route, its cost as predicted, and the nodes outside."""
+    stops = len(route) - 2
+    if stops < 2 or stops > TWO_FOR_TWO_STOPS or len(outside) < 2:
+        return None
+    cost, scores = model.cost, model.scores
+    first, second = np.triu_indices(stops, 1)
+    pairs = len(first)
+    keep = np.ones((pairs, len(route)), dtype=bool)
+    rows = np.arange(pairs)
+    keep[rows, first + 1] = False
+    keep[rows, second + 1] = False
+    reduced = np.broadcast_to(route, keep.shape)[keep].reshape(pairs, stops)
+    heads, tails = reduced[:, :-1], reduced[:, 1:]  # (pairs, arcs)
+    arcs = heads.shape[1]
+    arc = cost[heads, tails]
+    base = arc.sum(axis=1)  # each reduced route's cost
+    room = model.budget - base
+    n = len(outside)
+    into = cost.take(heads.ravel(), axis=0).take(outside, axis=1).reshape(pairs, arcs, n)
+    out = cost.take(outside, axis=0).take(tails.ravel(), axis=1).T.reshape(pairs, arcs, n)
+    table = into + out - arc[:, :, np.newaxis]  # (pairs, arcs, nodes)
+    model.charge(_TWO_FOR_TWO_CELLS * table.size, _TWO_FOR_TWO_STEPS / 2)
+    at = np.arange(pairs)[:, np.newaxis]
+    best_place = table.argmin(axis=1)  # (pairs, nodes)
+    best = np.take_along_axis(table, best_place[:, np.newaxis, :], axis=1)[:, 0, :]
+    if arcs > 1:
+        rest = table.copy()
+        np.put_along_axis(rest, best_place[:, np.newaxis, :], np.inf, axis=1)
+        next_place = rest.argmin(axis=1)
+        next_best = np.take_along_axis(rest, next_place[:, np.newaxis, :], axis=1)[:, 0, :]
+    else:
+        next_place = best_place
+        next_best = np.full_like(best, np.inf)
+    # A node can be in a fitting pair only if its extra, plus the cheapest partner's (which
+    # may be negative where distances break the triangle inequality), fits.
+    partner = np.minimum(best.min(axis=1), 0.0)
+    fits = best <= (room - partner)[:, np.newaxis] + _EPS
+    key = np.where(fits, -scores[outside][np.newaxis, :], np.inf)
+    size = min(PAIR_SHORTLIST, n)
+    short = np.argsort(key, axis=1, kind="stable")[:, :size]  # (pairs, s)
+    nodes = outside[short]
+    b1 = best[at, short]
+    b2 = next_best[at, short]
+    p1 = best_place[at, short]
+    # Distinct arcs: both at their best places, or one at its second best when those clash.
+    clash = p1[:, :, np.newaxis] == p1[:, np.newaxis, :]
+    distinct = np.where(
+        clash,
+        np.minimum(
+            b1[:, :, np.newaxis] + b2[:, np.newaxis, :], b2[:, :, np.newaxis] + b1[:, np.newaxis, :]
+        ),
+        b1[:, :, np.newaxis] + b1[:, np.newaxis, :],
+    )
+    # One arc: a's best arc (u, v), a then b or b then a; the pair's option is the better
+    # of that and the same at b's best arc.
+    u = heads[at, p1]
+    v = tails[at, p1]  # (pairs, s)
+    link = cost[nodes[:, :, np.newaxis], nodes[:, np.newaxis, :]]  # link[a, b] = cost[a, b]
+    uv = cost[u, v][:, :, np.newaxis]
+    a_then_b = (
+        cost[u, nodes][:, :, np.newaxis]
+        + link
+        + cost[nodes[:, np.newaxis, :], v[:, :, np.newaxis]]
+        - uv
+    )
+    b_then_a = (
+        cost[u[:, :, np.newaxis], nodes[:, np.newaxis, :]]
+        + link.transpose(0, 2, 1)
+        + cost[nodes, v][:, :, np.newaxis]
+        - uv
+    )
+    own = np.minimum(a_then_b, b_then_a)  # both at a's best arc
+    same = np.minimum(own, own.transpose(0, 2, 1))
+    extra = np.minimum(distinct, same)
+    new_used = base[:, np.newaxis, np.newaxis] + extra
+    mid = route[1:-1]
+    lost = scores[mid[first]] + scores[mid[second]]
+    node_scores = scores[nodes]
+    gain = (
+        node_scores[:, :, np.newaxis]
+        + node_scores[:, np.newaxis, :]
+        - lost[:, np.newaxis, np.newaxis]
+    )
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter) & _upper(size)
+    model.charge(_TWO_FOR_TWO_CELLS * 8 * extra.size, _TWO_FOR_TWO_STEPS / 2)
+    if not ok.any():
+        return None
+    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    i, a, b = (int(x) for x in np.unravel_index(int(value.argmax()), value.shape))
+    node_a, node_b = int(nodes[i, a]), int(nodes[i, b])
+    path = reduced[i]
+    if distinct[i, a, b] <= same[i, a, b]:
+        pa, pb = int(p1[i, a]), int(p1[i, b])
+        if pa == pb:
+            ka, kb = int(short[i, a]), int(short[i, b])
+            if b1[i, a] + b2[i, b] <= b2[i, a] + b1[i, b]:
+                pb = int(next_place[i, kb])
+            else:
+                pa = int(next_place[i, ka])
+        new = np.insert(path, [pa + 1, pb + 1], [node_a, node_b])
+    else:
+        # Both on one arc: a's best (a then b, or b then a) or b's best (likewise).
+        if own[i, a, b] <= own[i, b, a]:
+            place, x, y = int(p1[i, a]), (node_a, node_b), (node_b, node_a)
+            pick = x if a_then_b[i, a, b] <= b_then_a[i, a, b] else y
+        else:
+            place, x, y = int(p1[i, b]), (node_b, node_a), (node_a, node_b)
+            pick = x if a_then_b[i, b, a] <= b_then_a[i, b, a] else y
+        new = np.concatenate((path[: place + 1], pick, path[place + 1 :])).astype(route.dtype)
+    gone = np.array([mid[first[i]], mid[second[i]]], dtype=outside.dtype)
+    left = outside[(outside != node_a) & (outside != node_b)]
+    return new, float(new_used[i, a, b]), np.concatenate((left, gone))

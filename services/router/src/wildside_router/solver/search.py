@@ -34,6 +34,7 @@ from wildside_router.solver.moves import (
     insertion_table,
     path_cost,
     shorten,
+    swap_two_for_two,
 )
 
 # Rounds without improvement after which the search restarts from the best route.
@@ -124,6 +125,19 @@ def improve(
         if swapped is None:
             return Candidate(route, float(model.scores[route[1:-1]].sum()), used)
         route, used, outside = swapped
+
+
+def deepen(
+    model: SearchModel, found: Candidate, power: float, rng: np.random.Generator
+) -> Candidate:
+    """`found` improved further by any-two-for-two swaps (`moves.swap_two_for_two`), each
+    followed by `improve`, until none fits: a deeper neighbourhood than `improve`'s, paid
+    for only when a round reaches a new best of its walk."""
+    while True:
+        swapped = swap_two_for_two(model, found.route, found.used, _outside(model, found.route))
+        if swapped is None:
+            return found
+        found = improve(model, swapped[0], power, rng, batch=True, pairs=True)
 
 
 def force_and_repair(
@@ -220,6 +234,8 @@ class _Walk:
         self.since_home += 1
         # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
         if trial.used <= model.budget + 1e-9:
+            if trial.beats(self.home):
+                trial = deepen(model, trial, power, rng)
             # Threshold acceptance: a slightly worse route may replace the current one,
             # so the search can walk out of a local optimum; the best stays on record.
             if trial.score >= self.current.score * _ACCEPT - 1e-9:
