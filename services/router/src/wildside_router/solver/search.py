@@ -222,6 +222,8 @@ class _Walk:
         self.model, self.rng = model, rng
         self.best = self.current = self.home = best
         self.stale = self.since_home = 0
+        # The local optima the rounds have met (routes as bytes): a new one is deepened.
+        self.seen: set[bytes] = set()
 
     def step(self) -> None:
         """One round: perturb, improve, accept or not, fall back or restart."""
@@ -234,7 +236,9 @@ class _Walk:
         self.since_home += 1
         # Moves are exact, so a trial always fits; the check keeps float drift out anyway.
         if trial.used <= model.budget + 1e-9:
-            if trial.beats(self.home):
+            key = trial.route.tobytes()
+            if key not in self.seen:
+                self.seen.add(key)
                 trial = deepen(model, trial, power, rng)
             # Threshold acceptance: a slightly worse route may replace the current one,
             # so the search can walk out of a local optimum; the best stays on record.
