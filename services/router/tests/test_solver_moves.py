@@ -3,6 +3,7 @@ deterministic for a seed, and cheaper in work than one insertion per table."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from wildside_router.solver.model import OPInstance, check_feasible
 from wildside_router.solver.moves import (
     PAIR_SHORTLIST,
+    TRIPLE_SHORTLIST,
     TWO_FOR_TWO_STOPS,
     SearchModel,
     _drop_two,
@@ -542,5 +544,67 @@ def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
     assert gain <= any_best + 1e-9
     if distinct_best is not None:
         assert gain >= distinct_best - 1e-9
+    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
+    assert check_feasible(instance, [int(v) for v in new])
+
+
+def _best_of(best: float | None, gain: float) -> float:
+    return gain if best is None else max(best, gain)
+
+
+@random_instances(6, 9, 40)
+def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    """`swap_two_for_two` with `three_in`: two stops out, two or three nodes in. The cost
+    it predicts is the moved route's brute-force cost; (with the shortlists holding every
+    outside node) its gain is at least the best by brute force over three nodes on
+    distinct arcs of the reduced route and over two on distinct arcs, and at most the
+    best over every placement of two or three."""
+    instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
+    stops = len(route) - 2
+    assert len(outside) <= TRIPLE_SHORTLIST
+    score = float(model.scores[route[1:-1]].sum())
+    lower: float | None = None
+    upper: float | None = None
+    for i in range(1, stops + 1):
+        for j in range(i + 1, stops + 1):
+            rest = np.delete(route, [i, j])
+            edges = len(rest) - 1
+            for a, b in itertools.permutations(outside.tolist(), 2):
+                for pa in range(edges):
+                    for pb in range(pa, edges):
+                        new = np.insert(rest, [pa + 1, pb + 1], [a, b])
+                        if not _fits_better(model, route, used, new):
+                            continue
+                        gain = float(model.scores[new[1:-1]].sum()) - score
+                        upper = _best_of(upper, gain)
+                        if pa != pb:
+                            lower = _best_of(lower, gain)
+            for triple in itertools.permutations(outside.tolist(), 3):
+                for spots in itertools.combinations_with_replacement(range(edges), 3):
+                    new = np.insert(rest, [p + 1 for p in spots], list(triple))
+                    if _fits_better(model, route, used, new):
+                        gain = float(model.scores[new[1:-1]].sum()) - score
+                        upper = _best_of(upper, gain)
+                        if len(set(spots)) == 3:
+                            lower = _best_of(lower, gain)
+    found = swap_two_for_two(model, route, used, outside, three_in=True)
+    if stops > TWO_FOR_TWO_STOPS or stops < 2 or len(outside) < 2 or upper is None:
+        assert found is None
+        return
+    if lower is not None:
+        assert found is not None
+    if found is None:
+        return
+    new, predicted, rest_nodes = found
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert _fits_better(model, route, used, new)
+    assert len(new) in (len(route), len(route) + 1)
+    assert len(set(route[1:-1].tolist()) - set(new[1:-1].tolist())) == 2
+    gain = float(model.scores[new[1:-1]].sum()) - score
+    assert gain <= upper + 1e-9
+    if lower is not None:
+        assert gain >= lower - 1e-9
     assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
     assert check_feasible(instance, [int(v) for v in new])

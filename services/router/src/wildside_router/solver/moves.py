@@ -9,6 +9,7 @@ asymmetric matrices too.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -667,7 +668,7 @@ _TWO_FOR_TWO_CELLS = 3
 
 
 def swap_two_for_two(
-    model: SearchModel, route: IntArray, used: float, outside: IntArray
+    model: SearchModel, route: IntArray, used: float, outside: IntArray, three_in: bool = False
 ) -> tuple[IntArray, float, IntArray] | None:
     """Swap any two stops (not only consecutive ones) for two unvisited nodes that
     together score more (or the same for less cost) and fit: the best-scoring such swap,
@@ -676,7 +677,8 @@ def swap_two_for_two(
     placement of two nodes on distinct arcs exactly (insertions on distinct arcs add up);
     both nodes on one arc (either node's best, in either order) are priced by their
     sequence. Only the `PAIR_SHORTLIST` best-scoring nodes that could fit with the pair
-    out are paired. Returns the route, its cost as predicted, and the nodes outside."""
+    out are paired. `three_in`: two stops out, three nodes in too (`_three_in`), the
+    better of the two. Returns the route, its cost as predicted, and the nodes outside."""
     stops = len(route) - 2
     if stops < 2 or stops > TWO_FOR_TWO_STOPS or len(outside) < 2:
         return None
@@ -762,10 +764,18 @@ def swap_two_for_two(
     shorter = (gain > -_EPS) & (new_used < used - 1e-6)
     ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter) & _upper(size)
     model.charge(_TWO_FOR_TWO_CELLS * 8 * extra.size, _TWO_FOR_TWO_STEPS / 2)
-    if not ok.any():
-        return None
     value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    three = _three_in(model, table, heads, tails, base, lost, outside, used) if three_in else None
+    if not ok.any() and three is None:
+        return None
+    if three is not None and (not ok.any() or three[0] > value.max()):
+        _, i, picked, places, predicted = three
+        gone = np.array([mid[first[i]], mid[second[i]]], dtype=outside.dtype)
+        new = np.insert(reduced[i], places + 1, picked)
+        left = outside[~np.isin(outside, picked)]
+        return new, predicted, np.concatenate((left, gone))
     i, a, b = (int(x) for x in np.unravel_index(int(value.argmax()), value.shape))
+    gone = np.array([mid[first[i]], mid[second[i]]], dtype=outside.dtype)
     node_a, node_b = int(nodes[i, a]), int(nodes[i, b])
     path = reduced[i]
     if distinct[i, a, b] <= same[i, a, b]:
@@ -786,6 +796,150 @@ def swap_two_for_two(
             place, x, y = int(p1[i, b]), (node_b, node_a), (node_a, node_b)
             pick = x if a_then_b[i, b, a] <= b_then_a[i, b, a] else y
         new = np.concatenate((path[: place + 1], pick, path[place + 1 :])).astype(route.dtype)
-    gone = np.array([mid[first[i]], mid[second[i]]], dtype=outside.dtype)
     left = outside[(outside != node_a) & (outside != node_b)]
     return new, float(new_used[i, a, b]), np.concatenate((left, gone))
+
+
+# Outside nodes `_three_in` makes triples of (each pair of stops out): 56 triples.
+TRIPLE_SHORTLIST = 8
+_THREE_CELLS = 4
+
+
+@functools.cache
+def _triples(size: int) -> IntArray:
+    """Every triple a < b < c of range(size), one a row."""
+    rows = np.array(list(itertools.combinations(range(size), 3)), dtype=np.intp)
+    rows.setflags(write=False)
+    return rows
+
+
+@functools.cache
+def _ranks() -> IntArray:
+    """The 27 choices of a first, second or third cheapest place for each of three nodes."""
+    rows = np.array(list(itertools.product(range(3), repeat=3)), dtype=np.intp)
+    rows.setflags(write=False)
+    return rows
+
+
+@functools.cache
+def _orders() -> IntArray:
+    """The 6 orders (x, y, z) of a triple's three members."""
+    rows = np.array(list(itertools.permutations(range(3))), dtype=np.intp)
+    rows.setflags(write=False)
+    return rows
+
+
+def _three_in(
+    model: SearchModel,
+    table: FloatArray,
+    heads: IntArray,
+    tails: IntArray,
+    base: FloatArray,
+    lost: FloatArray,
+    outside: IntArray,
+    used: float,
+) -> tuple[float, int, IntArray, IntArray, float] | None:
+    """For `swap_two_for_two`: the best two-out-three-in swap into a reduced route
+    (`table[pair]`, its insertion table; `heads`, `tails`, its arcs; `base[pair]`, its
+    cost; `lost[pair]`, the score the pair takes out). Three nodes on distinct arcs are
+    best placed among each one's three cheapest places (a node kept from its three
+    cheapest finds one of them free), so 27 choices price that exactly; or two of them
+    in sequence on one arc (either's cheapest, either order) and the third at its
+    cheapest other arc. Only the `TRIPLE_SHORTLIST` nodes of the best score per extra
+    cost that could fit are tried. Returns (value, pair, nodes and their places in the
+    reduced route in insertion order, predicted cost) or None."""
+    _, arcs, n = table.shape
+    if n < 3 or arcs < 2:
+        return None
+    scores = model.scores
+    top = min(3, arcs)
+    order = np.argsort(table, axis=1, kind="stable")[:, :top, :]  # (pairs, top, nodes)
+    vals = np.take_along_axis(table, order, axis=1)
+    if top < 3:
+        order = np.concatenate((order, order[:, :1, :]), axis=1)
+        vals = np.concatenate((vals, np.full_like(vals[:, :1, :], np.inf)), axis=1)
+    room = model.budget - base
+    # Two partners' extras, at their cheapest, bound what a node's own extra may be.
+    floor = np.minimum(np.partition(vals[:, 0, :], 1, axis=1)[:, :2], 0.0).sum(axis=1)
+    fits = vals[:, 0, :] <= (room - floor)[:, np.newaxis] + _EPS
+    ratio = scores[outside][np.newaxis, :] / (
+        np.maximum(vals[:, 0, :], 0.0) + np.maximum(room, 1e-6)[:, np.newaxis] / 8
+    )
+    key = np.where(fits, -ratio, np.inf)
+    size = min(TRIPLE_SHORTLIST, n)
+    short = np.argsort(key, axis=1, kind="stable")[:, :size]  # (pairs, s)
+    place = np.take_along_axis(order, short[:, np.newaxis, :], axis=2).transpose(0, 2, 1)
+    cost = np.take_along_axis(vals, short[:, np.newaxis, :], axis=2).transpose(0, 2, 1)
+    nodes = outside[short]
+    tri, ranks = _triples(size), _ranks()
+    at = tri[:, np.newaxis, :], ranks[np.newaxis, :, :]
+    spots = place[:, at[0], at[1]]  # (pairs, triples, 27, 3)
+    extras = cost[:, at[0], at[1]].sum(axis=3)
+    apart = (
+        (spots[..., 0] != spots[..., 1])
+        & (spots[..., 0] != spots[..., 2])
+        & (spots[..., 1] != spots[..., 2])
+    )
+    extras = np.where(apart, extras, np.inf)
+    pick = extras.argmin(axis=2)  # (pairs, triples)
+    spread = np.take_along_axis(extras, pick[:, :, np.newaxis], axis=2)[:, :, 0]
+    # Two in sequence on x's cheapest arc, the third at its cheapest other arc.
+    a_then_b, b_then_a = _one_arc(model, heads, tails, place[:, :, 0], nodes)
+    own = np.minimum(a_then_b, b_then_a)  # (pairs, s, s): x and y on x's cheapest arc
+    members = tri[:, _orders()]  # (triples, 6, 3)
+    x, y, z = members[..., 0], members[..., 1], members[..., 2]
+    arc = place[:, x, 0]  # (pairs, triples, 6)
+    third = np.where(place[:, z, 0] != arc, cost[:, z, 0], cost[:, z, 1])
+    grouped = own[:, x, y] + third
+    way = grouped.argmin(axis=2)
+    paired = np.take_along_axis(grouped, way[:, :, np.newaxis], axis=2)[:, :, 0]
+    extra = np.minimum(spread, paired)
+    new_used = base[:, np.newaxis] + extra
+    gain = scores[nodes][:, tri].sum(axis=2) - lost[:, np.newaxis]
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
+    model.charge(_THREE_CELLS * (spots.size + 4 * grouped.size), _TWO_FOR_TWO_STEPS / 2)
+    if not ok.any():
+        return None
+    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    i, t = divmod(int(value.argmax()), value.shape[1])
+    if spread[i, t] <= paired[i, t]:
+        picked, places = nodes[i, tri[t]], spots[i, t, pick[i, t]]
+    else:
+        q = int(way[i, t])
+        xi, yi, zi = int(x[t, q]), int(y[t, q]), int(z[t, q])
+        if b_then_a[i, xi, yi] < a_then_b[i, xi, yi]:
+            xi, yi = yi, xi  # y first, on x's arc: the same arc either way
+            spot = int(place[i, yi, 0])
+        else:
+            spot = int(place[i, xi, 0])
+        zspot = int(place[i, zi, 0]) if place[i, zi, 0] != spot else int(place[i, zi, 1])
+        picked = nodes[i, [xi, yi, zi]]
+        places = np.array([spot, spot, zspot], dtype=np.intp)
+    return float(value[i, t]), i, picked, places, float(new_used[i, t])
+
+
+def _one_arc(
+    model: SearchModel, heads: IntArray, tails: IntArray, best: IntArray, nodes: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """`[pair, a, b]`: the extra cost of a then b, and of b then a, in sequence on node
+    a's cheapest arc `best[pair, a]` of the reduced route (`heads`, `tails`)."""
+    cost = model.cost
+    at = np.arange(len(heads))[:, np.newaxis]
+    u = heads[at, best]
+    v = tails[at, best]  # (pairs, s)
+    link = cost[nodes[:, :, np.newaxis], nodes[:, np.newaxis, :]]  # link[a, b] = cost[a, b]
+    uv = cost[u, v][:, :, np.newaxis]
+    a_then_b = (
+        cost[u, nodes][:, :, np.newaxis]
+        + link
+        + cost[nodes[:, np.newaxis, :], v[:, :, np.newaxis]]
+        - uv
+    )
+    b_then_a = (
+        cost[u[:, :, np.newaxis], nodes[:, np.newaxis, :]]
+        + link.transpose(0, 2, 1)
+        + cost[nodes, v][:, :, np.newaxis]
+        - uv
+    )
+    return a_then_b, b_then_a

@@ -134,7 +134,8 @@ def deepen(
     followed by `improve`, until none fits: a deeper neighbourhood than `improve`'s, paid
     for only when a round reaches a new best of its walk."""
     while True:
-        swapped = swap_two_for_two(model, found.route, found.used, _outside(model, found.route))
+        outside = _outside(model, found.route)
+        swapped = swap_two_for_two(model, found.route, found.used, outside, three_in=True)
         if swapped is None:
             return found
         found = improve(model, swapped[0], power, rng, batch=True, pairs=True)
