@@ -663,7 +663,7 @@ def _drop_two(
 # `PAIR_SHORTLIST` best-scoring outside nodes that could fit with a pair out.
 TWO_FOR_TWO_STOPS = 9
 # Steps `swap_two_for_two` is charged besides its cells (its numpy calls, about 40).
-_TWO_FOR_TWO_STEPS = 4.0
+_TWO_FOR_TWO_STEPS = 6.0
 _TWO_FOR_TWO_CELLS = 3
 
 
@@ -802,7 +802,7 @@ def swap_two_for_two(
 
 # Outside nodes `_three_in` makes triples of (each pair of stops out): 56 triples.
 TRIPLE_SHORTLIST = 8
-_THREE_CELLS = 4
+_THREE_CELLS = 5
 
 
 @functools.cache
