@@ -5,7 +5,8 @@ random unvisited nodes in and repairs the budget), then `improve`s it: 2-opt and
 relocation to shorten, refill by best score/extra-cost insertion (random score exponent,
 restricted candidate list; several insertions per insertion table, `fill_batched`) and
 stop exchanges (one for one, in the rounds several per table on disjoint arcs; failing
-that, one for two or two for one), until nothing changes. A trial within 2 %
+that, one for two or two for one), until nothing changes; a local optimum not met
+before is deepened by swaps of any two stops for two or three nodes. A trial within 2 %
 of the current score is accepted; the search falls back to the walk's best route after a
 run of failures and restarts from a fresh randomised route, through nodes away from the
 best route, after a longer one; the restarted walk then falls back to its own best.
@@ -130,9 +131,11 @@ def improve(
 def deepen(
     model: SearchModel, found: Candidate, power: float, rng: np.random.Generator
 ) -> Candidate:
-    """`found` improved further by any-two-for-two swaps (`moves.swap_two_for_two`), each
-    followed by `improve`, until none fits: a deeper neighbourhood than `improve`'s, paid
-    for only when a round reaches a new best of its walk."""
+    """`found` improved further by swaps of any two stops for two or three unvisited nodes
+    (`moves.swap_two_for_two`), each followed by `improve`, until none fits: a deeper
+    neighbourhood than `improve`'s, paid for only on a round's local optimum not met
+    before (`_Walk.seen`). On the router's walks (4-8 stops) the better plan of a 1 s
+    search is often the 0.1 s plan with two stops swapped for two or three others."""
     while True:
         outside = _outside(model, found.route)
         swapped = swap_two_for_two(model, found.route, found.used, outside, three_in=True)
