@@ -558,9 +558,9 @@ def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
 ) -> None:
     """`swap_two_for_two` with `three_in`: two stops out, two or three nodes in. The cost
     it predicts is the moved route's brute-force cost; (with the shortlists holding every
-    outside node) its gain is at least the best by brute force over three nodes on
-    distinct arcs of the reduced route and over two on distinct arcs, and at most the
-    best over every placement of two or three."""
+    outside node) its gain is at least the best by brute force over three nodes each at
+    its own cheapest arc of the reduced route (when those differ) and over two on distinct
+    arcs, and at most the best over every placement of two or three."""
     instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
     stops = len(route) - 2
     assert len(outside) <= TRIPLE_SHORTLIST
@@ -585,10 +585,18 @@ def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
                 for spots in itertools.combinations_with_replacement(range(edges), 3):
                     new = np.insert(rest, [p + 1 for p in spots], list(triple))
                     if _fits_better(model, route, used, new):
-                        gain = float(model.scores[new[1:-1]].sum()) - score
-                        upper = _best_of(upper, gain)
-                        if len(set(spots)) == 3:
-                            lower = _best_of(lower, gain)
+                        upper = _best_of(upper, float(model.scores[new[1:-1]].sum()) - score)
+            # Three nodes each at its own cheapest arc, when those differ.
+            cheapest = {
+                v: min(range(edges), key=lambda p, v=v: path_cost(model, insert_at(rest, p + 1, v)))
+                for v in outside.tolist()
+            }
+            for triple in itertools.combinations(outside.tolist(), 3):
+                spots = [cheapest[v] for v in triple]
+                if len(set(spots)) == 3:
+                    new = np.insert(rest, [p + 1 for p in spots], list(triple))
+                    if _fits_better(model, route, used, new):
+                        lower = _best_of(lower, float(model.scores[new[1:-1]].sum()) - score)
     found = swap_two_for_two(model, route, used, outside, three_in=True)
     if stops > TWO_FOR_TWO_STOPS or stops < 2 or len(outside) < 2 or upper is None:
         assert found is None

@@ -803,9 +803,9 @@ def swap_two_for_two(
     return new, float(new_used[i, a, b]), np.concatenate((left, gone))
 
 
-# Outside nodes `_three_in` makes triples of (each pair of stops out): 56 triples; and
+# Outside nodes `_three_in` makes triples of (each pair of stops out): 35 triples; and
 # the cells charged per cell of its tables of places (see `_TWO_FOR_TWO_STEPS`).
-TRIPLE_SHORTLIST = 8
+TRIPLE_SHORTLIST = 7
 _THREE_CELLS = 5
 
 
@@ -819,8 +819,11 @@ def _triples(size: int) -> IntArray:
 
 @functools.cache
 def _ranks() -> IntArray:
-    """The 27 choices of a first, second or third cheapest place for each of three nodes."""
-    rows = np.array(list(itertools.product(range(3), repeat=3)), dtype=np.intp)
+    """The choices of a first, second or third cheapest place for each of three nodes,
+    two ranks off their cheapest in all at most (10 of the 27)."""
+    rows = np.array(
+        [r for r in itertools.product(range(3), repeat=3) if sum(r) <= 2], dtype=np.intp
+    )
     rows.setflags(write=False)
     return rows
 
@@ -845,10 +848,10 @@ def _three_in(
 ) -> tuple[float, int, IntArray, IntArray, float] | None:
     """For `swap_two_for_two`: the best two-out-three-in swap into a reduced route
     (`table[pair]`, its insertion table; `heads`, `tails`, its arcs; `base[pair]`, its
-    cost; `lost[pair]`, the score the pair takes out). Three nodes on distinct arcs are
-    best placed among each one's three cheapest places (a node kept from its three
-    cheapest finds one of them free), so 27 choices price that exactly; or two of them
-    in sequence on one arc (either's cheapest, either order) and the third at its
+    cost; `lost[pair]`, the score the pair takes out). Three nodes on distinct arcs, each
+    at one of its three cheapest places, two ranks off their cheapest in all at most (the
+    best placement on distinct arcs unless their first and second places clash); or two of
+    them in sequence on one arc (either's cheapest, either order) and the third at its
     cheapest other arc. Only the `TRIPLE_SHORTLIST` nodes of the best score per extra
     cost that could fit are tried. Returns (value, pair, nodes and their places in the
     reduced route in insertion order, predicted cost) or None."""
@@ -877,7 +880,7 @@ def _three_in(
     nodes = outside[short]
     tri, ranks = _triples(size), _ranks()
     at = tri[:, np.newaxis, :], ranks[np.newaxis, :, :]
-    spots = place[:, at[0], at[1]]  # (pairs, triples, 27, 3)
+    spots = place[:, at[0], at[1]]  # (pairs, triples, 10, 3)
     extras = cost[:, at[0], at[1]].sum(axis=3)
     apart = (
         (spots[..., 0] != spots[..., 1])
