@@ -3,6 +3,7 @@ deterministic for a seed, and cheaper in work than one insertion per table."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from wildside_router.solver.model import OPInstance, check_feasible
 from wildside_router.solver.moves import (
     PAIR_SHORTLIST,
+    TRIPLE_SHORTLIST,
+    TWO_FOR_TWO_STOPS,
     SearchModel,
     _drop_two,
     _exchange_tables,
@@ -28,6 +31,7 @@ from wildside_router.solver.moves import (
     relocation_deltas,
     route_costs,
     shorten,
+    swap_two_for_two,
     two_opt_deltas,
 )
 from wildside_router.solver.search import improve, perturb
@@ -480,3 +484,135 @@ def test_exchange_many_makes_several_swaps_per_table() -> None:
         assert model.scores[new[1:-1]].sum() >= model.scores[single[0][1:-1]].sum() - 1e-9
         several += len(set(new.tolist()) - set(route.tolist())) > 1
     assert several >= 40
+
+
+@random_instances(6, 14, 150)
+def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    """Any two stops out, two outside nodes in: the cost the move predicts is the moved
+    route's brute-force cost; and (few enough outside nodes that the shortlist holds them
+    all) its gain is at least the best by brute force over two nodes on distinct arcs of
+    the reduced route, and at most the best over every placement (one arc too)."""
+    instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
+    stops = len(route) - 2
+    assert len(outside) <= PAIR_SHORTLIST
+    score = float(model.scores[route[1:-1]].sum())
+    distinct_best: float | None = None
+    any_best: float | None = None
+    for i in range(1, stops + 1):
+        for j in range(i + 1, stops + 1):
+            rest = np.delete(route, [i, j])
+            edges = len(rest) - 1
+            for a in range(len(outside)):
+                for b in range(len(outside)):
+                    if a == b:
+                        continue
+                    na, nb = int(outside[a]), int(outside[b])
+                    for pa in range(edges):
+                        for pb in range(pa, edges):
+                            if pa == pb:
+                                # Both on one arc, a first.
+                                new = np.insert(rest, [pa + 1, pa + 1], [na, nb])
+                            else:
+                                new = np.insert(rest, [pa + 1, pb + 1], [na, nb])
+                            if not _fits_better(model, route, used, new):
+                                continue
+                            gain = float(model.scores[new[1:-1]].sum()) - score
+                            any_best = gain if any_best is None else max(any_best, gain)
+                            if pa != pb:
+                                distinct_best = (
+                                    gain if distinct_best is None else max(distinct_best, gain)
+                                )
+    found = swap_two_for_two(model, route, used, outside)
+    if stops > TWO_FOR_TWO_STOPS or stops < 2 or len(outside) < 2:
+        assert found is None
+        return
+    if any_best is None:
+        assert found is None
+        return
+    if distinct_best is not None:
+        assert found is not None
+    if found is None:
+        return
+    new, predicted, rest_nodes = found
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert _fits_better(model, route, used, new)
+    assert len(new) == len(route)
+    assert len(set(new[1:-1].tolist()) - set(route[1:-1].tolist())) == 2
+    gain = float(model.scores[new[1:-1]].sum()) - score
+    assert gain <= any_best + 1e-9
+    if distinct_best is not None:
+        assert gain >= distinct_best - 1e-9
+    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
+    assert check_feasible(instance, [int(v) for v in new])
+
+
+def _best_of(best: float | None, gain: float) -> float:
+    return gain if best is None else max(best, gain)
+
+
+@random_instances(6, 9, 40)
+def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
+    seed: int, n: int, round_trip: bool, asymmetric: bool
+) -> None:
+    """`swap_two_for_two` with `three_in`: two stops out, two or three nodes in. The cost
+    it predicts is the moved route's brute-force cost; (with the shortlists holding every
+    outside node) its gain is at least the best by brute force over three nodes each at
+    its own cheapest arc of the reduced route (when those differ) and over two on distinct
+    arcs, and at most the best over every placement of two or three."""
+    instance, model, route, used, outside = _pair_exchange_case(seed, n, round_trip, asymmetric)
+    stops = len(route) - 2
+    assert len(outside) <= TRIPLE_SHORTLIST
+    score = float(model.scores[route[1:-1]].sum())
+    lower: float | None = None
+    upper: float | None = None
+    for i in range(1, stops + 1):
+        for j in range(i + 1, stops + 1):
+            rest = np.delete(route, [i, j])
+            edges = len(rest) - 1
+            for a, b in itertools.permutations(outside.tolist(), 2):
+                for pa in range(edges):
+                    for pb in range(pa, edges):
+                        new = np.insert(rest, [pa + 1, pb + 1], [a, b])
+                        if not _fits_better(model, route, used, new):
+                            continue
+                        gain = float(model.scores[new[1:-1]].sum()) - score
+                        upper = _best_of(upper, gain)
+                        if pa != pb:
+                            lower = _best_of(lower, gain)
+            for triple in itertools.permutations(outside.tolist(), 3):
+                for spots in itertools.combinations_with_replacement(range(edges), 3):
+                    new = np.insert(rest, [p + 1 for p in spots], list(triple))
+                    if _fits_better(model, route, used, new):
+                        upper = _best_of(upper, float(model.scores[new[1:-1]].sum()) - score)
+            # Three nodes each at its own cheapest arc, when those differ.
+            cheapest = {
+                v: min(range(edges), key=lambda p, v=v: path_cost(model, insert_at(rest, p + 1, v)))
+                for v in outside.tolist()
+            }
+            for triple in itertools.combinations(outside.tolist(), 3):
+                spots = [cheapest[v] for v in triple]
+                if len(set(spots)) == 3:
+                    new = np.insert(rest, [p + 1 for p in spots], list(triple))
+                    if _fits_better(model, route, used, new):
+                        lower = _best_of(lower, float(model.scores[new[1:-1]].sum()) - score)
+    found = swap_two_for_two(model, route, used, outside, three_in=True)
+    if stops > TWO_FOR_TWO_STOPS or stops < 2 or len(outside) < 2 or upper is None:
+        assert found is None
+        return
+    if lower is not None:
+        assert found is not None
+    if found is None:
+        return
+    new, predicted, rest_nodes = found
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert _fits_better(model, route, used, new)
+    assert len(new) in (len(route), len(route) + 1)
+    assert len(set(route[1:-1].tolist()) - set(new[1:-1].tolist())) == 2
+    gain = float(model.scores[new[1:-1]].sum()) - score
+    assert gain <= upper + 1e-9
+    if lower is not None:
+        assert gain >= lower - 1e-9
+    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
+    assert check_feasible(instance, [int(v) for v in new])

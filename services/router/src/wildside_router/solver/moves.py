@@ -9,6 +9,7 @@ asymmetric matrices too.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -655,3 +656,297 @@ def _drop_two(
         route = route[(route != gone[0]) & (route != gone[1])]
     outside = np.append(outside[outside != node], gone)
     return route, float(new_used[i, k]), outside
+
+
+# `swap_two_for_two` is tried on routes of at most this many stops (every pair of them
+# out: at most 36 pairs, each with its own insertion table), and pairs only the
+# `PAIR_SHORTLIST` best-scoring outside nodes that could fit with a pair out.
+TWO_FOR_TWO_STOPS = 9
+# Steps `swap_two_for_two` is charged besides its cells (half of it for each of its
+# three parts), set with its cells so that the move is charged at least as many units
+# per CPU second as the search around it (measured in-process on the router's walks:
+# 4.1e8 against 3.3e8 for the whole search, whose figure it leaves unchanged).
+_TWO_FOR_TWO_STEPS = 6.0
+_TWO_FOR_TWO_CELLS = 3
+
+
+def swap_two_for_two(
+    model: SearchModel, route: IntArray, used: float, outside: IntArray, three_in: bool = False
+) -> tuple[IntArray, float, IntArray] | None:
+    """Swap any two stops (not only consecutive ones) for two unvisited nodes that
+    together score more (or the same for less cost) and fit: the best-scoring such swap,
+    or None. Every pair of stops out at once: each reduced route gets its own insertion
+    table (pairs x arcs x nodes); a node's best and second best places give the best
+    placement of two nodes on distinct arcs exactly (insertions on distinct arcs add up);
+    both nodes on one arc (either node's best, in either order) are priced by their
+    sequence. Only the `PAIR_SHORTLIST` best-scoring nodes that could fit with the pair
+    out are paired. `three_in`: two stops out, three nodes in too (`_three_in`), the
+    better of the two. Returns the route, its cost as predicted, and the nodes outside."""
+    stops = len(route) - 2
+    if stops < 2 or stops > TWO_FOR_TWO_STOPS or len(outside) < 2:
+        return None
+    cost, scores = model.cost, model.scores
+    first, second = np.triu_indices(stops, 1)
+    pairs = len(first)
+    keep = np.ones((pairs, len(route)), dtype=bool)
+    rows = np.arange(pairs)
+    keep[rows, first + 1] = False
+    keep[rows, second + 1] = False
+    reduced = np.broadcast_to(route, keep.shape)[keep].reshape(pairs, stops)
+    heads, tails = reduced[:, :-1], reduced[:, 1:]  # (pairs, arcs)
+    arcs = heads.shape[1]
+    arc = cost[heads, tails]
+    base = arc.sum(axis=1)  # each reduced route's cost
+    room = model.budget - base
+    n = len(outside)
+    into = cost.take(heads.ravel(), axis=0).take(outside, axis=1).reshape(pairs, arcs, n)
+    out = cost.take(outside, axis=0).take(tails.ravel(), axis=1).T.reshape(pairs, arcs, n)
+    table = into + out - arc[:, :, np.newaxis]  # (pairs, arcs, nodes)
+    model.charge(_TWO_FOR_TWO_CELLS * table.size, _TWO_FOR_TWO_STEPS / 2)
+    at = np.arange(pairs)[:, np.newaxis]
+    best_place = table.argmin(axis=1)  # (pairs, nodes)
+    best = np.take_along_axis(table, best_place[:, np.newaxis, :], axis=1)[:, 0, :]
+    if arcs > 1:
+        rest = table.copy()
+        np.put_along_axis(rest, best_place[:, np.newaxis, :], np.inf, axis=1)
+        next_place = rest.argmin(axis=1)
+        next_best = np.take_along_axis(rest, next_place[:, np.newaxis, :], axis=1)[:, 0, :]
+    else:
+        next_place = best_place
+        next_best = np.full_like(best, np.inf)
+    # A node can be in a fitting pair only if its extra, plus the cheapest partner's (which
+    # may be negative where distances break the triangle inequality), fits.
+    partner = np.minimum(best.min(axis=1), 0.0)
+    fits = best <= (room - partner)[:, np.newaxis] + _EPS
+    key = np.where(fits, -scores[outside][np.newaxis, :], np.inf)
+    size = min(PAIR_SHORTLIST, n)
+    short = np.argsort(key, axis=1, kind="stable")[:, :size]  # (pairs, s)
+    nodes = outside[short]
+    b1 = best[at, short]
+    b2 = next_best[at, short]
+    p1 = best_place[at, short]
+    # Distinct arcs: both at their best places, or one at its second best when those clash.
+    clash = p1[:, :, np.newaxis] == p1[:, np.newaxis, :]
+    distinct = np.where(
+        clash,
+        np.minimum(
+            b1[:, :, np.newaxis] + b2[:, np.newaxis, :], b2[:, :, np.newaxis] + b1[:, np.newaxis, :]
+        ),
+        b1[:, :, np.newaxis] + b1[:, np.newaxis, :],
+    )
+    # One arc: a's best arc (u, v), a then b or b then a; the pair's option is the better
+    # of that and the same at b's best arc.
+    u = heads[at, p1]
+    v = tails[at, p1]  # (pairs, s)
+    link = cost[nodes[:, :, np.newaxis], nodes[:, np.newaxis, :]]  # link[a, b] = cost[a, b]
+    uv = cost[u, v][:, :, np.newaxis]
+    a_then_b = (
+        cost[u, nodes][:, :, np.newaxis]
+        + link
+        + cost[nodes[:, np.newaxis, :], v[:, :, np.newaxis]]
+        - uv
+    )
+    b_then_a = (
+        cost[u[:, :, np.newaxis], nodes[:, np.newaxis, :]]
+        + link.transpose(0, 2, 1)
+        + cost[nodes, v][:, :, np.newaxis]
+        - uv
+    )
+    own = np.minimum(a_then_b, b_then_a)  # both at a's best arc
+    same = np.minimum(own, own.transpose(0, 2, 1))
+    extra = np.minimum(distinct, same)
+    new_used = base[:, np.newaxis, np.newaxis] + extra
+    mid = route[1:-1]
+    lost = scores[mid[first]] + scores[mid[second]]
+    node_scores = scores[nodes]
+    gain = (
+        node_scores[:, :, np.newaxis]
+        + node_scores[:, np.newaxis, :]
+        - lost[:, np.newaxis, np.newaxis]
+    )
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter) & _upper(size)
+    model.charge(_TWO_FOR_TWO_CELLS * 8 * extra.size, _TWO_FOR_TWO_STEPS / 2)
+    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    three = _three_in(model, table, heads, tails, base, lost, outside, used) if three_in else None
+    if not ok.any() and three is None:
+        return None
+    if three is not None and (not ok.any() or three[0] > value.max()):
+        _, i, picked, places, predicted = three
+        gone = np.array([mid[first[i]], mid[second[i]]], dtype=outside.dtype)
+        new = np.insert(reduced[i], places + 1, picked)
+        left = outside[~np.isin(outside, picked)]
+        return new, predicted, np.concatenate((left, gone))
+    i, a, b = (int(x) for x in np.unravel_index(int(value.argmax()), value.shape))
+    gone = np.array([mid[first[i]], mid[second[i]]], dtype=outside.dtype)
+    node_a, node_b = int(nodes[i, a]), int(nodes[i, b])
+    path = reduced[i]
+    if distinct[i, a, b] <= same[i, a, b]:
+        pa, pb = int(p1[i, a]), int(p1[i, b])
+        if pa == pb:
+            ka, kb = int(short[i, a]), int(short[i, b])
+            if b1[i, a] + b2[i, b] <= b2[i, a] + b1[i, b]:
+                pb = int(next_place[i, kb])
+            else:
+                pa = int(next_place[i, ka])
+        new = np.insert(path, [pa + 1, pb + 1], [node_a, node_b])
+    else:
+        # Both on one arc: a's best (a then b, or b then a) or b's best (likewise).
+        if own[i, a, b] <= own[i, b, a]:
+            place, x, y = int(p1[i, a]), (node_a, node_b), (node_b, node_a)
+            pick = x if a_then_b[i, a, b] <= b_then_a[i, a, b] else y
+        else:
+            place, x, y = int(p1[i, b]), (node_b, node_a), (node_a, node_b)
+            pick = x if a_then_b[i, b, a] <= b_then_a[i, b, a] else y
+        new = np.concatenate((path[: place + 1], pick, path[place + 1 :])).astype(route.dtype)
+    left = outside[(outside != node_a) & (outside != node_b)]
+    return new, float(new_used[i, a, b]), np.concatenate((left, gone))
+
+
+# Outside nodes `_three_in` makes triples of (each pair of stops out): 35 triples; and
+# the cells charged per cell of its tables of places (see `_TWO_FOR_TWO_STEPS`).
+TRIPLE_SHORTLIST = 7
+_THREE_CELLS = 5
+
+
+@functools.cache
+def _triples(size: int) -> IntArray:
+    """Every triple a < b < c of range(size), one a row."""
+    rows = np.array(list(itertools.combinations(range(size), 3)), dtype=np.intp)
+    rows.setflags(write=False)
+    return rows
+
+
+@functools.cache
+def _ranks() -> IntArray:
+    """The choices of a first, second or third cheapest place for each of three nodes,
+    two ranks off their cheapest in all at most (10 of the 27)."""
+    rows = np.array(
+        [r for r in itertools.product(range(3), repeat=3) if sum(r) <= 2], dtype=np.intp
+    )
+    rows.setflags(write=False)
+    return rows
+
+
+@functools.cache
+def _orders() -> IntArray:
+    """The 6 orders (x, y, z) of a triple's three members."""
+    rows = np.array(list(itertools.permutations(range(3))), dtype=np.intp)
+    rows.setflags(write=False)
+    return rows
+
+
+def _three_in(
+    model: SearchModel,
+    table: FloatArray,
+    heads: IntArray,
+    tails: IntArray,
+    base: FloatArray,
+    lost: FloatArray,
+    outside: IntArray,
+    used: float,
+) -> tuple[float, int, IntArray, IntArray, float] | None:
+    """For `swap_two_for_two`: the best two-out-three-in swap into a reduced route
+    (`table[pair]`, its insertion table; `heads`, `tails`, its arcs; `base[pair]`, its
+    cost; `lost[pair]`, the score the pair takes out). Three nodes on distinct arcs, each
+    at one of its three cheapest places, two ranks off their cheapest in all at most (the
+    best placement on distinct arcs unless their first and second places clash); or two of
+    them in sequence on one arc (either's cheapest, either order) and the third at its
+    cheapest other arc. Only the `TRIPLE_SHORTLIST` nodes of the best score per extra
+    cost that could fit are tried. Returns (value, pair, nodes and their places in the
+    reduced route in insertion order, predicted cost) or None."""
+    _, arcs, n = table.shape
+    if n < 3 or arcs < 2:
+        return None
+    scores = model.scores
+    top = min(3, arcs)
+    order = np.argsort(table, axis=1, kind="stable")[:, :top, :]  # (pairs, top, nodes)
+    vals = np.take_along_axis(table, order, axis=1)
+    if top < 3:
+        order = np.concatenate((order, order[:, :1, :]), axis=1)
+        vals = np.concatenate((vals, np.full_like(vals[:, :1, :], np.inf)), axis=1)
+    room = model.budget - base
+    # Two partners' extras, at their cheapest, bound what a node's own extra may be.
+    floor = np.minimum(np.partition(vals[:, 0, :], 1, axis=1)[:, :2], 0.0).sum(axis=1)
+    fits = vals[:, 0, :] <= (room - floor)[:, np.newaxis] + _EPS
+    ratio = scores[outside][np.newaxis, :] / (
+        np.maximum(vals[:, 0, :], 0.0) + np.maximum(room, 1e-6)[:, np.newaxis] / 8
+    )
+    key = np.where(fits, -ratio, np.inf)
+    size = min(TRIPLE_SHORTLIST, n)
+    short = np.argsort(key, axis=1, kind="stable")[:, :size]  # (pairs, s)
+    place = np.take_along_axis(order, short[:, np.newaxis, :], axis=2).transpose(0, 2, 1)
+    cost = np.take_along_axis(vals, short[:, np.newaxis, :], axis=2).transpose(0, 2, 1)
+    nodes = outside[short]
+    tri, ranks = _triples(size), _ranks()
+    at = tri[:, np.newaxis, :], ranks[np.newaxis, :, :]
+    spots = place[:, at[0], at[1]]  # (pairs, triples, 10, 3)
+    extras = cost[:, at[0], at[1]].sum(axis=3)
+    apart = (
+        (spots[..., 0] != spots[..., 1])
+        & (spots[..., 0] != spots[..., 2])
+        & (spots[..., 1] != spots[..., 2])
+    )
+    extras = np.where(apart, extras, np.inf)
+    pick = extras.argmin(axis=2)  # (pairs, triples)
+    spread = np.take_along_axis(extras, pick[:, :, np.newaxis], axis=2)[:, :, 0]
+    # Two in sequence on x's cheapest arc, the third at its cheapest other arc.
+    a_then_b, b_then_a = _one_arc(model, heads, tails, place[:, :, 0], nodes)
+    own = np.minimum(a_then_b, b_then_a)  # (pairs, s, s): x and y on x's cheapest arc
+    members = tri[:, _orders()]  # (triples, 6, 3)
+    x, y, z = members[..., 0], members[..., 1], members[..., 2]
+    arc = place[:, x, 0]  # (pairs, triples, 6)
+    third = np.where(place[:, z, 0] != arc, cost[:, z, 0], cost[:, z, 1])
+    grouped = own[:, x, y] + third
+    way = grouped.argmin(axis=2)
+    paired = np.take_along_axis(grouped, way[:, :, np.newaxis], axis=2)[:, :, 0]
+    extra = np.minimum(spread, paired)
+    new_used = base[:, np.newaxis] + extra
+    gain = scores[nodes][:, tri].sum(axis=2) - lost[:, np.newaxis]
+    shorter = (gain > -_EPS) & (new_used < used - 1e-6)
+    ok = (new_used <= model.budget + _EPS) & ((gain > _EPS) | shorter)
+    model.charge(_THREE_CELLS * (spots.size + 4 * grouped.size), _TWO_FOR_TWO_STEPS / 2)
+    if not ok.any():
+        return None
+    value = np.where(ok, gain - 1e-9 * new_used, -np.inf)
+    i, t = divmod(int(value.argmax()), value.shape[1])
+    if spread[i, t] <= paired[i, t]:
+        picked, places = nodes[i, tri[t]], spots[i, t, pick[i, t]]
+    else:
+        q = int(way[i, t])
+        xi, yi, zi = int(x[t, q]), int(y[t, q]), int(z[t, q])
+        if b_then_a[i, xi, yi] < a_then_b[i, xi, yi]:
+            xi, yi = yi, xi  # y first, on x's arc: the same arc either way
+            spot = int(place[i, yi, 0])
+        else:
+            spot = int(place[i, xi, 0])
+        zspot = int(place[i, zi, 0]) if place[i, zi, 0] != spot else int(place[i, zi, 1])
+        picked = nodes[i, [xi, yi, zi]]
+        places = np.array([spot, spot, zspot], dtype=np.intp)
+    return float(value[i, t]), i, picked, places, float(new_used[i, t])
+
+
+def _one_arc(
+    model: SearchModel, heads: IntArray, tails: IntArray, best: IntArray, nodes: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """`[pair, a, b]`: the extra cost of a then b, and of b then a, in sequence on node
+    a's cheapest arc `best[pair, a]` of the reduced route (`heads`, `tails`)."""
+    cost = model.cost
+    at = np.arange(len(heads))[:, np.newaxis]
+    u = heads[at, best]
+    v = tails[at, best]  # (pairs, s)
+    link = cost[nodes[:, :, np.newaxis], nodes[:, np.newaxis, :]]  # link[a, b] = cost[a, b]
+    uv = cost[u, v][:, :, np.newaxis]
+    a_then_b = (
+        cost[u, nodes][:, :, np.newaxis]
+        + link
+        + cost[nodes[:, np.newaxis, :], v[:, :, np.newaxis]]
+        - uv
+    )
+    b_then_a = (
+        cost[u[:, :, np.newaxis], nodes[:, np.newaxis, :]]
+        + link.transpose(0, 2, 1)
+        + cost[nodes, v][:, :, np.newaxis]
+        - uv
+    )
+    return a_then_b, b_then_a
