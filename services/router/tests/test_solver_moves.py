@@ -4,7 +4,7 @@ deterministic for a seed, and cheaper in work than one insertion per table."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -486,6 +486,29 @@ def test_exchange_many_makes_several_swaps_per_table() -> None:
     assert several >= 40
 
 
+def _best_of(best: float | None, gain: float) -> float:
+    return gain if best is None else max(best, gain)
+
+
+def _two_in(
+    model: SearchModel,
+    route: np.ndarray,
+    used: float,
+    rest: np.ndarray,
+    outside: np.ndarray,
+    score: float,
+) -> Iterator[tuple[float, bool]]:
+    """Brute force: (gain over `score`, on distinct arcs) of every placement of two outside
+    nodes into `rest` (both on one arc in either order) that fits better than `route`."""
+    edges = len(rest) - 1
+    for a, b in itertools.permutations(outside.tolist(), 2):
+        for pa in range(edges):
+            for pb in range(pa, edges):
+                new = np.insert(rest, [pa + 1, pb + 1], [a, b])
+                if _fits_better(model, route, used, new):
+                    yield float(model.scores[new[1:-1]].sum()) - score, pa != pb
+
+
 @random_instances(6, 14, 150)
 def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
     seed: int, n: int, round_trip: bool, asymmetric: bool
@@ -503,27 +526,10 @@ def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
     for i in range(1, stops + 1):
         for j in range(i + 1, stops + 1):
             rest = np.delete(route, [i, j])
-            edges = len(rest) - 1
-            for a in range(len(outside)):
-                for b in range(len(outside)):
-                    if a == b:
-                        continue
-                    na, nb = int(outside[a]), int(outside[b])
-                    for pa in range(edges):
-                        for pb in range(pa, edges):
-                            if pa == pb:
-                                # Both on one arc, a first.
-                                new = np.insert(rest, [pa + 1, pa + 1], [na, nb])
-                            else:
-                                new = np.insert(rest, [pa + 1, pb + 1], [na, nb])
-                            if not _fits_better(model, route, used, new):
-                                continue
-                            gain = float(model.scores[new[1:-1]].sum()) - score
-                            any_best = gain if any_best is None else max(any_best, gain)
-                            if pa != pb:
-                                distinct_best = (
-                                    gain if distinct_best is None else max(distinct_best, gain)
-                                )
+            for gain, apart in _two_in(model, route, used, rest, outside, score):
+                any_best = _best_of(any_best, gain)
+                if apart:
+                    distinct_best = _best_of(distinct_best, gain)
     found = swap_two_for_two(model, route, used, outside)
     if stops > TWO_FOR_TWO_STOPS or stops < 2 or len(outside) < 2:
         assert found is None
@@ -548,10 +554,6 @@ def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
     assert check_feasible(instance, [int(v) for v in new])
 
 
-def _best_of(best: float | None, gain: float) -> float:
-    return gain if best is None else max(best, gain)
-
-
 @random_instances(6, 9, 40)
 def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
     seed: int, n: int, round_trip: bool, asymmetric: bool
@@ -571,16 +573,10 @@ def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
         for j in range(i + 1, stops + 1):
             rest = np.delete(route, [i, j])
             edges = len(rest) - 1
-            for a, b in itertools.permutations(outside.tolist(), 2):
-                for pa in range(edges):
-                    for pb in range(pa, edges):
-                        new = np.insert(rest, [pa + 1, pb + 1], [a, b])
-                        if not _fits_better(model, route, used, new):
-                            continue
-                        gain = float(model.scores[new[1:-1]].sum()) - score
-                        upper = _best_of(upper, gain)
-                        if pa != pb:
-                            lower = _best_of(lower, gain)
+            for gain, apart in _two_in(model, route, used, rest, outside, score):
+                upper = _best_of(upper, gain)
+                if apart:
+                    lower = _best_of(lower, gain)
             for triple in itertools.permutations(outside.tolist(), 3):
                 for spots in itertools.combinations_with_replacement(range(edges), 3):
                     new = np.insert(rest, [p + 1 for p in spots], list(triple))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,7 @@ from wildside_router.solver.insertion import InsertionTable, fitting_ratios
 from wildside_router.solver.model import FloatArray, OPInstance
 
 IntArray = npt.NDArray[np.intp]
+ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
 # Cells a vectorised step is worth regardless of its size (numpy's per-call overhead and
 # the Python around it), fitted by least squares over the benchmark instances; and work
 # planned per second of time limit: half of the rate measured on the 2-core reference
@@ -595,12 +597,16 @@ def _exchange_two(
     return route, float(new_used[i, a, b]), outside
 
 
+def _frozen(rows: ArrayT) -> ArrayT:
+    """`rows`, read-only: the cached tables below are shared by every call."""
+    rows.setflags(write=False)
+    return rows
+
+
 @functools.cache
 def _upper(size: int) -> npt.NDArray[np.bool_]:
     """`upper[0, a, b]`: a < b (each unordered pair once)."""
-    upper = np.triu(np.ones((size, size), dtype=bool), 1)[np.newaxis]
-    upper.setflags(write=False)
-    return upper
+    return _frozen(np.triu(np.ones((size, size), dtype=bool), 1)[np.newaxis])
 
 
 def _drop_two(
@@ -734,24 +740,9 @@ def swap_two_for_two(
         ),
         b1[:, :, np.newaxis] + b1[:, np.newaxis, :],
     )
-    # One arc: a's best arc (u, v), a then b or b then a; the pair's option is the better
-    # of that and the same at b's best arc.
-    u = heads[at, p1]
-    v = tails[at, p1]  # (pairs, s)
-    link = cost[nodes[:, :, np.newaxis], nodes[:, np.newaxis, :]]  # link[a, b] = cost[a, b]
-    uv = cost[u, v][:, :, np.newaxis]
-    a_then_b = (
-        cost[u, nodes][:, :, np.newaxis]
-        + link
-        + cost[nodes[:, np.newaxis, :], v[:, :, np.newaxis]]
-        - uv
-    )
-    b_then_a = (
-        cost[u[:, :, np.newaxis], nodes[:, np.newaxis, :]]
-        + link.transpose(0, 2, 1)
-        + cost[nodes, v][:, :, np.newaxis]
-        - uv
-    )
+    # One arc: a's best arc, a then b or b then a; the pair's option is the better of that
+    # and the same at b's best arc.
+    a_then_b, b_then_a = _one_arc(model, heads, tails, p1, nodes)
     own = np.minimum(a_then_b, b_then_a)  # both at a's best arc
     same = np.minimum(own, own.transpose(0, 2, 1))
     extra = np.minimum(distinct, same)
@@ -812,28 +803,21 @@ _THREE_CELLS = 5
 @functools.cache
 def _triples(size: int) -> IntArray:
     """Every triple a < b < c of range(size), one a row."""
-    rows = np.array(list(itertools.combinations(range(size), 3)), dtype=np.intp)
-    rows.setflags(write=False)
-    return rows
+    return _frozen(np.array(list(itertools.combinations(range(size), 3)), dtype=np.intp))
 
 
 @functools.cache
 def _ranks() -> IntArray:
     """The choices of a first, second or third cheapest place for each of three nodes,
     two ranks off their cheapest in all at most (10 of the 27)."""
-    rows = np.array(
-        [r for r in itertools.product(range(3), repeat=3) if sum(r) <= 2], dtype=np.intp
-    )
-    rows.setflags(write=False)
-    return rows
+    rows = [r for r in itertools.product(range(3), repeat=3) if sum(r) <= 2]
+    return _frozen(np.array(rows, dtype=np.intp))
 
 
 @functools.cache
 def _orders() -> IntArray:
     """The 6 orders (x, y, z) of a triple's three members."""
-    rows = np.array(list(itertools.permutations(range(3))), dtype=np.intp)
-    rows.setflags(write=False)
-    return rows
+    return _frozen(np.array(list(itertools.permutations(range(3))), dtype=np.intp))
 
 
 def _three_in(
