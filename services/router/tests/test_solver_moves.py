@@ -486,6 +486,31 @@ def test_exchange_many_makes_several_swaps_per_table() -> None:
     assert several >= 40
 
 
+def _checked_swap(
+    instance: OPInstance,
+    model: SearchModel,
+    route: np.ndarray,
+    used: float,
+    found: tuple[np.ndarray, float, np.ndarray],
+    upper: float,
+    lower: float | None,
+) -> np.ndarray:
+    """The moved route of `found` (route, predicted cost, nodes outside), once checked: its
+    predicted cost is its brute-force cost, it fits better than `route`, every candidate
+    is on it or outside once, it is feasible in floats, and its gain over `route` lies
+    within the brute-force bounds (`lower` None: no lower bound)."""
+    new, predicted, rest_nodes = found
+    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
+    assert _fits_better(model, route, used, new)
+    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
+    assert check_feasible(instance, [int(v) for v in new])
+    gain = float(model.scores[new[1:-1]].sum() - model.scores[route[1:-1]].sum())
+    assert gain <= upper + 1e-9
+    if lower is not None:
+        assert gain >= lower - 1e-9
+    return new
+
+
 def _best_of(best: float | None, gain: float) -> float:
     return gain if best is None else max(best, gain)
 
@@ -541,17 +566,9 @@ def test_two_for_two_prices_its_move_exactly_and_finds_the_best(
         assert found is not None
     if found is None:
         return
-    new, predicted, rest_nodes = found
-    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
-    assert _fits_better(model, route, used, new)
+    new = _checked_swap(instance, model, route, used, found, any_best, distinct_best)
     assert len(new) == len(route)
     assert len(set(new[1:-1].tolist()) - set(route[1:-1].tolist())) == 2
-    gain = float(model.scores[new[1:-1]].sum()) - score
-    assert gain <= any_best + 1e-9
-    if distinct_best is not None:
-        assert gain >= distinct_best - 1e-9
-    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
-    assert check_feasible(instance, [int(v) for v in new])
 
 
 @random_instances(6, 9, 40)
@@ -601,14 +618,6 @@ def test_two_for_three_prices_its_move_exactly_and_finds_the_best(
         assert found is not None
     if found is None:
         return
-    new, predicted, rest_nodes = found
-    assert predicted == pytest.approx(path_cost(model, new), abs=1e-9)
-    assert _fits_better(model, route, used, new)
+    new = _checked_swap(instance, model, route, used, found, upper, lower)
     assert len(new) in (len(route), len(route) + 1)
     assert len(set(route[1:-1].tolist()) - set(new[1:-1].tolist())) == 2
-    gain = float(model.scores[new[1:-1]].sum()) - score
-    assert gain <= upper + 1e-9
-    if lower is not None:
-        assert gain >= lower - 1e-9
-    assert sorted(new[1:-1].tolist() + rest_nodes.tolist()) == sorted(model.candidates.tolist())
-    assert check_feasible(instance, [int(v) for v in new])
