@@ -714,17 +714,22 @@ def soak_notes(r: dict[str, Any]) -> str:
         else:
             rest = slope - cache["slope_per_minute"]
             room = cache["bound_mb"] - cache["last"]
-            hours = (300 - router["last"] - room) / rest / 60 if rest > 0 else float("inf")
             notes.append(
                 f". Its cache of street-distance rows (one per start or place it ran Dijkstra "
                 "from; the gauge `wildside_router_distance_cache_bytes`) grew "
                 f"{cache['first']:.1f} -> {cache['last']:.1f} MB meanwhile, "
                 f"{cache['slope_per_minute']:.2f} MB/min of it; the cache stops at "
                 f"{cache['bound_mb']:.0f} MB (least recently used rows "
-                f"dropped), {room:.0f} MB above this run's end. The rest, {rest:.2f} MB/min, "
-                f"would take {hours:.0f} h beyond that to bring the router to its 300 MB "
-                "target."
+                f"dropped), {room:.0f} MB above this run's end."
             )
+            if rest > 0:
+                hours = (300 - router["last"] - room) / rest / 60
+                notes.append(
+                    f" The rest, {rest:.2f} MB/min, would take {hours:.0f} h beyond that to "
+                    "bring the router to its 300 MB target."
+                )
+            else:
+                notes.append(" The cache is the whole of the rise.")
     return "".join(notes)
 
 

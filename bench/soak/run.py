@@ -303,8 +303,8 @@ async def distance_cache_mb(bench: Stack) -> float | None:
 
 
 def cache_trend(samples: list[dict[str, Any]], warmup: float) -> dict[str, Any] | None:
-    """The router's distance cache after the warm-up: first, last, slope (MB, MB/min); it
-    is bounded (`DISTANCE_CACHE_BYTES`), so part of the router's RSS slope that levels off."""
+    """The router's distance cache after the warm-up: first, last, slope (MB, MB/min). It
+    is bounded (`DISTANCE_CACHE_BYTES`): the part of the router's RSS slope that stops."""
     points = [
         (s["minute"], s["router_distance_cache_mb"])
         for s in samples

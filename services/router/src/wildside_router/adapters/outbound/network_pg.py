@@ -6,7 +6,7 @@ decoded in bulk by shapely) into the domain's compact `StreetNetwork`.
 (edge and node counts, the last finished ingestion run) at most every `refresh` seconds,
 reloading only when it changed; a load runs its CPU part off the event loop. The gauge
 `wildside_router_distance_cache_bytes` reads the network's cached distance rows, which
-grow with the places walks start from until their bound (`DISTANCE_CACHE_BYTES`).
+grow with the starts and places Dijkstra ran from until their bound (`DISTANCE_CACHE_BYTES`).
 """
 
 from __future__ import annotations
